@@ -1,0 +1,93 @@
+#pragma once
+// HTTP/1.1 and WebSocket server (Boost.Beast), plain or TLS. It knows nothing of the API:
+// it turns wire requests into Request values, hands them to a ServerHandler, and writes the
+// Response it gets back. All Beast/Asio templates live in http_server.cc.
+//
+// Threads: the server runs its own I/O threads (Options::threads). ServerHandler methods are
+// called on those threads. Reply and WsPeer methods are safe to call from any thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace homeline::http {
+
+struct Request {
+  std::string method;          // "GET", "POST", ...
+  std::string path;            // percent-decoded path, without the query
+  std::string query;           // raw query string after '?', may be empty
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string remote_address;  // peer IP, e.g. "127.0.0.1" or "::1"
+
+  // First header with this lower-case name, or "" if absent.
+  const std::string& Header(std::string_view name) const;
+  // Value of a query parameter (percent-decoded), or "" if absent.
+  std::string QueryParam(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Set-Cookie
+};
+
+// Delivers the response for one request. Call exactly once, from any thread.
+using Reply = std::function<void(Response)>;
+
+// One open WebSocket connection. Safe from any thread; calls after close are no-ops.
+class WsPeer {
+ public:
+  virtual ~WsPeer() = default;
+  virtual std::uint64_t id() const = 0;
+  // Queues a text frame. If the peer is too slow (queue over its limit) it is disconnected.
+  virtual void Send(std::string text) = 0;
+  virtual void Close() = 0;
+};
+
+class ServerHandler {
+ public:
+  virtual ~ServerHandler() = default;
+  // A complete HTTP request within the size limit (others get 413/400 from the server itself).
+  virtual void OnRequest(Request request, Reply reply) = 0;
+  // Whether a WebSocket upgrade on this path is wanted at all (e.g. "/api/v1/events").
+  virtual bool AcceptsWebSocket(const Request& upgrade) = 0;
+  // The upgrade completed. The handler authenticates from upgrade's headers/query and may
+  // Close() the peer. The server keeps the peer alive until the socket closes.
+  virtual void OnWsOpen(std::shared_ptr<WsPeer> peer, const Request& upgrade) = 0;
+  virtual void OnWsMessage(std::uint64_t peer_id, std::string text) = 0;
+  // Called once per opened peer, whatever closed it.
+  virtual void OnWsClose(std::uint64_t peer_id) = 0;
+};
+
+struct Options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;        // 0: pick a free port (see Server::port())
+  int threads = 1;
+  std::size_t body_limit = 1 << 20; // bytes; larger bodies get 413
+  std::size_t ws_message_limit = 64 * 1024;
+  std::size_t ws_send_queue_limit = 4096;  // frames queued per peer before it is dropped
+  std::string tls_cert;             // PEM files; both set: HTTPS/WSS only
+  std::string tls_key;
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  // Binds and starts the I/O threads. Fails on bad address, port in use, bad TLS files.
+  [[nodiscard]] virtual Status Start() = 0;
+  virtual std::uint16_t port() const = 0;  // the bound port
+  // Stops accepting, closes connections, joins threads. Idempotent.
+  virtual void Stop() = 0;
+};
+
+// handler must outlive the server.
+std::unique_ptr<Server> MakeServer(Options options, ServerHandler* handler);
+
+}  // namespace homeline::http
