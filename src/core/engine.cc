@@ -1,0 +1,1365 @@
+#include "core/engine.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdio>
+
+namespace homeline::core {
+
+namespace {
+
+std::int64_t DayOf(TimeMs t) { return t >= 0 ? t / kDay : (t - kDay + 1) / kDay; }
+
+bool ValidSlug(const std::string& s, std::size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                    c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+template <typename T>
+void Erase(std::vector<T>& v, const T& x) {
+  v.erase(std::remove(v.begin(), v.end(), x), v.end());
+}
+
+// "UTC", "+02:00", "-05:30", "UTC+2": a fixed offset. Named zones need a tz database, which
+// core does not read; see docs/architecture.md.
+DurationMs UtcOffset(const std::string& tz) {
+  std::string s = tz;
+  if (s.rfind("UTC", 0) == 0) s = s.substr(3);
+  if (s.empty()) return 0;
+  const int sign = s[0] == '-' ? -1 : 1;
+  if (s[0] == '+' || s[0] == '-') s = s.substr(1);
+  int h = 0, m = 0;
+  if (std::sscanf(s.c_str(), "%d:%d", &h, &m) < 1) return 0;
+  return sign * (h * kHour + m * kMinute);
+}
+
+// Level and ranking proficiency of a member in a queue (see routing_index.h).
+QueueFit FitOf(const Queue& q, const Membership& m) {
+  QueueFit fit{q.id, kMaxLevel, 0};
+  if (q.skills.empty()) return fit;
+  int prof = kMaxLevel;
+  for (const SkillRequirement& req : q.skills) {
+    auto it = m.skills.find(req.skill);
+    const int p = it == m.skills.end() ? 0 : it->second;
+    if (p <= 0) return QueueFit{q.id, 0, 0};
+    prof = std::min(prof, p);
+    if (p < req.min_proficiency) fit.level = std::min(fit.level, p);
+  }
+  fit.proficiency = prof;
+  return fit;
+}
+
+}  // namespace
+
+const char* Name(Activity a) {
+  switch (a) {
+    case Activity::kOffline: return "offline";
+    case Activity::kAvailable: return "available";
+    case Activity::kBreak: return "break";
+    case Activity::kMissed: return "missed";
+    case Activity::kReserved: return "reserved";
+    case Activity::kBusy: return "busy";
+    case Activity::kWrapUp: return "wrap_up";
+  }
+  return "offline";
+}
+
+Engine::Engine(EngineOptions options) : options_(options), rng_(options.seed) {}
+Engine::~Engine() = default;
+
+// ---- time, timers, events --------------------------------------------------------------------
+
+void Engine::SetTime(TimeMs now) { now_ = std::max(now_, now); }
+
+std::optional<TimeMs> Engine::NextDeadline() const {
+  if (timers_.empty()) return std::nullopt;
+  return timers_.top().due;
+}
+
+void Engine::RunDue() {
+  while (!timers_.empty() && timers_.top().due <= now_) {
+    Timer t = timers_.top();
+    timers_.pop();
+    FireTimer(t);
+    Dispatch();
+  }
+}
+
+std::vector<Event> Engine::TakeOutbox() {
+  std::vector<Event> out;
+  out.swap(outbox_);
+  return out;
+}
+
+void Engine::Schedule(Timer::Kind kind, TimeMs due, std::uint64_t a, std::int64_t b) {
+  if (replaying_) return;  // Recover() schedules what survives
+  timers_.push(Timer{due, ++timer_order_, kind, a, b});
+}
+
+void Engine::Emit(TenantId t, EventBody body) {
+  Event e{++seq_, now_, t, std::move(body)};
+  Apply(e);
+  outbox_.push_back(std::move(e));
+}
+
+Status Engine::Replay(const Event& event) {
+  if (event.seq != seq_ + 1) {
+    return Fail(ErrorCode::kInternal, "event log gap: expected seq " + std::to_string(seq_ + 1) +
+                                          ", got " + std::to_string(event.seq));
+  }
+  replaying_ = true;
+  seq_ = event.seq;
+  now_ = std::max(now_, event.ts);
+  Apply(event);
+  dirty_agents_.clear();
+  dirty_interactions_.clear();
+  return {};
+}
+
+void Engine::Recover() {
+  replaying_ = false;
+  std::vector<InteractionId> live;
+  for (const auto& [id, ix] : interactions_)
+    if (ix.Live()) live.push_back(id);
+  std::sort(live.begin(), live.end());
+  for (InteractionId id : live) {
+    const Interaction& ix = interactions_.at(id);
+    const bool realtime = IsRealTime(ix.channel);
+    switch (ix.state) {
+      case InteractionState::kQueued:
+        if (realtime) Emit(ix.tenant, Closed{id, "restart"});
+        break;
+      case InteractionState::kOffered:
+        Emit(ix.tenant, OfferEnded{id, ix.agent, OfferResult::kWithdrawn});
+        if (realtime) Emit(ix.tenant, Closed{id, "restart"});
+        break;
+      case InteractionState::kConnected:
+        if (realtime) {
+          Emit(ix.tenant, Closed{id, "restart"});
+        } else {
+          Emit(ix.tenant, InteractionMoved{id, ix.queue, "restart"});
+        }
+        break;
+      case InteractionState::kWrapUp: {
+        Completed c;
+        c.id = id;
+        c.timed_out = true;
+        Emit(ix.tenant, std::move(c));
+        break;
+      }
+      default: break;
+    }
+  }
+  std::vector<UserId> online;
+  for (const auto& [u, a] : agents_)
+    if (a.presence != Presence::kOffline) online.push_back(u);
+  std::sort(online.begin(), online.end());
+  for (UserId u : online) {
+    Emit(agents_.at(u).tenant, PresenceChanged{u, 0, Presence::kOffline, "restart"});
+  }
+  for (const auto& [id, ix] : interactions_)
+    if (ix.state == InteractionState::kQueued) ScheduleStep(ix);
+  Dispatch();
+}
+
+// ---- apply: the only place state changes -----------------------------------------------------
+
+void Engine::Apply(const Event& e) { ApplyBody(e); }
+
+void Engine::ApplyBody(const Event& e) {
+  const TimeMs t = e.ts;
+  auto bump = [this](std::uint64_t id) { next_id_ = std::max(next_id_, id + 1); };
+  std::visit(
+      [&](const auto& b) {
+        using B = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<B, TenantSet>) {
+          tenants_[b.tenant.id] = b.tenant;
+          bump(b.tenant.id);
+        } else if constexpr (std::is_same_v<B, UserSet>) {
+          auto it = users_.find(b.user.id);
+          if (it != users_.end()) user_by_login_.erase(it->second.login);
+          users_[b.user.id] = b.user;
+          user_by_login_[b.user.login] = b.user.id;
+          bump(b.user.id);
+        } else if constexpr (std::is_same_v<B, MemberSet>) {
+          members_[b.user][b.tenant] = b.member;
+          auto it = agents_.find(b.user);
+          if (it != agents_.end() && it->second.tenant == b.tenant) {
+            RecomputeFits(it->second);
+            ReindexAgent(it->second);
+            dirty_agents_.push_back(b.user);
+          }
+        } else if constexpr (std::is_same_v<B, MemberRemoved>) {
+          auto it = members_.find(b.user);
+          if (it != members_.end()) it->second.erase(b.tenant);
+        } else if constexpr (std::is_same_v<B, SkillSet>) {
+          skills_[b.skill.id] = b.skill;
+          bump(b.skill.id);
+        } else if constexpr (std::is_same_v<B, SkillDeleted>) {
+          skills_.erase(b.skill);
+          for (auto& [u, per_tenant] : members_) {
+            auto it = per_tenant.find(b.tenant);
+            if (it != per_tenant.end()) it->second.skills.erase(b.skill);
+          }
+        } else if constexpr (std::is_same_v<B, QueueSet>) {
+          const bool existed = queues_.count(b.queue.id) > 0;
+          std::vector<InteractionId> waiting;
+          if (existed) index_.ForEachWaiting(b.queue.id, [&](InteractionId id) {
+            waiting.push_back(id);
+          });
+          for (InteractionId id : waiting) UnfileWaiting(interactions_.at(id));
+          queues_[b.queue.id] = b.queue;
+          bump(b.queue.id);
+          RefreshQueueSteps(b.queue);
+          for (InteractionId id : waiting) {
+            FileWaiting(interactions_.at(id));
+            dirty_interactions_.push_back(id);
+          }
+          RecomputeTenantFits(b.queue.tenant);
+        } else if constexpr (std::is_same_v<B, QueueDeleted>) {
+          queues_.erase(b.queue);
+          index_.RemoveQueue(b.queue);
+          RecomputeTenantFits(b.tenant);
+        } else if constexpr (std::is_same_v<B, HoursSet>) {
+          hours_[b.hours.id] = b.hours;
+          bump(b.hours.id);
+        } else if constexpr (std::is_same_v<B, HoursDeleted>) {
+          hours_.erase(b.hours);
+        } else if constexpr (std::is_same_v<B, DispositionSet>) {
+          dispositions_[b.disposition.id] = b.disposition;
+          bump(b.disposition.id);
+        } else if constexpr (std::is_same_v<B, DispositionDeleted>) {
+          dispositions_.erase(b.disposition);
+        } else if constexpr (std::is_same_v<B, SessionCreated>) {
+          sessions_[b.token_hash] = Session{b.user, b.expires};
+        } else if constexpr (std::is_same_v<B, SessionRevoked>) {
+          sessions_.erase(b.token_hash);
+        } else if constexpr (std::is_same_v<B, PresenceChanged>) {
+          Agent& a = AgentOf(b.user);
+          RollDay(a);
+          a.tenant = b.presence == Presence::kOffline ? 0 : b.tenant;
+          if (b.presence == Presence::kAvailable && a.presence != Presence::kAvailable) {
+            a.consecutive_misses = 0;
+            if (a.work.empty()) a.idle_since = t;
+          }
+          a.presence = b.presence;
+          a.reason = b.reason;
+          a.presence_since = t;
+          if (b.presence != Presence::kOffline && a.last_seen < t) a.last_seen = t;
+          RecomputeFits(a);
+          ReindexAgent(a);
+          UpdateActivity(a);
+          dirty_agents_.push_back(b.user);
+          if (b.presence != Presence::kOffline && a.connections == 0) {
+            Tenant* tn = tenants_.count(b.tenant) ? &tenants_[b.tenant] : nullptr;
+            const DurationMs lease = tn ? tn->settings.presence_lease : 120 * kSecond;
+            Schedule(Timer::kLease, a.last_seen + lease, b.user, 0);
+          }
+        } else if constexpr (std::is_same_v<B, InteractionCreated>) {
+          Interaction ix;
+          ix.id = b.id;
+          ix.tenant = b.tenant;
+          ix.channel = b.channel;
+          ix.queue = b.queue;
+          ix.priority = b.priority;
+          ix.customer = b.customer;
+          ix.subject = b.subject;
+          ix.data = b.data;
+          ix.origin = b.origin;
+          ix.created_at = t;
+          ix.enqueued_at = b.enqueued_at;
+          ix.queued_at = t;
+          bump(b.id);
+          auto [it, inserted] = interactions_.emplace(b.id, std::move(ix));
+          FileWaiting(it->second);
+          StatsOf(b.queue).entered++;
+          dirty_interactions_.push_back(b.id);
+          ScheduleStep(it->second);
+        } else if constexpr (std::is_same_v<B, InteractionMoved>) {
+          Interaction& ix = interactions_.at(b.id);
+          if (ix.state == InteractionState::kQueued) {
+            UnfileWaiting(ix);
+          } else if (ix.agent != 0) {
+            Agent& a = AgentOf(ix.agent);
+            RemoveWork(a, ix.id);
+            if (b.reason == "transfer") ix.declined.push_back(ix.agent);
+            if (ix.state == InteractionState::kConnected && b.reason == "transfer") {
+              a.talk_today += t - ix.answered_at;
+            }
+            ReindexAgent(a);
+            UpdateActivity(a);
+            dirty_agents_.push_back(a.user);
+          }
+          const bool new_queue = ix.queue != b.queue;
+          ix.queue = b.queue;
+          ix.state = InteractionState::kQueued;
+          ix.agent = 0;
+          ix.reason = b.reason;
+          if (new_queue) {
+            ix.queued_at = t;
+            ix.step = 0;
+            StatsOf(b.queue).entered++;
+          }
+          FileWaiting(ix);
+          dirty_interactions_.push_back(b.id);
+          ScheduleStep(ix);
+        } else if constexpr (std::is_same_v<B, InteractionStepped>) {
+          Interaction& ix = interactions_.at(b.id);
+          UnfileWaiting(ix);
+          ix.step = b.step;
+          FileWaiting(ix);
+          dirty_interactions_.push_back(b.id);
+          ScheduleStep(ix);
+        } else if constexpr (std::is_same_v<B, Offered>) {
+          Interaction& ix = interactions_.at(b.id);
+          UnfileWaiting(ix);
+          ix.state = InteractionState::kOffered;
+          ix.agent = b.agent;
+          ix.offer_expires = b.expires;
+          Agent& a = AgentOf(b.agent);
+          RollDay(a);
+          a.work.push_back(b.id);
+          a.last_offer[ix.queue] = ++offer_counter_;
+          ReindexAgent(a);
+          UpdateActivity(a);
+          Schedule(Timer::kOfferExpiry, b.expires, b.id, b.expires);
+        } else if constexpr (std::is_same_v<B, OfferEnded>) {
+          Interaction& ix = interactions_.at(b.id);
+          Agent& a = AgentOf(b.agent);
+          RemoveWork(a, b.id);
+          if (b.result == OfferResult::kExpired) a.consecutive_misses++;
+          if (b.result != OfferResult::kWithdrawn) ix.declined.push_back(b.agent);
+          ix.state = InteractionState::kQueued;
+          ix.agent = 0;
+          ix.offer_expires = 0;
+          FileWaiting(ix);
+          ReindexAgent(a);
+          UpdateActivity(a);
+          dirty_interactions_.push_back(b.id);
+          dirty_agents_.push_back(b.agent);
+        } else if constexpr (std::is_same_v<B, Accepted>) {
+          Interaction& ix = interactions_.at(b.id);
+          ix.state = InteractionState::kConnected;
+          ix.answered_at = t;
+          const Queue* q = queues_.count(ix.queue) ? &queues_[ix.queue] : nullptr;
+          DayStats& s = StatsOf(ix.queue);
+          s.answered++;
+          s.wait_answered_sum += t - ix.queued_at;
+          if (q == nullptr || t - ix.queued_at <= q->sl_threshold) s.answered_in_sl++;
+          Agent& a = AgentOf(b.agent);
+          RollDay(a);
+          a.consecutive_misses = 0;
+          a.contacts_today++;
+          ReindexAgent(a);
+          UpdateActivity(a);
+        } else if constexpr (std::is_same_v<B, ContactEnded>) {
+          Interaction& ix = interactions_.at(b.id);
+          ix.state = InteractionState::kWrapUp;
+          ix.contact_ended_at = t;
+          ix.reason = b.reason;
+          const Queue* q = queues_.count(ix.queue) ? &queues_[ix.queue] : nullptr;
+          ix.wrapup_until = (q != nullptr && q->wrapup > 0) ? t + q->wrapup : 0;
+          Agent& a = AgentOf(ix.agent);
+          RollDay(a);
+          a.talk_today += t - ix.answered_at;
+          UpdateActivity(a);
+          if (ix.wrapup_until != 0) Schedule(Timer::kWrapUpEnd, ix.wrapup_until, b.id, ix.wrapup_until);
+        } else if constexpr (std::is_same_v<B, WrapUpExtended>) {
+          Interaction& ix = interactions_.at(b.id);
+          ix.wrapup_until = b.until;
+          Schedule(Timer::kWrapUpEnd, b.until, b.id, b.until);
+        } else if constexpr (std::is_same_v<B, Completed>) {
+          Interaction& ix = interactions_.at(b.id);
+          ix.state = InteractionState::kCompleted;
+          ix.finished_at = t;
+          ix.disposition = b.disposition;
+          ix.notes = b.notes;
+          ix.forced_by = b.forced_by;
+          if (b.timed_out) ix.reason = "wrap_up_timeout";
+          DayStats& s = StatsOf(ix.queue);
+          s.handled++;
+          s.handle_sum += t - ix.answered_at;
+          Agent& a = AgentOf(ix.agent);
+          RemoveWork(a, ix.id);
+          if (a.work.empty()) a.idle_since = t;
+          ReindexAgent(a);
+          UpdateActivity(a);
+          dirty_agents_.push_back(a.user);
+        } else if constexpr (std::is_same_v<B, Abandoned>) {
+          Interaction& ix = interactions_.at(b.id);
+          if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
+          if (ix.state == InteractionState::kOffered) {
+            Agent& a = AgentOf(ix.agent);
+            RemoveWork(a, ix.id);
+            ReindexAgent(a);
+            UpdateActivity(a);
+            dirty_agents_.push_back(a.user);
+          }
+          ix.state = InteractionState::kAbandoned;
+          ix.finished_at = t;
+          ix.agent = 0;
+          const Queue* q = queues_.count(ix.queue) ? &queues_[ix.queue] : nullptr;
+          DayStats& s = StatsOf(ix.queue);
+          s.abandoned++;
+          if (q != nullptr && t - ix.queued_at <= q->sl_threshold) s.abandoned_in_sl++;
+        } else if constexpr (std::is_same_v<B, Closed>) {
+          Interaction& ix = interactions_.at(b.id);
+          if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
+          if (ix.agent != 0 && (ix.state == InteractionState::kOffered ||
+                                ix.state == InteractionState::kConnected ||
+                                ix.state == InteractionState::kWrapUp)) {
+            Agent& a = AgentOf(ix.agent);
+            RemoveWork(a, ix.id);
+            if (a.work.empty()) a.idle_since = t;
+            ReindexAgent(a);
+            UpdateActivity(a);
+            dirty_agents_.push_back(a.user);
+          }
+          ix.state = InteractionState::kClosed;
+          ix.finished_at = t;
+          ix.reason = b.reason;
+        }
+      },
+      e.body);
+}
+
+// ---- routing ---------------------------------------------------------------------------------
+
+void Engine::Dispatch() {
+  if (replaying_) return;
+  // Each pass may dirty more (an offer changes an agent); bounded because every offer removes
+  // a waiting contact or fills an agent slot.
+  while (!dirty_interactions_.empty() || !dirty_agents_.empty()) {
+    std::vector<InteractionId> ixs;
+    ixs.swap(dirty_interactions_);
+    for (InteractionId id : ixs) RouteInteraction(id);
+    std::vector<UserId> agents;
+    agents.swap(dirty_agents_);
+    for (UserId u : agents) RouteAgent(u);
+  }
+}
+
+void Engine::RouteInteraction(InteractionId id) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end() || it->second.state != InteractionState::kQueued) return;
+  const Interaction& ix = it->second;
+  auto q = queues_.find(ix.queue);
+  if (q == queues_.end()) return;
+  auto agent = index_.BestAgent(ix.queue, ix.channel, ix.step, [&](UserId u) {
+    return std::find(ix.declined.begin(), ix.declined.end(), u) != ix.declined.end();
+  });
+  if (!agent) return;
+  Emit(ix.tenant, Offered{id, *agent, now_ + q->second.offer_timeout});
+}
+
+void Engine::RouteAgent(UserId u) {
+  auto it = agents_.find(u);
+  if (it == agents_.end()) return;
+  Agent& a = it->second;
+  for (int guard = 0; guard < 64; ++guard) {
+    if (a.presence != Presence::kAvailable) return;
+    const unsigned mask = FreeChannels(a);
+    if (mask == 0) return;
+    auto best = index_.BestWaiting(a.fits, mask, [&](InteractionId id) {
+      const auto& d = interactions_.at(id).declined;
+      return std::find(d.begin(), d.end(), u) != d.end();
+    });
+    if (!best) return;
+    const Interaction& ix = interactions_.at(*best);
+    Emit(ix.tenant, Offered{ix.id, u, now_ + queues_.at(ix.queue).offer_timeout});
+  }
+}
+
+void Engine::FireTimer(const Timer& t) {
+  switch (t.kind) {
+    case Timer::kOfferExpiry: {
+      auto it = interactions_.find(t.a);
+      if (it == interactions_.end()) return;
+      Interaction& ix = it->second;
+      if (ix.state != InteractionState::kOffered || ix.offer_expires != t.b) return;
+      const UserId agent = ix.agent;
+      Emit(ix.tenant, OfferEnded{ix.id, agent, OfferResult::kExpired});
+      Agent& a = AgentOf(agent);
+      const Tenant* tn = FindTenant(ix.tenant);
+      const int max_missed = tn ? tn->settings.max_missed_offers : 3;
+      if (max_missed > 0 && a.consecutive_misses >= max_missed &&
+          a.presence == Presence::kAvailable) {
+        Emit(ix.tenant, PresenceChanged{agent, a.tenant, Presence::kMissed, "missed_offers"});
+      }
+      return;
+    }
+    case Timer::kStep: {
+      auto it = interactions_.find(t.a);
+      if (it == interactions_.end()) return;
+      Interaction& ix = it->second;
+      if (ix.state != InteractionState::kQueued || ix.step != t.b) return;
+      auto q = queues_.find(ix.queue);
+      if (q == queues_.end() || ix.step >= static_cast<int>(q->second.steps.size())) return;
+      const RelaxStep& step = q->second.steps[ix.step];
+      if (step.overflow_to != 0 && queues_.count(step.overflow_to) &&
+          queues_.at(step.overflow_to).tenant == ix.tenant) {
+        Emit(ix.tenant, InteractionMoved{ix.id, step.overflow_to, "overflow"});
+      } else {
+        Emit(ix.tenant, InteractionStepped{ix.id, ix.step + 1});
+      }
+      return;
+    }
+    case Timer::kWrapUpEnd: {
+      auto it = interactions_.find(t.a);
+      if (it == interactions_.end()) return;
+      Interaction& ix = it->second;
+      if (ix.state != InteractionState::kWrapUp || ix.wrapup_until != t.b) return;
+      Completed c;
+      c.id = ix.id;
+      c.timed_out = true;
+      Emit(ix.tenant, std::move(c));
+      return;
+    }
+    case Timer::kLease: {
+      auto it = agents_.find(t.a);
+      if (it == agents_.end()) return;
+      Agent& a = it->second;
+      if (a.presence == Presence::kOffline || a.connections > 0) return;
+      const Tenant* tn = FindTenant(a.tenant);
+      const DurationMs lease = tn ? tn->settings.presence_lease : 120 * kSecond;
+      if (a.last_seen + lease > now_) {
+        Schedule(Timer::kLease, a.last_seen + lease, a.user, 0);
+        return;
+      }
+      const TenantId tenant = a.tenant;
+      ReleaseWork(a, "lease_expired");
+      Emit(tenant, PresenceChanged{a.user, tenant, Presence::kOffline, "lease_expired"});
+      return;
+    }
+  }
+}
+
+void Engine::ReleaseWork(Agent& a, const std::string& reason) {
+  const std::vector<InteractionId> work = a.work;
+  for (InteractionId id : work) {
+    const Interaction& ix = interactions_.at(id);
+    switch (ix.state) {
+      case InteractionState::kOffered:
+        Emit(ix.tenant, OfferEnded{id, a.user, OfferResult::kWithdrawn});
+        break;
+      case InteractionState::kConnected:
+        Emit(ix.tenant, InteractionMoved{id, ix.queue, reason});
+        break;
+      case InteractionState::kWrapUp: {
+        Completed c;
+        c.id = id;
+        c.timed_out = true;
+        Emit(ix.tenant, std::move(c));
+        break;
+      }
+      default: break;
+    }
+  }
+}
+
+// ---- index maintenance -----------------------------------------------------------------------
+
+void Engine::FileWaiting(Interaction& ix) {
+  auto q = queues_.find(ix.queue);
+  if (q == queues_.end()) return;
+  ix.score = ix.enqueued_at - ix.priority * q->second.priority_step;
+  const int max_step = static_cast<int>(q->second.steps.size());
+  ix.step = std::clamp(ix.step, 0, max_step);
+  index_.AddWaiting(ix.queue, ix.channel, ix.step, WaitKey{ix.score, ix.id});
+}
+
+void Engine::UnfileWaiting(Interaction& ix) {
+  index_.RemoveWaiting(ix.queue, ix.channel, ix.step, WaitKey{ix.score, ix.id});
+}
+
+void Engine::ScheduleStep(const Interaction& ix) {
+  auto q = queues_.find(ix.queue);
+  if (q == queues_.end() || ix.step >= static_cast<int>(q->second.steps.size())) return;
+  Schedule(Timer::kStep, ix.queued_at + q->second.steps[ix.step].after, ix.id, ix.step);
+}
+
+void Engine::RefreshQueueSteps(const Queue& q) {
+  std::vector<int> thresholds{kMaxLevel};
+  for (const RelaxStep& s : q.steps) {
+    thresholds.push_back(s.overflow_to != 0 ? thresholds.back()
+                                            : std::clamp(s.min_proficiency, 1, kMaxLevel));
+  }
+  index_.SetQueueSteps(q.id, std::move(thresholds));
+}
+
+void Engine::RecomputeFits(Agent& a) {
+  a.fits.clear();
+  if (a.tenant == 0) return;
+  const Membership* m = FindMember(a.tenant, a.user);
+  if (m == nullptr) return;
+  for (const auto& [id, q] : queues_) {
+    if (q.tenant != a.tenant) continue;
+    QueueFit fit = FitOf(q, *m);
+    if (fit.level >= 1) a.fits.push_back(fit);
+  }
+}
+
+void Engine::RecomputeTenantFits(TenantId t) {
+  for (auto& [u, a] : agents_) {
+    if (a.tenant != t) continue;
+    RecomputeFits(a);
+    ReindexAgent(a);
+    dirty_agents_.push_back(u);
+  }
+}
+
+unsigned Engine::FreeChannels(const Agent& a) const {
+  if (a.presence != Presence::kAvailable || a.tenant == 0) return 0;
+  const Membership* m = FindMember(a.tenant, a.user);
+  if (m == nullptr) return 0;
+  std::array<int, kChannelCount> used{};
+  for (InteractionId id : a.work) {
+    const Channel c = interactions_.at(id).channel;
+    if (IsExclusive(c)) return 0;
+    used[static_cast<int>(c)]++;
+  }
+  unsigned mask = 0;
+  for (int c = 0; c < kChannelCount; ++c) {
+    const Channel ch = static_cast<Channel>(c);
+    const int cap = m->capacity[ch];
+    const bool free = IsExclusive(ch) ? (a.work.empty() && cap >= 1) : used[c] < cap;
+    if (free) mask |= 1u << c;
+  }
+  return mask;
+}
+
+void Engine::ReindexAgent(Agent& a) {
+  for (const Agent::Entry& e : a.entries) index_.RemoveAvailable(e.queue, e.channel, e.level, e.key);
+  a.entries.clear();
+  const unsigned mask = FreeChannels(a);
+  if (mask == 0) return;
+  for (const QueueFit& fit : a.fits) {
+    const Queue& q = queues_.at(fit.queue);
+    AgentKey key{0, 0, a.user};
+    switch (q.strategy) {
+      case Strategy::kBestProficiency: key.a = -fit.proficiency; key.b = a.idle_since; break;
+      case Strategy::kLongestIdle: key.a = a.idle_since; break;
+      case Strategy::kRoundRobin: {
+        auto it = a.last_offer.find(q.id);
+        key.a = it == a.last_offer.end() ? 0 : static_cast<std::int64_t>(it->second);
+        break;
+      }
+      case Strategy::kFewestContacts: key.a = a.contacts_today; key.b = a.idle_since; break;
+      case Strategy::kLeastTalkTime: key.a = a.talk_today; key.b = a.idle_since; break;
+      case Strategy::kRandom: key.a = static_cast<std::int64_t>(rng_() >> 1); break;
+    }
+    for (int c = 0; c < kChannelCount; ++c) {
+      if ((mask & (1u << c)) == 0) continue;
+      index_.AddAvailable(q.id, static_cast<Channel>(c), fit.level, key);
+      a.entries.push_back(Agent::Entry{q.id, static_cast<Channel>(c), fit.level, key});
+    }
+  }
+}
+
+void Engine::UpdateActivity(Agent& a) {
+  Activity next;
+  bool connected = false, wrapup = false, offered = false;
+  for (InteractionId id : a.work) {
+    switch (interactions_.at(id).state) {
+      case InteractionState::kConnected: connected = true; break;
+      case InteractionState::kWrapUp: wrapup = true; break;
+      case InteractionState::kOffered: offered = true; break;
+      default: break;
+    }
+  }
+  if (connected) next = Activity::kBusy;
+  else if (wrapup) next = Activity::kWrapUp;
+  else if (offered) next = Activity::kReserved;
+  else if (a.presence == Presence::kAvailable) next = Activity::kAvailable;
+  else if (a.presence == Presence::kBreak) next = Activity::kBreak;
+  else if (a.presence == Presence::kMissed) next = Activity::kMissed;
+  else next = Activity::kOffline;
+  if (next == a.activity) return;
+  const TimeMs t = std::max(now_, a.activity_since);
+  a.time_in_activity_today[static_cast<int>(a.activity)] += t - a.activity_since;
+  a.activity = next;
+  a.activity_since = t;
+}
+
+void Engine::RollDay(Agent& a) {
+  const std::int64_t day = DayOf(now_);
+  if (day == a.day) return;
+  a.day = day;
+  a.contacts_today = 0;
+  a.talk_today = 0;
+  a.time_in_activity_today.fill(0);
+  a.activity_since = std::max(a.activity_since, day * kDay);
+}
+
+Engine::DayStats& Engine::StatsOf(QueueId q) {
+  DayStats& s = day_stats_[q];
+  const std::int64_t day = DayOf(now_);
+  if (s.day != day) s = DayStats{day};
+  return s;
+}
+
+Agent& Engine::AgentOf(UserId u) {
+  auto [it, inserted] = agents_.try_emplace(u);
+  if (inserted) {
+    it->second.user = u;
+    it->second.day = DayOf(now_);
+    it->second.activity_since = now_;
+  }
+  return it->second;
+}
+
+void Engine::RemoveWork(Agent& a, InteractionId id) { Erase(a.work, id); }
+
+// ---- validation helpers ----------------------------------------------------------------------
+
+Status Engine::CheckTenant(TenantId t) const {
+  if (!tenants_.count(t)) return Fail(ErrorCode::kNotFound, "no such tenant");
+  return {};
+}
+
+bool Engine::SlugTaken(const std::string& slug, TenantId except) const {
+  for (const auto& [id, t] : tenants_)
+    if (t.slug == slug && id != except) return true;
+  return false;
+}
+
+Status Engine::ValidateQueue(const Queue& q) const {
+  if (q.name.empty() || q.name.size() > 100) return Fail(ErrorCode::kBadRequest, "queue name must be 1-100 characters");
+  for (const Queue* other : Queues(q.tenant))
+    if (other->name == q.name && other->id != q.id) return Fail(ErrorCode::kConflict, "a queue with this name exists");
+  for (const SkillRequirement& r : q.skills) {
+    if (FindSkill(q.tenant, r.skill) == nullptr) return Fail(ErrorCode::kBadRequest, "unknown skill " + std::to_string(r.skill));
+    if (r.min_proficiency < 1 || r.min_proficiency > 10) return Fail(ErrorCode::kBadRequest, "min_proficiency must be 1-10");
+  }
+  DurationMs prev = -1;
+  for (const RelaxStep& s : q.steps) {
+    if (s.after <= prev) return Fail(ErrorCode::kBadRequest, "relaxation steps must have increasing after_s");
+    prev = s.after;
+    if (s.overflow_to != 0) {
+      if (s.overflow_to == q.id) return Fail(ErrorCode::kBadRequest, "a queue cannot overflow to itself");
+      if (FindQueue(q.tenant, s.overflow_to) == nullptr) return Fail(ErrorCode::kBadRequest, "unknown overflow queue");
+    } else if (s.min_proficiency < 1 || s.min_proficiency > 10) {
+      return Fail(ErrorCode::kBadRequest, "step min_proficiency must be 1-10");
+    }
+  }
+  if (q.sl_target < 0 || q.sl_target > 1) return Fail(ErrorCode::kBadRequest, "sl_target must be 0-1");
+  if (q.offer_timeout < kSecond) return Fail(ErrorCode::kBadRequest, "offer_timeout_s must be at least 1");
+  if (q.hours != 0 && FindHours(q.tenant, q.hours) == nullptr) return Fail(ErrorCode::kBadRequest, "unknown business hours");
+  return {};
+}
+
+Status Engine::ValidateHours(const BusinessHours& h) const {
+  if (h.name.empty() || h.name.size() > 100) return Fail(ErrorCode::kBadRequest, "hours name must be 1-100 characters");
+  for (const WeeklyRange& r : h.ranges) {
+    if (r.day < 0 || r.day > 6 || r.start_min < 0 || r.end_min > 1440 || r.start_min >= r.end_min)
+      return Fail(ErrorCode::kBadRequest, "bad weekly range");
+  }
+  return {};
+}
+
+Status Engine::ValidateMembership(TenantId t, const Membership& m) const {
+  for (const auto& [skill, prof] : m.skills) {
+    if (FindSkill(t, skill) == nullptr) return Fail(ErrorCode::kBadRequest, "unknown skill " + std::to_string(skill));
+    if (prof < 1 || prof > 10) return Fail(ErrorCode::kBadRequest, "proficiency must be 1-10");
+  }
+  for (std::uint8_t s : m.capacity.slots)
+    if (s > 50) return Fail(ErrorCode::kBadRequest, "capacity must be 0-50");
+  return {};
+}
+
+// ---- configuration commands ------------------------------------------------------------------
+
+Result<TenantId> Engine::CreateTenant(Tenant t) {
+  if (!ValidSlug(t.slug, 32)) return Fail(ErrorCode::kBadRequest, "slug must be 1-32 of a-z 0-9 - _ .");
+  if (t.name.empty() || t.name.size() > 200) return Fail(ErrorCode::kBadRequest, "name must be 1-200 characters");
+  if (SlugTaken(t.slug, 0)) return Fail(ErrorCode::kConflict, "tenant slug taken");
+  t.id = next_id_++;
+  Emit(t.id, TenantSet{t});
+  return t.id;
+}
+
+Status Engine::UpdateTenant(const Tenant& t) {
+  const Tenant* old = FindTenant(t.id);
+  if (old == nullptr) return Fail(ErrorCode::kNotFound, "no such tenant");
+  if (!ValidSlug(t.slug, 32)) return Fail(ErrorCode::kBadRequest, "slug must be 1-32 of a-z 0-9 - _ .");
+  if (t.name.empty() || t.name.size() > 200) return Fail(ErrorCode::kBadRequest, "name must be 1-200 characters");
+  if (SlugTaken(t.slug, t.id)) return Fail(ErrorCode::kConflict, "tenant slug taken");
+  if (t.settings.max_missed_offers < 0 || t.settings.presence_lease < 5 * kSecond)
+    return Fail(ErrorCode::kBadRequest, "bad tenant settings");
+  Emit(t.id, TenantSet{t});
+  return {};
+}
+
+Result<UserId> Engine::CreateUser(User u) {
+  if (!ValidSlug(u.login, 64)) return Fail(ErrorCode::kBadRequest, "login must be 1-64 of a-z 0-9 - _ .");
+  if (user_by_login_.count(u.login)) return Fail(ErrorCode::kConflict, "login taken");
+  if (u.name.size() > 200) return Fail(ErrorCode::kBadRequest, "name too long");
+  u.id = next_id_++;
+  Emit(0, UserSet{u});
+  return u.id;
+}
+
+Status Engine::UpdateUser(const User& u) {
+  const User* old = FindUser(u.id);
+  if (old == nullptr) return Fail(ErrorCode::kNotFound, "no such user");
+  if (u.login != old->login) return Fail(ErrorCode::kBadRequest, "login cannot change");
+  if (u.name.size() > 200) return Fail(ErrorCode::kBadRequest, "name too long");
+  Emit(0, UserSet{u});
+  if (u.disabled) {
+    auto it = agents_.find(u.id);
+    if (it != agents_.end() && it->second.presence != Presence::kOffline) {
+      const TenantId t = it->second.tenant;
+      ReleaseWork(it->second, "user_disabled");
+      Emit(t, PresenceChanged{u.id, t, Presence::kOffline, "user_disabled"});
+    }
+  }
+  Dispatch();
+  return {};
+}
+
+Status Engine::SetMember(TenantId t, UserId u, const Membership& m) {
+  if (auto s = CheckTenant(t); !s) return s;
+  if (FindUser(u) == nullptr) return Fail(ErrorCode::kNotFound, "no such user");
+  if (auto s = ValidateMembership(t, m); !s) return s;
+  Emit(t, MemberSet{t, u, m});
+  Dispatch();
+  return {};
+}
+
+Status Engine::RemoveMember(TenantId t, UserId u) {
+  if (FindMember(t, u) == nullptr) return Fail(ErrorCode::kNotFound, "no such member");
+  auto it = agents_.find(u);
+  if (it != agents_.end() && it->second.tenant == t && it->second.presence != Presence::kOffline) {
+    ReleaseWork(it->second, "member_removed");
+    Emit(t, PresenceChanged{u, t, Presence::kOffline, "member_removed"});
+  }
+  Emit(t, MemberRemoved{t, u});
+  Dispatch();
+  return {};
+}
+
+Result<SkillId> Engine::CreateSkill(Skill s) {
+  if (auto st = CheckTenant(s.tenant); !st) return std::unexpected(st.error());
+  if (!ValidSlug(s.name, 64)) return Fail(ErrorCode::kBadRequest, "skill name must be 1-64 of a-z 0-9 - _ .");
+  for (const Skill* o : Skills(s.tenant))
+    if (o->name == s.name) return Fail(ErrorCode::kConflict, "a skill with this name exists");
+  s.id = next_id_++;
+  Emit(s.tenant, SkillSet{s});
+  return s.id;
+}
+
+Status Engine::UpdateSkill(const Skill& s) {
+  if (FindSkill(s.tenant, s.id) == nullptr) return Fail(ErrorCode::kNotFound, "no such skill");
+  if (!ValidSlug(s.name, 64)) return Fail(ErrorCode::kBadRequest, "skill name must be 1-64 of a-z 0-9 - _ .");
+  for (const Skill* o : Skills(s.tenant))
+    if (o->name == s.name && o->id != s.id) return Fail(ErrorCode::kConflict, "a skill with this name exists");
+  Emit(s.tenant, SkillSet{s});
+  return {};
+}
+
+Status Engine::DeleteSkill(TenantId t, SkillId id) {
+  if (FindSkill(t, id) == nullptr) return Fail(ErrorCode::kNotFound, "no such skill");
+  for (const Queue* q : Queues(t))
+    for (const SkillRequirement& r : q->skills)
+      if (r.skill == id) return Fail(ErrorCode::kConflict, "skill is required by queue " + q->name);
+  Emit(t, SkillDeleted{t, id});
+  return {};
+}
+
+Result<QueueId> Engine::CreateQueue(Queue q) {
+  if (auto st = CheckTenant(q.tenant); !st) return std::unexpected(st.error());
+  q.id = 0;
+  if (auto st = ValidateQueue(q); !st) return std::unexpected(st.error());
+  q.id = next_id_++;
+  Emit(q.tenant, QueueSet{q});
+  Dispatch();
+  return q.id;
+}
+
+Status Engine::UpdateQueue(const Queue& q) {
+  if (FindQueue(q.tenant, q.id) == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+  if (auto st = ValidateQueue(q); !st) return st;
+  Emit(q.tenant, QueueSet{q});
+  Dispatch();
+  return {};
+}
+
+Status Engine::DeleteQueue(TenantId t, QueueId id) {
+  if (FindQueue(t, id) == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+  for (const auto& [iid, ix] : interactions_)
+    if (ix.queue == id && ix.Live()) return Fail(ErrorCode::kConflict, "queue has live interactions");
+  for (const Queue* q : Queues(t))
+    for (const RelaxStep& s : q->steps)
+      if (s.overflow_to == id) return Fail(ErrorCode::kConflict, "queue " + q->name + " overflows to it");
+  Emit(t, QueueDeleted{t, id});
+  Dispatch();
+  return {};
+}
+
+Result<HoursId> Engine::CreateHours(BusinessHours h) {
+  if (auto st = CheckTenant(h.tenant); !st) return std::unexpected(st.error());
+  if (auto st = ValidateHours(h); !st) return std::unexpected(st.error());
+  h.id = next_id_++;
+  Emit(h.tenant, HoursSet{h});
+  return h.id;
+}
+
+Status Engine::UpdateHours(const BusinessHours& h) {
+  if (FindHours(h.tenant, h.id) == nullptr) return Fail(ErrorCode::kNotFound, "no such business hours");
+  if (auto st = ValidateHours(h); !st) return st;
+  Emit(h.tenant, HoursSet{h});
+  return {};
+}
+
+Status Engine::DeleteHours(TenantId t, HoursId id) {
+  if (FindHours(t, id) == nullptr) return Fail(ErrorCode::kNotFound, "no such business hours");
+  for (const Queue* q : Queues(t))
+    if (q->hours == id) return Fail(ErrorCode::kConflict, "used by queue " + q->name);
+  Emit(t, HoursDeleted{t, id});
+  return {};
+}
+
+Result<DispositionId> Engine::CreateDisposition(Disposition d) {
+  if (auto st = CheckTenant(d.tenant); !st) return std::unexpected(st.error());
+  if (!ValidSlug(d.code, 64)) return Fail(ErrorCode::kBadRequest, "code must be 1-64 of a-z 0-9 - _ .");
+  for (const Disposition* o : Dispositions(d.tenant))
+    if (o->code == d.code) return Fail(ErrorCode::kConflict, "a disposition with this code exists");
+  d.id = next_id_++;
+  Emit(d.tenant, DispositionSet{d});
+  return d.id;
+}
+
+Status Engine::UpdateDisposition(const Disposition& d) {
+  if (FindDisposition(d.tenant, d.id) == nullptr) return Fail(ErrorCode::kNotFound, "no such disposition");
+  if (!ValidSlug(d.code, 64)) return Fail(ErrorCode::kBadRequest, "code must be 1-64 of a-z 0-9 - _ .");
+  for (const Disposition* o : Dispositions(d.tenant))
+    if (o->code == d.code && o->id != d.id) return Fail(ErrorCode::kConflict, "a disposition with this code exists");
+  Emit(d.tenant, DispositionSet{d});
+  return {};
+}
+
+Status Engine::DeleteDisposition(TenantId t, DispositionId id) {
+  if (FindDisposition(t, id) == nullptr) return Fail(ErrorCode::kNotFound, "no such disposition");
+  Emit(t, DispositionDeleted{t, id});
+  return {};
+}
+
+Status Engine::CreateSession(const std::string& token_hash, UserId u, TimeMs expires) {
+  if (FindUser(u) == nullptr) return Fail(ErrorCode::kNotFound, "no such user");
+  Emit(0, SessionCreated{token_hash, u, expires});
+  return {};
+}
+
+Status Engine::RevokeSession(const std::string& token_hash) {
+  if (!sessions_.count(token_hash)) return Fail(ErrorCode::kNotFound, "no such session");
+  Emit(0, SessionRevoked{token_hash});
+  return {};
+}
+
+// ---- agent commands --------------------------------------------------------------------------
+
+Status Engine::SetPresence(UserId u, TenantId t, Presence p, const std::string& reason,
+                           bool force) {
+  const User* user = FindUser(u);
+  if (user == nullptr) return Fail(ErrorCode::kNotFound, "no such user");
+  const Tenant* tenant = FindTenant(t);
+  if (tenant == nullptr) return Fail(ErrorCode::kNotFound, "no such tenant");
+  const Membership* m = FindMember(t, u);
+  if (m == nullptr) return Fail(ErrorCode::kNotFound, "not a member of this tenant");
+  Agent& a = AgentOf(u);
+  if (p == Presence::kOffline) {
+    if (a.presence == Presence::kOffline || a.tenant != t) return {};
+    for (InteractionId id : a.work) {
+      const auto st = interactions_.at(id).state;
+      if (!force && (st == InteractionState::kConnected || st == InteractionState::kWrapUp))
+        return Fail(ErrorCode::kConflict, "finish the contacts in hand first");
+    }
+    ReleaseWork(a, force ? "forced_logout" : "logout");
+    Emit(t, PresenceChanged{u, t, Presence::kOffline, reason});
+    Dispatch();
+    return {};
+  }
+  if (user->disabled) return Fail(ErrorCode::kForbidden, "user is disabled");
+  if (m->role == Role::kAdmin) return Fail(ErrorCode::kForbidden, "admins do not take contacts");
+  if (p == Presence::kBreak) {
+    const auto& reasons = tenant->settings.break_reasons;
+    if (std::find(reasons.begin(), reasons.end(), reason) == reasons.end())
+      return Fail(ErrorCode::kBadRequest, "unknown break reason '" + reason + "'");
+  }
+  const std::string why = p == Presence::kBreak ? reason : std::string();
+  if (a.tenant != 0 && a.tenant != t) {
+    if (!a.work.empty()) return Fail(ErrorCode::kConflict, "finish the contacts of the other tenant first");
+    Emit(a.tenant, PresenceChanged{u, a.tenant, Presence::kOffline, "switched_tenant"});
+  }
+  if (a.presence == p && a.tenant == t && a.reason == why) return {};
+  Emit(t, PresenceChanged{u, t, p, why});
+  Dispatch();
+  return {};
+}
+
+void Engine::Touch(UserId u) {
+  auto it = agents_.find(u);
+  if (it != agents_.end()) it->second.last_seen = std::max(it->second.last_seen, now_);
+}
+
+void Engine::Connected(UserId u) {
+  Agent& a = AgentOf(u);
+  a.connections++;
+  a.last_seen = now_;
+}
+
+void Engine::Disconnected(UserId u) {
+  auto it = agents_.find(u);
+  if (it == agents_.end() || it->second.connections == 0) return;
+  Agent& a = it->second;
+  a.connections--;
+  a.last_seen = now_;
+  if (a.connections == 0 && a.presence != Presence::kOffline) {
+    const Tenant* tn = FindTenant(a.tenant);
+    Schedule(Timer::kLease, now_ + (tn ? tn->settings.presence_lease : 120 * kSecond), u, 0);
+  }
+}
+
+// ---- interaction commands --------------------------------------------------------------------
+
+Result<InteractionId> Engine::CreateInteraction(NewInteraction n) {
+  if (auto st = CheckTenant(n.tenant); !st) return std::unexpected(st.error());
+  const Queue* q = FindQueue(n.tenant, n.queue);
+  if (q == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+  if (n.priority < 0 || n.priority > 100) return Fail(ErrorCode::kBadRequest, "priority must be 0-100");
+  if (n.subject.size() > 1000) return Fail(ErrorCode::kBadRequest, "subject too long");
+  if (n.data.size() > 16 * 1024) return Fail(ErrorCode::kBadRequest, "data too large");
+  if (IsRealTime(n.channel) && !IsOpen(*q, now_)) return Fail(ErrorCode::kConflict, "queue is closed");
+  TimeMs enqueued_at = now_;
+  const Interaction* origin = nullptr;
+  if (n.origin != 0) {
+    origin = FindInteraction(n.tenant, n.origin);
+    if (origin == nullptr) return Fail(ErrorCode::kNotFound, "no such origin interaction");
+    if (origin->state == InteractionState::kConnected || origin->state == InteractionState::kWrapUp)
+      return Fail(ErrorCode::kConflict, "origin interaction is being handled");
+    enqueued_at = origin->enqueued_at;
+  }
+  const InteractionId id = next_id_++;
+  if (origin != nullptr && origin->Live()) {
+    if (origin->state == InteractionState::kOffered)
+      Emit(n.tenant, OfferEnded{origin->id, origin->agent, OfferResult::kWithdrawn});
+    Emit(n.tenant, Closed{n.origin, "continued_as_" + std::to_string(id)});
+  }
+  InteractionCreated c;
+  c.id = id;
+  c.tenant = n.tenant;
+  c.channel = n.channel;
+  c.queue = n.queue;
+  c.priority = n.priority;
+  c.enqueued_at = enqueued_at;
+  c.customer = std::move(n.customer);
+  c.subject = std::move(n.subject);
+  c.data = std::move(n.data);
+  c.origin = n.origin;
+  Emit(n.tenant, std::move(c));
+  Dispatch();
+  return id;
+}
+
+Status Engine::Accept(UserId agent, InteractionId id) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Interaction& ix = it->second;
+  if (ix.state != InteractionState::kOffered || ix.agent != agent)
+    return Fail(ErrorCode::kConflict, "no offer of this interaction to you (expired or taken)");
+  Emit(ix.tenant, Accepted{id, agent});
+  Dispatch();
+  return {};
+}
+
+Status Engine::Reject(UserId agent, InteractionId id) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Interaction& ix = it->second;
+  if (ix.state != InteractionState::kOffered || ix.agent != agent)
+    return Fail(ErrorCode::kConflict, "no offer of this interaction to you (expired or taken)");
+  Emit(ix.tenant, OfferEnded{id, agent, OfferResult::kRejected});
+  Dispatch();
+  return {};
+}
+
+Status Engine::EndContact(InteractionId id, const std::string& reason) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  if (it->second.state != InteractionState::kConnected)
+    return Fail(ErrorCode::kConflict, std::string("interaction is ") + Name(it->second.state));
+  Emit(it->second.tenant, ContactEnded{id, reason});
+  Dispatch();
+  return {};
+}
+
+Status Engine::Abandon(InteractionId id) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Interaction& ix = it->second;
+  switch (ix.state) {
+    case InteractionState::kQueued:
+    case InteractionState::kOffered:
+      Emit(ix.tenant, Abandoned{id});
+      Dispatch();
+      return {};
+    case InteractionState::kConnected:
+      return EndContact(id, "customer_left");
+    default:
+      return Fail(ErrorCode::kConflict, std::string("interaction is ") + Name(ix.state));
+  }
+}
+
+Status Engine::WrapUp(UserId agent, InteractionId id, DispositionId disposition, std::string notes) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Interaction& ix = it->second;
+  if (ix.agent != agent || (ix.state != InteractionState::kWrapUp && ix.state != InteractionState::kConnected))
+    return Fail(ErrorCode::kConflict, "this interaction is not in your hands");
+  if (notes.size() > 8000) return Fail(ErrorCode::kBadRequest, "notes too long");
+  if (disposition != 0 && FindDisposition(ix.tenant, disposition) == nullptr)
+    return Fail(ErrorCode::kBadRequest, "unknown disposition");
+  if (disposition == 0 && !Dispositions(ix.tenant).empty())
+    return Fail(ErrorCode::kBadRequest, "a disposition is required");
+  if (ix.state == InteractionState::kConnected) Emit(ix.tenant, ContactEnded{id, "agent_ended"});
+  Completed c;
+  c.id = id;
+  c.disposition = disposition;
+  c.notes = std::move(notes);
+  Emit(ix.tenant, std::move(c));
+  Dispatch();
+  return {};
+}
+
+Status Engine::ExtendWrapUp(UserId agent, InteractionId id, DurationMs more) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Interaction& ix = it->second;
+  if (ix.agent != agent || ix.state != InteractionState::kWrapUp)
+    return Fail(ErrorCode::kConflict, "this interaction is not in wrap-up with you");
+  if (more <= 0) return Fail(ErrorCode::kBadRequest, "seconds must be positive");
+  if (ix.wrapup_until == 0) return {};  // no timer running: nothing to extend
+  const Queue* q = FindQueue(ix.tenant, ix.queue);
+  const DurationMs base = q ? q->wrapup : 0;
+  const DurationMs max_ext = q ? q->wrapup_max_extension : 0;
+  const TimeMs until = ix.wrapup_until + more;
+  if (until - ix.contact_ended_at - base > max_ext)
+    return Fail(ErrorCode::kConflict, "wrap-up extension limit reached");
+  Emit(ix.tenant, WrapUpExtended{id, until});
+  return {};
+}
+
+Status Engine::ForceComplete(UserId supervisor, InteractionId id) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  if (it->second.state != InteractionState::kWrapUp)
+    return Fail(ErrorCode::kConflict, "interaction is not in wrap-up");
+  Completed c;
+  c.id = id;
+  c.forced_by = supervisor;
+  Emit(it->second.tenant, std::move(c));
+  Dispatch();
+  return {};
+}
+
+Status Engine::Transfer(UserId agent, InteractionId id, QueueId to) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Interaction& ix = it->second;
+  if (ix.agent != agent || ix.state != InteractionState::kConnected)
+    return Fail(ErrorCode::kConflict, "this interaction is not connected to you");
+  if (FindQueue(ix.tenant, to) == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+  Emit(ix.tenant, InteractionMoved{id, to, "transfer"});
+  Dispatch();
+  return {};
+}
+
+// ---- reads -----------------------------------------------------------------------------------
+
+const Tenant* Engine::FindTenant(TenantId t) const {
+  auto it = tenants_.find(t);
+  return it == tenants_.end() ? nullptr : &it->second;
+}
+
+const Tenant* Engine::FindTenantBySlug(const std::string& slug) const {
+  for (const auto& [id, t] : tenants_)
+    if (t.slug == slug) return &t;
+  return nullptr;
+}
+
+const User* Engine::FindUser(UserId u) const {
+  auto it = users_.find(u);
+  return it == users_.end() ? nullptr : &it->second;
+}
+
+const User* Engine::FindUserByLogin(const std::string& login) const {
+  auto it = user_by_login_.find(login);
+  return it == user_by_login_.end() ? nullptr : FindUser(it->second);
+}
+
+const Membership* Engine::FindMember(TenantId t, UserId u) const {
+  auto it = members_.find(u);
+  if (it == members_.end()) return nullptr;
+  auto m = it->second.find(t);
+  return m == it->second.end() ? nullptr : &m->second;
+}
+
+std::vector<std::pair<TenantId, Role>> Engine::TenantsOf(UserId u) const {
+  std::vector<std::pair<TenantId, Role>> out;
+  auto it = members_.find(u);
+  if (it == members_.end()) return out;
+  for (const auto& [t, m] : it->second) out.emplace_back(t, m.role);
+  return out;
+}
+
+std::vector<UserId> Engine::MembersOf(TenantId t) const {
+  std::vector<UserId> out;
+  for (const auto& [u, per_tenant] : members_)
+    if (per_tenant.count(t)) out.push_back(u);
+  return out;
+}
+
+template <typename Map>
+static auto FindIn(const Map& m, TenantId t, std::uint64_t id) -> const typename Map::mapped_type* {
+  auto it = m.find(id);
+  return it == m.end() || it->second.tenant != t ? nullptr : &it->second;
+}
+
+template <typename Map>
+static auto ListIn(const Map& m, TenantId t) {
+  std::vector<const typename Map::mapped_type*> out;
+  for (const auto& [id, v] : m)
+    if (v.tenant == t) out.push_back(&v);
+  return out;
+}
+
+const Skill* Engine::FindSkill(TenantId t, SkillId id) const { return FindIn(skills_, t, id); }
+const Queue* Engine::FindQueue(TenantId t, QueueId id) const { return FindIn(queues_, t, id); }
+const BusinessHours* Engine::FindHours(TenantId t, HoursId id) const { return FindIn(hours_, t, id); }
+const Disposition* Engine::FindDisposition(TenantId t, DispositionId id) const {
+  return FindIn(dispositions_, t, id);
+}
+std::vector<const Skill*> Engine::Skills(TenantId t) const { return ListIn(skills_, t); }
+std::vector<const Queue*> Engine::Queues(TenantId t) const { return ListIn(queues_, t); }
+std::vector<const BusinessHours*> Engine::Hours(TenantId t) const { return ListIn(hours_, t); }
+std::vector<const Disposition*> Engine::Dispositions(TenantId t) const {
+  return ListIn(dispositions_, t);
+}
+
+std::optional<UserId> Engine::SessionUser(const std::string& token_hash) const {
+  auto it = sessions_.find(token_hash);
+  if (it == sessions_.end() || it->second.expires <= now_) return std::nullopt;
+  const User* u = FindUser(it->second.user);
+  if (u == nullptr || u->disabled) return std::nullopt;
+  return it->second.user;
+}
+
+const Interaction* Engine::FindInteraction(TenantId t, InteractionId id) const {
+  auto it = interactions_.find(id);
+  return it == interactions_.end() || it->second.tenant != t ? nullptr : &it->second;
+}
+
+std::vector<const Interaction*> Engine::Interactions(TenantId t, bool live_only) const {
+  std::vector<const Interaction*> out;
+  for (const auto& [id, ix] : interactions_)
+    if (ix.tenant == t && (!live_only || ix.Live())) out.push_back(&ix);
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  return out;
+}
+
+const Agent* Engine::FindAgent(UserId u) const {
+  auto it = agents_.find(u);
+  return it == agents_.end() ? nullptr : &it->second;
+}
+
+Agent Engine::AgentView(UserId u) const {
+  const Agent* a = FindAgent(u);
+  Agent view;
+  if (a != nullptr) {
+    view = *a;
+  } else {
+    view.user = u;
+  }
+  // Bring "today" figures up to now without changing the engine.
+  if (view.day != DayOf(now_)) {
+    view.contacts_today = 0;
+    view.talk_today = 0;
+    view.time_in_activity_today.fill(0);
+    view.activity_since = std::max(view.activity_since, DayOf(now_) * kDay);
+  }
+  view.time_in_activity_today[static_cast<int>(view.activity)] += now_ - view.activity_since;
+  return view;
+}
+
+QueueStats Engine::Stats(TenantId t, QueueId q) const {
+  QueueStats out;
+  out.queue = q;
+  const Queue* queue = FindQueue(t, q);
+  if (queue == nullptr) return out;
+  out.waiting = index_.WaitingCount(q);
+  index_.ForEachWaiting(q, [&](InteractionId id) {
+    out.longest_wait = std::max(out.longest_wait, now_ - interactions_.at(id).queued_at);
+  });
+  auto it = day_stats_.find(q);
+  if (it != day_stats_.end() && it->second.day == DayOf(now_)) {
+    const DayStats& s = it->second;
+    out.entered = s.entered;
+    out.answered = s.answered;
+    out.answered_in_sl = s.answered_in_sl;
+    out.abandoned = s.abandoned;
+    out.abandoned_in_sl = s.abandoned_in_sl;
+    out.handled = s.handled;
+    out.wait_answered_sum = s.wait_answered_sum;
+    out.handle_sum = s.handle_sum;
+  }
+  const std::int64_t sl_base = out.answered + out.abandoned - out.abandoned_in_sl;
+  out.service_level = sl_base > 0 ? static_cast<double>(out.answered_in_sl) / sl_base : 1.0;
+  out.asa_s = out.answered > 0 ? out.wait_answered_sum / 1000.0 / out.answered : 0;
+  out.aht_s = out.handled > 0 ? out.handle_sum / 1000.0 / out.handled : 0;
+  const std::int64_t finished = out.answered + out.abandoned;
+  out.abandon_rate = finished > 0 ? static_cast<double>(out.abandoned) / finished : 0;
+  for (UserId u : MembersOf(t)) {
+    const Membership* m = FindMember(t, u);
+    if (m->role == Role::kAdmin || FitOf(*queue, *m).level < 1) continue;
+    const Agent* a = FindAgent(u);
+    const Activity act = (a == nullptr || a->tenant != t) ? Activity::kOffline : a->activity;
+    out.agents[static_cast<int>(act)]++;
+  }
+  out.open = IsOpen(*queue, now_);
+  return out;
+}
+
+bool Engine::IsOpen(const Queue& q, TimeMs at) const {
+  if (q.hours == 0) return true;
+  const BusinessHours* h = FindHours(q.tenant, q.hours);
+  if (h == nullptr) return true;
+  const Tenant* tn = FindTenant(q.tenant);
+  const TimeMs local = at + (tn ? UtcOffset(tn->settings.timezone) : 0);
+  const std::int64_t day = DayOf(local);
+  // Civil date from days since epoch (Howard Hinnant's algorithm).
+  std::int64_t z = day + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
+  char date[16];
+  std::snprintf(date, sizeof date, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+  for (const std::string& closed : h->closed_dates)
+    if (closed == date) return false;
+  const int weekday = static_cast<int>(((day % 7) + 7 + 4) % 7);  // 1970-01-01 was a Thursday
+  const int minute = static_cast<int>((local - day * kDay) / kMinute);
+  for (const WeeklyRange& r : h->ranges)
+    if (r.day == weekday && minute >= r.start_min && minute < r.end_min) return true;
+  return false;
+}
+
+}  // namespace homeline::core

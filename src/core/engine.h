@@ -1,0 +1,315 @@
+#pragma once
+// The contact-center engine: tenants, users, skills, queues, agents' presence, interactions and
+// routing, and the real-time statistics. No I/O, no threads, no clock reads: the owner sets the
+// time (SetTime), calls commands, fires due timers (RunDue), and drains the events the engine
+// emitted (TakeOutbox) to commit them. The same engine runs in the server, in the scenario tests
+// on a simulated clock, and in the simulator.
+//
+// Threads: single-threaded. The owner serialises every call.
+// Errors: commands return Result; a failed command changed nothing and emitted nothing.
+// Durability: every change is an Event applied through Apply(); Replay() rebuilds the state from
+// committed events, and Recover() then closes what could not survive a restart.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "core/events.h"
+#include "core/routing_index.h"
+#include "core/types.h"
+
+namespace homeline::core {
+
+// What an agent is doing, as supervisors see it.
+enum class Activity : std::uint8_t {
+  kOffline, kAvailable, kBreak, kMissed, kReserved, kBusy, kWrapUp,
+};
+constexpr int kActivityCount = 7;
+const char* Name(Activity a);
+
+struct Interaction {
+  InteractionId id = 0;
+  TenantId tenant = 0;
+  Channel channel = Channel::kTask;
+  QueueId queue = 0;
+  int priority = 0;
+  Customer customer;
+  std::string subject;
+  std::string data;
+  InteractionId origin = 0;
+
+  InteractionState state = InteractionState::kQueued;
+  TimeMs created_at = 0;
+  TimeMs enqueued_at = 0;  // place in line
+  TimeMs queued_at = 0;    // entered the current queue (relaxation steps count from here)
+  int step = 0;            // relaxation step reached in the current queue
+  UserId agent = 0;        // offered to / handled by
+  TimeMs offer_expires = 0;
+  TimeMs answered_at = 0;
+  TimeMs contact_ended_at = 0;
+  TimeMs wrapup_until = 0;  // 0: no timer
+  TimeMs finished_at = 0;
+  std::vector<UserId> declined;  // agents who rejected or missed it; not offered again
+  DispositionId disposition = 0;
+  std::string notes;
+  std::string reason;  // why it moved, ended or closed
+  UserId forced_by = 0;
+  std::int64_t score = 0;  // line order key (see WaitKey)
+
+  bool Live() const {
+    return state == InteractionState::kQueued || state == InteractionState::kOffered ||
+           state == InteractionState::kConnected || state == InteractionState::kWrapUp;
+  }
+};
+
+struct Agent {
+  UserId user = 0;
+  TenantId tenant = 0;  // the tenant the person works for now; 0 when offline
+  Presence presence = Presence::kOffline;
+  std::string reason;
+  TimeMs presence_since = 0;
+  Activity activity = Activity::kOffline;
+  TimeMs activity_since = 0;
+  std::vector<InteractionId> work;  // offered, connected or in wrap-up
+  int consecutive_misses = 0;
+  TimeMs idle_since = 0;
+  // Today's figures (UTC day), for strategies and "my day".
+  std::int64_t day = 0;
+  int contacts_today = 0;
+  DurationMs talk_today = 0;
+  std::array<DurationMs, kActivityCount> time_in_activity_today{};
+  // Lease: the desktop's WebSocket connections, or the last API call.
+  int connections = 0;
+  TimeMs last_seen = 0;
+
+  // Routing index entries, to remove them on the next change.
+  struct Entry { QueueId queue; Channel channel; int level; AgentKey key; };
+  std::vector<Entry> entries;
+  std::vector<QueueFit> fits;  // queues of the current tenant this agent serves
+  std::unordered_map<QueueId, std::uint64_t> last_offer;  // round robin
+};
+
+struct QueueStats {
+  QueueId queue = 0;
+  std::size_t waiting = 0;
+  DurationMs longest_wait = 0;
+  // Today (UTC day): counts and sums.
+  std::int64_t entered = 0;
+  std::int64_t answered = 0;
+  std::int64_t answered_in_sl = 0;
+  std::int64_t abandoned = 0;
+  std::int64_t abandoned_in_sl = 0;  // left before the threshold: not counted against SL
+  std::int64_t handled = 0;          // completed after wrap-up
+  DurationMs wait_answered_sum = 0;
+  DurationMs handle_sum = 0;         // answer to completion (talk + wrap-up)
+  double service_level = 1.0;        // answered_in_sl / (answered + abandoned - abandoned_in_sl)
+  double asa_s = 0;
+  double aht_s = 0;
+  double abandon_rate = 0;           // abandoned / (answered + abandoned)
+  std::array<int, kActivityCount> agents{};  // agents of the queue by activity
+  bool open = true;
+};
+
+struct EngineOptions {
+  std::uint64_t seed = 1;  // for the random strategy
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // ---- time, timers, events ------------------------------------------------------------------
+  // Time only moves forward; earlier values are ignored.
+  void SetTime(TimeMs now);
+  TimeMs now() const { return now_; }
+  // Earliest pending timer, if any. Timers fire only through RunDue().
+  std::optional<TimeMs> NextDeadline() const;
+  // Fires every timer due at now(), then routes what changed.
+  void RunDue();
+  // Events emitted since the last call, in seq order.
+  std::vector<Event> TakeOutbox();
+  std::uint64_t last_seq() const { return seq_; }
+
+  // ---- recovery ------------------------------------------------------------------------------
+  // Applies a committed event without routing or emitting. Events must come in seq order.
+  [[nodiscard]] Status Replay(const Event& event);
+  // After replay: closes live real-time interactions, puts durable ones (email, task, callback)
+  // back in line, completes wrap-ups, and logs every agent out, with reason "restart".
+  void Recover();
+
+  // ---- configuration -------------------------------------------------------------------------
+  Result<TenantId> CreateTenant(Tenant t);
+  Status UpdateTenant(const Tenant& t);
+  Result<UserId> CreateUser(User u);
+  Status UpdateUser(const User& u);
+  Status SetMember(TenantId t, UserId u, const Membership& m);
+  Status RemoveMember(TenantId t, UserId u);
+  Result<SkillId> CreateSkill(Skill s);
+  Status UpdateSkill(const Skill& s);
+  Status DeleteSkill(TenantId t, SkillId id);
+  Result<QueueId> CreateQueue(Queue q);
+  Status UpdateQueue(const Queue& q);
+  Status DeleteQueue(TenantId t, QueueId id);
+  Result<HoursId> CreateHours(BusinessHours h);
+  Status UpdateHours(const BusinessHours& h);
+  Status DeleteHours(TenantId t, HoursId id);
+  Result<DispositionId> CreateDisposition(Disposition d);
+  Status UpdateDisposition(const Disposition& d);
+  Status DeleteDisposition(TenantId t, DispositionId id);
+  Status CreateSession(const std::string& token_hash, UserId u, TimeMs expires);
+  Status RevokeSession(const std::string& token_hash);
+
+  // ---- agents --------------------------------------------------------------------------------
+  // The agent works for tenant t from now on. Available/break need a membership as agent or
+  // supervisor; break needs one of the tenant's break reasons. Going offline withdraws offers;
+  // it is refused while the agent has contacts in hand unless `force` (supervisor, lease),
+  // which puts them back in line.
+  Status SetPresence(UserId u, TenantId t, Presence p, const std::string& reason,
+                     bool force = false);
+  // Lease keep-alives. Not events: a restart logs everyone out anyway.
+  void Touch(UserId u);
+  void Connected(UserId u);
+  void Disconnected(UserId u);
+
+  // ---- interactions --------------------------------------------------------------------------
+  struct NewInteraction {
+    TenantId tenant = 0;
+    Channel channel = Channel::kTask;
+    QueueId queue = 0;
+    int priority = 0;
+    Customer customer;
+    std::string subject;
+    std::string data;
+    InteractionId origin = 0;  // callback for / continues this interaction, keeping its place
+  };
+  Result<InteractionId> CreateInteraction(NewInteraction n);
+  Status Accept(UserId agent, InteractionId id);
+  Status Reject(UserId agent, InteractionId id);
+  // The conversation is over (agent or customer hung up, chat closed): the agent wraps up.
+  Status EndContact(InteractionId id, const std::string& reason);
+  // The customer left. Waiting or offered: abandoned. Connected: the contact ends.
+  Status Abandon(InteractionId id);
+  Status WrapUp(UserId agent, InteractionId id, DispositionId disposition, std::string notes);
+  Status ExtendWrapUp(UserId agent, InteractionId id, DurationMs more);
+  Status ForceComplete(UserId supervisor, InteractionId id);
+  // The agent hands the contact to another queue; it keeps its place in line.
+  Status Transfer(UserId agent, InteractionId id, QueueId to);
+
+  // ---- reads ---------------------------------------------------------------------------------
+  const std::map<TenantId, Tenant>& tenants() const { return tenants_; }
+  const std::map<UserId, User>& users() const { return users_; }
+  const Tenant* FindTenant(TenantId t) const;
+  const Tenant* FindTenantBySlug(const std::string& slug) const;
+  const User* FindUser(UserId u) const;
+  const User* FindUserByLogin(const std::string& login) const;
+  const Membership* FindMember(TenantId t, UserId u) const;
+  // Tenants the user belongs to, with the role in each.
+  std::vector<std::pair<TenantId, Role>> TenantsOf(UserId u) const;
+  std::vector<UserId> MembersOf(TenantId t) const;
+  const Skill* FindSkill(TenantId t, SkillId id) const;
+  const Queue* FindQueue(TenantId t, QueueId id) const;
+  const BusinessHours* FindHours(TenantId t, HoursId id) const;
+  const Disposition* FindDisposition(TenantId t, DispositionId id) const;
+  std::vector<const Skill*> Skills(TenantId t) const;
+  std::vector<const Queue*> Queues(TenantId t) const;
+  std::vector<const BusinessHours*> Hours(TenantId t) const;
+  std::vector<const Disposition*> Dispositions(TenantId t) const;
+  // Session by token hash, if not expired or revoked.
+  std::optional<UserId> SessionUser(const std::string& token_hash) const;
+  const Interaction* FindInteraction(TenantId t, InteractionId id) const;
+  std::vector<const Interaction*> Interactions(TenantId t, bool live_only) const;
+  // Agent state of a member (an offline Agent value if the person never logged in).
+  Agent AgentView(UserId u) const;
+  const Agent* FindAgent(UserId u) const;
+  QueueStats Stats(TenantId t, QueueId q) const;
+  bool IsOpen(const Queue& q, TimeMs at) const;
+
+ private:
+  struct Timer {
+    TimeMs due;
+    std::uint64_t order;
+    enum Kind : std::uint8_t { kOfferExpiry, kStep, kWrapUpEnd, kLease } kind;
+    std::uint64_t a;  // interaction or user
+    std::int64_t b;   // expected value (expiry, step, until) so stale timers do nothing
+    bool operator>(const Timer& o) const { return due != o.due ? due > o.due : order > o.order; }
+  };
+  struct DayStats {
+    std::int64_t day = -1;
+    std::int64_t entered = 0, answered = 0, answered_in_sl = 0, abandoned = 0,
+                 abandoned_in_sl = 0, handled = 0;
+    DurationMs wait_answered_sum = 0, handle_sum = 0;
+  };
+
+  void Emit(TenantId t, EventBody body);
+  void Apply(const Event& e);
+  void ApplyBody(const Event& e);
+  void Schedule(Timer::Kind kind, TimeMs due, std::uint64_t a, std::int64_t b);
+  void Dispatch();
+  void RouteInteraction(InteractionId id);
+  void RouteAgent(UserId u);
+  void FireTimer(const Timer& t);
+
+  // index maintenance
+  void FileWaiting(Interaction& ix);
+  void UnfileWaiting(Interaction& ix);
+  void ReindexAgent(Agent& a);
+  void RecomputeFits(Agent& a);
+  void RecomputeTenantFits(TenantId t);
+  void RefreshQueueSteps(const Queue& q);
+  unsigned FreeChannels(const Agent& a) const;
+  void UpdateActivity(Agent& a);
+  void RollDay(Agent& a);
+  DayStats& StatsOf(QueueId q);
+  Agent& AgentOf(UserId u);
+  void ScheduleStep(const Interaction& ix);
+  void RemoveWork(Agent& a, InteractionId id);
+  // Emits what takes an agent's contacts away (withdraw offers, requeue or close the rest).
+  void ReleaseWork(Agent& a, const std::string& reason);
+
+  Status CheckTenant(TenantId t) const;
+  Status ValidateQueue(const Queue& q) const;
+  Status ValidateHours(const BusinessHours& h) const;
+  Status ValidateMembership(TenantId t, const Membership& m) const;
+  bool SlugTaken(const std::string& slug, TenantId except) const;
+
+  EngineOptions options_;
+  TimeMs now_ = 0;
+  std::uint64_t seq_ = 0;
+  std::uint64_t next_id_ = 1;  // ids of every kind come from one counter
+  bool replaying_ = false;
+  std::vector<Event> outbox_;
+
+  std::map<TenantId, Tenant> tenants_;
+  std::map<UserId, User> users_;
+  std::unordered_map<std::string, UserId> user_by_login_;
+  std::map<UserId, std::map<TenantId, Membership>> members_;
+  std::map<SkillId, Skill> skills_;
+  std::map<QueueId, Queue> queues_;
+  std::map<HoursId, BusinessHours> hours_;
+  std::map<DispositionId, Disposition> dispositions_;
+  struct Session { UserId user; TimeMs expires; };
+  std::unordered_map<std::string, Session> sessions_;
+  std::unordered_map<InteractionId, Interaction> interactions_;
+  std::unordered_map<UserId, Agent> agents_;
+  std::unordered_map<QueueId, DayStats> day_stats_;
+
+  RoutingIndex index_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::uint64_t timer_order_ = 0;
+  std::uint64_t offer_counter_ = 0;
+  std::mt19937_64 rng_;
+  std::vector<InteractionId> dirty_interactions_;
+  std::vector<UserId> dirty_agents_;
+};
+
+}  // namespace homeline::core

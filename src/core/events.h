@@ -1,0 +1,85 @@
+#pragma once
+// Every state change of the engine is one of these events. The engine applies an event to its
+// state through one function (Engine::Apply), both when it makes the change and when it
+// replays the store at start, so the state after a restart is the state that was committed.
+// Config events carry the whole entity (upsert); runtime events carry ids.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "core/types.h"
+
+namespace homeline::core {
+
+struct TenantSet { Tenant tenant; };
+struct UserSet { User user; };
+struct MemberSet { TenantId tenant = 0; UserId user = 0; Membership member; };
+struct MemberRemoved { TenantId tenant = 0; UserId user = 0; };
+struct SkillSet { Skill skill; };
+struct SkillDeleted { TenantId tenant = 0; SkillId skill = 0; };
+struct QueueSet { Queue queue; };
+struct QueueDeleted { TenantId tenant = 0; QueueId queue = 0; };
+struct HoursSet { BusinessHours hours; };
+struct HoursDeleted { TenantId tenant = 0; HoursId hours = 0; };
+struct DispositionSet { Disposition disposition; };
+struct DispositionDeleted { TenantId tenant = 0; DispositionId disposition = 0; };
+// Bearer tokens are kept only as hashes.
+struct SessionCreated { std::string token_hash; UserId user = 0; TimeMs expires = 0; };
+struct SessionRevoked { std::string token_hash; };
+
+struct PresenceChanged {
+  UserId user = 0;
+  TenantId tenant = 0;  // the tenant the agent works for now (0 when offline)
+  Presence presence = Presence::kOffline;
+  std::string reason;   // break reason, or why the system changed it
+};
+
+struct InteractionCreated {
+  InteractionId id = 0;
+  TenantId tenant = 0;
+  Channel channel = Channel::kTask;
+  QueueId queue = 0;
+  int priority = 0;
+  TimeMs enqueued_at = 0;   // place in line; a callback keeps its original call's
+  Customer customer;
+  std::string subject;
+  std::string data;         // JSON object text, opaque to the engine
+  InteractionId origin = 0; // the interaction this one continues (callback, transfer)
+};
+struct InteractionMoved { InteractionId id = 0; QueueId queue = 0; std::string reason; };
+struct InteractionStepped { InteractionId id = 0; int step = 0; };  // relaxation step reached
+struct Offered { InteractionId id = 0; UserId agent = 0; TimeMs expires = 0; };
+enum class OfferResult : std::uint8_t { kRejected, kExpired, kWithdrawn };
+struct OfferEnded { InteractionId id = 0; UserId agent = 0; OfferResult result{}; };
+struct Accepted { InteractionId id = 0; UserId agent = 0; };
+struct ContactEnded { InteractionId id = 0; std::string reason; };     // to wrap-up
+struct WrapUpExtended { InteractionId id = 0; TimeMs until = 0; };
+struct Completed {
+  InteractionId id = 0;
+  DispositionId disposition = 0;
+  std::string notes;
+  UserId forced_by = 0;  // a supervisor who force-completed it; 0 otherwise
+  bool timed_out = false;
+};
+struct Abandoned { InteractionId id = 0; };
+struct Closed { InteractionId id = 0; std::string reason; };
+
+using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, SkillSet,
+                               SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
+                               DispositionSet, DispositionDeleted, SessionCreated, SessionRevoked,
+                               PresenceChanged, InteractionCreated, InteractionMoved,
+                               InteractionStepped, Offered, OfferEnded, Accepted, ContactEnded,
+                               WrapUpExtended, Completed, Abandoned, Closed>;
+
+struct Event {
+  std::uint64_t seq = 0;
+  TimeMs ts = 0;
+  TenantId tenant = 0;  // 0: platform-level
+  EventBody body;
+};
+
+// Stable type names written to the store, e.g. "interaction.offered".
+const char* TypeName(const EventBody& body);
+
+}  // namespace homeline::core
