@@ -1,0 +1,737 @@
+#include "core/event_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/events.h"
+#include "core/types.h"
+
+namespace homeline::core {
+namespace {
+
+using nlohmann::json;
+
+// ---- Field-by-field equality, so a failure names the field ----
+
+void ExpectSame(const Capacity& a, const Capacity& b) {
+  for (int i = 0; i < kChannelCount; ++i) {
+    EXPECT_EQ(a.slots[i], b.slots[i]) << "capacity " << Name(static_cast<Channel>(i));
+  }
+}
+
+void ExpectSame(const TenantSettings& a, const TenantSettings& b) {
+  EXPECT_EQ(a.break_reasons, b.break_reasons);
+  EXPECT_EQ(a.max_missed_offers, b.max_missed_offers);
+  EXPECT_EQ(a.presence_lease, b.presence_lease);
+  EXPECT_EQ(a.timezone, b.timezone);
+  EXPECT_EQ(a.allowed_origins, b.allowed_origins);
+}
+
+void ExpectSame(const Tenant& a, const Tenant& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.slug, b.slug);
+  EXPECT_EQ(a.name, b.name);
+  ExpectSame(a.settings, b.settings);
+}
+
+void ExpectSame(const User& a, const User& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.login, b.login);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.password_hash, b.password_hash);
+  EXPECT_EQ(a.platform_admin, b.platform_admin);
+  EXPECT_EQ(a.disabled, b.disabled);
+}
+
+void ExpectSame(const Membership& a, const Membership& b) {
+  EXPECT_EQ(a.role, b.role);
+  EXPECT_EQ(a.skills, b.skills);
+  ExpectSame(a.capacity, b.capacity);
+}
+
+void ExpectSame(const Skill& a, const Skill& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.name, b.name);
+}
+
+void ExpectSame(const Queue& a, const Queue& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.name, b.name);
+  ASSERT_EQ(a.skills.size(), b.skills.size());
+  for (std::size_t i = 0; i < a.skills.size(); ++i) {
+    EXPECT_EQ(a.skills[i].skill, b.skills[i].skill) << "skills[" << i << "]";
+    EXPECT_EQ(a.skills[i].min_proficiency, b.skills[i].min_proficiency) << "skills[" << i << "]";
+  }
+  ASSERT_EQ(a.steps.size(), b.steps.size());
+  for (std::size_t i = 0; i < a.steps.size(); ++i) {
+    EXPECT_EQ(a.steps[i].after, b.steps[i].after) << "steps[" << i << "]";
+    EXPECT_EQ(a.steps[i].min_proficiency, b.steps[i].min_proficiency) << "steps[" << i << "]";
+    EXPECT_EQ(a.steps[i].overflow_to, b.steps[i].overflow_to) << "steps[" << i << "]";
+  }
+  EXPECT_EQ(a.strategy, b.strategy);
+  EXPECT_EQ(a.sl_target, b.sl_target);
+  EXPECT_EQ(a.sl_threshold, b.sl_threshold);
+  EXPECT_EQ(a.offer_timeout, b.offer_timeout);
+  EXPECT_EQ(a.wrapup, b.wrapup);
+  EXPECT_EQ(a.wrapup_max_extension, b.wrapup_max_extension);
+  EXPECT_EQ(a.priority_step, b.priority_step);
+  EXPECT_EQ(a.hours, b.hours);
+}
+
+void ExpectSame(const BusinessHours& a, const BusinessHours& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.name, b.name);
+  ASSERT_EQ(a.ranges.size(), b.ranges.size());
+  for (std::size_t i = 0; i < a.ranges.size(); ++i) {
+    EXPECT_EQ(a.ranges[i].day, b.ranges[i].day) << "ranges[" << i << "]";
+    EXPECT_EQ(a.ranges[i].start_min, b.ranges[i].start_min) << "ranges[" << i << "]";
+    EXPECT_EQ(a.ranges[i].end_min, b.ranges[i].end_min) << "ranges[" << i << "]";
+  }
+  EXPECT_EQ(a.closed_dates, b.closed_dates);
+}
+
+void ExpectSame(const Disposition& a, const Disposition& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.code, b.code);
+  EXPECT_EQ(a.name, b.name);
+}
+
+void ExpectSame(const Customer& a, const Customer& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.phone, b.phone);
+  EXPECT_EQ(a.email, b.email);
+}
+
+void ExpectSame(const TenantSet& a, const TenantSet& b) { ExpectSame(a.tenant, b.tenant); }
+void ExpectSame(const UserSet& a, const UserSet& b) { ExpectSame(a.user, b.user); }
+void ExpectSame(const MemberSet& a, const MemberSet& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.user, b.user);
+  ExpectSame(a.member, b.member);
+}
+void ExpectSame(const MemberRemoved& a, const MemberRemoved& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.user, b.user);
+}
+void ExpectSame(const SkillSet& a, const SkillSet& b) { ExpectSame(a.skill, b.skill); }
+void ExpectSame(const SkillDeleted& a, const SkillDeleted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.skill, b.skill);
+}
+void ExpectSame(const QueueSet& a, const QueueSet& b) { ExpectSame(a.queue, b.queue); }
+void ExpectSame(const QueueDeleted& a, const QueueDeleted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.queue, b.queue);
+}
+void ExpectSame(const HoursSet& a, const HoursSet& b) { ExpectSame(a.hours, b.hours); }
+void ExpectSame(const HoursDeleted& a, const HoursDeleted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.hours, b.hours);
+}
+void ExpectSame(const DispositionSet& a, const DispositionSet& b) {
+  ExpectSame(a.disposition, b.disposition);
+}
+void ExpectSame(const DispositionDeleted& a, const DispositionDeleted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.disposition, b.disposition);
+}
+void ExpectSame(const SessionCreated& a, const SessionCreated& b) {
+  EXPECT_EQ(a.token_hash, b.token_hash);
+  EXPECT_EQ(a.user, b.user);
+  EXPECT_EQ(a.expires, b.expires);
+}
+void ExpectSame(const SessionRevoked& a, const SessionRevoked& b) {
+  EXPECT_EQ(a.token_hash, b.token_hash);
+}
+void ExpectSame(const PresenceChanged& a, const PresenceChanged& b) {
+  EXPECT_EQ(a.user, b.user);
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.presence, b.presence);
+  EXPECT_EQ(a.reason, b.reason);
+}
+void ExpectSame(const InteractionCreated& a, const InteractionCreated& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.channel, b.channel);
+  EXPECT_EQ(a.queue, b.queue);
+  EXPECT_EQ(a.priority, b.priority);
+  EXPECT_EQ(a.enqueued_at, b.enqueued_at);
+  ExpectSame(a.customer, b.customer);
+  EXPECT_EQ(a.subject, b.subject);
+  EXPECT_EQ(a.data, b.data);
+  EXPECT_EQ(a.origin, b.origin);
+}
+void ExpectSame(const InteractionMoved& a, const InteractionMoved& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.queue, b.queue);
+  EXPECT_EQ(a.reason, b.reason);
+}
+void ExpectSame(const InteractionStepped& a, const InteractionStepped& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.step, b.step);
+}
+void ExpectSame(const Offered& a, const Offered& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.agent, b.agent);
+  EXPECT_EQ(a.expires, b.expires);
+}
+void ExpectSame(const OfferEnded& a, const OfferEnded& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.agent, b.agent);
+  EXPECT_EQ(a.result, b.result);
+}
+void ExpectSame(const Accepted& a, const Accepted& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.agent, b.agent);
+}
+void ExpectSame(const ContactEnded& a, const ContactEnded& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.reason, b.reason);
+}
+void ExpectSame(const WrapUpExtended& a, const WrapUpExtended& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.until, b.until);
+}
+void ExpectSame(const Completed& a, const Completed& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.disposition, b.disposition);
+  EXPECT_EQ(a.notes, b.notes);
+  EXPECT_EQ(a.forced_by, b.forced_by);
+  EXPECT_EQ(a.timed_out, b.timed_out);
+}
+void ExpectSame(const Abandoned& a, const Abandoned& b) { EXPECT_EQ(a.id, b.id); }
+void ExpectSame(const Closed& a, const Closed& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.reason, b.reason);
+}
+
+void ExpectSame(const EventBody& a, const EventBody& b) {
+  ASSERT_EQ(a.index(), b.index());
+  std::visit([&](const auto& x) { ExpectSame(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
+}
+
+// ---- Sample values: every field differs from its default ----
+
+TenantSettings SampleSettings() {
+  TenantSettings s;
+  s.break_reasons = {"coffee", "coaching"};
+  s.max_missed_offers = 5;
+  s.presence_lease = 95 * kSecond + 250;
+  s.timezone = "Europe/Berlin";
+  s.allowed_origins = {"https://acme.example"};
+  return s;
+}
+
+Capacity SampleCapacity() {
+  Capacity c;
+  c.slots = {0, 7, 4, 0, 9};
+  return c;
+}
+
+Queue SampleQueue() {
+  Queue q;
+  q.id = 41;
+  q.tenant = 3;
+  q.name = "Sales \"EU\" ü";
+  q.skills = {{11, 4}, {12, 9}};
+  q.steps = {{30 * kSecond, 3, 0}, {90 * kSecond + 500, 1, 42}};
+  q.strategy = Strategy::kLeastTalkTime;
+  q.sl_target = 0.95;
+  q.sl_threshold = 15 * kSecond;
+  q.offer_timeout = 12 * kSecond;
+  q.wrapup = 45 * kSecond;
+  q.wrapup_max_extension = 300 * kSecond;
+  q.priority_step = 90 * kSecond;
+  q.hours = 8;
+  return q;
+}
+
+BusinessHours SampleHours() {
+  BusinessHours h;
+  h.id = 8;
+  h.tenant = 3;
+  h.name = "Office";
+  h.ranges = {{1, 540, 1020}, {6, 600, 1440}};
+  h.closed_dates = {"2025-12-25", "2024-02-29"};
+  return h;
+}
+
+std::vector<EventBody> SampleEvents() {
+  Tenant tenant{.id = 3, .slug = "acme", .name = "Acme Inc", .settings = SampleSettings()};
+  User user{.id = 77,
+            .login = "ann",
+            .name = "Ann Agent",
+            .password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA",
+            .platform_admin = true,
+            .disabled = true};
+  Membership member{.role = Role::kSupervisor,
+                    .skills = {{11, 4}, {18446744073709551615ull, 10}},
+                    .capacity = SampleCapacity()};
+  const std::uint64_t big = 9007199254740993ull;  // not exact as a double
+  return {
+      TenantSet{tenant},
+      UserSet{user},
+      MemberSet{3, 77, member},
+      MemberRemoved{3, 77},
+      SkillSet{Skill{11, 3, "Spanish"}},
+      SkillDeleted{3, 11},
+      QueueSet{SampleQueue()},
+      QueueDeleted{3, 41},
+      HoursSet{SampleHours()},
+      HoursDeleted{3, 8},
+      DispositionSet{Disposition{5, 3, "resolved", "Resolved"}},
+      DispositionDeleted{3, 5},
+      SessionCreated{"deadbeef", 77, 1'900'000'000'123},
+      SessionRevoked{"deadbeef"},
+      PresenceChanged{77, 3, Presence::kBreak, "lunch"},
+      InteractionCreated{.id = big,
+                         .tenant = 3,
+                         .channel = Channel::kEmail,
+                         .queue = 41,
+                         .priority = -2,
+                         .enqueued_at = 1'700'000'000'456,
+                         .customer = {"Bob", "+15551234", "bob@example.com"},
+                         .subject = "Refund\nplease",
+                         .data = R"({"order":12,"tags":["a"]})",
+                         .origin = 1000},
+      InteractionMoved{big, 42, "overflow"},
+      InteractionStepped{big, 2},
+      Offered{big, 77, 1'700'000'020'000},
+      OfferEnded{big, 77, OfferResult::kWithdrawn},
+      Accepted{big, 77},
+      ContactEnded{big, "customer hung up"},
+      WrapUpExtended{big, 1'700'000'090'000},
+      Completed{big, 5, "refunded", 78, true},
+      Abandoned{big},
+      Closed{big, "restart"},
+  };
+}
+
+// ---- Names ----
+
+TEST(Names, EventTypeNamesAreStable) {
+  const std::vector<std::string> expected{
+      "tenant.set",          "user.set",
+      "member.set",          "member.removed",
+      "skill.set",           "skill.deleted",
+      "queue.set",           "queue.deleted",
+      "hours.set",           "hours.deleted",
+      "disposition.set",     "disposition.deleted",
+      "session.created",     "session.revoked",
+      "agent.presence",      "interaction.created",
+      "interaction.moved",   "interaction.stepped",
+      "interaction.offered", "interaction.offer_ended",
+      "interaction.accepted", "interaction.contact_ended",
+      "interaction.wrapup_extended", "interaction.completed",
+      "interaction.abandoned", "interaction.closed"};
+  const std::vector<EventBody> events = SampleEvents();
+  ASSERT_EQ(events.size(), expected.size());
+  for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);
+}
+
+template <typename E>
+void ExpectNames(const std::vector<std::string>& names,
+                 std::optional<E> (*parse)(std::string_view)) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto e = static_cast<E>(i);
+    EXPECT_EQ(Name(e), names[i]);
+    EXPECT_EQ(parse(names[i]), e) << names[i];
+  }
+  EXPECT_EQ(parse("nonsense"), std::nullopt);
+  EXPECT_EQ(parse(""), std::nullopt);
+  EXPECT_EQ(parse(names[0] + " "), std::nullopt);
+}
+
+TEST(Names, EnumsRoundTrip) {
+  ExpectNames<Role>({"agent", "supervisor", "admin"}, ParseRole);
+  ExpectNames<Channel>({"voice", "chat", "email", "callback", "task"}, ParseChannel);
+  ExpectNames<Presence>({"offline", "available", "break", "missed"}, ParsePresence);
+  ExpectNames<Strategy>({"best_proficiency", "longest_idle", "round_robin", "fewest_contacts",
+                         "least_talk_time", "random"},
+                        ParseStrategy);
+  ExpectNames<OfferResult>({"rejected", "expired", "withdrawn"}, ParseOfferResult);
+  EXPECT_EQ(ParseRole("Agent"), std::nullopt);  // case matters
+}
+
+TEST(Names, InteractionStates) {
+  const std::vector<std::string> names{"queued",    "offered",   "connected", "wrap_up",
+                                       "completed", "abandoned", "closed"};
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(Name(static_cast<InteractionState>(i)), names[i]);
+  }
+}
+
+// ---- Store shape ----
+
+TEST(EventCodec, RoundTripsEveryEventType) {
+  std::set<std::size_t> covered;
+  for (const EventBody& event : SampleEvents()) {
+    SCOPED_TRACE(TypeName(event));
+    covered.insert(event.index());
+    const std::string payload = EncodePayload(event);
+    ASSERT_TRUE(json::accept(payload)) << payload;
+    const Result<EventBody> back = DecodePayload(TypeName(event), payload);
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    ExpectSame(event, *back);
+    // Re-encoding is stable, so a replayed store can be compared byte for byte.
+    EXPECT_EQ(EncodePayload(*back), payload);
+  }
+  EXPECT_EQ(covered.size(), std::variant_size_v<EventBody>);
+}
+
+TEST(EventCodec, StoreShapeUsesMillisecondsAndNames) {
+  const json q = json::parse(EncodePayload(QueueSet{SampleQueue()}))["queue"];
+  EXPECT_EQ(q["offer_timeout_ms"], 12000);
+  EXPECT_EQ(q["steps"][1]["after_ms"], 90500);
+  EXPECT_FALSE(q.contains("offer_timeout_s"));
+  EXPECT_EQ(q["strategy"], "least_talk_time");
+
+  Membership member;
+  member.skills = {{11, 4}};
+  const json m = json::parse(EncodePayload(MemberSet{3, 77, member}));
+  EXPECT_EQ(m["member"]["skills"], json::parse(R"({"11":4})"));
+  EXPECT_EQ(m["member"]["capacity"],
+            json::parse(R"({"voice":1,"chat":3,"email":2,"callback":1,"task":2})"));
+  EXPECT_EQ(m["member"]["role"], "agent");
+
+  const json p = json::parse(EncodePayload(OfferEnded{1, 2, OfferResult::kExpired}));
+  EXPECT_EQ(p["result"], "expired");
+}
+
+TEST(EventCodec, UserSetKeepsPasswordHash) {
+  User user;
+  user.id = 1;
+  user.password_hash = "$argon2id$secret";
+  const json j = json::parse(EncodePayload(UserSet{user}));
+  EXPECT_EQ(j["user"]["password_hash"], "$argon2id$secret");
+}
+
+TEST(EventCodec, MissingOptionalFieldsTakeDefaults) {
+  Result<EventBody> created = DecodePayload("interaction.created", R"({"id":5})");
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  const auto& c = std::get<InteractionCreated>(*created);
+  EXPECT_EQ(c.id, 5u);
+  EXPECT_EQ(c.channel, Channel::kTask);
+  EXPECT_EQ(c.customer.name, "");
+
+  Result<EventBody> queue = DecodePayload("queue.set", R"({"queue":{"id":3}})");
+  ASSERT_TRUE(queue.has_value()) << queue.error().message;
+  Queue expected;
+  expected.id = 3;
+  ExpectSame(std::get<QueueSet>(*queue).queue, expected);
+
+  Result<EventBody> tenant = DecodePayload("tenant.set", R"({"tenant":{"id":3,"settings":{}}})");
+  ASSERT_TRUE(tenant.has_value()) << tenant.error().message;
+  ExpectSame(std::get<TenantSet>(*tenant).tenant.settings, TenantSettings{});
+}
+
+TEST(EventCodec, UnknownFieldsAreIgnored) {
+  Result<EventBody> e = DecodePayload("interaction.abandoned", R"({"id":9,"added_later":[1]})");
+  ASSERT_TRUE(e.has_value()) << e.error().message;
+  EXPECT_EQ(std::get<Abandoned>(*e).id, 9u);
+}
+
+void ExpectDecodeError(std::string_view type, std::string_view payload,
+                       const std::vector<std::string>& mentions) {
+  SCOPED_TRACE(std::string(type) + " " + std::string(payload));
+  const Result<EventBody> e = DecodePayload(type, payload);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().code, ErrorCode::kBadRequest);
+  for (const std::string& m : mentions) {
+    EXPECT_NE(e.error().message.find(m), std::string::npos) << e.error().message;
+  }
+}
+
+TEST(EventCodec, DecodeErrors) {
+  ExpectDecodeError("interaction.teleported", "{}", {"unknown event type", "teleported"});
+  ExpectDecodeError("", "{}", {"unknown event type"});
+  ExpectDecodeError("interaction.offered", R"({"id":)", {"interaction.offered", "JSON"});
+  ExpectDecodeError("interaction.offered", "", {"interaction.offered", "JSON"});
+  ExpectDecodeError("interaction.offered", "[1,2]", {"interaction.offered", "object"});
+  ExpectDecodeError("interaction.offered", R"({"id":"7","agent":1})", {"'id'", "integer"});
+  ExpectDecodeError("interaction.offered", R"({"id":-7,"agent":1})", {"'id'"});
+  ExpectDecodeError("interaction.offered", R"({"id":7.5,"agent":1})", {"'id'"});
+  ExpectDecodeError("interaction.offered", R"({"agent":1})", {"'id'", "missing"});
+  ExpectDecodeError("interaction.offered", R"({"id":7,"agent":1,"expires":"soon"})",
+                    {"'expires'"});
+  ExpectDecodeError("interaction.stepped", R"({"id":7,"step":4294967296})", {"'step'"});
+  ExpectDecodeError("interaction.offer_ended", R"({"id":7,"agent":1,"result":"lost"})",
+                    {"'result'", "rejected"});
+  ExpectDecodeError("agent.presence", R"({"user":1,"presence":"asleep"})", {"'presence'"});
+  ExpectDecodeError("interaction.completed", R"({"id":7,"timed_out":1})", {"'timed_out'"});
+  ExpectDecodeError("interaction.created", R"({"id":7,"customer":"Bob"})", {"'customer'"});
+  ExpectDecodeError("interaction.created", R"({"id":7,"customer":{"name":null}})",
+                    {"'customer.name'"});
+  ExpectDecodeError("queue.set", R"({"queue":{"id":1,"steps":[{"after_ms":"x"}]}})",
+                    {"queue.set", "'queue.steps[0].after_ms'"});
+  ExpectDecodeError("queue.set", R"({"queue":{"id":1,"steps":[3]}})", {"'queue.steps[0]'"});
+  ExpectDecodeError("queue.set", R"({"queue":{"id":1,"strategy":"fastest"}})",
+                    {"'queue.strategy'"});
+  ExpectDecodeError("queue.set", R"({})", {"'queue'", "missing"});
+  ExpectDecodeError("member.set", R"({"tenant":1,"user":2,"member":{"skills":{"x":3}}})",
+                    {"'member.skills'"});
+  ExpectDecodeError("member.set",
+                    R"({"tenant":1,"user":2,"member":{"capacity":{"chat":256}}})",
+                    {"'member.capacity.chat'"});
+  ExpectDecodeError("member.set", R"({"tenant":1,"user":2,"member":{"capacity":{"fax":1}}})",
+                    {"'member.capacity.fax'"});
+  ExpectDecodeError("tenant.set", R"({"tenant":{"id":1,"settings":{"break_reasons":[1]}}})",
+                    {"'tenant.settings.break_reasons'"});
+}
+
+TEST(EventCodec, EncodeDoesNotThrowOnInvalidUtf8) {
+  const std::string payload = EncodePayload(Closed{1, std::string("bad \xff byte")});
+  const Result<EventBody> back = DecodePayload("interaction.closed", payload);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(std::get<Closed>(*back).reason, "bad \xEF\xBF\xBD byte");
+}
+
+// ---- API shape ----
+
+TEST(ApiJson, UserHasNoPasswordHash) {
+  User user;
+  user.id = 1;
+  user.login = "ann";
+  user.password_hash = "$argon2id$secret";
+  const json j = ToJson(user);
+  EXPECT_FALSE(j.contains("password_hash"));
+  EXPECT_EQ(j.dump().find("secret"), std::string::npos);
+  EXPECT_EQ(j["login"], "ann");
+  EXPECT_EQ(j["platform_admin"], false);
+}
+
+TEST(ApiJson, QueueShapeUsesSeconds) {
+  const json j = ToJson(SampleQueue());
+  EXPECT_EQ(j["offer_timeout_s"], 12);
+  EXPECT_EQ(j["wrapup_s"], 45);
+  EXPECT_EQ(j["sl_threshold_s"], 15);
+  EXPECT_EQ(j["priority_step_s"], 90);
+  EXPECT_EQ(j["wrapup_max_extension_s"], 300);
+  EXPECT_EQ(j["steps"][0], json::parse(R"({"after_s":30,"min_proficiency":3,"overflow_to":0})"));
+  EXPECT_EQ(j["steps"][1]["after_s"], 90.5);
+  EXPECT_EQ(j["skills"][0], json::parse(R"({"skill":11,"min_proficiency":4})"));
+  EXPECT_EQ(j["strategy"], "least_talk_time");
+  EXPECT_FALSE(j.contains("offer_timeout_ms"));
+}
+
+TEST(ApiJson, OtherEntityShapes) {
+  EXPECT_EQ(ToJson(Capacity{}),
+            json::parse(R"({"voice":1,"chat":3,"email":2,"callback":1,"task":2})"));
+  EXPECT_EQ(ToJson(Customer{"Bob", "+1", "b@x"}),
+            json::parse(R"({"name":"Bob","phone":"+1","email":"b@x"})"));
+  EXPECT_EQ(ToJson(Skill{11, 3, "Spanish"}),
+            json::parse(R"({"id":11,"tenant":3,"name":"Spanish"})"));
+  EXPECT_EQ(ToJson(Disposition{5, 3, "resolved", "Resolved"}),
+            json::parse(R"({"id":5,"tenant":3,"code":"resolved","name":"Resolved"})"));
+  const json t = ToJson(Tenant{3, "acme", "Acme", TenantSettings{}});
+  EXPECT_EQ(t["slug"], "acme");
+  EXPECT_EQ(t["settings"]["presence_lease_s"], 120);
+  EXPECT_EQ(t["settings"]["max_missed_offers"], 3);
+  const json h = ToJson(SampleHours());
+  EXPECT_EQ(h["ranges"][0], json::parse(R"({"day":1,"start_min":540,"end_min":1020})"));
+  EXPECT_EQ(h["closed_dates"][0], "2025-12-25");
+}
+
+TEST(ApiJson, EntitiesRoundTrip) {
+  const Queue q = SampleQueue();
+  Result<Queue> q2 = FromJson(ToJson(q), q);
+  ASSERT_TRUE(q2.has_value()) << q2.error().message;
+  ExpectSame(*q2, q);
+
+  // id and tenant in the body are ignored: they come from the URL.
+  Result<Queue> fresh = FromJson(ToJson(q), Queue{});
+  ASSERT_TRUE(fresh.has_value()) << fresh.error().message;
+  Queue expected = q;
+  expected.id = 0;
+  expected.tenant = 0;
+  ExpectSame(*fresh, expected);
+
+  const BusinessHours h = SampleHours();
+  Result<BusinessHours> h2 = FromJson(ToJson(h), h);
+  ASSERT_TRUE(h2.has_value()) << h2.error().message;
+  ExpectSame(*h2, h);
+
+  const TenantSettings s = SampleSettings();
+  Result<TenantSettings> s2 = FromJson(ToJson(s), TenantSettings{});
+  ASSERT_TRUE(s2.has_value()) << s2.error().message;
+  ExpectSame(*s2, s);
+
+  Result<Capacity> c2 = FromJson(ToJson(SampleCapacity()), Capacity{});
+  ASSERT_TRUE(c2.has_value()) << c2.error().message;
+  ExpectSame(*c2, SampleCapacity());
+
+  const Customer cust{"Bob", "+1", "b@x"};
+  Result<Customer> cust2 = FromJson(ToJson(cust), Customer{});
+  ASSERT_TRUE(cust2.has_value()) << cust2.error().message;
+  ExpectSame(*cust2, cust);
+}
+
+TEST(ApiJson, QueuePatchChangesOnlyPresentFields) {
+  const Queue base = SampleQueue();
+  Result<Queue> patched = FromJson(
+      json::parse(R"({"name":"Support","offer_timeout_s":7.25,"strategy":"random",
+                      "steps":[{"after_s":10}]})"),
+      base);
+  ASSERT_TRUE(patched.has_value()) << patched.error().message;
+  Queue expected = base;
+  expected.name = "Support";
+  expected.offer_timeout = 7250;
+  expected.strategy = Strategy::kRandom;
+  expected.steps = {RelaxStep{10 * kSecond, 1, 0}};  // arrays are replaced whole
+  ExpectSame(*patched, expected);
+
+  Result<Queue> empty = FromJson(json::object(), base);
+  ASSERT_TRUE(empty.has_value()) << empty.error().message;
+  ExpectSame(*empty, base);
+
+  Result<Queue> cleared = FromJson(json::parse(R"({"skills":[],"steps":[]})"), base);
+  ASSERT_TRUE(cleared.has_value()) << cleared.error().message;
+  EXPECT_TRUE(cleared->skills.empty());
+  EXPECT_TRUE(cleared->steps.empty());
+}
+
+void ExpectQueueError(const std::string& patch, const std::string& field) {
+  SCOPED_TRACE(patch);
+  const Result<Queue> q = FromJson(json::parse(patch), SampleQueue());  // id 41
+  ASSERT_FALSE(q.has_value());
+  EXPECT_EQ(q.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(q.error().message.find("'" + field + "'"), std::string::npos) << q.error().message;
+  EXPECT_EQ(q.error().message.rfind("queue: ", 0), 0u) << q.error().message;
+}
+
+TEST(ApiJson, QueueValidation) {
+  EXPECT_FALSE(FromJson(json::array(), Queue{}).has_value());
+  EXPECT_FALSE(FromJson(json("x"), Queue{}).has_value());
+  // Creating from an empty base requires a name.
+  const Result<Queue> unnamed = FromJson(json::object(), Queue{});
+  ASSERT_FALSE(unnamed.has_value());
+  EXPECT_NE(unnamed.error().message.find("'name'"), std::string::npos);
+
+  ExpectQueueError(R"({"name":""})", "name");
+  ExpectQueueError(R"({"name":5})", "name");
+  ExpectQueueError(R"({"skills":{}})", "skills");
+  ExpectQueueError(R"({"skills":[7]})", "skills[0]");
+  ExpectQueueError(R"({"skills":[{"min_proficiency":3}]})", "skills[0].skill");
+  ExpectQueueError(R"({"skills":[{"skill":0}]})", "skills[0].skill");
+  ExpectQueueError(R"({"skills":[{"skill":1,"min_proficiency":0}]})",
+                   "skills[0].min_proficiency");
+  ExpectQueueError(R"({"skills":[{"skill":1,"min_proficiency":11}]})",
+                   "skills[0].min_proficiency");
+  ExpectQueueError(R"({"skills":[{"skill":1},{"skill":1}]})", "skills[1].skill");
+  ExpectQueueError(R"({"skills":[{"skill":1,"level":3}]})", "skills[0].level");
+  ExpectQueueError(R"({"steps":[{"after_s":-1}]})", "steps[0].after_s");
+  ExpectQueueError(R"({"steps":[{"after_ms":1000}]})", "steps[0].after_ms");
+  ExpectQueueError(R"({"steps":[{"after_s":60},{"after_s":30}]})", "steps[1].after_s");
+  ExpectQueueError(R"({"steps":[{"after_s":60,"min_proficiency":11}]})",
+                   "steps[0].min_proficiency");
+  ExpectQueueError(R"({"steps":[{"after_s":60,"overflow_to":41}]})", "steps[0].overflow_to");
+  ExpectQueueError(R"({"steps":[{"after_s":60,"overflow_to":-2}]})", "steps[0].overflow_to");
+  ExpectQueueError(R"({"strategy":"fastest"})", "strategy");
+  ExpectQueueError(R"({"strategy":2})", "strategy");
+  ExpectQueueError(R"({"sl_target":1.5})", "sl_target");
+  ExpectQueueError(R"({"sl_target":-0.1})", "sl_target");
+  ExpectQueueError(R"({"sl_target":"high"})", "sl_target");
+  ExpectQueueError(R"({"sl_threshold_s":-1})", "sl_threshold_s");
+  ExpectQueueError(R"({"offer_timeout_s":0})", "offer_timeout_s");
+  ExpectQueueError(R"({"offer_timeout_s":0.0001})", "offer_timeout_s");
+  ExpectQueueError(R"({"wrapup_s":"30"})", "wrapup_s");
+  ExpectQueueError(R"({"wrapup_max_extension_s":1e12})", "wrapup_max_extension_s");
+  ExpectQueueError(R"({"priority_step_s":-5})", "priority_step_s");
+  ExpectQueueError(R"({"hours":-1})", "hours");
+  ExpectQueueError(R"({"offer_timeout_ms":20000})", "offer_timeout_ms");  // store name, not API
+}
+
+TEST(ApiJson, QueueZeroDurationsAllowedWhereMeaningful) {
+  Result<Queue> q = FromJson(json::parse(R"({"wrapup_s":0,"sl_target":0})"), SampleQueue());
+  ASSERT_TRUE(q.has_value()) << q.error().message;
+  EXPECT_EQ(q->wrapup, 0);
+}
+
+template <typename T>
+void ExpectError(const std::string& text, const T& base, const std::string& field) {
+  SCOPED_TRACE(text);
+  const Result<T> r = FromJson(json::parse(text), base);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kBadRequest);
+  EXPECT_NE(r.error().message.find("'" + field + "'"), std::string::npos) << r.error().message;
+}
+
+TEST(ApiJson, HoursValidation) {
+  const BusinessHours h = SampleHours();
+  ExpectError(R"({"ranges":[{"day":7,"start_min":0,"end_min":60}]})", h, "ranges[0].day");
+  ExpectError(R"({"ranges":[{"day":-1,"start_min":0,"end_min":60}]})", h, "ranges[0].day");
+  ExpectError(R"({"ranges":[{"day":1,"start_min":-1,"end_min":60}]})", h,
+              "ranges[0].start_min");
+  ExpectError(R"({"ranges":[{"day":1,"start_min":0,"end_min":1441}]})", h, "ranges[0].end_min");
+  ExpectError(R"({"ranges":[{"day":1,"start_min":600,"end_min":600}]})", h,
+              "ranges[0].end_min");
+  ExpectError(R"({"closed_dates":["2025-02-30"]})", h, "closed_dates");
+  ExpectError(R"({"closed_dates":["2023-02-29"]})", h, "closed_dates");
+  ExpectError(R"({"closed_dates":["2025-1-01"]})", h, "closed_dates");
+  ExpectError(R"({"closed_dates":["2025-13-01"]})", h, "closed_dates");
+  ExpectError(R"({"closed_dates":"2025-12-25"})", h, "closed_dates");
+  ExpectError(R"({"name":""})", h, "name");
+  ExpectError(R"({"open":true})", h, "open");
+
+  Result<BusinessHours> ok =
+      FromJson(json::parse(R"({"ranges":[{"day":0,"start_min":0,"end_min":1440}]})"), h);
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  ASSERT_EQ(ok->ranges.size(), 1u);
+  EXPECT_EQ(ok->closed_dates, h.closed_dates);
+}
+
+TEST(ApiJson, SettingsValidation) {
+  const TenantSettings s = SampleSettings();
+  ExpectError(R"({"max_missed_offers":0})", s, "max_missed_offers");
+  ExpectError(R"({"max_missed_offers":"3"})", s, "max_missed_offers");
+  ExpectError(R"({"presence_lease_s":0})", s, "presence_lease_s");
+  ExpectError(R"({"break_reasons":["lunch",""]})", s, "break_reasons");
+  ExpectError(R"({"break_reasons":["lunch",3]})", s, "break_reasons");
+  ExpectError(R"({"timezone":""})", s, "timezone");
+  ExpectError(R"({"allowed_origins":"*"})", s, "allowed_origins");
+
+  Result<TenantSettings> patched = FromJson(json::parse(R"({"presence_lease_s":30})"), s);
+  ASSERT_TRUE(patched.has_value()) << patched.error().message;
+  TenantSettings expected = s;
+  expected.presence_lease = 30 * kSecond;
+  ExpectSame(*patched, expected);
+}
+
+TEST(ApiJson, CapacityValidationAndPatch) {
+  const Capacity c;
+  ExpectError(R"({"voice":2})", c, "voice");
+  ExpectError(R"({"callback":2})", c, "callback");
+  ExpectError(R"({"chat":101})", c, "chat");
+  ExpectError(R"({"chat":-1})", c, "chat");
+  ExpectError(R"({"chat":"3"})", c, "chat");
+  ExpectError(R"({"fax":1})", c, "fax");
+
+  Result<Capacity> patched = FromJson(json::parse(R"({"chat":5,"voice":0})"), c);
+  ASSERT_TRUE(patched.has_value()) << patched.error().message;
+  Capacity expected;
+  expected.slots = {0, 5, 2, 1, 2};
+  ExpectSame(*patched, expected);
+}
+
+TEST(ApiJson, CustomerPatch) {
+  const Customer c{"Bob", "+1", "b@x"};
+  ExpectError(R"({"name":3})", c, "name");
+  ExpectError(R"({"address":"x"})", c, "address");
+  Result<Customer> patched = FromJson(json::parse(R"({"phone":"+2"})"), c);
+  ASSERT_TRUE(patched.has_value()) << patched.error().message;
+  ExpectSame(*patched, Customer{"Bob", "+2", "b@x"});
+}
+
+}  // namespace
+}  // namespace homeline::core
