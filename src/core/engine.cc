@@ -489,6 +489,7 @@ void Engine::FireTimer(const Timer& t) {
       const int max_missed = tn ? tn->settings.max_missed_offers : 3;
       if (max_missed > 0 && a.consecutive_misses >= max_missed &&
           a.presence == Presence::kAvailable) {
+        WithdrawOffers(a);
         Emit(ix.tenant, PresenceChanged{agent, a.tenant, Presence::kMissed, "missed_offers"});
       }
       return;
@@ -536,6 +537,15 @@ void Engine::FireTimer(const Timer& t) {
       Emit(tenant, PresenceChanged{a.user, tenant, Presence::kOffline, "lease_expired"});
       return;
     }
+  }
+}
+
+void Engine::WithdrawOffers(Agent& a) {
+  const std::vector<InteractionId> work = a.work;
+  for (InteractionId id : work) {
+    const Interaction& ix = interactions_.at(id);
+    if (ix.state == InteractionState::kOffered)
+      Emit(ix.tenant, OfferEnded{id, a.user, OfferResult::kWithdrawn});
   }
 }
 
@@ -997,6 +1007,8 @@ Status Engine::SetPresence(UserId u, TenantId t, Presence p, const std::string& 
     Emit(a.tenant, PresenceChanged{u, a.tenant, Presence::kOffline, "switched_tenant"});
   }
   if (a.presence == p && a.tenant == t && a.reason == why) return {};
+  // Not ready: pending offers go back at once rather than waiting to expire (not a miss).
+  if (p != Presence::kAvailable) WithdrawOffers(a);
   Emit(t, PresenceChanged{u, t, p, why});
   Dispatch();
   return {};
@@ -1157,6 +1169,9 @@ Status Engine::ExtendWrapUp(UserId agent, InteractionId id, DurationMs more) {
 Status Engine::ForceComplete(UserId supervisor, InteractionId id) {
   auto it = interactions_.find(id);
   if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Membership* m = FindMember(it->second.tenant, supervisor);
+  if (m == nullptr || m->role == Role::kAgent)
+    return Fail(ErrorCode::kForbidden, "only a supervisor of the tenant may force-complete");
   if (it->second.state != InteractionState::kWrapUp)
     return Fail(ErrorCode::kConflict, "interaction is not in wrap-up");
   Completed c;

@@ -171,8 +171,8 @@ class Engine {
 
   // ---- agents --------------------------------------------------------------------------------
   // The agent works for tenant t from now on. Available/break need a membership as agent or
-  // supervisor; break needs one of the tenant's break reasons. Going offline withdraws offers;
-  // it is refused while the agent has contacts in hand unless `force` (supervisor, lease),
+  // supervisor; break needs one of the tenant's break reasons. Going on break or offline
+  // withdraws pending offers (not counted as misses); going offline is refused while the agent has contacts in hand unless `force` (supervisor, lease),
   // which puts them back in line.
   Status SetPresence(UserId u, TenantId t, Presence p, const std::string& reason,
                      bool force = false);
@@ -201,6 +201,7 @@ class Engine {
   Status Abandon(InteractionId id);
   Status WrapUp(UserId agent, InteractionId id, DispositionId disposition, std::string notes);
   Status ExtendWrapUp(UserId agent, InteractionId id, DurationMs more);
+  // kForbidden unless `supervisor` is a supervisor or admin of the interaction's tenant.
   Status ForceComplete(UserId supervisor, InteractionId id);
   // The agent hands the contact to another queue; it keeps its place in line.
   Status Transfer(UserId agent, InteractionId id, QueueId to);
@@ -273,6 +274,8 @@ class Engine {
   Agent& AgentOf(UserId u);
   void ScheduleStep(const Interaction& ix);
   void RemoveWork(Agent& a, InteractionId id);
+  // Emits the end of the agent's pending offers (withdrawn: not a miss).
+  void WithdrawOffers(Agent& a);
   // Emits what takes an agent's contacts away (withdraw offers, requeue or close the rest).
   void ReleaseWork(Agent& a, const std::string& reason);
 
