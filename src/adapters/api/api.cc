@@ -1,0 +1,1072 @@
+#include "adapters/api/api.h"
+
+#include <algorithm>
+#include <deque>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "adapters/api/views.h"
+#include "adapters/auth/passwords.h"
+#include "core/engine.h"
+#include "core/event_codec.h"
+
+namespace homeline::api {
+
+using nlohmann::json;
+using core::Role;
+
+http::Response ErrorResponse(int status, const std::string& code, const std::string& message) {
+  http::Response r;
+  r.status = status;
+  r.body = json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  return r;
+}
+
+namespace {
+
+http::Response JsonResponse(const json& j, int status = 200) {
+  http::Response r;
+  r.status = status;
+  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+http::Response FromError(const Error& e) {
+  return ErrorResponse(HttpStatusOf(e.code), ErrorCodeName(e.code), e.message);
+}
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    std::size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> ParseId(const std::string& s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v == 0 ? std::nullopt : std::optional(v);
+}
+
+// Typed field access on a request body; every mismatch is a 400 naming the field.
+Status Want(const json& j, const char* key, std::string& out, bool required, std::size_t max = 1000) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    if (required) return Fail(ErrorCode::kBadRequest, fmt::format("missing field '{}'", key));
+    return {};
+  }
+  if (!it->is_string()) return Fail(ErrorCode::kBadRequest, fmt::format("field '{}' must be a string", key));
+  out = it->get<std::string>();
+  if (out.size() > max) return Fail(ErrorCode::kBadRequest, fmt::format("field '{}' is too long", key));
+  return {};
+}
+
+Status Want(const json& j, const char* key, std::int64_t& out, bool required, std::int64_t lo,
+            std::int64_t hi) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    if (required) return Fail(ErrorCode::kBadRequest, fmt::format("missing field '{}'", key));
+    return {};
+  }
+  if (!it->is_number_integer())
+    return Fail(ErrorCode::kBadRequest, fmt::format("field '{}' must be an integer", key));
+  out = it->get<std::int64_t>();
+  if (out < lo || out > hi)
+    return Fail(ErrorCode::kBadRequest, fmt::format("field '{}' must be {}..{}", key, lo, hi));
+  return {};
+}
+
+Status Want(const json& j, const char* key, bool& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return {};
+  if (!it->is_boolean()) return Fail(ErrorCode::kBadRequest, fmt::format("field '{}' must be a boolean", key));
+  out = it->get<bool>();
+  return {};
+}
+
+Status OnlyFields(const json& j, std::initializer_list<const char*> allowed) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool ok = false;
+    for (const char* a : allowed) ok = ok || it.key() == a;
+    if (!ok) return Fail(ErrorCode::kBadRequest, fmt::format("unknown field '{}'", it.key()));
+  }
+  return {};
+}
+
+#define TRY(expr)                                   \
+  do {                                              \
+    if (auto _st = (expr); !_st) return Done(FromError(_st.error())); \
+  } while (0)
+
+std::string CookieValue(const std::string& cookies, const std::string& name) {
+  std::size_t i = 0;
+  while (i < cookies.size()) {
+    while (i < cookies.size() && (cookies[i] == ' ' || cookies[i] == ';')) ++i;
+    std::size_t eq = cookies.find('=', i);
+    std::size_t end = cookies.find(';', i);
+    if (end == std::string::npos) end = cookies.size();
+    if (eq != std::string::npos && eq < end && cookies.compare(i, eq - i, name) == 0)
+      return cookies.substr(eq + 1, end - eq - 1);
+    i = end;
+  }
+  return {};
+}
+
+enum class Access { kPublic, kUser, kPlatformAdmin, kMember, kSupervisor, kAdmin };
+
+int Rank(Role r) {
+  switch (r) {
+    case Role::kAgent: return 0;
+    case Role::kSupervisor: return 1;
+    case Role::kAdmin: return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+struct Ctx {
+  const http::Request& req;
+  std::vector<std::string> params;  // captured path segments, in order
+  json body;
+  const core::User* user = nullptr;
+  core::TenantId tenant = 0;
+  Role role = Role::kAgent;
+  bool AtLeast(Role r) const { return Rank(role) >= Rank(r); }
+};
+
+struct Api::Impl {
+  using Handler = Outcome (Impl::*)(Ctx&);
+  struct Route {
+    const char* method;
+    const char* pattern;
+    Access access;
+    Handler fn;
+    const char* summary;
+    std::vector<std::string> segments;
+  };
+
+  core::Engine& engine;
+  ApiOptions options;
+  Api* api;
+  std::vector<Route> routes;
+  std::string dummy_hash;  // verified for unknown logins, so they take as long as wrong passwords
+  std::map<std::string, std::deque<TimeMs>> failures_by_user, failures_by_address;
+  std::uint64_t requests_by_class[6] = {};
+
+  Impl(core::Engine& e, ApiOptions o, Api* a) : engine(e), options(o), api(a) {
+    dummy_hash = auth::HashPassword("not a password of anyone");
+    Add("GET", "/healthz", Access::kPublic, &Impl::Health, "Liveness check");
+    Add("GET", "/metrics", Access::kPublic, &Impl::Metrics, "Prometheus metrics");
+    Add("GET", "/api/v1/openapi.json", Access::kPublic, &Impl::OpenApi, "This document");
+    Add("POST", "/api/v1/auth/login", Access::kPublic, &Impl::Login, "Log in; returns a bearer token and sets a cookie");
+    Add("POST", "/api/v1/auth/logout", Access::kUser, &Impl::Logout, "Revoke the current token");
+    Add("GET", "/api/v1/me", Access::kUser, &Impl::Me, "The caller and the tenants they belong to");
+    Add("GET", "/api/v1/tenants", Access::kUser, &Impl::ListTenants, "Tenants of the caller (all for platform admins)");
+    Add("POST", "/api/v1/tenants", Access::kPlatformAdmin, &Impl::CreateTenant, "Create a tenant (platform admin); the creator becomes its admin");
+    Add("GET", "/api/v1/tenants/{tenant}", Access::kMember, &Impl::GetTenant, "A tenant");
+    Add("PATCH", "/api/v1/tenants/{tenant}", Access::kAdmin, &Impl::PatchTenant, "Change a tenant's name or settings");
+    Add("GET", "/api/v1/tenants/{tenant}/users", Access::kSupervisor, &Impl::ListUsers, "Members of the tenant");
+    Add("POST", "/api/v1/tenants/{tenant}/users", Access::kAdmin, &Impl::CreateMember, "Create a user, or add an existing login, with a role, skills and capacity");
+    Add("GET", "/api/v1/tenants/{tenant}/users/{id}", Access::kMember, &Impl::GetMember, "A member (agents: only themselves)");
+    Add("PATCH", "/api/v1/tenants/{tenant}/users/{id}", Access::kAdmin, &Impl::PatchMember, "Change a member's role, skills, capacity, name, password");
+    Add("DELETE", "/api/v1/tenants/{tenant}/users/{id}", Access::kAdmin, &Impl::DeleteMember, "Remove a member from the tenant");
+    Add("GET", "/api/v1/tenants/{tenant}/skills", Access::kMember, &Impl::ListSkills, "Skills");
+    Add("POST", "/api/v1/tenants/{tenant}/skills", Access::kAdmin, &Impl::CreateSkill, "Create a skill");
+    Add("GET", "/api/v1/tenants/{tenant}/skills/{id}", Access::kMember, &Impl::GetSkill, "A skill");
+    Add("PATCH", "/api/v1/tenants/{tenant}/skills/{id}", Access::kAdmin, &Impl::PatchSkill, "Rename a skill");
+    Add("DELETE", "/api/v1/tenants/{tenant}/skills/{id}", Access::kAdmin, &Impl::DeleteSkill, "Delete a skill no queue requires");
+    Add("GET", "/api/v1/tenants/{tenant}/queues", Access::kMember, &Impl::ListQueues, "Queues");
+    Add("POST", "/api/v1/tenants/{tenant}/queues", Access::kAdmin, &Impl::CreateQueue, "Create a queue");
+    Add("GET", "/api/v1/tenants/{tenant}/queues/{id}", Access::kMember, &Impl::GetQueue, "A queue");
+    Add("PATCH", "/api/v1/tenants/{tenant}/queues/{id}", Access::kAdmin, &Impl::PatchQueue, "Change a queue");
+    Add("DELETE", "/api/v1/tenants/{tenant}/queues/{id}", Access::kAdmin, &Impl::DeleteQueue, "Delete a queue without live contacts");
+    Add("GET", "/api/v1/tenants/{tenant}/hours", Access::kMember, &Impl::ListHours, "Business hours");
+    Add("POST", "/api/v1/tenants/{tenant}/hours", Access::kAdmin, &Impl::CreateHours, "Create business hours");
+    Add("GET", "/api/v1/tenants/{tenant}/hours/{id}", Access::kMember, &Impl::GetHours, "Business hours");
+    Add("PATCH", "/api/v1/tenants/{tenant}/hours/{id}", Access::kAdmin, &Impl::PatchHours, "Change business hours");
+    Add("DELETE", "/api/v1/tenants/{tenant}/hours/{id}", Access::kAdmin, &Impl::DeleteHours, "Delete business hours no queue uses");
+    Add("GET", "/api/v1/tenants/{tenant}/dispositions", Access::kMember, &Impl::ListDispositions, "Disposition codes");
+    Add("POST", "/api/v1/tenants/{tenant}/dispositions", Access::kAdmin, &Impl::CreateDisposition, "Create a disposition code");
+    Add("GET", "/api/v1/tenants/{tenant}/dispositions/{id}", Access::kMember, &Impl::GetDisposition, "A disposition code");
+    Add("PATCH", "/api/v1/tenants/{tenant}/dispositions/{id}", Access::kAdmin, &Impl::PatchDisposition, "Change a disposition code");
+    Add("DELETE", "/api/v1/tenants/{tenant}/dispositions/{id}", Access::kAdmin, &Impl::DeleteDisposition, "Delete a disposition code");
+    Add("GET", "/api/v1/tenants/{tenant}/interactions", Access::kMember, &Impl::ListInteractions, "Interactions (agents: their own); ?live=1 for live ones");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions", Access::kMember, &Impl::CreateInteraction, "Put work in: an interaction of a channel into a queue");
+    Add("GET", "/api/v1/tenants/{tenant}/interactions/{id}", Access::kMember, &Impl::GetInteraction, "An interaction");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/accept", Access::kMember, &Impl::AcceptOffer, "Accept an offer made to the caller");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/reject", Access::kMember, &Impl::RejectOffer, "Reject an offer made to the caller");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/end", Access::kMember, &Impl::EndContact, "End the conversation; the agent goes to wrap-up");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/abandon", Access::kMember, &Impl::AbandonInteraction, "The customer left");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup", Access::kMember, &Impl::WrapUp, "Complete wrap-up with a disposition and notes");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup/extend", Access::kMember, &Impl::ExtendWrapUp, "Ask for more wrap-up time");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup/complete", Access::kSupervisor, &Impl::ForceComplete, "Force-complete a wrap-up (supervisor)");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/transfer", Access::kMember, &Impl::Transfer, "Transfer to another queue, keeping the place in line");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/callback", Access::kMember, &Impl::Callback, "Turn a waiting contact into a callback that keeps its place");
+    Add("GET", "/api/v1/tenants/{tenant}/me/presence", Access::kMember, &Impl::GetMyPresence, "The caller's presence and activity");
+    Add("PUT", "/api/v1/tenants/{tenant}/me/presence", Access::kMember, &Impl::PutMyPresence, "Set presence: available, break (with reason) or offline");
+    Add("GET", "/api/v1/tenants/{tenant}/agents", Access::kSupervisor, &Impl::ListAgents, "Agents with activity and time in state");
+    Add("PUT", "/api/v1/tenants/{tenant}/agents/{id}/presence", Access::kSupervisor, &Impl::PutAgentPresence, "Set an agent's presence (supervisor)");
+    Add("GET", "/api/v1/tenants/{tenant}/stats/queues", Access::kMember, &Impl::QueueStatsAll, "Real-time statistics of every queue");
+    Add("GET", "/api/v1/tenants/{tenant}/stats/queues/{id}", Access::kMember, &Impl::QueueStatsOne, "Real-time statistics of one queue");
+  }
+
+  void Add(const char* method, const char* pattern, Access access, Handler fn, const char* summary) {
+    routes.push_back(Route{method, pattern, access, fn, summary, Split(pattern)});
+  }
+
+  Outcome Done(http::Response r) { return Outcome{std::move(r), engine.last_seq(), {}}; }
+  Outcome Done(const Status& st, const json& ok) {
+    if (!st) return Done(FromError(st.error()));
+    return Done(JsonResponse(ok));
+  }
+  Outcome Err(ErrorCode code, const std::string& msg) { return Done(FromError(Error{code, msg})); }
+
+  // ---- dispatch ------------------------------------------------------------------------------
+
+  Outcome Handle(const http::Request& req) {
+    Outcome out = Dispatch(req);
+    if (!out.offload) CountStatus(out.response.status);
+    return out;
+  }
+
+  void CountStatus(int status) {
+    const int cls = std::clamp(status / 100, 1, 5);
+    requests_by_class[cls]++;
+  }
+
+  Outcome Dispatch(const http::Request& req) {
+    const std::vector<std::string> segs = Split(req.path);
+    const Route* match = nullptr;
+    bool path_matched = false;
+    std::vector<std::string> params;
+    for (const auto& r : routes) {
+      if (r.segments.size() != segs.size()) continue;
+      std::vector<std::string> caps;
+      bool ok = true;
+      for (std::size_t i = 0; i < segs.size() && ok; ++i) {
+        if (r.segments[i].front() == '{') caps.push_back(segs[i]);
+        else ok = r.segments[i] == segs[i];
+      }
+      if (!ok) continue;
+      path_matched = true;
+      if (req.method == r.method) {
+        match = &r;
+        params = std::move(caps);
+        break;
+      }
+    }
+    if (match == nullptr) {
+      if (path_matched)
+        return Done(ErrorResponse(405, "method_not_allowed", req.method + " is not allowed on " + req.path));
+      return Done(ErrorResponse(404, "route_not_found", "no route " + req.method + " " + req.path));
+    }
+    Ctx ctx{req, std::move(params), json::object()};
+    if (match->access != Access::kPublic) {
+      auto uid = api->Authenticate(req);
+      if (!uid) return Err(ErrorCode::kUnauthorized, "missing, expired or revoked token");
+      ctx.user = engine.FindUser(*uid);
+      engine.Touch(*uid);
+    }
+    if (match->access == Access::kPlatformAdmin && !ctx.user->platform_admin)
+      return Err(ErrorCode::kForbidden, "platform admins only");
+    if (match->access >= Access::kMember) {
+      auto t = api->ResolveTenant(ctx.user->id, ctx.params[0]);
+      if (!t) return Err(ErrorCode::kNotFound, "no such tenant");
+      ctx.tenant = t->first;
+      ctx.role = t->second;
+      const Role need = match->access == Access::kAdmin        ? Role::kAdmin
+                        : match->access == Access::kSupervisor ? Role::kSupervisor
+                                                               : Role::kAgent;
+      if (!ctx.AtLeast(need)) return Err(ErrorCode::kForbidden, fmt::format("needs role {}", core::Name(need)));
+    }
+    if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+      if (!req.body.empty()) {
+        ctx.body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        if (ctx.body.is_discarded()) return Err(ErrorCode::kBadRequest, "malformed JSON body");
+        if (!ctx.body.is_object()) return Err(ErrorCode::kBadRequest, "the body must be a JSON object");
+      }
+    }
+    try {
+      return (this->*(match->fn))(ctx);
+    } catch (const std::exception& e) {
+      // nlohmann type errors on unexpected shapes: the client's fault, and nothing was changed
+      // (handlers validate before they command the engine).
+      return Err(ErrorCode::kBadRequest, std::string("bad request: ") + e.what());
+    }
+  }
+
+  std::optional<std::uint64_t> Id(Ctx& c, std::size_t i) { return ParseId(c.params.at(i)); }
+
+  // ---- public --------------------------------------------------------------------------------
+
+  Outcome Health(Ctx&) { return Done(JsonResponse(json{{"status", "ok"}})); }
+
+  Outcome OpenApi(Ctx&) {
+    http::Response r;
+    r.body = api->OpenApiJson();
+    return Done(std::move(r));
+  }
+
+  Outcome Metrics(Ctx&) {
+    std::string out;
+    out += "# HELP homeline_http_requests_total API requests answered, by status class.\n";
+    out += "# TYPE homeline_http_requests_total counter\n";
+    for (int c = 1; c <= 5; ++c)
+      out += fmt::format("homeline_http_requests_total{{code=\"{}xx\"}} {}\n", c, requests_by_class[c]);
+    out += "# TYPE homeline_events_total counter\n";
+    out += fmt::format("homeline_events_total {}\n", engine.last_seq());
+    out += "# TYPE homeline_queue_waiting gauge\n# TYPE homeline_queue_longest_wait_seconds gauge\n";
+    out += "# TYPE homeline_queue_service_level gauge\n# TYPE homeline_queue_answered_total counter\n";
+    out += "# TYPE homeline_queue_abandoned_total counter\n# TYPE homeline_queue_entered_total counter\n";
+    out += "# TYPE homeline_queue_asa_seconds gauge\n# TYPE homeline_queue_aht_seconds gauge\n";
+    out += "# TYPE homeline_queue_agents gauge\n";
+    for (const auto& [tid, tenant] : engine.tenants()) {
+      for (const core::Queue* q : engine.Queues(tid)) {
+        const core::QueueStats s = engine.Stats(tid, q->id);
+        const std::string l = fmt::format("tenant=\"{}\",queue=\"{}\"", tenant.slug, q->name);
+        out += fmt::format("homeline_queue_waiting{{{}}} {}\n", l, s.waiting);
+        out += fmt::format("homeline_queue_longest_wait_seconds{{{}}} {:.3f}\n", l, s.longest_wait / 1000.0);
+        out += fmt::format("homeline_queue_service_level{{{}}} {:.4f}\n", l, s.service_level);
+        out += fmt::format("homeline_queue_entered_total{{{}}} {}\n", l, s.entered);
+        out += fmt::format("homeline_queue_answered_total{{{}}} {}\n", l, s.answered);
+        out += fmt::format("homeline_queue_abandoned_total{{{}}} {}\n", l, s.abandoned);
+        out += fmt::format("homeline_queue_asa_seconds{{{}}} {:.3f}\n", l, s.asa_s);
+        out += fmt::format("homeline_queue_aht_seconds{{{}}} {:.3f}\n", l, s.aht_s);
+        for (int i = 0; i < core::kActivityCount; ++i)
+          out += fmt::format("homeline_queue_agents{{{},state=\"{}\"}} {}\n", l,
+                             core::Name(static_cast<core::Activity>(i)), s.agents[i]);
+      }
+    }
+    if (api->extra_metrics_) out += api->extra_metrics_();
+    http::Response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = std::move(out);
+    return Done(std::move(r));
+  }
+
+  // ---- sessions ------------------------------------------------------------------------------
+
+  bool Limited(std::map<std::string, std::deque<TimeMs>>& m, const std::string& key, int max) {
+    auto& q = m[key];
+    while (!q.empty() && q.front() <= engine.now() - options.login_window) q.pop_front();
+    if (q.empty()) m.erase(key);
+    auto it = m.find(key);
+    return it != m.end() && static_cast<int>(it->second.size()) >= max;
+  }
+
+  Outcome Login(Ctx& c) {
+    std::string login, password;
+    TRY(Want(c.body, "login", login, true, 64));
+    TRY(Want(c.body, "password", password, true, 1024));
+    if (Limited(failures_by_user, login, options.login_failures_per_user) ||
+        Limited(failures_by_address, c.req.remote_address, options.login_failures_per_address)) {
+      return Err(ErrorCode::kRateLimited, "too many failed logins; try again later");
+    }
+    const core::User* user = engine.FindUserByLogin(login);
+    const core::UserId uid = user ? user->id : 0;
+    std::string hash = user && !user->password_hash.empty() ? user->password_hash : dummy_hash;
+    const std::string address = c.req.remote_address;
+    Outcome out;
+    out.offload = [this, uid, hash = std::move(hash), password = std::move(password), login, address]() {
+      const bool ok = auth::VerifyPassword(hash, password);
+      return std::function<Outcome()>([this, ok, uid, login, address]() {
+        Outcome o = FinishLogin(ok, uid, login, address);
+        CountStatus(o.response.status);
+        return o;
+      });
+    };
+    return out;
+  }
+
+  Outcome FinishLogin(bool ok, core::UserId uid, const std::string& login, const std::string& address) {
+    const core::User* user = engine.FindUser(uid);
+    if (!ok || user == nullptr || user->disabled) {
+      failures_by_user[login].push_back(engine.now());
+      failures_by_address[address].push_back(engine.now());
+      // The same answer for an unknown login and a wrong password.
+      return Err(ErrorCode::kUnauthorized, "invalid login or password");
+    }
+    failures_by_user.erase(login);
+    const std::string token = auth::NewToken();
+    const TimeMs expires = engine.now() + options.session_ttl;
+    if (auto st = engine.CreateSession(auth::TokenHash(token), uid, expires); !st)
+      return Done(FromError(st.error()));
+    json body = MeJson(*user);
+    body["token"] = token;
+    body["expires_at"] = expires;
+    http::Response r = JsonResponse(body);
+    r.headers.emplace_back("Set-Cookie",
+                           fmt::format("homeline_session={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                                       token, options.session_ttl / 1000,
+                                       options.secure_cookies ? "; Secure" : ""));
+    return Done(std::move(r));
+  }
+
+  static std::string TokenOf(const http::Request& req) {
+    const std::string& authz = req.Header("authorization");
+    if (authz.size() > 7 && (authz.compare(0, 7, "Bearer ") == 0 || authz.compare(0, 7, "bearer ") == 0))
+      return authz.substr(7);
+    std::string cookie = CookieValue(req.Header("cookie"), "homeline_session");
+    if (!cookie.empty()) return cookie;
+    return req.QueryParam("token");
+  }
+
+  Outcome Logout(Ctx& c) {
+    const std::string token = TokenOf(c.req);
+    auto st = engine.RevokeSession(auth::TokenHash(token));
+    http::Response r = JsonResponse(json{{"ok", true}});
+    r.headers.emplace_back("Set-Cookie", "homeline_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    if (!st) return Done(FromError(st.error()));
+    return Done(std::move(r));
+  }
+
+  json MeJson(const core::User& u) {
+    json tenants = json::array();
+    for (const auto& [tid, role] : engine.TenantsOf(u.id)) {
+      const core::Tenant* t = engine.FindTenant(tid);
+      if (t == nullptr) continue;
+      tenants.push_back(json{{"id", t->id}, {"slug", t->slug}, {"name", t->name}, {"role", core::Name(role)}});
+    }
+    return json{{"user", core::ToJson(u)}, {"tenants", tenants}};
+  }
+
+  Outcome Me(Ctx& c) { return Done(JsonResponse(MeJson(*c.user))); }
+
+  // ---- tenants -------------------------------------------------------------------------------
+
+  Outcome ListTenants(Ctx& c) {
+    json out = json::array();
+    for (const auto& [tid, t] : engine.tenants()) {
+      if (c.user->platform_admin || engine.FindMember(tid, c.user->id)) out.push_back(core::ToJson(t));
+    }
+    return Done(JsonResponse(out));
+  }
+
+  Outcome CreateTenant(Ctx& c) {
+    TRY(OnlyFields(c.body, {"slug", "name", "settings"}));
+    core::Tenant t;
+    TRY(Want(c.body, "slug", t.slug, true, 32));
+    TRY(Want(c.body, "name", t.name, true, 200));
+    if (c.body.contains("settings")) {
+      auto s = core::FromJson(c.body["settings"], t.settings);
+      if (!s) return Done(FromError(s.error()));
+      t.settings = *s;
+    }
+    auto id = engine.CreateTenant(t);
+    if (!id) return Done(FromError(id.error()));
+    core::Membership m;
+    m.role = Role::kAdmin;
+    (void)engine.SetMember(*id, c.user->id, m);
+    return Done(JsonResponse(core::ToJson(*engine.FindTenant(*id)), 201));
+  }
+
+  Outcome GetTenant(Ctx& c) { return Done(JsonResponse(core::ToJson(*engine.FindTenant(c.tenant)))); }
+
+  Outcome PatchTenant(Ctx& c) {
+    TRY(OnlyFields(c.body, {"id", "slug", "name", "settings"}));
+    core::Tenant t = *engine.FindTenant(c.tenant);
+    TRY(Want(c.body, "name", t.name, false, 200));
+    TRY(Want(c.body, "slug", t.slug, false, 32));
+    if (c.body.contains("settings")) {
+      auto s = core::FromJson(c.body["settings"], t.settings);
+      if (!s) return Done(FromError(s.error()));
+      t.settings = *s;
+    }
+    auto st = engine.UpdateTenant(t);
+    return Done(st, core::ToJson(*engine.FindTenant(c.tenant)));
+  }
+
+  // ---- members -------------------------------------------------------------------------------
+
+  Status ReadMembership(const json& j, core::TenantId t, core::Membership& m) {
+    if (j.contains("role")) {
+      if (!j["role"].is_string()) return Fail(ErrorCode::kBadRequest, "field 'role' must be a string");
+      auto r = core::ParseRole(j["role"].get<std::string>());
+      if (!r) return Fail(ErrorCode::kBadRequest, "role must be agent, supervisor or admin");
+      m.role = *r;
+    }
+    if (j.contains("skills")) {
+      const json& s = j["skills"];
+      if (!s.is_object()) return Fail(ErrorCode::kBadRequest, "skills must be an object of skill name -> proficiency");
+      m.skills.clear();
+      for (auto it = s.begin(); it != s.end(); ++it) {
+        core::SkillId sid = 0;
+        for (const core::Skill* sk : engine.Skills(t))
+          if (sk->name == it.key()) sid = sk->id;
+        if (sid == 0) {
+          auto id = ParseId(it.key());
+          if (id && engine.FindSkill(t, *id)) sid = *id;
+        }
+        if (sid == 0) return Fail(ErrorCode::kBadRequest, "unknown skill '" + it.key() + "'");
+        if (!it->is_number_integer()) return Fail(ErrorCode::kBadRequest, "proficiency must be an integer 1-10");
+        m.skills[sid] = it->get<int>();
+      }
+    }
+    if (j.contains("capacity")) {
+      auto cap = core::FromJson(j["capacity"], m.capacity);
+      if (!cap) return std::unexpected(cap.error());
+      m.capacity = *cap;
+    }
+    return {};
+  }
+
+  Outcome ListUsers(Ctx& c) {
+    json out = json::array();
+    for (core::UserId u : engine.MembersOf(c.tenant)) out.push_back(MemberJson(engine, c.tenant, u));
+    return Done(JsonResponse(out));
+  }
+
+  Outcome CreateMember(Ctx& c) {
+    TRY(OnlyFields(c.body, {"login", "name", "password", "role", "skills", "capacity"}));
+    std::string login, name, password;
+    TRY(Want(c.body, "login", login, true, 64));
+    TRY(Want(c.body, "name", name, false, 200));
+    TRY(Want(c.body, "password", password, false, 1024));
+    core::Membership m;
+    TRY(ReadMembership(c.body, c.tenant, m));
+    const core::User* existing = engine.FindUserByLogin(login);
+    if (existing != nullptr) {
+      // An independent contractor who already works for another company.
+      if (engine.FindMember(c.tenant, existing->id)) return Err(ErrorCode::kConflict, "already a member");
+      if (!password.empty()) return Err(ErrorCode::kConflict, "login exists; add it without a password");
+      TRY(engine.SetMember(c.tenant, existing->id, m));
+      return Done(JsonResponse(MemberJson(engine, c.tenant, existing->id), 201));
+    }
+    if (password.size() < 4) return Err(ErrorCode::kBadRequest, "a new user needs a password of at least 4 characters");
+    core::User u;
+    u.login = login;
+    u.name = name.empty() ? login : name;
+    const core::TenantId tenant = c.tenant;
+    Outcome out;
+    out.offload = [this, u, m, password, tenant]() mutable {
+      u.password_hash = auth::HashPassword(password);
+      return std::function<Outcome()>([this, u, m, tenant]() {
+        auto id = engine.CreateUser(u);
+        if (!id) return Done(FromError(id.error()));
+        if (auto st = engine.SetMember(tenant, *id, m); !st) return Done(FromError(st.error()));
+        Outcome o = Done(JsonResponse(MemberJson(engine, tenant, *id), 201));
+        CountStatus(201);
+        return o;
+      });
+    };
+    // Validate the membership now, so a bad request fails before the slow hash.
+    if (engine.FindUserByLogin(login)) return Err(ErrorCode::kConflict, "login taken");
+    return out;
+  }
+
+  const core::Membership* MemberOr404(Ctx& c, core::UserId& uid) {
+    auto id = Id(c, 1);
+    if (!id) return nullptr;
+    uid = *id;
+    return engine.FindMember(c.tenant, *id);
+  }
+
+  Outcome GetMember(Ctx& c) {
+    core::UserId uid = 0;
+    if (!MemberOr404(c, uid)) return Err(ErrorCode::kNotFound, "no such user");
+    if (!c.AtLeast(Role::kSupervisor) && uid != c.user->id) return Err(ErrorCode::kForbidden, "agents see only themselves");
+    json out = MemberJson(engine, c.tenant, uid);
+    out["agent"] = AgentJson(engine, c.tenant, uid);
+    return Done(JsonResponse(out));
+  }
+
+  Outcome PatchMember(Ctx& c) {
+    TRY(OnlyFields(c.body, {"id", "login", "name", "password", "role", "skills", "capacity", "disabled"}));
+    core::UserId uid = 0;
+    const core::Membership* mem = MemberOr404(c, uid);
+    if (!mem) return Err(ErrorCode::kNotFound, "no such user");
+    core::Membership m = *mem;
+    TRY(ReadMembership(c.body, c.tenant, m));
+    core::User u = *engine.FindUser(uid);
+    std::string login = u.login;
+    TRY(Want(c.body, "login", login, false, 64));
+    if (login != u.login) return Err(ErrorCode::kBadRequest, "login cannot change");
+    TRY(Want(c.body, "name", u.name, false, 200));
+    TRY(Want(c.body, "disabled", u.disabled));
+    std::string password;
+    TRY(Want(c.body, "password", password, false, 1024));
+    // A user shared with other tenants changes only through their membership here.
+    const bool shared = engine.TenantsOf(uid).size() > 1;
+    const core::User* before = engine.FindUser(uid);
+    if (shared && (u.name != before->name || u.disabled != before->disabled || !password.empty()))
+      return Err(ErrorCode::kForbidden, "this user also works for other tenants; only role, skills and capacity can change here");
+    TRY(engine.SetMember(c.tenant, uid, m));
+    if (password.empty()) {
+      TRY(engine.UpdateUser(u));
+      return Done(JsonResponse(MemberJson(engine, c.tenant, uid)));
+    }
+    if (password.size() < 4) return Err(ErrorCode::kBadRequest, "password of at least 4 characters");
+    const core::TenantId tenant = c.tenant;
+    Outcome out;
+    out.offload = [this, u, password, tenant]() mutable {
+      u.password_hash = auth::HashPassword(password);
+      return std::function<Outcome()>([this, u, tenant]() {
+        core::User now = *engine.FindUser(u.id);
+        now.name = u.name;
+        now.disabled = u.disabled;
+        now.password_hash = u.password_hash;
+        Outcome o = Done(engine.UpdateUser(now), MemberJson(engine, tenant, u.id));
+        CountStatus(o.response.status);
+        return o;
+      });
+    };
+    return out;
+  }
+
+  Outcome DeleteMember(Ctx& c) {
+    core::UserId uid = 0;
+    if (!MemberOr404(c, uid)) return Err(ErrorCode::kNotFound, "no such user");
+    if (uid == c.user->id) return Err(ErrorCode::kConflict, "you cannot remove yourself");
+    return Done(engine.RemoveMember(c.tenant, uid), json{{"ok", true}});
+  }
+
+  // ---- skills, hours, dispositions, queues ---------------------------------------------------
+
+  Outcome ListSkills(Ctx& c) {
+    json out = json::array();
+    for (const core::Skill* s : engine.Skills(c.tenant)) out.push_back(core::ToJson(*s));
+    return Done(JsonResponse(out));
+  }
+  Outcome CreateSkill(Ctx& c) {
+    TRY(OnlyFields(c.body, {"name"}));
+    core::Skill s;
+    s.tenant = c.tenant;
+    TRY(Want(c.body, "name", s.name, true, 64));
+    auto id = engine.CreateSkill(s);
+    if (!id) return Done(FromError(id.error()));
+    return Done(JsonResponse(core::ToJson(*engine.FindSkill(c.tenant, *id)), 201));
+  }
+  Outcome GetSkill(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::Skill* s = id ? engine.FindSkill(c.tenant, *id) : nullptr;
+    if (!s) return Err(ErrorCode::kNotFound, "no such skill");
+    return Done(JsonResponse(core::ToJson(*s)));
+  }
+  Outcome PatchSkill(Ctx& c) {
+    TRY(OnlyFields(c.body, {"id", "tenant", "name"}));
+    auto id = Id(c, 1);
+    const core::Skill* s = id ? engine.FindSkill(c.tenant, *id) : nullptr;
+    if (!s) return Err(ErrorCode::kNotFound, "no such skill");
+    core::Skill next = *s;
+    TRY(Want(c.body, "name", next.name, false, 64));
+    TRY(engine.UpdateSkill(next));
+    return Done(JsonResponse(core::ToJson(*engine.FindSkill(c.tenant, *id))));
+  }
+  Outcome DeleteSkill(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id || !engine.FindSkill(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such skill");
+    return Done(engine.DeleteSkill(c.tenant, *id), json{{"ok", true}});
+  }
+
+  Outcome ListQueues(Ctx& c) {
+    json out = json::array();
+    for (const core::Queue* q : engine.Queues(c.tenant)) out.push_back(core::ToJson(*q));
+    return Done(JsonResponse(out));
+  }
+  Outcome CreateQueue(Ctx& c) {
+    core::Queue base;
+    base.tenant = c.tenant;
+    if (!c.body.contains("name")) return Err(ErrorCode::kBadRequest, "missing field 'name'");
+    auto q = core::FromJson(c.body, base);
+    if (!q) return Done(FromError(q.error()));
+    q->tenant = c.tenant;
+    auto id = engine.CreateQueue(*q);
+    if (!id) return Done(FromError(id.error()));
+    return Done(JsonResponse(core::ToJson(*engine.FindQueue(c.tenant, *id)), 201));
+  }
+  Outcome GetQueue(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::Queue* q = id ? engine.FindQueue(c.tenant, *id) : nullptr;
+    if (!q) return Err(ErrorCode::kNotFound, "no such queue");
+    return Done(JsonResponse(core::ToJson(*q)));
+  }
+  Outcome PatchQueue(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::Queue* q = id ? engine.FindQueue(c.tenant, *id) : nullptr;
+    if (!q) return Err(ErrorCode::kNotFound, "no such queue");
+    auto next = core::FromJson(c.body, *q);
+    if (!next) return Done(FromError(next.error()));
+    next->id = q->id;
+    next->tenant = c.tenant;
+    TRY(engine.UpdateQueue(*next));
+    return Done(JsonResponse(core::ToJson(*engine.FindQueue(c.tenant, *id))));
+  }
+  Outcome DeleteQueue(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id || !engine.FindQueue(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such queue");
+    return Done(engine.DeleteQueue(c.tenant, *id), json{{"ok", true}});
+  }
+
+  Outcome ListHours(Ctx& c) {
+    json out = json::array();
+    for (const core::BusinessHours* h : engine.Hours(c.tenant)) out.push_back(core::ToJson(*h));
+    return Done(JsonResponse(out));
+  }
+  Outcome CreateHours(Ctx& c) {
+    core::BusinessHours base;
+    base.tenant = c.tenant;
+    if (!c.body.contains("name")) return Err(ErrorCode::kBadRequest, "missing field 'name'");
+    auto h = core::FromJson(c.body, base);
+    if (!h) return Done(FromError(h.error()));
+    h->tenant = c.tenant;
+    auto id = engine.CreateHours(*h);
+    if (!id) return Done(FromError(id.error()));
+    return Done(JsonResponse(core::ToJson(*engine.FindHours(c.tenant, *id)), 201));
+  }
+  Outcome GetHours(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::BusinessHours* h = id ? engine.FindHours(c.tenant, *id) : nullptr;
+    if (!h) return Err(ErrorCode::kNotFound, "no such business hours");
+    return Done(JsonResponse(core::ToJson(*h)));
+  }
+  Outcome PatchHours(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::BusinessHours* h = id ? engine.FindHours(c.tenant, *id) : nullptr;
+    if (!h) return Err(ErrorCode::kNotFound, "no such business hours");
+    auto next = core::FromJson(c.body, *h);
+    if (!next) return Done(FromError(next.error()));
+    next->id = h->id;
+    next->tenant = c.tenant;
+    TRY(engine.UpdateHours(*next));
+    return Done(JsonResponse(core::ToJson(*engine.FindHours(c.tenant, *id))));
+  }
+  Outcome DeleteHours(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id || !engine.FindHours(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such business hours");
+    return Done(engine.DeleteHours(c.tenant, *id), json{{"ok", true}});
+  }
+
+  Outcome ListDispositions(Ctx& c) {
+    json out = json::array();
+    for (const core::Disposition* d : engine.Dispositions(c.tenant)) out.push_back(core::ToJson(*d));
+    return Done(JsonResponse(out));
+  }
+  Outcome CreateDisposition(Ctx& c) {
+    TRY(OnlyFields(c.body, {"code", "name"}));
+    core::Disposition d;
+    d.tenant = c.tenant;
+    TRY(Want(c.body, "code", d.code, true, 64));
+    TRY(Want(c.body, "name", d.name, false, 200));
+    if (d.name.empty()) d.name = d.code;
+    auto id = engine.CreateDisposition(d);
+    if (!id) return Done(FromError(id.error()));
+    return Done(JsonResponse(core::ToJson(*engine.FindDisposition(c.tenant, *id)), 201));
+  }
+  Outcome GetDisposition(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::Disposition* d = id ? engine.FindDisposition(c.tenant, *id) : nullptr;
+    if (!d) return Err(ErrorCode::kNotFound, "no such disposition");
+    return Done(JsonResponse(core::ToJson(*d)));
+  }
+  Outcome PatchDisposition(Ctx& c) {
+    TRY(OnlyFields(c.body, {"id", "tenant", "code", "name"}));
+    auto id = Id(c, 1);
+    const core::Disposition* d = id ? engine.FindDisposition(c.tenant, *id) : nullptr;
+    if (!d) return Err(ErrorCode::kNotFound, "no such disposition");
+    core::Disposition next = *d;
+    TRY(Want(c.body, "code", next.code, false, 64));
+    TRY(Want(c.body, "name", next.name, false, 200));
+    TRY(engine.UpdateDisposition(next));
+    return Done(JsonResponse(core::ToJson(*engine.FindDisposition(c.tenant, *id))));
+  }
+  Outcome DeleteDisposition(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id || !engine.FindDisposition(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such disposition");
+    return Done(engine.DeleteDisposition(c.tenant, *id), json{{"ok", true}});
+  }
+
+  // ---- interactions --------------------------------------------------------------------------
+
+  const core::Interaction* InteractionOf(Ctx& c) {
+    auto id = Id(c, 1);
+    return id ? engine.FindInteraction(c.tenant, *id) : nullptr;
+  }
+
+  Outcome ListInteractions(Ctx& c) {
+    const bool live = c.req.QueryParam("live") == "1" || c.req.QueryParam("live") == "true";
+    json out = json::array();
+    for (const core::Interaction* ix : engine.Interactions(c.tenant, live)) {
+      if (!c.AtLeast(Role::kSupervisor) && ix->agent != c.user->id) continue;
+      out.push_back(InteractionJson(*ix));
+    }
+    return Done(JsonResponse(out));
+  }
+
+  Outcome CreateInteraction(Ctx& c) {
+    TRY(OnlyFields(c.body, {"channel", "queue", "priority", "customer", "subject", "data"}));
+    core::Engine::NewInteraction n;
+    n.tenant = c.tenant;
+    std::string channel;
+    TRY(Want(c.body, "channel", channel, true, 16));
+    auto ch = core::ParseChannel(channel);
+    if (!ch) return Err(ErrorCode::kBadRequest, "channel must be voice, chat, email, callback or task");
+    n.channel = *ch;
+    std::int64_t queue = 0, priority = 0;
+    TRY(Want(c.body, "queue", queue, true, 1, INT64_MAX));
+    TRY(Want(c.body, "priority", priority, false, 0, 100));
+    n.queue = static_cast<core::QueueId>(queue);
+    n.priority = static_cast<int>(priority);
+    TRY(Want(c.body, "subject", n.subject, false, 1000));
+    if (c.body.contains("customer")) {
+      auto cu = core::FromJson(c.body["customer"], core::Customer{});
+      if (!cu) return Done(FromError(cu.error()));
+      n.customer = *cu;
+    }
+    if (c.body.contains("data")) {
+      if (!c.body["data"].is_object()) return Err(ErrorCode::kBadRequest, "field 'data' must be an object");
+      n.data = c.body["data"].dump();
+    }
+    auto id = engine.CreateInteraction(std::move(n));
+    if (!id) return Done(FromError(id.error()));
+    return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, *id)), 201));
+  }
+
+  Outcome GetInteraction(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    if (!c.AtLeast(Role::kSupervisor) && ix->agent != c.user->id)
+      return Err(ErrorCode::kForbidden, "not your interaction");
+    return Done(JsonResponse(InteractionJson(*ix)));
+  }
+
+  Outcome IxResult(Ctx& c, const core::Interaction* ix, const Status& st) {
+    if (!st) return Done(FromError(st.error()));
+    return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, ix->id))));
+  }
+
+  Outcome AcceptOffer(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    return IxResult(c, ix, engine.Accept(c.user->id, ix->id));
+  }
+  Outcome RejectOffer(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    return IxResult(c, ix, engine.Reject(c.user->id, ix->id));
+  }
+  Outcome EndContact(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    if (ix->agent != c.user->id && !c.AtLeast(Role::kSupervisor))
+      return Err(ErrorCode::kForbidden, "not your interaction");
+    std::string reason = ix->agent == c.user->id ? "agent_ended" : "supervisor_ended";
+    return IxResult(c, ix, engine.EndContact(ix->id, reason));
+  }
+  Outcome AbandonInteraction(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    return IxResult(c, ix, engine.Abandon(ix->id));
+  }
+  Outcome WrapUp(Ctx& c) {
+    TRY(OnlyFields(c.body, {"disposition", "notes"}));
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    core::DispositionId disp = 0;
+    if (c.body.contains("disposition")) {
+      const json& d = c.body["disposition"];
+      if (d.is_number_integer()) {
+        disp = d.get<core::DispositionId>();
+      } else if (d.is_string()) {
+        for (const core::Disposition* x : engine.Dispositions(c.tenant))
+          if (x->code == d.get<std::string>()) disp = x->id;
+        if (disp == 0) return Err(ErrorCode::kBadRequest, "unknown disposition");
+      } else {
+        return Err(ErrorCode::kBadRequest, "disposition must be an id or a code");
+      }
+    }
+    std::string notes;
+    TRY(Want(c.body, "notes", notes, false, 8000));
+    return IxResult(c, ix, engine.WrapUp(c.user->id, ix->id, disp, std::move(notes)));
+  }
+  Outcome ExtendWrapUp(Ctx& c) {
+    TRY(OnlyFields(c.body, {"seconds"}));
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    std::int64_t seconds = 30;
+    TRY(Want(c.body, "seconds", seconds, false, 1, 3600));
+    return IxResult(c, ix, engine.ExtendWrapUp(c.user->id, ix->id, seconds * kSecond));
+  }
+  Outcome ForceComplete(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    return IxResult(c, ix, engine.ForceComplete(c.user->id, ix->id));
+  }
+  Outcome Transfer(Ctx& c) {
+    TRY(OnlyFields(c.body, {"queue"}));
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    std::int64_t queue = 0;
+    TRY(Want(c.body, "queue", queue, true, 1, INT64_MAX));
+    return IxResult(c, ix, engine.Transfer(c.user->id, ix->id, static_cast<core::QueueId>(queue)));
+  }
+  Outcome Callback(Ctx& c) {
+    TRY(OnlyFields(c.body, {"phone", "name", "queue"}));
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    core::Engine::NewInteraction n;
+    n.tenant = c.tenant;
+    n.channel = core::Channel::kCallback;
+    n.queue = ix->queue;
+    n.priority = ix->priority;
+    n.customer = ix->customer;
+    n.subject = ix->subject;
+    n.data = ix->data;
+    n.origin = ix->id;
+    TRY(Want(c.body, "phone", n.customer.phone, false, 64));
+    TRY(Want(c.body, "name", n.customer.name, false, 200));
+    if (n.customer.phone.empty()) return Err(ErrorCode::kBadRequest, "a callback needs a phone number");
+    std::int64_t queue = 0;
+    TRY(Want(c.body, "queue", queue, false, 1, INT64_MAX));
+    if (queue != 0) n.queue = static_cast<core::QueueId>(queue);
+    auto id = engine.CreateInteraction(std::move(n));
+    if (!id) return Done(FromError(id.error()));
+    return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, *id)), 201));
+  }
+
+  // ---- presence and agents -------------------------------------------------------------------
+
+  Status ReadPresence(const json& body, core::Presence& p, std::string& reason) {
+    if (auto st = OnlyFields(body, {"state", "presence", "reason"}); !st) return st;
+    std::string state;
+    const char* key = body.contains("presence") ? "presence" : "state";
+    if (auto st = Want(body, key, state, true, 32); !st) return st;
+    auto parsed = core::ParsePresence(state);
+    if (!parsed || *parsed == core::Presence::kMissed)
+      return Fail(ErrorCode::kBadRequest, "state must be available, break or offline");
+    p = *parsed;
+    return Want(body, "reason", reason, false, 64);
+  }
+
+  Outcome GetMyPresence(Ctx& c) { return Done(JsonResponse(AgentJson(engine, c.tenant, c.user->id))); }
+
+  Outcome PutMyPresence(Ctx& c) {
+    core::Presence p;
+    std::string reason;
+    TRY(ReadPresence(c.body, p, reason));
+    TRY(engine.SetPresence(c.user->id, c.tenant, p, reason));
+    return Done(JsonResponse(AgentJson(engine, c.tenant, c.user->id)));
+  }
+
+  Outcome ListAgents(Ctx& c) {
+    json out = json::array();
+    for (core::UserId u : engine.MembersOf(c.tenant)) {
+      if (engine.FindMember(c.tenant, u)->role == Role::kAdmin) continue;
+      out.push_back(AgentJson(engine, c.tenant, u));
+    }
+    return Done(JsonResponse(out));
+  }
+
+  Outcome PutAgentPresence(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id || !engine.FindMember(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such agent");
+    core::Presence p;
+    std::string reason;
+    TRY(ReadPresence(c.body, p, reason));
+    if (p == core::Presence::kOffline && reason.empty()) reason = "supervisor";
+    TRY(engine.SetPresence(*id, c.tenant, p, reason, /*force=*/true));
+    return Done(JsonResponse(AgentJson(engine, c.tenant, *id)));
+  }
+
+  Outcome QueueStatsAll(Ctx& c) {
+    json out = json::array();
+    for (const core::Queue* q : engine.Queues(c.tenant)) out.push_back(QueueStatsJson(engine, *q));
+    return Done(JsonResponse(out));
+  }
+
+  Outcome QueueStatsOne(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::Queue* q = id ? engine.FindQueue(c.tenant, *id) : nullptr;
+    if (!q) return Err(ErrorCode::kNotFound, "no such queue");
+    return Done(JsonResponse(QueueStatsJson(engine, *q)));
+  }
+};
+
+Api::Api(core::Engine& engine, ApiOptions options)
+    : impl_(std::make_unique<Impl>(engine, options, this)) {}
+Api::~Api() = default;
+
+Outcome Api::Handle(const http::Request& request) { return impl_->Handle(request); }
+
+std::optional<core::UserId> Api::Authenticate(const http::Request& request) const {
+  const std::string token = Impl::TokenOf(request);
+  if (token.empty() || token.size() > 256) return std::nullopt;
+  return impl_->engine.SessionUser(auth::TokenHash(token));
+}
+
+std::optional<std::pair<core::TenantId, Role>> Api::ResolveTenant(core::UserId user,
+                                                                  const std::string& ref) const {
+  const core::Engine& e = impl_->engine;
+  const core::Tenant* t = nullptr;
+  if (auto id = ParseId(ref)) t = e.FindTenant(*id);
+  if (t == nullptr) t = e.FindTenantBySlug(ref);
+  if (t == nullptr) return std::nullopt;
+  const core::Membership* m = e.FindMember(t->id, user);
+  if (m == nullptr) return std::nullopt;
+  return std::make_pair(t->id, m->role);
+}
+
+std::vector<std::pair<std::string, std::string>> Api::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : impl_->routes) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
+std::string Api::OpenApiJson() const {
+  json paths = json::object();
+  for (const auto& r : impl_->routes) {
+    std::string method = r.method;
+    std::transform(method.begin(), method.end(), method.begin(), ::tolower);
+    json op{{"summary", r.summary}, {"responses", json::object()}};
+    json params = json::array();
+    for (const std::string& seg : r.segments) {
+      if (seg.front() != '{') continue;
+      params.push_back(json{{"name", seg.substr(1, seg.size() - 2)},
+                            {"in", "path"},
+                            {"required", true},
+                            {"schema", {{"type", "string"}}}});
+    }
+    if (!params.empty()) op["parameters"] = params;
+    if (r.access != Access::kPublic) op["security"] = json::array({json{{"bearer", json::array()}}, json{{"cookie", json::array()}}});
+    if (method == "post" || method == "put" || method == "patch")
+      op["requestBody"] = json{{"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}};
+    op["responses"]["200"] = json{{"description", "OK"}};
+    op["responses"]["default"] = json{{"description", "Error"},
+                                      {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+    const char* role = r.access == Access::kAdmin ? "admin"
+                       : r.access == Access::kSupervisor ? "supervisor"
+                       : r.access == Access::kMember ? "agent"
+                       : r.access == Access::kPlatformAdmin ? "platform admin"
+                       : r.access == Access::kUser ? "any user" : "public";
+    op["x-required-role"] = role;
+    paths[r.pattern][method] = op;
+  }
+  json doc{{"openapi", "3.0.3"},
+           {"info", {{"title", "Homeline API"}, {"version", "1"}}},
+           {"paths", paths},
+           {"components",
+            {{"securitySchemes",
+              {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}},
+               {"cookie", {{"type", "apiKey"}, {"in", "cookie"}, {"name", "homeline_session"}}}}},
+             {"schemas",
+              {{"Error",
+                {{"type", "object"},
+                 {"properties",
+                  {{"error",
+                    {{"type", "object"},
+                     {"properties", {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}}}}}}}}}}}};
+  return doc.dump(2);
+}
+
+}  // namespace homeline::api

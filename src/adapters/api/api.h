@@ -1,0 +1,86 @@
+#pragma once
+// The REST/JSON API (/api/v1), /healthz and /metrics, as a pure function of the engine:
+// Handle() decodes one request, checks the caller's session, tenant and role, runs engine
+// commands or reads, and encodes the answer. No sockets here (http_server does those), so the
+// same code runs under the fuzzer and in unit tests.
+//
+// Threads: everything runs on the engine thread, except Outcome::offload (password hashing),
+// which the server runs on a worker thread; the continuation it returns runs on the engine
+// thread again.
+//
+// Errors: every failure is a JSON body {"error":{"code","message"}} with the matching status;
+// a failed request changes nothing.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/http/http_server.h"
+#include "common/time.h"
+#include "core/types.h"
+
+namespace homeline::core {
+class Engine;
+struct User;
+}
+
+namespace homeline::api {
+
+struct Outcome {
+  http::Response response;
+  // Answer only once the store has committed this seq (every event the request caused, and
+  // every event whose effect the answer shows).
+  std::uint64_t durable_seq = 0;
+  // When set, run on a worker thread; it returns what to run next on the engine thread.
+  std::function<std::function<Outcome()>()> offload;
+};
+
+struct ApiOptions {
+  DurationMs session_ttl = 12 * kHour;
+  bool secure_cookies = false;  // set when serving HTTPS
+  int login_failures_per_user = 5;     // within login_window, then 429
+  int login_failures_per_address = 20;
+  DurationMs login_window = 5 * kMinute;
+};
+
+// Who is calling, once the bearer token or cookie is checked.
+struct Caller {
+  const core::User* user = nullptr;
+};
+
+class Api {
+ public:
+  Api(core::Engine& engine, ApiOptions options);
+  ~Api();
+
+  Outcome Handle(const http::Request& request);
+
+  // For the WebSocket: the user behind the request's token (header, cookie or ?token=).
+  std::optional<core::UserId> Authenticate(const http::Request& request) const;
+  // Resolves "acme" or "12" to a tenant the user belongs to, with the role.
+  std::optional<std::pair<core::TenantId, core::Role>> ResolveTenant(core::UserId user,
+                                                                     const std::string& ref) const;
+
+  // Adds lines to /metrics (store and connection figures owned by the server).
+  void SetExtraMetrics(std::function<std::string()> fn) { extra_metrics_ = std::move(fn); }
+
+  // The OpenAPI 3 document, generated from the route table.
+  std::string OpenApiJson() const;
+  // Every (method, path pattern) the router serves, for the test that checks the document.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::function<std::string()> extra_metrics_;
+};
+
+// JSON error body, for the server's own errors (413, 400 from the HTTP layer).
+http::Response ErrorResponse(int status, const std::string& code, const std::string& message);
+
+}  // namespace homeline::api

@@ -1,0 +1,168 @@
+#include "adapters/api/event_hub.h"
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/api/api.h"
+#include "adapters/api/views.h"
+#include "core/engine.h"
+
+namespace homeline::api {
+
+using nlohmann::json;
+
+EventHub::EventHub(core::Engine& engine, Api& api) : engine_(engine), api_(api) {}
+
+namespace {
+bool OriginAllowed(const http::Request& req, const core::Tenant& tenant) {
+  const std::string& origin = req.Header("origin");
+  if (origin.empty()) return true;  // not a browser
+  const std::string& host = req.Header("host");
+  if (origin == "http://" + host || origin == "https://" + host) return true;
+  for (const std::string& o : tenant.settings.allowed_origins)
+    if (o == origin) return true;
+  return false;
+}
+
+std::string Frame(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+}  // namespace
+
+void EventHub::Open(std::shared_ptr<http::WsPeer> peer, const http::Request& upgrade) {
+  auto fail = [&](const char* code, const char* message) {
+    peer->Send(Frame(json{{"type", "error"}, {"error", {{"code", code}, {"message", message}}}}));
+    peer->Close();
+  };
+  auto user = api_.Authenticate(upgrade);
+  if (!user) return fail("unauthorized", "missing, expired or revoked token");
+  auto tenant = api_.ResolveTenant(*user, upgrade.QueryParam("tenant"));
+  if (!tenant) return fail("not_found", "no such tenant");
+  if (!OriginAllowed(upgrade, *engine_.FindTenant(tenant->first)))
+    return fail("forbidden", "origin not allowed");
+  Sub sub;
+  sub.peer = peer;
+  sub.user = *user;
+  sub.tenant = tenant->first;
+  sub.supervisor = tenant->second != core::Role::kAgent;
+  const std::uint64_t id = peer->id();
+  engine_.Connected(*user);
+  peer->Send(Frame(json{{"type", "hello"},
+                        {"user", *user},
+                        {"tenant", tenant->first},
+                        {"role", core::Name(tenant->second)},
+                        {"agent", AgentJson(engine_, tenant->first, *user)}}));
+  subs_[id] = std::move(sub);
+  // A reconnecting desktop must see the offers it may have missed while away.
+  const core::Agent* a = engine_.FindAgent(*user);
+  if (a != nullptr && a->tenant == tenant->first) {
+    for (core::InteractionId ix : a->work) SendInteraction(tenant->first, ix, true);
+  }
+  dirty_tenants_.insert(tenant->first);
+}
+
+void EventHub::Message(std::uint64_t peer_id, const std::string& text) {
+  auto it = subs_.find(peer_id);
+  if (it == subs_.end()) return;
+  engine_.Touch(it->second.user);
+  json msg = json::parse(text, nullptr, false);
+  if (msg.is_discarded() || !msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) {
+    it->second.peer->Send(Frame(json{{"type", "error"}, {"error", {{"code", "bad_request"}, {"message", "expected a JSON object with a type"}}}}));
+    return;
+  }
+  if (msg["type"] == "ping") it->second.peer->Send(R"({"type":"pong"})");
+}
+
+void EventHub::Close(std::uint64_t peer_id) {
+  auto it = subs_.find(peer_id);
+  if (it == subs_.end()) return;
+  engine_.Disconnected(it->second.user);
+  subs_.erase(it);
+}
+
+void EventHub::SendAgent(core::TenantId t, core::UserId u) {
+  std::string frame;
+  for (auto& [id, s] : subs_) {
+    if (s.tenant != t || (!s.supervisor && s.user != u)) continue;
+    if (frame.empty()) frame = Frame(json{{"type", "agent"}, {"agent", AgentJson(engine_, t, u)}});
+    s.peer->Send(frame);
+  }
+}
+
+void EventHub::SendInteraction(core::TenantId t, core::InteractionId id, bool offer) {
+  const core::Interaction* ix = engine_.FindInteraction(t, id);
+  if (ix == nullptr || ix->agent == 0) return;
+  // An offer is pushed only while it still stands.
+  if (offer && ix->state != core::InteractionState::kOffered) offer = false;
+  std::string frame;
+  for (auto& [pid, s] : subs_) {
+    if (s.tenant != t || s.user != ix->agent) continue;
+    if (frame.empty()) {
+      json j{{"type", offer ? "offer" : "interaction"}, {"interaction", InteractionJson(*ix)}};
+      if (offer) j["expires_in_ms"] = ix->offer_expires - engine_.now();
+      frame = Frame(j);
+    }
+    s.peer->Send(frame);
+  }
+}
+
+void EventHub::Publish(const std::vector<core::Event>& events) {
+  if (subs_.empty()) return;
+  std::set<std::pair<core::TenantId, core::UserId>> agents;
+  for (const core::Event& e : events) {
+    std::visit(
+        [&](const auto& b) {
+          using B = std::decay_t<decltype(b)>;
+          if constexpr (std::is_same_v<B, core::PresenceChanged>) {
+            agents.insert({e.tenant, b.user});
+          } else if constexpr (std::is_same_v<B, core::Offered>) {
+            SendInteraction(e.tenant, b.id, true);
+            agents.insert({e.tenant, b.agent});
+          } else if constexpr (std::is_same_v<B, core::OfferEnded>) {
+            agents.insert({e.tenant, b.agent});
+            for (auto& [pid, s] : subs_) {
+              if (s.tenant == e.tenant && s.user == b.agent)
+                s.peer->Send(Frame(json{{"type", "offer_ended"}, {"interaction", b.id}, {"result", b.result == core::OfferResult::kRejected ? "rejected" : b.result == core::OfferResult::kExpired ? "expired" : "withdrawn"}}));
+            }
+          } else if constexpr (std::is_same_v<B, core::Accepted> || std::is_same_v<B, core::ContactEnded> ||
+                               std::is_same_v<B, core::WrapUpExtended> || std::is_same_v<B, core::Completed> ||
+                               std::is_same_v<B, core::Abandoned> || std::is_same_v<B, core::Closed> ||
+                               std::is_same_v<B, core::InteractionMoved>) {
+            const core::Interaction* ix = engine_.FindInteraction(e.tenant, b.id);
+            if (ix != nullptr && ix->agent != 0) {
+              SendInteraction(e.tenant, b.id, false);
+              agents.insert({e.tenant, ix->agent});
+            }
+          }
+        },
+        e.body);
+    if (e.tenant != 0) dirty_tenants_.insert(e.tenant);
+  }
+  for (const auto& [t, u] : agents) SendAgent(t, u);
+}
+
+void EventHub::Tick() {
+  if (subs_.empty()) {
+    dirty_tenants_.clear();
+    return;
+  }
+  // Waiting times grow without events, so every tenant with subscribers is refreshed each tick;
+  // unchanged frames are not sent again.
+  std::map<core::TenantId, std::string> frames;
+  for (auto& [id, s] : subs_) {
+    auto it = frames.find(s.tenant);
+    if (it == frames.end()) {
+      json queues = json::array();
+      for (const core::Queue* q : engine_.Queues(s.tenant)) {
+        json st = QueueStatsJson(engine_, *q);
+        st["longest_wait_s"] = std::floor(st["longest_wait_s"].get<double>());
+        queues.push_back(std::move(st));
+      }
+      it = frames.emplace(s.tenant, Frame(json{{"type", "queues"}, {"queues", queues}})).first;
+    }
+    if (it->second != s.last_queues) {
+      s.last_queues = it->second;
+      s.peer->Send(it->second);
+    }
+  }
+  dirty_tenants_.clear();
+}
+
+}  // namespace homeline::api

@@ -1,0 +1,63 @@
+#pragma once
+// The WebSocket event stream (/api/v1/events): desktops and wallboards subscribe to one tenant
+// and get pushed offers, their interactions, agents' states and queue statistics.
+//
+// Protocol (JSON text frames): the server sends {"type":"hello",...} on open, then
+// "offer", "interaction", "agent", "queues" messages; the client may send {"type":"ping"} and
+// gets {"type":"pong"}. Authentication is the session cookie, a bearer header or ?token=;
+// the tenant is ?tenant=slug-or-id. A browser Origin must be the server itself or one of the
+// tenant's allowed origins.
+//
+// Threads: engine thread only. Peers are held by id; a message to a closed peer is a no-op.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "adapters/http/http_server.h"
+#include "core/events.h"
+
+namespace homeline::core {
+class Engine;
+}
+
+namespace homeline::api {
+
+class Api;
+
+class EventHub {
+ public:
+  EventHub(core::Engine& engine, Api& api);
+
+  void Open(std::shared_ptr<http::WsPeer> peer, const http::Request& upgrade);
+  void Message(std::uint64_t peer_id, const std::string& text);
+  void Close(std::uint64_t peer_id);
+
+  // Events now durable: push what they changed to the peers that may see it.
+  void Publish(const std::vector<core::Event>& events);
+  // Pushes queue statistics of tenants whose figures changed (call a few times a second).
+  void Tick();
+
+  std::size_t connections() const { return subs_.size(); }
+
+ private:
+  struct Sub {
+    std::shared_ptr<http::WsPeer> peer;
+    core::UserId user = 0;
+    core::TenantId tenant = 0;
+    bool supervisor = false;
+    std::string last_queues;  // last stats frame sent, to skip repeats
+  };
+  void SendAgent(core::TenantId t, core::UserId u);
+  void SendInteraction(core::TenantId t, core::InteractionId id, bool offer);
+
+  core::Engine& engine_;
+  Api& api_;
+  std::map<std::uint64_t, Sub> subs_;
+  std::set<core::TenantId> dirty_tenants_;
+};
+
+}  // namespace homeline::api

@@ -1,0 +1,110 @@
+#include "adapters/api/views.h"
+
+#include "core/event_codec.h"
+
+namespace homeline::api {
+
+using nlohmann::json;
+
+json InteractionJson(const core::Interaction& ix) {
+  json data = json::object();
+  if (!ix.data.empty()) {
+    data = json::parse(ix.data, nullptr, /*allow_exceptions=*/false);
+    if (data.is_discarded()) data = json::object();
+  }
+  return json{{"id", ix.id},
+              {"tenant", ix.tenant},
+              {"channel", core::Name(ix.channel)},
+              {"queue", ix.queue},
+              {"priority", ix.priority},
+              {"state", core::Name(ix.state)},
+              {"customer", core::ToJson(ix.customer)},
+              {"subject", ix.subject},
+              {"data", data},
+              {"origin", ix.origin},
+              {"created_at", ix.created_at},
+              {"enqueued_at", ix.enqueued_at},
+              {"queued_at", ix.queued_at},
+              {"step", ix.step},
+              {"agent", ix.agent},
+              {"offer_expires_at", ix.offer_expires},
+              {"answered_at", ix.answered_at},
+              {"contact_ended_at", ix.contact_ended_at},
+              {"wrapup_until", ix.wrapup_until},
+              {"finished_at", ix.finished_at},
+              {"disposition", ix.disposition},
+              {"notes", ix.notes},
+              {"reason", ix.reason}};
+}
+
+json AgentJson(const core::Engine& engine, core::TenantId tenant, core::UserId user) {
+  const core::Agent a = engine.AgentView(user);
+  const core::User* u = engine.FindUser(user);
+  const bool here = a.tenant == tenant;
+  const core::Activity activity = here ? a.activity : core::Activity::kOffline;
+  json today = json::object();
+  for (int i = 0; i < core::kActivityCount; ++i) {
+    today[core::Name(static_cast<core::Activity>(i))] = a.time_in_activity_today[i] / 1000.0;
+  }
+  json work = json::array();
+  if (here)
+    for (core::InteractionId id : a.work) work.push_back(id);
+  return json{{"user", user},
+              {"login", u ? u->login : ""},
+              {"name", u ? u->name : ""},
+              {"presence", core::Name(here ? a.presence : core::Presence::kOffline)},
+              {"reason", here ? a.reason : std::string()},
+              {"activity", core::Name(activity)},
+              {"activity_since", here ? a.activity_since : 0},
+              {"time_in_state_s", here ? (engine.now() - a.activity_since) / 1000.0 : 0.0},
+              {"working_tenant", a.tenant},
+              {"work", work},
+              {"connections", a.connections},
+              {"consecutive_misses", a.consecutive_misses},
+              {"contacts_today", a.contacts_today},
+              {"talk_today_s", a.talk_today / 1000.0},
+              {"time_in_activity_today_s", today}};
+}
+
+json QueueStatsJson(const core::Engine& engine, const core::Queue& queue) {
+  const core::QueueStats s = engine.Stats(queue.tenant, queue.id);
+  json agents = json::object();
+  for (int i = 0; i < core::kActivityCount; ++i)
+    agents[core::Name(static_cast<core::Activity>(i))] = s.agents[i];
+  return json{{"queue", queue.id},
+              {"name", queue.name},
+              {"open", s.open},
+              {"waiting", s.waiting},
+              {"longest_wait_s", s.longest_wait / 1000.0},
+              {"entered", s.entered},
+              {"answered", s.answered},
+              {"answered_in_sl", s.answered_in_sl},
+              {"abandoned", s.abandoned},
+              {"handled", s.handled},
+              {"service_level", s.service_level},
+              {"sl_target", queue.sl_target},
+              {"sl_threshold_s", queue.sl_threshold / 1000.0},
+              {"asa_s", s.asa_s},
+              {"aht_s", s.aht_s},
+              {"abandon_rate", s.abandon_rate},
+              {"agents", agents}};
+}
+
+json MemberJson(const core::Engine& engine, core::TenantId tenant, core::UserId user) {
+  const core::User* u = engine.FindUser(user);
+  const core::Membership* m = engine.FindMember(tenant, user);
+  json out = u ? core::ToJson(*u) : json::object();
+  if (m != nullptr) {
+    out["role"] = core::Name(m->role);
+    json skills = json::object();
+    for (const auto& [skill, prof] : m->skills) {
+      const core::Skill* s = engine.FindSkill(tenant, skill);
+      skills[s ? s->name : std::to_string(skill)] = prof;
+    }
+    out["skills"] = skills;
+    out["capacity"] = core::ToJson(m->capacity);
+  }
+  return out;
+}
+
+}  // namespace homeline::api

@@ -1,0 +1,106 @@
+// homeline: the command-line entry point. `homeline serve` runs the server; `homeline migrate`
+// brings a database to the current schema; `homeline --help` lists the rest.
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "adapters/store/event_store.h"
+#include "server/app.h"
+#include "server/config.h"
+
+namespace {
+
+int Serve(const std::string& config_path, const std::string& http, const std::string& data,
+          bool no_demo, const std::string& tls_cert, const std::string& tls_key,
+          const std::string& log_level) {
+  auto loaded = homeline::server::LoadConfig(config_path);
+  if (!loaded) {
+    std::fprintf(stderr, "homeline: %s\n", loaded.error().message.c_str());
+    return 2;
+  }
+  homeline::server::Config config = *loaded;
+  if (!http.empty()) {
+    if (auto st = homeline::server::ParseHostPort(http, config.http_host, config.http_port); !st) {
+      std::fprintf(stderr, "homeline: --http: %s\n", st.error().message.c_str());
+      return 2;
+    }
+  }
+  if (!data.empty()) config.data_dir = data;
+  if (no_demo) config.demo = false;
+  if (!tls_cert.empty()) config.tls_cert = tls_cert;
+  if (!tls_key.empty()) config.tls_key = tls_key;
+  if (!log_level.empty()) config.log_level = log_level;
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    std::fprintf(stderr, "homeline: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  // Signals are taken by one thread with sigwait, so no handler runs inside the engine's locks.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  homeline::server::App app(config);
+  std::thread signals([&app, set]() {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig != SIGUSR2) spdlog::info("signal {}: shutting down", sig);
+    app.Stop();
+  });
+  auto st = app.Run();
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  if (!st) {
+    spdlog::error("{}", st.error().message);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"Homeline: a virtual contact center server"};
+  cli.require_subcommand(1);
+  cli.set_version_flag("--version", "homeline 0.1.0");
+
+  std::string config_path, http, data, tls_cert, tls_key, log_level;
+  bool no_demo = false;
+  CLI::App* serve = cli.add_subcommand("serve", "Run the server (HTTP API, WebSocket, routing engine)");
+  serve->add_option("--config", config_path, "TOML config file (see docs/configuration.md)")->check(CLI::ExistingFile);
+  serve->add_option("--http", http, "Listen on HOST:PORT (default 127.0.0.1:8080; [::1]:PORT for IPv6)");
+  serve->add_option("--data", data, "Directory of the SQLite database (default var/)");
+  serve->add_flag("--no-demo", no_demo, "Do not create the demo tenants on an empty database");
+  serve->add_option("--tls-cert", tls_cert, "PEM certificate: serve HTTPS and WSS only");
+  serve->add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
+  serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+
+  std::string migrate_data = "var";
+  CLI::App* migrate = cli.add_subcommand("migrate", "Create or upgrade the database schema, then exit");
+  migrate->add_option("--data", migrate_data, "Directory of the SQLite database (default var/)");
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (serve->parsed()) return Serve(config_path, http, data, no_demo, tls_cert, tls_key, log_level);
+  if (migrate->parsed()) {
+    std::error_code ec;
+    std::filesystem::create_directories(migrate_data, ec);
+    auto v = homeline::store::MigrateSqlite((std::filesystem::path(migrate_data) / "homeline.db").string());
+    if (!v) {
+      std::fprintf(stderr, "homeline migrate: %s\n", v.error().message.c_str());
+      return 1;
+    }
+    std::printf("schema version %d\n", *v);
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,321 @@
+#include "server/app.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "adapters/api/api.h"
+#include "adapters/api/event_hub.h"
+#include "adapters/auth/passwords.h"
+#include "adapters/http/http_server.h"
+#include "adapters/store/event_store.h"
+#include "core/engine.h"
+#include "core/event_codec.h"
+#include "server/demo.h"
+
+namespace homeline::server {
+
+namespace {
+
+TimeMs WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A fixed pool for slow work that must not block the engine loop (argon2id hashing).
+class WorkerPool {
+ public:
+  explicit WorkerPool(int n) {
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void Submit(std::function<void()> fn) {
+    {
+      std::lock_guard lk(mu_);
+      tasks_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        fn = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      fn();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+struct App::Impl : http::ServerHandler {
+  Config config;
+  core::Engine engine;
+  std::unique_ptr<api::Api> api;
+  std::unique_ptr<api::EventHub> hub;
+  std::unique_ptr<store::EventStore> store;
+  std::unique_ptr<http::Server> http;
+  std::unique_ptr<WorkerPool> workers;
+
+  // The loop's inbox.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> inbox;
+  bool stopping = false;
+  std::optional<Error> fatal;
+
+  // Owned by the loop thread.
+  std::uint64_t durable = 0;
+  std::multimap<std::uint64_t, std::function<void()>> held;  // replies waiting for durability
+  std::deque<core::Event> unpublished;                        // events waiting for durability
+
+  explicit Impl(Config c) : config(std::move(c)) {}
+
+  void Post(std::function<void()> fn) {
+    {
+      std::lock_guard lk(mu);
+      inbox.push_back(std::move(fn));
+    }
+    cv.notify_one();
+  }
+
+  // ---- durability ----------------------------------------------------------------------------
+
+  void FlushOutbox() {
+    std::vector<core::Event> events = engine.TakeOutbox();
+    if (events.empty()) return;
+    std::vector<store::StoredEvent> batch;
+    batch.reserve(events.size());
+    for (const core::Event& e : events) {
+      batch.push_back(store::StoredEvent{e.seq, e.ts, e.tenant, core::TypeName(e.body),
+                                         core::EncodePayload(e.body)});
+    }
+    store->Append(std::move(batch));
+    for (core::Event& e : events) unpublished.push_back(std::move(e));
+  }
+
+  void OnDurable(std::uint64_t seq) {
+    durable = std::max(durable, seq);
+    while (!held.empty() && held.begin()->first <= durable) {
+      auto fn = std::move(held.begin()->second);
+      held.erase(held.begin());
+      fn();
+    }
+    std::vector<core::Event> ready;
+    while (!unpublished.empty() && unpublished.front().seq <= durable) {
+      ready.push_back(std::move(unpublished.front()));
+      unpublished.pop_front();
+    }
+    if (!ready.empty()) hub->Publish(ready);
+  }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  void Complete(api::Outcome o, http::Reply reply) {
+    if (o.offload) {
+      workers->Submit([this, offload = std::move(o.offload), reply]() {
+        auto next = offload();
+        Post([this, next = std::move(next), reply]() { Complete(next(), reply); });
+      });
+      return;
+    }
+    FlushOutbox();
+    if (o.durable_seq <= durable) {
+      reply(std::move(o.response));
+      return;
+    }
+    held.emplace(o.durable_seq, [reply, r = std::move(o.response)]() mutable { reply(std::move(r)); });
+  }
+
+  void OnRequest(http::Request request, http::Reply reply) override {
+    Post([this, request = std::move(request), reply = std::move(reply)]() mutable {
+      engine.SetTime(WallMs());
+      Complete(api->Handle(request), std::move(reply));
+    });
+  }
+
+  bool AcceptsWebSocket(const http::Request& upgrade) override { return upgrade.path == "/api/v1/events"; }
+
+  void OnWsOpen(std::shared_ptr<http::WsPeer> peer, const http::Request& upgrade) override {
+    Post([this, peer = std::move(peer), upgrade]() { hub->Open(peer, upgrade); });
+  }
+  void OnWsMessage(std::uint64_t peer_id, std::string text) override {
+    Post([this, peer_id, text = std::move(text)]() { hub->Message(peer_id, text); });
+  }
+  void OnWsClose(std::uint64_t peer_id) override {
+    Post([this, peer_id]() { hub->Close(peer_id); });
+  }
+
+  std::string ExtraMetrics() {
+    const store::StoreStats s = store->Stats();
+    std::string out;
+    out += "# TYPE homeline_store_committed_events_total counter\n";
+    out += fmt::format("homeline_store_committed_events_total {}\n", s.committed_events);
+    out += "# TYPE homeline_store_commits_total counter\n";
+    out += fmt::format("homeline_store_commits_total {}\n", s.commits);
+    out += "# TYPE homeline_store_queued_events gauge\n";
+    out += fmt::format("homeline_store_queued_events {}\n", s.queued_events);
+    out += "# TYPE homeline_websocket_connections gauge\n";
+    out += fmt::format("homeline_websocket_connections {}\n", hub->connections());
+    out += "# TYPE homeline_held_replies gauge\n";
+    out += fmt::format("homeline_held_replies {}\n", held.size());
+    return out;
+  }
+
+  // ---- start and loop ------------------------------------------------------------------------
+
+  Status Start() {
+    if (!auth::Init()) return Fail(ErrorCode::kInternal, "libsodium failed to initialise");
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) return Fail(ErrorCode::kUnavailable, "cannot create " + config.data_dir + ": " + ec.message());
+    const std::string db = (std::filesystem::path(config.data_dir) / "homeline.db").string();
+    store::SqliteOptions so;
+    so.fsync = config.fsync;
+    auto opened = store::OpenSqliteStore(db, so);
+    if (!opened) return std::unexpected(opened.error());
+    store = std::move(*opened);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    std::uint64_t replayed = 0;
+    auto st = store->Replay([&](const store::StoredEvent& se) -> Status {
+      auto body = core::DecodePayload(se.type, se.payload);
+      if (!body) return std::unexpected(body.error());
+      ++replayed;
+      return engine.Replay(core::Event{se.seq, se.ts, se.tenant, std::move(*body)});
+    });
+    if (!st) return Fail(st.error().code, "replaying " + db + ": " + st.error().message);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    spdlog::info("store: replayed {} events from {} in {:.3f} s", replayed, db, secs);
+    durable = engine.last_seq();
+
+    store->Start([this](std::uint64_t seq) { Post([this, seq] { OnDurable(seq); }); },
+                 [this](const Error& e) {
+                   Post([this, e] {
+                     spdlog::critical("store: {}; stopping, since nothing more can be acknowledged", e.message);
+                     fatal = e;
+                     std::lock_guard lk(mu);
+                     stopping = true;
+                   });
+                 });
+
+    engine.SetTime(WallMs());
+    engine.Recover();
+    if (config.demo && replayed == 0) {
+      if (auto s = SeedDemo(engine); !s) return Fail(s.error().code, "demo: " + s.error().message);
+      spdlog::info("demo: created tenants acme and globex (users ada, sam, alice, bob, carol; password demo)");
+    }
+    api::ApiOptions ao;
+    ao.secure_cookies = !config.tls_cert.empty();
+    api = std::make_unique<api::Api>(engine, ao);
+    hub = std::make_unique<api::EventHub>(engine, *api);
+    api->SetExtraMetrics([this] { return ExtraMetrics(); });
+    FlushOutbox();
+    workers = std::make_unique<WorkerPool>(2);
+
+    http::Options ho;
+    ho.host = config.http_host;
+    ho.port = config.http_port;
+    ho.threads = config.http_threads;
+    ho.body_limit = config.body_limit;
+    ho.tls_cert = config.tls_cert;
+    ho.tls_key = config.tls_key;
+    http = http::MakeServer(ho, this);
+    if (auto s = http->Start(); !s) return s;
+    spdlog::info("http: serving {}://{}:{}", config.tls_cert.empty() ? "http" : "https",
+                 config.http_host.find(':') != std::string::npos ? "[" + config.http_host + "]" : config.http_host,
+                 http->port());
+    return {};
+  }
+
+  void Loop() {
+    using Clock = std::chrono::steady_clock;
+    auto next_tick = Clock::now();
+    for (;;) {
+      std::deque<std::function<void()>> tasks;
+      {
+        std::unique_lock lk(mu);
+        auto wake = next_tick;
+        if (auto d = engine.NextDeadline()) {
+          const auto in = std::chrono::milliseconds(std::max<TimeMs>(0, *d - WallMs()));
+          wake = std::min(wake, Clock::now() + in);
+        }
+        cv.wait_until(lk, wake, [&] { return stopping || !inbox.empty(); });
+        if (stopping) break;
+        tasks.swap(inbox);
+      }
+      engine.SetTime(WallMs());
+      for (auto& fn : tasks) fn();
+      engine.RunDue();
+      FlushOutbox();
+      if (Clock::now() >= next_tick) {
+        hub->Tick();
+        next_tick = Clock::now() + std::chrono::milliseconds(250);
+      }
+    }
+  }
+
+  void Shutdown() {
+    if (http) http->Stop();
+    // Drain what the I/O threads posted before they stopped; their replies go nowhere now.
+    std::deque<std::function<void()>> tasks;
+    {
+      std::lock_guard lk(mu);
+      tasks.swap(inbox);
+    }
+    if (engine.last_seq() > 0) FlushOutbox();
+    if (store) store->Stop();
+    workers.reset();
+  }
+};
+
+App::App(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+App::~App() = default;
+
+Status App::Run() {
+  if (auto s = impl_->Start(); !s) {
+    impl_->Shutdown();
+    return s;
+  }
+  impl_->Loop();
+  impl_->Shutdown();
+  if (impl_->fatal) return std::unexpected(*impl_->fatal);
+  return {};
+}
+
+void App::Stop() {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+}
+
+}  // namespace homeline::server

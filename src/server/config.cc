@@ -1,0 +1,64 @@
+#include "server/config.h"
+
+#include <cstdlib>
+
+#include <toml++/toml.h>
+
+namespace homeline::server {
+
+Status ParseHostPort(const std::string& text, std::string& host, std::uint16_t& port) {
+  std::string h, p;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return Fail(ErrorCode::kBadRequest, "expected [IPv6]:PORT, got '" + text + "'");
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return Fail(ErrorCode::kBadRequest, "expected HOST:PORT, got '" + text + "'");
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  if (h.empty()) h = "127.0.0.1";
+  char* end = nullptr;
+  const long v = std::strtol(p.c_str(), &end, 10);
+  if (p.empty() || *end != '\0' || v < 0 || v > 65535) return Fail(ErrorCode::kBadRequest, "bad port in '" + text + "'");
+  host = h;
+  port = static_cast<std::uint16_t>(v);
+  return {};
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  Config c;
+  if (!path.empty()) {
+    toml::table t;
+    try {
+      t = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      return Fail(ErrorCode::kBadRequest, std::string("config ") + path + ": " + std::string(e.description()));
+    }
+    if (auto v = t["server"]["http"].value<std::string>()) {
+      if (auto st = ParseHostPort(*v, c.http_host, c.http_port); !st) return std::unexpected(st.error());
+    }
+    c.data_dir = t["server"]["data"].value_or(c.data_dir);
+    c.demo = t["server"]["demo"].value_or(c.demo);
+    c.tls_cert = t["server"]["tls_cert"].value_or(c.tls_cert);
+    c.tls_key = t["server"]["tls_key"].value_or(c.tls_key);
+    c.http_threads = t["server"]["http_threads"].value_or(c.http_threads);
+    c.body_limit = t["server"]["body_limit"].value_or(static_cast<std::int64_t>(c.body_limit));
+    c.fsync = t["server"]["fsync"].value_or(c.fsync);
+    c.log_level = t["log"]["level"].value_or(c.log_level);
+  }
+  if (const char* v = std::getenv("HOMELINE_HTTP")) {
+    if (auto st = ParseHostPort(v, c.http_host, c.http_port); !st) return std::unexpected(st.error());
+  }
+  if (const char* v = std::getenv("HOMELINE_DATA")) c.data_dir = v;
+  if (const char* v = std::getenv("HOMELINE_DEMO")) c.demo = std::string(v) != "0" && std::string(v) != "false";
+  if (const char* v = std::getenv("HOMELINE_LOG_LEVEL")) c.log_level = v;
+  if (c.http_threads < 1 || c.http_threads > 64) return Fail(ErrorCode::kBadRequest, "http_threads must be 1-64");
+  if (c.tls_cert.empty() != c.tls_key.empty()) return Fail(ErrorCode::kBadRequest, "tls_cert and tls_key go together");
+  return c;
+}
+
+}  // namespace homeline::server

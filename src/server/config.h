@@ -1,0 +1,43 @@
+#pragma once
+// Server configuration: a TOML file, then environment variables, then command-line flags,
+// each overriding the one before.
+//
+//   [server]
+//   http = "127.0.0.1:8080"   # HOMELINE_HTTP
+//   data = "var"              # HOMELINE_DATA: directory of the SQLite database
+//   demo = true               # HOMELINE_DEMO=0 turns the demo tenants off
+//   tls_cert = ""             # PEM; with tls_key, the server speaks HTTPS/WSS only
+//   tls_key = ""
+//   http_threads = 1
+//   body_limit = 1048576      # bytes
+//   fsync = true              # off only for throwaway benchmarks
+//   [log]
+//   level = "info"            # HOMELINE_LOG_LEVEL
+
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+
+namespace homeline::server {
+
+struct Config {
+  std::string http_host = "127.0.0.1";
+  std::uint16_t http_port = 8080;
+  std::string data_dir = "var";
+  bool demo = true;
+  std::string tls_cert;
+  std::string tls_key;
+  int http_threads = 1;
+  std::size_t body_limit = 1 << 20;
+  bool fsync = true;
+  std::string log_level = "info";
+};
+
+// Parses "HOST:PORT", "[::1]:PORT" or ":PORT".
+[[nodiscard]] Status ParseHostPort(const std::string& text, std::string& host, std::uint16_t& port);
+
+// Reads the TOML file (if path is not empty) over the defaults, then the environment.
+[[nodiscard]] Result<Config> LoadConfig(const std::string& path);
+
+}  // namespace homeline::server
