@@ -338,6 +338,7 @@ void Engine::ApplyBody(const Event& e) {
           ix.agent = 0;
           ix.offer_expires = 0;
           FileWaiting(ix);
+          ScheduleStep(ix);  // a step that fell due during the offer applies now
           ReindexAgent(a);
           UpdateActivity(a);
           dirty_interactions_.push_back(b.id);
@@ -367,6 +368,7 @@ void Engine::ApplyBody(const Event& e) {
           Agent& a = AgentOf(ix.agent);
           RollDay(a);
           a.talk_today += t - ix.answered_at;
+          ReindexAgent(a);  // least_talk_time ranks by talk_today
           UpdateActivity(a);
           if (ix.wrapup_until != 0) Schedule(Timer::kWrapUpEnd, ix.wrapup_until, b.id, ix.wrapup_until);
         } else if constexpr (std::is_same_v<B, WrapUpExtended>) {
@@ -1084,6 +1086,8 @@ Status Engine::Accept(UserId agent, InteractionId id) {
   const Interaction& ix = it->second;
   if (ix.state != InteractionState::kOffered || ix.agent != agent)
     return Fail(ErrorCode::kConflict, "no offer of this interaction to you (expired or taken)");
+  // The expiry timer may not have run yet when the answer comes: the offer is over all the same.
+  if (now_ >= ix.offer_expires) return Fail(ErrorCode::kConflict, "the offer expired");
   Emit(ix.tenant, Accepted{id, agent});
   Dispatch();
   return {};
@@ -1095,6 +1099,8 @@ Status Engine::Reject(UserId agent, InteractionId id) {
   const Interaction& ix = it->second;
   if (ix.state != InteractionState::kOffered || ix.agent != agent)
     return Fail(ErrorCode::kConflict, "no offer of this interaction to you (expired or taken)");
+  // The expiry timer may not have run yet when the answer comes: the offer is over all the same.
+  if (now_ >= ix.offer_expires) return Fail(ErrorCode::kConflict, "the offer expired");
   Emit(ix.tenant, OfferEnded{id, agent, OfferResult::kRejected});
   Dispatch();
   return {};
