@@ -1,0 +1,260 @@
+"""Test harness for end-to-end tests: starts a real `homeline serve` on a free loopback port
+with its own data directory, and talks to it over HTTP and WebSocket (Python stdlib only).
+
+Every network call has a timeout; servers are killed when a test ends.
+"""
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+BIN = os.environ.get("HOMELINE_BIN", "build/test/src/exe/homeline")
+TIMEOUT = 10.0
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One homeline process. data_dir survives restarts so crash tests can reopen it."""
+
+    def __init__(self, data_dir=None, demo=True, extra_args=(), tls=None):
+        self.own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="homeline-test-")
+        self.demo = demo
+        self.extra_args = list(extra_args)
+        self.tls = tls  # (cert, key) or None
+        self.port = None
+        self.proc = None
+        self.log_path = os.path.join(self.data_dir, "server.log")
+
+    @property
+    def base(self):
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def start(self, port=None):
+        self.port = port or free_port()
+        args = [BIN, "serve", "--http", f"127.0.0.1:{self.port}", "--data", self.data_dir,
+                "--log-level", "warn"] + self.extra_args
+        if not self.demo:
+            args.append("--no-demo")
+        if self.tls:
+            args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.read_log()}")
+            try:
+                status, _ = self.request("GET", "/healthz", timeout=1)
+                if status == 200:
+                    return self
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server did not become healthy: " + self.read_log())
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc:
+            self.log.close()
+        code = self.proc.returncode if self.proc else None
+        self.proc = None
+        return code
+
+    def stop(self):
+        return self.kill(signal.SIGTERM)
+
+    def cleanup(self):
+        self.kill()
+        if self.own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    # ---- HTTP ----
+
+    def request(self, method, path, body=None, token=None, headers=None, raw=None, timeout=TIMEOUT):
+        """Returns (status, parsed JSON or text). body: JSON-encodable; raw: bytes as is."""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        ctx = None
+        if self.tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+                return r.status, _decode(r.read(), r.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, _decode(e.read(), e.headers)
+
+    def login(self, login, password="demo"):
+        status, body = self.request("POST", "/api/v1/auth/login", {"login": login, "password": password})
+        if status != 200:
+            raise AssertionError(f"login {login}: {status} {body}")
+        return body["token"]
+
+    def ws(self, token, tenant="acme", origin=None):
+        return WsClient("127.0.0.1", self.port, f"/api/v1/events?tenant={tenant}", token=token, origin=origin)
+
+
+def _decode(data, headers):
+    ctype = headers.get("Content-Type", "") if headers else ""
+    if "json" in ctype:
+        try:
+            return json.loads(data)
+        except ValueError:
+            return data.decode(errors="replace")
+    return data.decode(errors="replace")
+
+
+class WsClient:
+    """A minimal RFC 6455 client: text frames, masking, ping/close handling."""
+
+    def __init__(self, host, port, path, token=None, origin=None, timeout=TIMEOUT):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        if token:
+            lines.append(f"Authorization: Bearer {token}")
+        if origin:
+            lines.append(f"Origin: {origin}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed during handshake")
+            buf += chunk
+        head, self.buf = buf.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ")[1])
+        self.closed = self.status != 101
+
+    def send(self, obj):
+        payload = (obj if isinstance(obj, str) else json.dumps(obj)).encode()
+        mask = os.urandom(4)
+        header = bytes([0x81])
+        n = len(payload)
+        if n < 126:
+            header += bytes([0x80 | n])
+        elif n < 65536:
+            header += bytes([0x80 | 126]) + struct.pack(">H", n)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def _read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv(self, timeout=TIMEOUT):
+        """Next text message as parsed JSON; None when the server closed."""
+        self.sock.settimeout(timeout)
+        while True:
+            try:
+                b0, b1 = self._read(2)
+            except ConnectionError:
+                self.closed = True
+                return None
+            opcode = b0 & 0x0F
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self._read(8))[0]
+            payload = self._read(n)
+            if opcode == 0x8:
+                self.closed = True
+                return None
+            if opcode == 0x9:  # ping: answer with pong
+                mask = os.urandom(4)
+                self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask +
+                                  bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+                continue
+            if opcode in (0x1, 0x0):
+                return json.loads(payload)
+
+    def recv_until(self, pred, timeout=TIMEOUT):
+        """Reads messages until pred(msg) is true; returns that message or raises."""
+        deadline = time.time() + timeout
+        seen = []
+        while time.time() < deadline:
+            msg = self.recv(timeout=max(0.05, deadline - time.time()))
+            if msg is None:
+                raise AssertionError(f"socket closed; seen {seen[-5:]}")
+            seen.append(msg)
+            if pred(msg):
+                return msg
+        raise AssertionError(f"no matching message; last seen {seen[-5:]}")
+
+    def close(self):
+        try:
+            self.sock.sendall(bytes([0x88, 0x80]) + os.urandom(4))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class ServerTest(unittest.TestCase):
+    """A test case with a fresh demo server per test class."""
+
+    server_args = ()
+    demo = True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(demo=cls.demo, extra_args=cls.server_args).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def api(self, method, path, body=None, token=None, **kw):
+        return self.server.request(method, path, body, token=token, **kw)
+
+    def ok(self, method, path, body=None, token=None, expect=(200, 201)):
+        status, out = self.api(method, path, body, token)
+        if isinstance(expect, int):
+            expect = (expect,)
+        self.assertIn(status, expect, f"{method} {path}: {status} {out}")
+        return out
