@@ -30,6 +30,8 @@ struct StoreStats {
   std::uint64_t committed_events = 0;
   std::uint64_t commits = 0;       // transactions (each one fsync)
   std::uint64_t queued_events = 0; // appended but not yet committed
+  std::uint64_t dropped_events = 0; // refused or lost: appended after Stop() or after a failure
+  bool failed = false;              // on_failure was called; nothing more will be committed
 };
 
 class EventStore {
@@ -49,7 +51,9 @@ class EventStore {
                      std::function<void(const Error&)> on_failure) = 0;
 
   // Queues events for the next group commit. Never blocks on I/O. Events must arrive in seq
-  // order across calls.
+  // order across calls, contiguous from LastSeq() + 1; an event out of order is a bug, reported
+  // through on_failure once what was queued before it is committed. After a failure or Stop(),
+  // events are dropped and counted in Stats().dropped_events.
   virtual void Append(std::vector<StoredEvent> events) = 0;
 
   // Commits what is queued, then stops the writer thread. Idempotent.
@@ -64,7 +68,8 @@ struct SqliteOptions {
 };
 
 // Opens (creating if missing) the SQLite database at path, runs schema migrations, and returns
-// the store. Fails if the file is not a Homeline database or is from a newer schema.
+// the store. Fails if the file is not a Homeline database or is from a newer schema; a refused
+// file is left untouched.
 [[nodiscard]] Result<std::unique_ptr<EventStore>> OpenSqliteStore(const std::string& path,
                                                                   const SqliteOptions& options);
 
