@@ -12,7 +12,7 @@ packages=(
   python3 curl openssl sqlite3 wrk procps
 )
 # Fuzz targets need clang with libFuzzer; only when asked.
-if [[ "${HOMELINE_FUZZ:-0}" == "1" ]]; then packages+=(clang libclang-rt-14-dev); fi
+if [[ "${HOMELINE_FUZZ:-0}" == "1" ]]; then packages+=(clang-16 libclang-rt-16-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do
