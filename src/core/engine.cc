@@ -116,6 +116,7 @@ Status Engine::Replay(const Event& event) {
   seq_ = event.seq;
   now_ = std::max(now_, event.ts);
   Apply(event);
+  FlushReindex();
   dirty_agents_.clear();
   dirty_interactions_.clear();
   return {};
@@ -389,7 +390,9 @@ void Engine::ApplyBody(const Event& e) {
           Agent& a = AgentOf(ix.agent);
           RemoveWork(a, ix.id);
           if (a.work.empty()) a.idle_since = t;
-          ReindexAgent(a);
+          // The agent only gains free slots: its index entries may wait until it has pulled
+          // its next contact (Dispatch), which usually takes the slots again.
+          reindex_later_.push_back(a.user);
           UpdateActivity(a);
           dirty_agents_.push_back(a.user);
         } else if constexpr (std::is_same_v<B, Abandoned>) {
@@ -435,15 +438,24 @@ void Engine::ApplyBody(const Event& e) {
 void Engine::Dispatch() {
   if (replaying_) return;
   // Each pass may dirty more (an offer changes an agent); bounded because every offer removes
-  // a waiting contact or fills an agent slot.
+  // a waiting contact or fills an agent slot. Agents first: a freed agent picks the best
+  // contact over all its queues, and its deferred index entries are settled (FlushReindex)
+  // before any contact looks for an agent.
   while (!dirty_interactions_.empty() || !dirty_agents_.empty()) {
-    std::vector<InteractionId> ixs;
-    ixs.swap(dirty_interactions_);
-    for (InteractionId id : ixs) RouteInteraction(id);
-    std::vector<UserId> agents;
-    agents.swap(dirty_agents_);
-    for (UserId u : agents) RouteAgent(u);
+    dirty_agents_scratch_.clear();
+    dirty_agents_scratch_.swap(dirty_agents_);
+    for (UserId u : dirty_agents_scratch_) RouteAgent(u);
+    FlushReindex();
+    dirty_interactions_scratch_.clear();
+    dirty_interactions_scratch_.swap(dirty_interactions_);
+    for (InteractionId id : dirty_interactions_scratch_) RouteInteraction(id);
   }
+  FlushReindex();
+}
+
+void Engine::FlushReindex() {
+  for (UserId u : reindex_later_) ReindexAgent(agents_.at(u));
+  reindex_later_.clear();
 }
 
 void Engine::RouteInteraction(InteractionId id) {
@@ -612,6 +624,7 @@ void Engine::RecomputeFits(Agent& a) {
   for (const auto& [id, q] : queues_) {
     if (q.tenant != a.tenant) continue;
     QueueFit fit = FitOf(q, *m);
+    fit.strategy = q.strategy;
     if (fit.level >= 1) a.fits.push_back(fit);
   }
 }
@@ -646,31 +659,55 @@ unsigned Engine::FreeChannels(const Agent& a) const {
 }
 
 void Engine::ReindexAgent(Agent& a) {
-  for (const Agent::Entry& e : a.entries) index_.RemoveAvailable(e.queue, e.channel, e.level, e.key);
-  a.entries.clear();
+  // Builds the entries the agent should have and touches the index only where they differ
+  // from the current ones: most changes (accept, contact end, a chat while slots remain) move
+  // nothing. Both lists are ordered by (queue, channel): fits follow queues_ (ordered by id).
+  std::vector<Agent::Entry>& want = scratch_entries_;
+  want.clear();
   const unsigned mask = FreeChannels(a);
-  if (mask == 0) return;
-  for (const QueueFit& fit : a.fits) {
-    const Queue& q = queues_.at(fit.queue);
-    AgentKey key{0, 0, a.user};
-    switch (q.strategy) {
-      case Strategy::kBestProficiency: key.a = -fit.proficiency; key.b = a.idle_since; break;
-      case Strategy::kLongestIdle: key.a = a.idle_since; break;
-      case Strategy::kRoundRobin: {
-        auto it = a.last_offer.find(q.id);
-        key.a = it == a.last_offer.end() ? 0 : static_cast<std::int64_t>(it->second);
-        break;
+  if (mask != 0) {
+    for (const QueueFit& fit : a.fits) {
+      AgentKey key{0, 0, a.user};
+      switch (fit.strategy) {
+        case Strategy::kBestProficiency: key.a = -fit.proficiency; key.b = a.idle_since; break;
+        case Strategy::kLongestIdle: key.a = a.idle_since; break;
+        case Strategy::kRoundRobin: {
+          auto it = a.last_offer.find(fit.queue);
+          key.a = it == a.last_offer.end() ? 0 : static_cast<std::int64_t>(it->second);
+          break;
+        }
+        case Strategy::kFewestContacts: key.a = a.contacts_today; key.b = a.idle_since; break;
+        case Strategy::kLeastTalkTime: key.a = a.talk_today; key.b = a.idle_since; break;
+        case Strategy::kRandom: key.a = static_cast<std::int64_t>(rng_() >> 1); break;
       }
-      case Strategy::kFewestContacts: key.a = a.contacts_today; key.b = a.idle_since; break;
-      case Strategy::kLeastTalkTime: key.a = a.talk_today; key.b = a.idle_since; break;
-      case Strategy::kRandom: key.a = static_cast<std::int64_t>(rng_() >> 1); break;
-    }
-    for (int c = 0; c < kChannelCount; ++c) {
-      if ((mask & (1u << c)) == 0) continue;
-      index_.AddAvailable(q.id, static_cast<Channel>(c), fit.level, key);
-      a.entries.push_back(Agent::Entry{q.id, static_cast<Channel>(c), fit.level, key});
+      for (int c = 0; c < kChannelCount; ++c) {
+        if ((mask & (1u << c)) == 0) continue;
+        want.push_back(Agent::Entry{fit.queue, static_cast<Channel>(c), fit.level, key});
+      }
     }
   }
+  auto before = [](const Agent::Entry& x, const Agent::Entry& y) {
+    return x.queue != y.queue ? x.queue < y.queue : x.channel < y.channel;
+  };
+  const std::vector<Agent::Entry>& have = a.entries;
+  std::size_t i = 0, j = 0;
+  while (i < have.size() || j < want.size()) {
+    if (j == want.size() || (i < have.size() && before(have[i], want[j]))) {
+      index_.RemoveAvailable(have[i].queue, have[i].channel, have[i].level, have[i].key);
+      ++i;
+    } else if (i == have.size() || before(want[j], have[i])) {
+      index_.AddAvailable(want[j].queue, want[j].channel, want[j].level, want[j].key);
+      ++j;
+    } else {
+      if (have[i].level != want[j].level || have[i].key != want[j].key) {
+        index_.RemoveAvailable(have[i].queue, have[i].channel, have[i].level, have[i].key);
+        index_.AddAvailable(want[j].queue, want[j].channel, want[j].level, want[j].key);
+      }
+      ++i;
+      ++j;
+    }
+  }
+  a.entries.swap(want);
 }
 
 void Engine::UpdateActivity(Agent& a) {

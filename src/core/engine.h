@@ -264,6 +264,8 @@ class Engine {
   void FileWaiting(Interaction& ix);
   void UnfileWaiting(Interaction& ix);
   void ReindexAgent(Agent& a);
+  // Reindexes the agents queued in reindex_later_; the index is exact again afterwards.
+  void FlushReindex();
   void RecomputeFits(Agent& a);
   void RecomputeTenantFits(TenantId t);
   void RefreshQueueSteps(const Queue& q);
@@ -313,6 +315,11 @@ class Engine {
   std::mt19937_64 rng_;
   std::vector<InteractionId> dirty_interactions_;
   std::vector<UserId> dirty_agents_;
+  std::vector<UserId> reindex_later_;  // agents whose index entries lag (see FlushReindex)
+  // Work lists kept for their capacity, so the hot path does not allocate.
+  std::vector<Agent::Entry> scratch_entries_;
+  std::vector<UserId> dirty_agents_scratch_;
+  std::vector<InteractionId> dirty_interactions_scratch_;
 };
 
 }  // namespace homeline::core

@@ -43,6 +43,7 @@ struct QueueFit {
   QueueId queue = 0;
   int level = 0;        // see above
   int proficiency = 0;  // min proficiency over the queue's skills (ranking)
+  Strategy strategy = Strategy::kBestProficiency;  // the queue's, to rank without a lookup
 };
 
 class RoutingIndex {
