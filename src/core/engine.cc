@@ -198,6 +198,11 @@ void Engine::ApplyBody(const Event& e) {
         } else if constexpr (std::is_same_v<B, MemberRemoved>) {
           auto it = members_.find(b.user);
           if (it != members_.end()) it->second.erase(b.tenant);
+          auto ag = agents_.find(b.user);
+          if (ag != agents_.end() && ag->second.tenant == b.tenant) {
+            RecomputeFits(ag->second);
+            ReindexAgent(ag->second);
+          }
         } else if constexpr (std::is_same_v<B, SkillSet>) {
           skills_[b.skill.id] = b.skill;
           bump(b.skill.id);
@@ -618,9 +623,11 @@ void Engine::RefreshQueueSteps(const Queue& q) {
 
 void Engine::RecomputeFits(Agent& a) {
   a.fits.clear();
+  a.capacity = Capacity{{}};
   if (a.tenant == 0) return;
   const Membership* m = FindMember(a.tenant, a.user);
   if (m == nullptr) return;
+  a.capacity = m->capacity;
   for (const auto& [id, q] : queues_) {
     if (q.tenant != a.tenant) continue;
     QueueFit fit = FitOf(q, *m);
@@ -640,8 +647,6 @@ void Engine::RecomputeTenantFits(TenantId t) {
 
 unsigned Engine::FreeChannels(const Agent& a) const {
   if (a.presence != Presence::kAvailable || a.tenant == 0) return 0;
-  const Membership* m = FindMember(a.tenant, a.user);
-  if (m == nullptr) return 0;
   std::array<int, kChannelCount> used{};
   for (InteractionId id : a.work) {
     const Channel c = interactions_.at(id).channel;
@@ -651,7 +656,7 @@ unsigned Engine::FreeChannels(const Agent& a) const {
   unsigned mask = 0;
   for (int c = 0; c < kChannelCount; ++c) {
     const Channel ch = static_cast<Channel>(c);
-    const int cap = m->capacity[ch];
+    const int cap = a.capacity[ch];
     const bool free = IsExclusive(ch) ? (a.work.empty() && cap >= 1) : used[c] < cap;
     if (free) mask |= 1u << c;
   }

@@ -93,6 +93,7 @@ struct Agent {
   struct Entry { QueueId queue; Channel channel; int level; AgentKey key; };
   std::vector<Entry> entries;
   std::vector<QueueFit> fits;  // queues of the current tenant this agent serves
+  Capacity capacity{{}};       // of the current tenant's membership; all 0 when offline
   std::unordered_map<QueueId, std::uint64_t> last_offer;  // round robin
 };
 
