@@ -128,7 +128,48 @@ class Server:
         return body["token"]
 
     def ws(self, token, tenant="acme", origin=None):
-        return WsClient("127.0.0.1", self.port, f"/api/v1/events?tenant={tenant}", token=token, origin=origin)
+        return WsClient("127.0.0.1", self.port, f"/api/v1/events?tenant={tenant}", token=token,
+                        origin=origin, tls=bool(self.tls))
+
+    def metric(self, name):
+        """The value of an unlabelled /metrics sample, as a float (None if absent)."""
+        status, text = self.request("GET", "/metrics")
+        if status != 200:
+            raise AssertionError(f"/metrics: {status} {text}")
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == name:
+                return float(parts[1])
+        return None
+
+    def raw(self, data, timeout=TIMEOUT, source=None):
+        """Sends bytes as they are on a fresh connection (TLS when the server speaks it) and
+        returns every byte the server sent before it closed or went quiet."""
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout,
+                                        source_address=(source, 0) if source else None)
+        if self.tls:
+            sock = _client_tls().wrap_socket(sock)
+        out = b""
+        try:
+            sock.sendall(data)
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except (socket.timeout, ConnectionResetError, ssl.SSLError):
+            pass
+        finally:
+            sock.close()
+        return out
+
+
+def _client_tls():
+    """A client context that trusts any certificate (tests use self-signed ones)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def _decode(data, headers):
@@ -144,8 +185,11 @@ def _decode(data, headers):
 class WsClient:
     """A minimal RFC 6455 client: text frames, masking, ping/close handling."""
 
-    def __init__(self, host, port, path, token=None, origin=None, timeout=TIMEOUT):
+    def __init__(self, host, port, path, token=None, origin=None, timeout=TIMEOUT, tls=False,
+                 headers=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:
+            self.sock = _client_tls().wrap_socket(self.sock, server_hostname=host)
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket",
                  "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
@@ -153,6 +197,8 @@ class WsClient:
             lines.append(f"Authorization: Bearer {token}")
         if origin:
             lines.append(f"Origin: {origin}")
+        for k, v in (headers or {}).items():
+            lines.append(f"{k}: {v}")
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         buf = b""
         while b"\r\n\r\n" not in buf:
