@@ -158,8 +158,10 @@ int main(int argc, char** argv) {
   const double setup_s = std::chrono::duration<double>(Clock::now() - setup_start).count();
 
   // ---- measured loop ----
-  std::vector<std::uint32_t> ns;
+  std::vector<std::uint32_t> ns, release_ns, arrival_ns;
   ns.reserve(cfg.decisions);
+  release_ns.reserve(cfg.decisions / 2 + 1);
+  arrival_ns.reserve(cfg.decisions / 2 + 1);
   std::uint64_t engine_ns = 0;
   long releases = 0, arrivals = 0, no_offer = 0;
   const auto loop_start = Clock::now();
@@ -200,11 +202,14 @@ int main(int argc, char** argv) {
     const auto d = std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
     engine_ns += d;
     ns.push_back(static_cast<std::uint32_t>(d));
+    (i % 2 == 0 ? release_ns : arrival_ns).push_back(static_cast<std::uint32_t>(d));
   }
   const double loop_s = std::chrono::duration<double>(Clock::now() - loop_start).count();
   const long waiting_end = count_waiting();
 
   std::sort(ns.begin(), ns.end());
+  std::sort(release_ns.begin(), release_ns.end());
+  std::sort(arrival_ns.begin(), arrival_ns.end());
   std::printf("bench_routing: agents=%d queues=%d skills=%d waiting=%d (end %ld) seed=%llu\n",
               cfg.agents, cfg.queues, cfg.skills, cfg.waiting, waiting_end,
               static_cast<unsigned long long>(cfg.seed));
@@ -215,5 +220,9 @@ int main(int argc, char** argv) {
   std::printf("latency us: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.1f\n",
               Percentile(ns, 0.50), Percentile(ns, 0.90), Percentile(ns, 0.99),
               Percentile(ns, 0.999), ns.back() / 1000.0);
+  for (const auto* v : {&release_ns, &arrival_ns}) {
+    std::printf("  %-8s p50 %.2f  p99 %.2f  p99.9 %.2f\n", v == &release_ns ? "release" : "arrival",
+                Percentile(*v, 0.50), Percentile(*v, 0.99), Percentile(*v, 0.999));
+  }
   return 0;
 }
