@@ -1,0 +1,390 @@
+"""Tenant isolation, roles and authentication on every route of the OpenAPI document, so a
+route added later is covered without touching this file (unless it brings a new kind of id).
+
+A second tenant, initech, is built through the API by the platform admin. Acme-only users must
+not reach it (404, as for a tenant that does not exist), acme routes must not reach its objects
+by id (404, as for an id that does not exist), roles below the route's x-required-role get 403,
+and calls without a valid session get 401.
+"""
+import re
+import unittest
+
+from harness import ServerTest
+
+NONE_ID = "999999999"  # an id no object has
+
+# Requests the router serves without a session. A new public route must be added here on
+# purpose.
+PUBLIC = {("get", "/healthz"), ("get", "/metrics"), ("get", "/api/v1/openapi.json"),
+          ("post", "/api/v1/auth/login")}
+
+# Plausible bodies, so that a write refused for isolation or role is refused for that reason
+# and not for the body's shape. Keyed by (method, route pattern after /tenants/{tenant}/).
+BODIES = {
+    ("patch", ""): {"name": "Renamed"},
+    ("post", "skills"): {"name": "intruder"},
+    ("patch", "skills/{id}"): {"name": "renamed"},
+    ("post", "queues"): {"name": "intruder"},
+    ("patch", "queues/{id}"): {"name": "renamed"},
+    ("post", "hours"): {"name": "intruder", "ranges": [{"day": 1, "start_min": 0, "end_min": 60}]},
+    ("patch", "hours/{id}"): {"name": "renamed"},
+    ("post", "dispositions"): {"code": "intruder"},
+    ("patch", "dispositions/{id}"): {"name": "Renamed"},
+    ("post", "users"): {"login": "intruder", "password": "secret1", "role": "agent"},
+    ("patch", "users/{id}"): {"role": "agent"},
+    ("put", "me/presence"): {"state": "break", "reason": "lunch"},
+    ("put", "agents/{id}/presence"): {"state": "break", "reason": "lunch"},
+    ("post", "interactions/{id}/wrapup"): {"disposition": "resolved", "notes": "n"},
+    ("post", "interactions/{id}/wrapup/extend"): {"seconds": 30},
+    ("post", "interactions/{id}/callback"): {"phone": "+15550100"},
+}
+
+
+def operations(doc):
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            yield method, path, op
+
+
+def tenant_tail(path):
+    """'skills/{id}' for '/api/v1/tenants/{tenant}/skills/{id}'; None when not tenant-scoped."""
+    m = re.fullmatch(r"/api/v1/tenants/\{tenant\}/?(.*)", path)
+    return m.group(1) if m else None
+
+
+class ApiSecurity(ServerTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        s = cls.server
+
+        def ok(method, path, body=None, token=None):
+            status, out = s.request(method, path, body, token=token)
+            if status not in (200, 201):
+                raise AssertionError(f"set-up {method} {path}: {status} {out}")
+            return out
+
+        status, cls.doc = s.request("GET", "/api/v1/openapi.json")
+        assert status == 200, cls.doc
+        cls.ops = list(operations(cls.doc))
+
+        ada = s.login("ada")
+        cls.ada = ada
+        # Initech: built by the platform admin through the API.
+        it = ok("POST", "/api/v1/tenants", {"slug": "initech", "name": "Initech"}, ada)
+        cls.initech_id = it["id"]
+        base = "/api/v1/tenants/initech"
+        skill = ok("POST", base + "/skills", {"name": "support"}, ada)
+        hours = ok("POST", base + "/hours",
+                   {"name": "office", "ranges": [{"day": d, "start_min": 0, "end_min": 1440}
+                                                 for d in range(7)]}, ada)
+        queue = ok("POST", base + "/queues",
+                   {"name": "support", "skills": [{"skill": skill["id"], "min_proficiency": 1}],
+                    "hours": hours["id"]}, ada)
+        disp = ok("POST", base + "/dispositions", {"code": "done"}, ada)
+        ivy = ok("POST", base + "/users",
+                 {"login": "ivy", "password": "secret1", "role": "supervisor"}, ada)
+        ian = ok("POST", base + "/users",
+                 {"login": "ian", "password": "secret1", "role": "agent",
+                  "skills": {"support": 5}}, ada)
+        ix = ok("POST", base + "/interactions",
+                {"channel": "email", "queue": queue["id"], "subject": "initech only"}, ada)
+        cls.foreign = {"users": ian["id"], "agents": ian["id"], "skills": skill["id"],
+                       "queues": queue["id"], "stats/queues": queue["id"], "hours": hours["id"],
+                       "dispositions": disp["id"], "interactions": ix["id"]}
+
+        # An admin of acme only (ada is admin of both tenants now).
+        zed = ok("POST", "/api/v1/tenants/acme/users",
+                 {"login": "zed", "password": "secret1", "role": "admin"}, ada)
+        acme = "/api/v1/tenants/acme"
+        queues = {q["name"]: q["id"] for q in ok("GET", acme + "/queues", token=ada)}
+        users = {u["login"]: u["id"] for u in ok("GET", acme + "/users", token=ada)}
+        a_ix = ok("POST", acme + "/interactions", {"channel": "email", "queue": queues["sales"]}, ada)
+        a_hours = ok("POST", acme + "/hours", {"name": "office"}, ada)
+        cls.acme_id = ok("GET", acme, token=ada)["id"]
+        cls.own = {"users": users["bob"], "agents": users["bob"],
+                   "skills": ok("GET", acme + "/skills", token=ada)[0]["id"],
+                   "queues": queues["billing"], "stats/queues": queues["billing"],
+                   "hours": a_hours["id"],
+                   "dispositions": ok("GET", acme + "/dispositions", token=ada)[0]["id"],
+                   "interactions": a_ix["id"]}
+        cls.acme_queue = queues["support"]
+        cls.zed_id = zed["id"]
+
+        cls.tok = {name: s.login(name, pw) for name, pw in
+                   [("sam", "demo"), ("alice", "demo"), ("carol", "demo"), ("zed", "secret1"),
+                    ("ivy", "secret1"), ("ian", "secret1")]}
+        cls.tok["ada"] = ada
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def assertError(self, status, body, want_status, want_code, what=""):
+        self.assertEqual(status, want_status, f"{what}: {body}")
+        self.assertIsInstance(body, dict, f"{what}: error body is not JSON: {body!r}")
+        self.assertEqual(set(body), {"error"}, f"{what}: {body}")
+        self.assertEqual(set(body["error"]), {"code", "message"}, f"{what}: {body}")
+        self.assertEqual(body["error"]["code"], want_code, f"{what}: {body}")
+        self.assertIsInstance(body["error"]["message"], str, what)
+        self.assertTrue(body["error"]["message"], what)
+
+    def fill(self, path, tenant, ids):
+        """The concrete path: {tenant} replaced by tenant, {id} by ids[collection before it]."""
+        out = path.replace("{tenant}", str(tenant))
+        if "{id}" in out:
+            coll = tenant_tail(path).split("/{id}")[0]
+            self.assertIn(coll, ids, f"{path}: no test object for '{coll}'; add one in setUpClass")
+            out = out.replace("{id}", str(ids[coll]))
+        self.assertNotIn("{", out, f"{path}: unknown path parameter; teach this test about it")
+        return out
+
+    def body_for(self, method, path):
+        if method not in ("post", "put", "patch"):
+            return None
+        tail = tenant_tail(path)
+        if tail == "interactions/{id}/transfer":
+            return {"queue": self.acme_queue}
+        return BODIES.get((method, tail), {})
+
+    def call(self, method, pattern, path, token, **kw):
+        """method on the concrete path of pattern, with a plausible body for that route."""
+        return self.api(method.upper(), path, self.body_for(method, pattern), token=token, **kw)
+
+    def tenant_ops(self, role=None):
+        for method, path, op in self.ops:
+            if tenant_tail(path) is None:
+                continue
+            if role is None or op.get("x-required-role") == role:
+                yield method, path, op
+
+    def events(self):
+        return self.server.metric("homeline_events_total")
+
+    # ---- the document itself ---------------------------------------------------------------
+
+    def test_document_lists_every_route_with_a_role(self):
+        roles = {"public", "any user", "platform admin", "agent", "supervisor", "admin"}
+        self.assertGreater(len(self.ops), 40)
+        for method, path, op in self.ops:
+            self.assertIn(op.get("x-required-role"), roles, f"{method} {path}")
+            if tenant_tail(path) is not None:
+                self.assertIn(op["x-required-role"], {"agent", "supervisor", "admin"}, path)
+        public = {(m, p) for m, p, op in self.ops if op["x-required-role"] == "public"}
+        self.assertEqual(public, PUBLIC, "a public route must be public on purpose")
+        # Each role level is really used, so the role tests below are not vacuous.
+        used = {op["x-required-role"] for _, _, op in self.ops}
+        self.assertTrue({"admin", "supervisor", "agent", "platform admin"} <= used)
+
+    # ---- (a) another tenant ----------------------------------------------------------------
+
+    def test_a_other_tenant_is_not_found_on_every_route(self):
+        before = self.events()
+        checked = 0
+        for method, path, _ in self.tenant_ops():
+            # Acme-only users on initech, and initech-only users on acme, by slug and by id.
+            cases = [(who, ref, self.foreign) for who in ("alice", "sam", "zed")
+                     for ref in ("initech", self.initech_id)]
+            cases += [(who, ref, self.own) for who in ("ian", "ivy")
+                      for ref in ("acme", self.acme_id)]
+            for who, ref, ids in cases:
+                p = self.fill(path, ref, ids)
+                status, body = self.call(method, path, p, self.tok[who])
+                self.assertError(status, body, 404, "not_found", f"{who} {method} {p}")
+                # Indistinguishable from a tenant that does not exist.
+                p2 = self.fill(path, "nosuchtenant", ids)
+                self.assertEqual(self.call(method, path, p2, self.tok[who]), (status, body),
+                                 f"{who} {method} {p} differs from an unknown tenant")
+                checked += 1
+        self.assertGreater(checked, 100)
+        self.assertEqual(self.events(), before, "a refused request wrote events")
+
+    def test_a_tenant_lists_show_only_member_tenants(self):
+        status, tenants = self.api("GET", "/api/v1/tenants", token=self.tok["sam"])
+        self.assertEqual(status, 200)
+        self.assertEqual([t["slug"] for t in tenants], ["acme"])
+        status, me = self.api("GET", "/api/v1/me", token=self.tok["ian"])
+        self.assertEqual([t["slug"] for t in me["tenants"]], ["initech"])
+        status, tenants = self.api("GET", "/api/v1/tenants", token=self.tok["ada"])
+        self.assertIn("initech", [t["slug"] for t in tenants])
+        # Acme's lists hold none of initech's objects.
+        for coll in ("users", "skills", "queues", "hours", "dispositions", "interactions",
+                     "agents"):
+            status, items = self.api("GET", f"/api/v1/tenants/acme/{coll}", token=self.tok["zed"])
+            self.assertEqual(status, 200, coll)
+            key = "user" if coll == "agents" else "id"
+            self.assertNotIn(self.foreign[coll], [i[key] for i in items], coll)
+
+    def test_a_websocket_to_other_tenant_is_refused(self):
+        for who, tenant in (("sam", "initech"), ("alice", str(self.initech_id)), ("ivy", "acme")):
+            ws = self.server.ws(self.tok[who], tenant=tenant)
+            try:
+                if ws.status == 101:
+                    msg = ws.recv()
+                    self.assertIsNotNone(msg, f"{who} -> {tenant}: closed without an error")
+                    self.assertEqual(msg["type"], "error", f"{who} -> {tenant}: {msg}")
+                    self.assertEqual(msg["error"]["code"], "not_found")
+                    self.assertIsNone(ws.recv(timeout=5), f"{who} -> {tenant}: not closed")
+                else:
+                    self.assertIn(ws.status, (403, 404))
+            finally:
+                ws.sock.close()
+
+    # ---- (b) ids of another tenant on one's own tenant's routes ----------------------------
+
+    def test_b_foreign_ids_are_not_found_on_every_route(self):
+        before = self.events()
+        checked = 0
+        callers = {"admin": ("zed", "ada"), "supervisor": ("sam", "zed", "ada"),
+                   "agent": ("alice", "sam", "zed", "ada")}
+        for method, path, op in self.tenant_ops():
+            if "{id}" not in path:
+                continue
+            for who in callers[op["x-required-role"]]:
+                p = self.fill(path, "acme", self.foreign)
+                status, body = self.call(method, path, p, self.tok[who])
+                self.assertError(status, body, 404, "not_found", f"{who} {method} {p}")
+                # The same answer as for an id nobody has: existence does not leak.
+                none = self.fill(path, "acme", {k: NONE_ID for k in self.foreign})
+                self.assertEqual(self.call(method, path, none, self.tok[who]), (status, body),
+                                 f"{who} {method} {p} differs from an unknown id")
+                checked += 1
+        self.assertGreater(checked, 30)
+        self.assertEqual(self.events(), before, "a refused request wrote events")
+        # Initech's objects are intact.
+        for coll in ("skills", "queues", "hours", "dispositions", "interactions", "users"):
+            status, _ = self.api("GET", f"/api/v1/tenants/initech/{coll}/{self.foreign[coll]}",
+                                 token=self.tok["ivy"])
+            self.assertEqual(status, 200, coll)
+
+    def test_b_odd_ids_are_not_found_never_500(self):
+        for method, path, _ in self.tenant_ops():
+            if "{id}" not in path:
+                continue
+            for odd in ("0", "-1", "abc", "1e3", "0x10", "99999999999999999999", "%20", "1%00"):
+                p = self.fill(path, "acme", {k: odd for k in self.foreign})
+                status, body = self.call(method, path, p, self.tok["zed"])
+                self.assertError(status, body, 404, "not_found", f"{method} {p}")
+
+    def test_b_foreign_ids_in_bodies_are_refused(self):
+        """References to another tenant's objects inside a body do not resolve either."""
+        zed = self.tok["zed"]
+        acme = "/api/v1/tenants/acme"
+        # An agent of acme with a contact of her own, for the agent-side commands.
+        spanish = [s["id"] for s in self.ok("GET", acme + "/skills", token=zed)
+                   if s["name"] == "spanish"][0]
+        q = self.ok("POST", acme + "/queues",
+                    {"name": "spanish", "skills": [{"skill": spanish, "min_proficiency": 1}]}, zed)
+        self.ok("POST", acme + "/users", {"login": "bea", "password": "secret1",
+                                          "skills": {"spanish": 5}}, zed)
+        bea = self.server.login("bea", "secret1")
+        self.ok("PUT", acme + "/me/presence", {"state": "available"}, bea)
+        ix = self.ok("POST", acme + "/interactions", {"channel": "chat", "queue": q["id"]}, zed)
+        self.assertEqual(ix["state"], "offered")
+        ix_path = f"{acme}/interactions/{ix['id']}"
+        self.ok("POST", ix_path + "/accept", {}, bea)
+
+        def refused(method, path, body, token):
+            before = self.events()
+            snapshot = [self.api("GET", acme + c, token=zed)[1]
+                        for c in ("/interactions", "/queues", "/users")]
+            status, out = self.api(method, path, body, token=token)
+            self.assertIn(status, (400, 404), f"{method} {path} {body}: {out}")
+            self.assertError(status, out, status, "bad_request" if status == 400 else "not_found",
+                             f"{method} {path}")
+            self.assertEqual(self.events(), before, f"{method} {path} wrote events")
+            self.assertEqual([self.api("GET", acme + c, token=zed)[1]
+                              for c in ("/interactions", "/queues", "/users")], snapshot)
+
+        fq, fs, fh = self.foreign["queues"], self.foreign["skills"], self.foreign["hours"]
+        refused("POST", acme + "/interactions", {"channel": "email", "queue": fq}, zed)
+        refused("POST", acme + "/queues",
+                {"name": "x1", "skills": [{"skill": fs, "min_proficiency": 1}]}, zed)
+        refused("POST", acme + "/queues", {"name": "x2", "hours": fh}, zed)
+        refused("POST", acme + "/queues",
+                {"name": "x3", "steps": [{"after_s": 10, "overflow_to": fq}]}, zed)
+        refused("PATCH", f"{acme}/queues/{q['id']}", {"hours": fh}, zed)
+        refused("PATCH", f"{acme}/users/{self.own['users']}", {"skills": {str(fs): 5}}, zed)
+        refused("POST", f"{acme}/interactions/{self.own['interactions']}/callback",
+                {"phone": "+15550100", "queue": fq}, zed)
+        refused("POST", ix_path + "/transfer", {"queue": fq}, bea)
+        self.ok("POST", ix_path + "/end", {}, bea)
+        refused("POST", ix_path + "/wrapup", {"disposition": self.foreign["dispositions"]}, bea)
+        refused("POST", ix_path + "/wrapup", {"disposition": "done"}, bea)  # initech's code
+        self.ok("POST", ix_path + "/wrapup", {"disposition": "resolved"}, bea)
+
+    # ---- (c) roles -------------------------------------------------------------------------
+
+    def test_c_roles_below_the_required_one_get_403(self):
+        before = self.events()
+        lower = {"admin": [("alice", "acme"), ("sam", "acme"), ("carol", "globex"),
+                           ("ivy", "initech"), ("ian", "initech")],
+                 "supervisor": [("alice", "acme"), ("carol", "globex"), ("ian", "initech")]}
+        ids = {"acme": self.own, "initech": self.foreign,
+               "globex": {k: NONE_ID for k in self.own}}
+        checked = 0
+        for role, callers in lower.items():
+            for method, path, _ in self.tenant_ops(role):
+                for who, tenant in callers:
+                    p = self.fill(path, tenant, ids[tenant])
+                    status, body = self.call(method, path, p, self.tok[who])
+                    self.assertError(status, body, 403, "forbidden", f"{who} {method} {p}")
+                    checked += 1
+        self.assertGreater(checked, 50)
+        self.assertEqual(self.events(), before, "a refused request wrote events")
+
+    def test_c_allowed_roles_can_read(self):
+        """The control for the test above: the roles a route asks for do get through."""
+        allowed = {"admin": ("zed",), "supervisor": ("zed", "sam"), "agent": ("zed", "sam")}
+        for method, path, op in self.tenant_ops():
+            if method != "get":
+                continue
+            for who in allowed[op["x-required-role"]]:
+                p = self.fill(path, "acme", self.own)
+                status, body = self.call(method, path, p, self.tok[who])
+                self.assertEqual(status, 200, f"{who} {method} {p}: {body}")
+
+    def test_c_create_tenant_needs_platform_admin(self):
+        status, before = self.api("GET", "/api/v1/tenants", token=self.tok["ada"])
+        for who in ("sam", "zed", "alice", "ivy"):
+            status, body = self.api("POST", "/api/v1/tenants",
+                                    {"slug": f"by-{who}", "name": "Nope"}, token=self.tok[who])
+            self.assertError(status, body, 403, "forbidden", who)
+        self.assertEqual(self.api("GET", "/api/v1/tenants", token=self.tok["ada"])[1], before)
+
+    # ---- (d) authentication ----------------------------------------------------------------
+
+    def test_d_every_private_route_needs_a_valid_session(self):
+        revoked = self.server.login("sam")
+        status, _ = self.api("POST", "/api/v1/auth/logout", {}, token=revoked)
+        self.assertEqual(status, 200)
+        before = self.events()
+        variants = {
+            "no token": {},
+            "garbage bearer": {"headers": {"Authorization": "Bearer garbage"}},
+            "long bearer": {"headers": {"Authorization": "Bearer " + "x" * 5000}},
+            "garbage cookie": {"headers": {"Cookie": "homeline_session=garbage"}},
+            "revoked bearer": {"headers": {"Authorization": "Bearer " + revoked}},
+            "revoked cookie": {"headers": {"Cookie": "homeline_session=" + revoked}},
+        }
+        checked = 0
+        for method, path, op in self.ops:
+            if op["x-required-role"] == "public":
+                continue
+            p = self.fill(path, "acme", self.own)
+            for name, kw in variants.items():
+                status, body = self.call(method, path, p, None, **kw)
+                self.assertError(status, body, 401, "unauthorized", f"{name}: {method} {p}")
+                checked += 1
+            status, body = self.call(method, path, p + "?token=" + revoked, None)
+            self.assertError(status, body, 401, "unauthorized", f"revoked ?token=: {method} {p}")
+        self.assertGreater(checked, 200)
+        self.assertEqual(self.events(), before, "an unauthenticated request wrote events")
+
+    def test_d_public_routes_answer_without_a_session(self):
+        for method, path in PUBLIC:
+            if method == "get":
+                status, _ = self.api("GET", path)
+                self.assertEqual(status, 200, path)
+
+
+if __name__ == "__main__":
+    unittest.main()
