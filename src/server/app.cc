@@ -275,9 +275,13 @@ struct App::Impl : http::ServerHandler {
       for (auto& fn : tasks) fn();
       engine.RunDue();
       FlushOutbox();
+      // Statistics go out as soon as their events are durable; once a second for all, since
+      // waiting times grow without events.
       if (Clock::now() >= next_tick) {
-        hub->Tick();
-        next_tick = Clock::now() + std::chrono::milliseconds(250);
+        hub->Tick(/*changed_only=*/false);
+        next_tick = Clock::now() + std::chrono::seconds(1);
+      } else if (hub->HasChanges()) {
+        hub->Tick(/*changed_only=*/true);
       }
     }
   }

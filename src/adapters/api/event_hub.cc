@@ -138,15 +138,14 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
   for (const auto& [t, u] : agents) SendAgent(t, u);
 }
 
-void EventHub::Tick() {
+void EventHub::Tick(bool changed_only) {
   if (subs_.empty()) {
     dirty_tenants_.clear();
     return;
   }
-  // Waiting times grow without events, so every tenant with subscribers is refreshed each tick;
-  // unchanged frames are not sent again.
   std::map<core::TenantId, std::string> frames;
   for (auto& [id, s] : subs_) {
+    if (changed_only && !dirty_tenants_.count(s.tenant)) continue;
     auto it = frames.find(s.tenant);
     if (it == frames.end()) {
       json queues = json::array();

@@ -38,8 +38,11 @@ class EventHub {
 
   // Events now durable: push what they changed to the peers that may see it.
   void Publish(const std::vector<core::Event>& events);
-  // Pushes queue statistics of tenants whose figures changed (call a few times a second).
-  void Tick();
+  // Pushes queue statistics: of the tenants that had events since the last call (changed_only),
+  // or of every subscribed tenant (waiting times grow without events; call about once a
+  // second). A frame equal to the last one a peer got is not sent again.
+  void Tick(bool changed_only);
+  bool HasChanges() const { return !dirty_tenants_.empty(); }
 
   std::size_t connections() const { return subs_.size(); }
 
