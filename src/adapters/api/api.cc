@@ -36,6 +36,21 @@ http::Response FromError(const Error& e) {
   return ErrorResponse(HttpStatusOf(e.code), ErrorCodeName(e.code), e.message);
 }
 
+// Prometheus label values are quoted; queue names are free text.
+std::string LabelValue(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 std::vector<std::string> Split(const std::string& path) {
   std::vector<std::string> out;
   std::size_t i = 0;
@@ -331,14 +346,18 @@ struct Api::Impl {
     out += "# TYPE homeline_queue_service_level gauge\n# TYPE homeline_queue_answered_total counter\n";
     out += "# TYPE homeline_queue_abandoned_total counter\n# TYPE homeline_queue_entered_total counter\n";
     out += "# TYPE homeline_queue_asa_seconds gauge\n# TYPE homeline_queue_aht_seconds gauge\n";
+    out += "# TYPE homeline_queue_service_level_target gauge\n# TYPE homeline_queue_abandon_rate gauge\n";
     out += "# TYPE homeline_queue_agents gauge\n";
     for (const auto& [tid, tenant] : engine.tenants()) {
       for (const core::Queue* q : engine.Queues(tid)) {
         const core::QueueStats s = engine.Stats(tid, q->id);
-        const std::string l = fmt::format("tenant=\"{}\",queue=\"{}\"", tenant.slug, q->name);
+        const std::string l = fmt::format("tenant=\"{}\",queue=\"{}\"", LabelValue(tenant.slug),
+                                          LabelValue(q->name));
         out += fmt::format("homeline_queue_waiting{{{}}} {}\n", l, s.waiting);
         out += fmt::format("homeline_queue_longest_wait_seconds{{{}}} {:.3f}\n", l, s.longest_wait / 1000.0);
         out += fmt::format("homeline_queue_service_level{{{}}} {:.4f}\n", l, s.service_level);
+        out += fmt::format("homeline_queue_service_level_target{{{}}} {:.4f}\n", l, q->sl_target);
+        out += fmt::format("homeline_queue_abandon_rate{{{}}} {:.4f}\n", l, s.abandon_rate);
         out += fmt::format("homeline_queue_entered_total{{{}}} {}\n", l, s.entered);
         out += fmt::format("homeline_queue_answered_total{{{}}} {}\n", l, s.answered);
         out += fmt::format("homeline_queue_abandoned_total{{{}}} {}\n", l, s.abandoned);
@@ -915,6 +934,10 @@ struct Api::Impl {
     TRY(OnlyFields(c.body, {"phone", "name", "queue"}));
     const core::Interaction* ix = InteractionOf(c);
     if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    // Only a contact still in line has a place to keep; converting one twice would put the
+    // customer in line twice.
+    if (ix->state != core::InteractionState::kQueued && ix->state != core::InteractionState::kOffered)
+      return Err(ErrorCode::kConflict, std::string("interaction is ") + core::Name(ix->state));
     core::Engine::NewInteraction n;
     n.tenant = c.tenant;
     n.channel = core::Channel::kCallback;

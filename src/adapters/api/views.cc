@@ -41,6 +41,8 @@ json AgentJson(const core::Engine& engine, core::TenantId tenant, core::UserId u
   const core::Agent a = engine.AgentView(user);
   const core::User* u = engine.FindUser(user);
   const bool here = a.tenant == tenant;
+  // Logged out everywhere: why (logout, lease_expired, restart) is the person's, so it shows.
+  const bool logged_out = a.tenant == 0 && a.presence == core::Presence::kOffline;
   const core::Activity activity = here ? a.activity : core::Activity::kOffline;
   json today = json::object();
   for (int i = 0; i < core::kActivityCount; ++i) {
@@ -53,7 +55,7 @@ json AgentJson(const core::Engine& engine, core::TenantId tenant, core::UserId u
               {"login", u ? u->login : ""},
               {"name", u ? u->name : ""},
               {"presence", core::Name(here ? a.presence : core::Presence::kOffline)},
-              {"reason", here ? a.reason : std::string()},
+              {"reason", here || logged_out ? a.reason : std::string()},
               {"activity", core::Name(activity)},
               {"activity_since", here ? a.activity_since : 0},
               {"time_in_state_s", here ? (engine.now() - a.activity_since) / 1000.0 : 0.0},
