@@ -6,10 +6,12 @@
 // Threads: the server runs its own I/O threads (Options::threads). ServerHandler methods are
 // called on those threads. Reply and WsPeer methods are safe to call from any thread.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,7 +40,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Set-Cookie
 };
 
-// Delivers the response for one request. Call exactly once, from any thread.
+// Delivers the response for one request. Call exactly once, from any thread. Later calls,
+// and calls after the connection closed or the server stopped, do nothing; a Reply destroyed
+// without being called answers 500.
 using Reply = std::function<void(Response)>;
 
 // One open WebSocket connection. Safe from any thread; calls after close are no-ops.
@@ -75,6 +79,11 @@ struct Options {
   std::size_t ws_send_queue_limit = 4096;  // frames queued per peer before it is dropped
   std::string tls_cert;             // PEM files; both set: HTTPS/WSS only
   std::string tls_key;
+  // Connections beyond this many are closed as soon as they are accepted.
+  std::size_t max_connections = 10000;
+  // A request (headers and body) must arrive within this many seconds of the previous
+  // response, or the connection is closed: idle keep-alive and slowloris connections die.
+  int idle_timeout_seconds = 30;
 };
 
 class Server {
@@ -83,7 +92,8 @@ class Server {
   // Binds and starts the I/O threads. Fails on bad address, port in use, bad TLS files.
   [[nodiscard]] virtual Status Start() = 0;
   virtual std::uint16_t port() const = 0;  // the bound port
-  // Stops accepting, closes connections, joins threads. Idempotent.
+  // Stops accepting, closes connections (WebSocket peers get OnWsClose), joins threads.
+  // Idempotent. Not from a handler callback (it joins the threads that run them).
   virtual void Stop() = 0;
 };
 
