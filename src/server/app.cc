@@ -234,6 +234,7 @@ struct App::Impl : http::ServerHandler {
     }
     api::ApiOptions ao;
     ao.secure_cookies = !config.tls_cert.empty();
+    ao.session_ttl = config.session_ttl_s * kSecond;
     api = std::make_unique<api::Api>(engine, ao);
     hub = std::make_unique<api::EventHub>(engine, *api);
     api->SetExtraMetrics([this] { return ExtraMetrics(); });

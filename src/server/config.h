@@ -11,6 +11,8 @@
 //   http_threads = 1
 //   body_limit = 1048576      # bytes
 //   fsync = true              # off only for throwaway benchmarks
+//   [auth]
+//   session_ttl = 43200       # seconds a login token lasts
 //   [log]
 //   level = "info"            # HOMELINE_LOG_LEVEL
 
@@ -31,6 +33,7 @@ struct Config {
   int http_threads = 1;
   std::size_t body_limit = 1 << 20;
   bool fsync = true;
+  std::int64_t session_ttl_s = 12 * 3600;
   std::string log_level = "info";
 };
 
