@@ -151,6 +151,7 @@ class AgentDay(FlowTest):
         ended = alice_desk.wait(lambda m: m.get("type") == "offer_ended" and m["interaction"] == first["id"],
                                 timeout=5)
         self.assertEqual(ended["result"], "expired")
+        self.act("alice", first["id"], "accept", expect=409)  # too late
         back = self.ix(first["id"])
         self.assertEqual((back["state"], back["agent"]), ("queued", 0))
         self.assertEqual(back["enqueued_at"], first["enqueued_at"])
@@ -207,6 +208,16 @@ class AgentDay(FlowTest):
         offer = alice_desk.wait(is_type("offer"))
         self.assertEqual(offer["interaction"]["id"], cb["id"])
         self.assertEqual(self.ix(second["id"])["state"], "queued")
+
+    def test_priority_goes_ahead_in_line(self):
+        plain = self.create("email", "sales", subject="plain")
+        time.sleep(0.05)
+        urgent = self.create("email", "sales", subject="urgent", priority=1)  # counts as 60 s more
+        self.ok("PATCH", f"{T}/users/{self.uid('bob')}", {"capacity": {"email": 1}}, self.token("ada"))
+        bob_desk = self.desk("bob")
+        self.presence("bob", "available")
+        self.assertEqual(bob_desk.wait(is_type("offer"))["interaction"]["id"], urgent["id"])
+        self.assertEqual(self.ix(plain["id"])["state"], "queued")
 
     def test_every_channel_can_be_created(self):
         billing = self.queue("billing")["id"]

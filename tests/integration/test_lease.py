@@ -69,6 +69,16 @@ class PresenceLease(FlowTest):
         self.assertEqual((view["presence"], view["work"], view["connections"]), ("available", [ix["id"]], 1))
         self.assertEqual(self.act("alice", ix["id"], "accept")["state"], "connected")
 
+        # Two desks: closing one leaves the other holding the lease.
+        third = self.desk("alice")
+        self.assertEqual(self.agent_view("alice")["connections"], 2)
+        second.close()
+        time.sleep(LEASE_S + 1)
+        view = self.agent_view("alice")
+        self.assertEqual((view["presence"], view["connections"]), ("available", 1))
+        third.ws.send({"type": "ping"})
+        third.wait(lambda m: m.get("type") == "pong", timeout=2)
+
     def test_api_calls_keep_a_desk_less_agent_and_silence_logs_it_out(self):
         # No WebSocket at all: REST calls renew the lease; silence ends it.
         self.presence("carol", "available")

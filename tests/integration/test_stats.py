@@ -79,6 +79,8 @@ class SupervisorStats(FlowTest):
         # Answered after the 1 s threshold: outside service level.
         time.sleep(1.1)
         self.presence("alice", "available")
+        self.assertEqual(self.ix(late["id"])["agent"], self.uid("alice"))
+        self.assertEqual(self.stats("support")["agents"]["reserved"], 1)
         a_late = self.act("alice", late["id"], "accept")
         sam_desk.agent(lambda a: a["login"] == "alice" and a["activity"] == "busy")
         time.sleep(0.2)
