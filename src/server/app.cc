@@ -288,15 +288,22 @@ struct App::Impl : http::ServerHandler {
   }
 
   void Shutdown() {
-    if (http) http->Stop();
-    // Drain what the I/O threads posted before they stopped; their replies go nowhere now.
+    // A graceful stop answers what was already asked: run the requests still in the inbox,
+    // commit everything, release the replies held for durability, and only then close the
+    // connections (the HTTP server gives them a moment to flush).
     std::deque<std::function<void()>> tasks;
     {
       std::lock_guard lk(mu);
       tasks.swap(inbox);
     }
-    if (engine.last_seq() > 0) FlushOutbox();
+    if (api && hub && !fatal) {
+      engine.SetTime(WallMs());
+      for (auto& fn : tasks) fn();
+      FlushOutbox();
+    }
     if (store) store->Stop();
+    if (api && hub && !fatal) OnDurable(engine.last_seq());
+    if (http) http->Stop();
     workers.reset();
   }
 };
