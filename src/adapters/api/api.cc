@@ -64,6 +64,12 @@ std::vector<std::string> Split(const std::string& path) {
   return out;
 }
 
+// Engine::ValidateMembership's limit on a channel's slots.
+constexpr int kMaxCapacitySlots = 50;
+
+// Deeper request bodies are refused (see Dispatch).
+constexpr int kMaxBodyDepth = 32;
+
 std::optional<std::uint64_t> ParseId(const std::string& s) {
   if (s.empty() || s.size() > 19) return std::nullopt;
   std::uint64_t v = 0;
@@ -308,8 +314,18 @@ struct Api::Impl {
     }
     if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
       if (!req.body.empty()) {
-        ctx.body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        int depth = 0;
+        ctx.body = json::parse(
+            req.body,
+            [&depth](int d, json::parse_event_t, json&) {
+              depth = std::max(depth, d);
+              return true;
+            },
+            /*allow_exceptions=*/false);
         if (ctx.body.is_discarded()) return Err(ErrorCode::kBadRequest, "malformed JSON body");
+        // Parsing is iterative, but dump() is recursive: a deeply nested "data" field would
+        // overflow the stack when the interaction is stored or shown.
+        if (depth > kMaxBodyDepth) return Err(ErrorCode::kBadRequest, "JSON body nested too deeply");
         if (!ctx.body.is_object()) return Err(ErrorCode::kBadRequest, "the body must be a JSON object");
       }
     }
@@ -529,7 +545,10 @@ struct Api::Impl {
           if (id && engine.FindSkill(t, *id)) sid = *id;
         }
         if (sid == 0) return Fail(ErrorCode::kBadRequest, "unknown skill '" + it.key() + "'");
-        if (!it->is_number_integer()) return Fail(ErrorCode::kBadRequest, "proficiency must be an integer 1-10");
+        // The engine checks the range too, but CreateMember must refuse before it creates the
+        // user, or a bad membership would leave a user behind with no tenant.
+        if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 10)
+          return Fail(ErrorCode::kBadRequest, "proficiency must be an integer 1-10");
         m.skills[sid] = it->get<int>();
       }
     }
@@ -537,6 +556,9 @@ struct Api::Impl {
       auto cap = core::FromJson(j["capacity"], m.capacity);
       if (!cap) return std::unexpected(cap.error());
       m.capacity = *cap;
+      // The engine's limit (the codec allows more), checked here for the reason above.
+      for (std::uint8_t slots : m.capacity.slots)
+        if (slots > kMaxCapacitySlots) return Fail(ErrorCode::kBadRequest, "capacity must be 0-50");
     }
     return {};
   }
