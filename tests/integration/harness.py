@@ -4,6 +4,7 @@ with its own data directory, and talks to it over HTTP and WebSocket (Python std
 Every network call has a timeout; servers are killed when a test ends.
 """
 import base64
+import http.client
 import json
 import os
 import shutil
@@ -141,6 +142,29 @@ class Server:
             if len(parts) == 2 and parts[0] == name:
                 return float(parts[1])
         return None
+
+    def exchange(self, method, path, body=None, headers=None, source=None, timeout=TIMEOUT):
+        """Like request, but returns (status, headers, body), headers as a list of
+        (lower-case name, value); source: the local address to connect from (e.g. 127.0.0.2,
+        to look like another client)."""
+        source_address = (source, 0) if source else None
+        if self.tls:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               source_address=source_address,
+                                               context=_client_tls())
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                              source_address=source_address)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            hdrs = {"Content-Type": "application/json"} if data is not None else {}
+            hdrs.update(headers or {})
+            conn.request(method, path, body=data, headers=hdrs)
+            r = conn.getresponse()
+            out = r.read()
+            return r.status, [(k.lower(), v) for k, v in r.getheaders()], _decode(out, r.headers)
+        finally:
+            conn.close()
 
     def raw(self, data, timeout=TIMEOUT, source=None):
         """Sends bytes as they are on a fresh connection (TLS when the server speaks it) and
