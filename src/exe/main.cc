@@ -1,6 +1,8 @@
 // homeline: the command-line entry point. `homeline serve` runs the server; `homeline migrate`
 // brings a database to the current schema; `homeline --help` lists the rest.
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +16,17 @@
 #include "server/config.h"
 
 namespace {
+
+// Every WebSocket desktop holds a descriptor, and the usual soft limit (1024, systemd's
+// default too) would stop accepts at about a thousand of them: take what the hard limit allows.
+void RaiseFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+    spdlog::debug("open files limit raised from {} to {}", was, rl.rlim_cur);
+}
 
 int Serve(const std::string& config_path, const std::string& http, const std::string& data,
           bool no_demo, const std::string& tls_cert, const std::string& tls_key,
@@ -49,6 +62,7 @@ int Serve(const std::string& config_path, const std::string& http, const std::st
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  RaiseFileLimit();
   homeline::server::App app(config);
   std::thread signals([&app, set]() {
     int sig = 0;
