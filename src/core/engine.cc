@@ -20,11 +20,6 @@ bool ValidSlug(const std::string& s, std::size_t max) {
   return true;
 }
 
-template <typename T>
-void Erase(std::vector<T>& v, const T& x) {
-  v.erase(std::remove(v.begin(), v.end(), x), v.end());
-}
-
 // "UTC", "+02:00", "-05:30", "UTC+2": a fixed offset. Named zones need a tz database, which
 // core does not read; see docs/architecture.md.
 DurationMs UtcOffset(const std::string& tz) {
@@ -93,6 +88,7 @@ void Engine::RunDue() {
 std::vector<Event> Engine::TakeOutbox() {
   std::vector<Event> out;
   out.swap(outbox_);
+  outbox_.reserve(std::max<std::size_t>(64, out.size()));  // no regrowth on the hot path
   return out;
 }
 
@@ -101,10 +97,12 @@ void Engine::Schedule(Timer::Kind kind, TimeMs due, std::uint64_t a, std::int64_
   timers_.push(Timer{due, ++timer_order_, kind, a, b});
 }
 
-void Engine::Emit(TenantId t, EventBody body) {
-  Event e{++seq_, now_, t, std::move(body)};
-  Apply(e);
-  outbox_.push_back(std::move(e));
+template <typename Body>
+void Engine::Emit(TenantId t, Body&& body) {
+  // Built in place in the outbox and applied from there: the event (with a new contact's
+  // customer, subject and data) is moved once, never copied.
+  outbox_.push_back(Event{++seq_, now_, t, EventBody(std::forward<Body>(body))});
+  Apply(outbox_.back());
 }
 
 Status Engine::Replay(const Event& event) {
@@ -219,7 +217,9 @@ void Engine::ApplyBody(const Event& e) {
             waiting.push_back(id);
           });
           for (InteractionId id : waiting) UnfileWaiting(interactions_.at(id));
-          queues_[b.queue.id] = b.queue;
+          Queue& stored = queues_[b.queue.id];
+          stored = b.queue;
+          queue_by_id_[b.queue.id] = &stored;
           bump(b.queue.id);
           RefreshQueueSteps(b.queue);
           for (InteractionId id : waiting) {
@@ -229,6 +229,7 @@ void Engine::ApplyBody(const Event& e) {
           RecomputeTenantFits(b.queue.tenant);
         } else if constexpr (std::is_same_v<B, QueueDeleted>) {
           queues_.erase(b.queue);
+          queue_by_id_.erase(b.queue);
           index_.RemoveQueue(b.queue);
           RecomputeTenantFits(b.tenant);
         } else if constexpr (std::is_same_v<B, HoursSet>) {
@@ -292,7 +293,7 @@ void Engine::ApplyBody(const Event& e) {
             UnfileWaiting(ix);
           } else if (ix.agent != 0) {
             Agent& a = AgentOf(ix.agent);
-            RemoveWork(a, ix.id);
+            RemoveWork(a, ix);
             if (b.reason == "transfer") ix.declined.push_back(ix.agent);
             if (ix.state == InteractionState::kConnected && b.reason == "transfer") {
               a.talk_today += t - ix.answered_at;
@@ -329,15 +330,21 @@ void Engine::ApplyBody(const Event& e) {
           ix.offer_expires = b.expires;
           Agent& a = AgentOf(b.agent);
           RollDay(a);
-          a.work.push_back(b.id);
+          AddWork(a, ix);
           a.last_offer[ix.queue] = ++offer_counter_;
-          ReindexAgent(a);
+          // An agent pulling contacts (RouteAgent) may take several in a row; its entries
+          // are settled once it is done, before any contact looks for an agent (Dispatch).
+          if (routing_agents_) {
+            DeferReindex(a);
+          } else {
+            ReindexAgent(a);
+          }
           UpdateActivity(a);
           Schedule(Timer::kOfferExpiry, b.expires, b.id, b.expires);
         } else if constexpr (std::is_same_v<B, OfferEnded>) {
           Interaction& ix = interactions_.at(b.id);
           Agent& a = AgentOf(b.agent);
-          RemoveWork(a, b.id);
+          RemoveWork(a, ix);
           if (b.result == OfferResult::kExpired) a.consecutive_misses++;
           if (b.result != OfferResult::kWithdrawn) ix.declined.push_back(b.agent);
           ix.state = InteractionState::kQueued;
@@ -351,9 +358,9 @@ void Engine::ApplyBody(const Event& e) {
           dirty_agents_.push_back(b.agent);
         } else if constexpr (std::is_same_v<B, Accepted>) {
           Interaction& ix = interactions_.at(b.id);
-          ix.state = InteractionState::kConnected;
+          SetHeldState(AgentOf(ix.agent), ix, InteractionState::kConnected);
           ix.answered_at = t;
-          const Queue* q = queues_.count(ix.queue) ? &queues_[ix.queue] : nullptr;
+          const Queue* q = QueueById(ix.queue);
           DayStats& s = StatsOf(ix.queue);
           s.answered++;
           s.wait_answered_sum += t - ix.queued_at;
@@ -366,10 +373,10 @@ void Engine::ApplyBody(const Event& e) {
           UpdateActivity(a);
         } else if constexpr (std::is_same_v<B, ContactEnded>) {
           Interaction& ix = interactions_.at(b.id);
-          ix.state = InteractionState::kWrapUp;
+          SetHeldState(AgentOf(ix.agent), ix, InteractionState::kWrapUp);
           ix.contact_ended_at = t;
           ix.reason = b.reason;
-          const Queue* q = queues_.count(ix.queue) ? &queues_[ix.queue] : nullptr;
+          const Queue* q = QueueById(ix.queue);
           ix.wrapup_until = (q != nullptr && q->wrapup > 0) ? t + q->wrapup : 0;
           Agent& a = AgentOf(ix.agent);
           RollDay(a);
@@ -383,6 +390,8 @@ void Engine::ApplyBody(const Event& e) {
           Schedule(Timer::kWrapUpEnd, b.until, b.id, b.until);
         } else if constexpr (std::is_same_v<B, Completed>) {
           Interaction& ix = interactions_.at(b.id);
+          Agent& a = AgentOf(ix.agent);
+          RemoveWork(a, ix);
           ix.state = InteractionState::kCompleted;
           ix.finished_at = t;
           ix.disposition = b.disposition;
@@ -392,12 +401,10 @@ void Engine::ApplyBody(const Event& e) {
           DayStats& s = StatsOf(ix.queue);
           s.handled++;
           s.handle_sum += t - ix.answered_at;
-          Agent& a = AgentOf(ix.agent);
-          RemoveWork(a, ix.id);
           if (a.work.empty()) a.idle_since = t;
           // The agent only gains free slots: its index entries may wait until it has pulled
           // its next contact (Dispatch), which usually takes the slots again.
-          reindex_later_.push_back(a.user);
+          DeferReindex(a);
           UpdateActivity(a);
           dirty_agents_.push_back(a.user);
         } else if constexpr (std::is_same_v<B, Abandoned>) {
@@ -405,7 +412,7 @@ void Engine::ApplyBody(const Event& e) {
           if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
           if (ix.state == InteractionState::kOffered) {
             Agent& a = AgentOf(ix.agent);
-            RemoveWork(a, ix.id);
+            RemoveWork(a, ix);
             ReindexAgent(a);
             UpdateActivity(a);
             dirty_agents_.push_back(a.user);
@@ -413,7 +420,7 @@ void Engine::ApplyBody(const Event& e) {
           ix.state = InteractionState::kAbandoned;
           ix.finished_at = t;
           ix.agent = 0;
-          const Queue* q = queues_.count(ix.queue) ? &queues_[ix.queue] : nullptr;
+          const Queue* q = QueueById(ix.queue);
           DayStats& s = StatsOf(ix.queue);
           s.abandoned++;
           if (q != nullptr && t - ix.queued_at <= q->sl_threshold) s.abandoned_in_sl++;
@@ -424,7 +431,7 @@ void Engine::ApplyBody(const Event& e) {
                                 ix.state == InteractionState::kConnected ||
                                 ix.state == InteractionState::kWrapUp)) {
             Agent& a = AgentOf(ix.agent);
-            RemoveWork(a, ix.id);
+            RemoveWork(a, ix);
             if (a.work.empty()) a.idle_since = t;
             ReindexAgent(a);
             UpdateActivity(a);
@@ -449,13 +456,20 @@ void Engine::Dispatch() {
   while (!dirty_interactions_.empty() || !dirty_agents_.empty()) {
     dirty_agents_scratch_.clear();
     dirty_agents_scratch_.swap(dirty_agents_);
+    routing_agents_ = true;
     for (UserId u : dirty_agents_scratch_) RouteAgent(u);
+    routing_agents_ = false;
     FlushReindex();
     dirty_interactions_scratch_.clear();
     dirty_interactions_scratch_.swap(dirty_interactions_);
     for (InteractionId id : dirty_interactions_scratch_) RouteInteraction(id);
   }
   FlushReindex();
+}
+
+void Engine::DeferReindex(const Agent& a) {
+  if (std::find(reindex_later_.begin(), reindex_later_.end(), a.user) == reindex_later_.end())
+    reindex_later_.push_back(a.user);
 }
 
 void Engine::FlushReindex() {
@@ -467,30 +481,42 @@ void Engine::RouteInteraction(InteractionId id) {
   auto it = interactions_.find(id);
   if (it == interactions_.end() || it->second.state != InteractionState::kQueued) return;
   const Interaction& ix = it->second;
-  auto q = queues_.find(ix.queue);
-  if (q == queues_.end()) return;
+  const Queue* q = QueueById(ix.queue);
+  if (q == nullptr) return;
   auto agent = index_.BestAgent(ix.queue, ix.channel, ix.step, [&](UserId u) {
     return std::find(ix.declined.begin(), ix.declined.end(), u) != ix.declined.end();
   });
   if (!agent) return;
-  Emit(ix.tenant, Offered{id, *agent, now_ + q->second.offer_timeout});
+  Emit(ix.tenant, Offered{id, *agent, now_ + q->offer_timeout});
 }
 
 void Engine::RouteAgent(UserId u) {
   auto it = agents_.find(u);
   if (it == agents_.end()) return;
   Agent& a = it->second;
+  unsigned mask = FreeChannels(a);
+  if (mask == 0) return;
+  auto declined = [&](InteractionId id) {
+    const auto& d = interactions_.at(id).declined;
+    return std::find(d.begin(), d.end(), u) != d.end();
+  };
+  std::array<std::optional<WaitKey>, kChannelCount> best{};
+  index_.BestWaiting(a.fits, mask, declined, best);
   for (int guard = 0; guard < 64; ++guard) {
-    if (a.presence != Presence::kAvailable) return;
-    const unsigned mask = FreeChannels(a);
-    if (mask == 0) return;
-    auto best = index_.BestWaiting(a.fits, mask, [&](InteractionId id) {
-      const auto& d = interactions_.at(id).declined;
-      return std::find(d.begin(), d.end(), u) != d.end();
-    });
-    if (!best) return;
-    const Interaction& ix = interactions_.at(*best);
-    Emit(ix.tenant, Offered{ix.id, u, now_ + queues_.at(ix.queue).offer_timeout});
+    int pick = -1;
+    for (int c = 0; c < kChannelCount; ++c) {
+      if ((mask & (1u << c)) != 0 && best[c] && (pick < 0 || *best[c] < *best[pick])) pick = c;
+    }
+    if (pick < 0) return;
+    const Interaction& ix = interactions_.at(best[pick]->id);
+    Emit(ix.tenant, Offered{ix.id, u, now_ + QueueById(ix.queue)->offer_timeout});
+    // The offer took one contact off one line and gave the agent work: no channel becomes
+    // free and no other line changed, so only the line of the channel taken is looked at
+    // again.
+    mask &= FreeChannels(a);
+    if ((mask & (1u << pick)) == 0) continue;
+    best[pick].reset();
+    index_.BestWaiting(a.fits, 1u << pick, declined, best);
   }
 }
 
@@ -518,9 +544,9 @@ void Engine::FireTimer(const Timer& t) {
       if (it == interactions_.end()) return;
       Interaction& ix = it->second;
       if (ix.state != InteractionState::kQueued || ix.step != t.b) return;
-      auto q = queues_.find(ix.queue);
-      if (q == queues_.end() || ix.step >= static_cast<int>(q->second.steps.size())) return;
-      const RelaxStep& step = q->second.steps[ix.step];
+      const Queue* q = QueueById(ix.queue);
+      if (q == nullptr || ix.step >= static_cast<int>(q->steps.size())) return;
+      const RelaxStep& step = q->steps[ix.step];
       if (step.overflow_to != 0 && queues_.count(step.overflow_to) &&
           queues_.at(step.overflow_to).tenant == ix.tenant) {
         Emit(ix.tenant, InteractionMoved{ix.id, step.overflow_to, "overflow"});
@@ -594,22 +620,30 @@ void Engine::ReleaseWork(Agent& a, const std::string& reason) {
 // ---- index maintenance -----------------------------------------------------------------------
 
 void Engine::FileWaiting(Interaction& ix) {
-  auto q = queues_.find(ix.queue);
-  if (q == queues_.end()) return;
-  ix.score = ix.enqueued_at - ix.priority * q->second.priority_step;
-  const int max_step = static_cast<int>(q->second.steps.size());
+  const Queue* q = QueueById(ix.queue);
+  if (q == nullptr) return;
+  ix.score = ix.enqueued_at - ix.priority * q->priority_step;
+  const int max_step = static_cast<int>(q->steps.size());
   ix.step = std::clamp(ix.step, 0, max_step);
-  index_.AddWaiting(ix.queue, ix.channel, ix.step, WaitKey{ix.score, ix.id});
+  if (ix.wait_handle != kNoHandle) index_.RemoveWaiting(ix.wait_handle);
+  ix.wait_handle = index_.AddWaiting(ix.queue, ix.channel, ix.step, WaitKey{ix.score, ix.id},
+                                     !ix.declined.empty());
 }
 
 void Engine::UnfileWaiting(Interaction& ix) {
-  index_.RemoveWaiting(ix.queue, ix.channel, ix.step, WaitKey{ix.score, ix.id});
+  index_.RemoveWaiting(ix.wait_handle);
+  ix.wait_handle = kNoHandle;
 }
 
 void Engine::ScheduleStep(const Interaction& ix) {
-  auto q = queues_.find(ix.queue);
-  if (q == queues_.end() || ix.step >= static_cast<int>(q->second.steps.size())) return;
-  Schedule(Timer::kStep, ix.queued_at + q->second.steps[ix.step].after, ix.id, ix.step);
+  const Queue* q = QueueById(ix.queue);
+  if (q == nullptr || ix.step >= static_cast<int>(q->steps.size())) return;
+  Schedule(Timer::kStep, ix.queued_at + q->steps[ix.step].after, ix.id, ix.step);
+}
+
+const Queue* Engine::QueueById(QueueId id) const {
+  auto it = queue_by_id_.find(id);
+  return it == queue_by_id_.end() ? nullptr : it->second;
 }
 
 void Engine::RefreshQueueSteps(const Queue& q) {
@@ -632,7 +666,10 @@ void Engine::RecomputeFits(Agent& a) {
     if (q.tenant != a.tenant) continue;
     QueueFit fit = FitOf(q, *m);
     fit.strategy = q.strategy;
-    if (fit.level >= 1) a.fits.push_back(fit);
+    const auto slot = index_.SlotOf(id);
+    if (fit.level < 1 || !slot) continue;
+    fit.slot = *slot;
+    a.fits.push_back(fit);
   }
 }
 
@@ -647,17 +684,12 @@ void Engine::RecomputeTenantFits(TenantId t) {
 
 unsigned Engine::FreeChannels(const Agent& a) const {
   if (a.presence != Presence::kAvailable || a.tenant == 0) return 0;
-  std::array<int, kChannelCount> used{};
-  for (InteractionId id : a.work) {
-    const Channel c = interactions_.at(id).channel;
-    if (IsExclusive(c)) return 0;
-    used[static_cast<int>(c)]++;
-  }
   unsigned mask = 0;
   for (int c = 0; c < kChannelCount; ++c) {
     const Channel ch = static_cast<Channel>(c);
+    if (IsExclusive(ch) && a.used[c] > 0) return 0;  // a call takes the whole agent
     const int cap = a.capacity[ch];
-    const bool free = IsExclusive(ch) ? (a.work.empty() && cap >= 1) : used[c] < cap;
+    const bool free = IsExclusive(ch) ? (a.work.empty() && cap >= 1) : a.used[c] < cap;
     if (free) mask |= 1u << c;
   }
   return mask;
@@ -687,7 +719,7 @@ void Engine::ReindexAgent(Agent& a) {
       }
       for (int c = 0; c < kChannelCount; ++c) {
         if ((mask & (1u << c)) == 0) continue;
-        want.push_back(Agent::Entry{fit.queue, static_cast<Channel>(c), fit.level, key});
+        want.push_back(Agent::Entry{fit.queue, static_cast<Channel>(c), fit.level, key, kNoHandle});
       }
     }
   }
@@ -698,15 +730,20 @@ void Engine::ReindexAgent(Agent& a) {
   std::size_t i = 0, j = 0;
   while (i < have.size() || j < want.size()) {
     if (j == want.size() || (i < have.size() && before(have[i], want[j]))) {
-      index_.RemoveAvailable(have[i].queue, have[i].channel, have[i].level, have[i].key);
+      index_.RemoveAvailable(have[i].handle);
       ++i;
     } else if (i == have.size() || before(want[j], have[i])) {
-      index_.AddAvailable(want[j].queue, want[j].channel, want[j].level, want[j].key);
+      want[j].handle = index_.AddAvailable(want[j].queue, want[j].channel, want[j].level,
+                                           want[j].key);
       ++j;
     } else {
-      if (have[i].level != want[j].level || have[i].key != want[j].key) {
-        index_.RemoveAvailable(have[i].queue, have[i].channel, have[i].level, have[i].key);
-        index_.AddAvailable(want[j].queue, want[j].channel, want[j].level, want[j].key);
+      if (have[i].level != want[j].level) {
+        index_.RemoveAvailable(have[i].handle);
+        want[j].handle = index_.AddAvailable(want[j].queue, want[j].channel, want[j].level,
+                                             want[j].key);
+      } else {
+        want[j].handle = have[i].handle;
+        if (have[i].key != want[j].key) index_.UpdateAvailable(want[j].handle, want[j].key);
       }
       ++i;
       ++j;
@@ -717,15 +754,7 @@ void Engine::ReindexAgent(Agent& a) {
 
 void Engine::UpdateActivity(Agent& a) {
   Activity next;
-  bool connected = false, wrapup = false, offered = false;
-  for (InteractionId id : a.work) {
-    switch (interactions_.at(id).state) {
-      case InteractionState::kConnected: connected = true; break;
-      case InteractionState::kWrapUp: wrapup = true; break;
-      case InteractionState::kOffered: offered = true; break;
-      default: break;
-    }
-  }
+  const bool offered = a.held[0] > 0, connected = a.held[1] > 0, wrapup = a.held[2] > 0;
   if (connected) next = Activity::kBusy;
   else if (wrapup) next = Activity::kWrapUp;
   else if (offered) next = Activity::kReserved;
@@ -767,7 +796,41 @@ Agent& Engine::AgentOf(UserId u) {
   return it->second;
 }
 
-void Engine::RemoveWork(Agent& a, InteractionId id) { Erase(a.work, id); }
+namespace {
+int HeldIndex(InteractionState s) {
+  switch (s) {
+    case InteractionState::kOffered: return 0;
+    case InteractionState::kConnected: return 1;
+    case InteractionState::kWrapUp: return 2;
+    default: return -1;
+  }
+}
+}  // namespace
+
+void Engine::AddWork(Agent& a, const Interaction& ix) {
+  a.work.push_back(ix.id);
+  a.used[static_cast<int>(ix.channel)]++;
+  if (const int h = HeldIndex(ix.state); h >= 0) a.held[h]++;
+}
+
+void Engine::RemoveWork(Agent& a, const Interaction& ix) {
+  auto it = std::find(a.work.begin(), a.work.end(), ix.id);
+  if (it == a.work.end()) return;
+  a.work.erase(it);
+  a.used[static_cast<int>(ix.channel)]--;
+  if (const int h = HeldIndex(ix.state); h >= 0) a.held[h]--;
+}
+
+void Engine::SetHeldState(Agent& a, Interaction& ix, InteractionState s) {
+  const bool in_hand = std::find(a.work.begin(), a.work.end(), ix.id) != a.work.end();
+  if (in_hand) {
+    if (const int h = HeldIndex(ix.state); h >= 0) a.held[h]--;
+  }
+  ix.state = s;
+  if (in_hand) {
+    if (const int h = HeldIndex(ix.state); h >= 0) a.held[h]++;
+  }
+}
 
 // ---- validation helpers ----------------------------------------------------------------------
 
@@ -790,6 +853,8 @@ Status Engine::ValidateQueue(const Queue& q) const {
     if (FindSkill(q.tenant, r.skill) == nullptr) return Fail(ErrorCode::kBadRequest, "unknown skill " + std::to_string(r.skill));
     if (r.min_proficiency < 1 || r.min_proficiency > 10) return Fail(ErrorCode::kBadRequest, "min_proficiency must be 1-10");
   }
+  if (q.steps.size() >= kMaxSteps)
+    return Fail(ErrorCode::kBadRequest, "at most " + std::to_string(kMaxSteps - 1) + " relaxation steps");
   DurationMs prev = -1;
   for (const RelaxStep& s : q.steps) {
     if (s.after <= prev) return Fail(ErrorCode::kBadRequest, "relaxation steps must have increasing after_s");
@@ -1302,7 +1367,10 @@ static auto ListIn(const Map& m, TenantId t) {
 }
 
 const Skill* Engine::FindSkill(TenantId t, SkillId id) const { return FindIn(skills_, t, id); }
-const Queue* Engine::FindQueue(TenantId t, QueueId id) const { return FindIn(queues_, t, id); }
+const Queue* Engine::FindQueue(TenantId t, QueueId id) const {
+  const Queue* q = QueueById(id);
+  return q == nullptr || q->tenant != t ? nullptr : q;
+}
 const BusinessHours* Engine::FindHours(TenantId t, HoursId id) const { return FindIn(hours_, t, id); }
 const Disposition* Engine::FindDisposition(TenantId t, DispositionId id) const {
   return FindIn(dispositions_, t, id);

@@ -62,6 +62,7 @@ struct Interaction {
   std::string reason;  // why it moved, ended or closed
   UserId forced_by = 0;
   std::int64_t score = 0;  // line order key (see WaitKey)
+  IndexHandle wait_handle = kNoHandle;  // its entry in the routing index while queued
 
   bool Live() const {
     return state == InteractionState::kQueued || state == InteractionState::kOffered ||
@@ -89,8 +90,13 @@ struct Agent {
   int connections = 0;
   TimeMs last_seen = 0;
 
+  // Derived from `work` and the states of its contacts, kept in step by the engine so that
+  // routing does not look every contact in hand up.
+  std::array<std::uint8_t, kChannelCount> used{};  // contacts in hand per channel
+  std::array<std::uint8_t, 3> held{};              // offered, connected, in wrap-up
+
   // Routing index entries, to remove them on the next change.
-  struct Entry { QueueId queue; Channel channel; int level; AgentKey key; };
+  struct Entry { QueueId queue; Channel channel; int level; AgentKey key; IndexHandle handle; };
   std::vector<Entry> entries;
   std::vector<QueueFit> fits;  // queues of the current tenant this agent serves
   Capacity capacity{{}};       // of the current tenant's membership; all 0 when offline
@@ -252,7 +258,8 @@ class Engine {
     DurationMs wait_answered_sum = 0, handle_sum = 0;
   };
 
-  void Emit(TenantId t, EventBody body);
+  template <typename Body>
+  void Emit(TenantId t, Body&& body);
   void Apply(const Event& e);
   void ApplyBody(const Event& e);
   void Schedule(Timer::Kind kind, TimeMs due, std::uint64_t a, std::int64_t b);
@@ -267,6 +274,9 @@ class Engine {
   void ReindexAgent(Agent& a);
   // Reindexes the agents queued in reindex_later_; the index is exact again afterwards.
   void FlushReindex();
+  // The agent's index entries may lag until the next FlushReindex: only while no contact
+  // looks for an agent (see Dispatch).
+  void DeferReindex(const Agent& a);
   void RecomputeFits(Agent& a);
   void RecomputeTenantFits(TenantId t);
   void RefreshQueueSteps(const Queue& q);
@@ -274,9 +284,13 @@ class Engine {
   void UpdateActivity(Agent& a);
   void RollDay(Agent& a);
   DayStats& StatsOf(QueueId q);
+  const Queue* QueueById(QueueId id) const;
   Agent& AgentOf(UserId u);
   void ScheduleStep(const Interaction& ix);
-  void RemoveWork(Agent& a, InteractionId id);
+  // Keep Agent::work, used and held in step with the contacts in hand.
+  void AddWork(Agent& a, const Interaction& ix);
+  void RemoveWork(Agent& a, const Interaction& ix);
+  void SetHeldState(Agent& a, Interaction& ix, InteractionState s);
   // Emits the end of the agent's pending offers (withdrawn: not a miss).
   void WithdrawOffers(Agent& a);
   // Emits what takes an agent's contacts away (withdraw offers, requeue or close the rest).
@@ -300,7 +314,8 @@ class Engine {
   std::unordered_map<std::string, UserId> user_by_login_;
   std::map<UserId, std::map<TenantId, Membership>> members_;
   std::map<SkillId, Skill> skills_;
-  std::map<QueueId, Queue> queues_;
+  std::map<QueueId, Queue> queues_;  // ordered: fits and listings go by id
+  std::unordered_map<QueueId, const Queue*> queue_by_id_;  // into queues_, for the hot path
   std::map<HoursId, BusinessHours> hours_;
   std::map<DispositionId, Disposition> dispositions_;
   struct Session { UserId user; TimeMs expires; };
@@ -317,6 +332,7 @@ class Engine {
   std::vector<InteractionId> dirty_interactions_;
   std::vector<UserId> dirty_agents_;
   std::vector<UserId> reindex_later_;  // agents whose index entries lag (see FlushReindex)
+  bool routing_agents_ = false;        // Dispatch is letting freed agents pull contacts
   // Work lists kept for their capacity, so the hot path does not allocate.
   std::vector<Agent::Entry> scratch_entries_;
   std::vector<UserId> dirty_agents_scratch_;

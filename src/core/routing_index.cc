@@ -1,58 +1,201 @@
 #include "core/routing_index.h"
 
 #include <cassert>
+#include <utility>
 
 namespace homeline::core {
 
 RoutingIndex::PerQueue* RoutingIndex::Find(QueueId q) {
-  auto it = queues_.find(q);
-  return it == queues_.end() ? nullptr : it->second.get();
+  auto it = slot_of_.find(q);
+  return it == slot_of_.end() ? nullptr : queues_[it->second].get();
 }
 
 const RoutingIndex::PerQueue* RoutingIndex::Find(QueueId q) const {
-  auto it = queues_.find(q);
-  return it == queues_.end() ? nullptr : it->second.get();
+  auto it = slot_of_.find(q);
+  return it == slot_of_.end() ? nullptr : queues_[it->second].get();
 }
 
-void RoutingIndex::SetQueueSteps(QueueId q, std::vector<int> thresholds) {
-  assert(!thresholds.empty());
-  auto& slot = queues_[q];
-  if (!slot) slot = std::make_unique<PerQueue>();
+std::optional<QueueSlot> RoutingIndex::SlotOf(QueueId q) const {
+  auto it = slot_of_.find(q);
+  if (it == slot_of_.end()) return std::nullopt;
+  return it->second;
+}
+
+QueueSlot RoutingIndex::SetQueueSteps(QueueId q, std::vector<int> thresholds) {
+  assert(!thresholds.empty() && thresholds.size() <= kMaxSteps);
+  auto [it, inserted] = slot_of_.try_emplace(q, 0);
+  if (inserted) {
+    if (!free_slots_.empty()) {
+      it->second = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      it->second = static_cast<QueueSlot>(queues_.size());
+      queues_.emplace_back();
+    }
+    queues_[it->second] = std::make_unique<PerQueue>();
+    queues_[it->second]->id = q;
+  }
+  PerQueue& pq = *queues_[it->second];
   // Waiting contacts keep their step index; the engine re-files them when steps change.
-  slot->thresholds = std::move(thresholds);
-  for (auto& steps : slot->waiting) {
-    if (steps.size() < slot->thresholds.size()) steps.resize(slot->thresholds.size());
+  pq.thresholds = std::move(thresholds);
+  for (auto& steps : pq.waiting) steps.resize(kMaxSteps);  // never moves a line afterwards
+  for (int level = 0; level <= kMaxLevel; ++level) {
+    unsigned admit = 0;
+    for (std::size_t s = 0; s < pq.thresholds.size(); ++s)
+      if (level >= 1 && pq.thresholds[s] <= level) admit |= 1u << s;
+    pq.admits[level] = static_cast<std::uint16_t>(admit);
+  }
+  return it->second;
+}
+
+void RoutingIndex::RemoveQueue(QueueId q) {
+  auto it = slot_of_.find(q);
+  if (it == slot_of_.end()) return;
+  const QueueSlot slot = it->second;
+  PerQueue& pq = *queues_[slot];
+  // Handles still out there must not point into a slot that a new queue may reuse.
+  for (const auto& steps : pq.waiting)
+    for (const auto& heap : steps)
+      for (const WaitItem& w : heap) places_[w.handle].kind = Place::kDetached;
+  for (const auto& levels : pq.available)
+    for (const auto& heap : levels)
+      for (const AgentItem& a : heap) places_[a.handle].kind = Place::kDetached;
+  queues_[slot].reset();
+  free_slots_.push_back(slot);
+  slot_of_.erase(it);
+}
+
+IndexHandle RoutingIndex::NewHandle(Place p) {
+  IndexHandle h;
+  if (!free_handles_.empty()) {
+    h = free_handles_.back();
+    free_handles_.pop_back();
+    places_[h] = p;
+  } else {
+    h = static_cast<IndexHandle>(places_.size());
+    places_.push_back(p);
+  }
+  return h;
+}
+
+void RoutingIndex::FreeHandle(IndexHandle h) {
+  places_[h].kind = Place::kFree;
+  free_handles_.push_back(h);
+}
+
+template <typename Item>
+void RoutingIndex::SiftUp(std::vector<Item>& heap, std::uint32_t pos) {
+  Item item = std::move(heap[pos]);
+  while (pos > 0) {
+    const std::uint32_t parent = (pos - 1) / 2;
+    if (!(item.key < heap[parent].key)) break;
+    heap[pos] = std::move(heap[parent]);
+    places_[heap[pos].handle].pos = pos;
+    pos = parent;
+  }
+  heap[pos] = std::move(item);
+  places_[heap[pos].handle].pos = pos;
+}
+
+template <typename Item>
+void RoutingIndex::SiftDown(std::vector<Item>& heap, std::uint32_t pos) {
+  const std::uint32_t n = static_cast<std::uint32_t>(heap.size());
+  Item item = std::move(heap[pos]);
+  for (;;) {
+    std::uint32_t child = 2 * pos + 1;
+    if (child >= n) break;
+    if (child + 1 < n && heap[child + 1].key < heap[child].key) ++child;
+    if (!(heap[child].key < item.key)) break;
+    heap[pos] = std::move(heap[child]);
+    places_[heap[pos].handle].pos = pos;
+    pos = child;
+  }
+  heap[pos] = std::move(item);
+  places_[heap[pos].handle].pos = pos;
+}
+
+template <typename Item>
+void RoutingIndex::EraseAt(std::vector<Item>& heap, std::uint32_t pos) {
+  const std::uint32_t last = static_cast<std::uint32_t>(heap.size()) - 1;
+  if (pos != last) {
+    heap[pos] = std::move(heap[last]);
+    heap.pop_back();
+    // The moved item may belong above or below its new place.
+    if (pos > 0 && heap[pos].key < heap[(pos - 1) / 2].key) {
+      SiftUp(heap, pos);
+    } else {
+      SiftDown(heap, pos);
+    }
+  } else {
+    heap.pop_back();
   }
 }
 
-void RoutingIndex::RemoveQueue(QueueId q) { queues_.erase(q); }
-
-void RoutingIndex::AddWaiting(QueueId q, Channel c, int step, WaitKey k) {
-  PerQueue* pq = Find(q);
-  assert(pq != nullptr);
-  auto& steps = pq->waiting[static_cast<int>(c)];
-  if (static_cast<std::size_t>(step) >= steps.size()) steps.resize(step + 1);
-  if (steps[step].insert(k).second) ++pq->waiting_count;
+IndexHandle RoutingIndex::AddWaiting(QueueId q, Channel c, int step, WaitKey k, bool check) {
+  auto it = slot_of_.find(q);
+  assert(it != slot_of_.end() && step >= 0 && step < kMaxSteps);
+  PerQueue& pq = *queues_[it->second];
+  const int ch = static_cast<int>(c);
+  auto& heap = pq.waiting[ch][step];
+  const IndexHandle h = NewHandle(Place{Place::kWaiting, static_cast<std::uint8_t>(ch),
+                                        static_cast<std::uint8_t>(step), it->second,
+                                        static_cast<std::uint32_t>(heap.size())});
+  heap.push_back(WaitItem{k, h, check});
+  SiftUp(heap, static_cast<std::uint32_t>(heap.size() - 1));
+  ++pq.waiting_count;
+  pq.nonempty[ch] |= static_cast<std::uint16_t>(1u << step);
+  pq.channels |= 1u << ch;
+  return h;
 }
 
-void RoutingIndex::RemoveWaiting(QueueId q, Channel c, int step, WaitKey k) {
-  PerQueue* pq = Find(q);
-  if (pq == nullptr) return;
-  auto& steps = pq->waiting[static_cast<int>(c)];
-  if (static_cast<std::size_t>(step) >= steps.size()) return;
-  if (steps[step].erase(k) > 0) --pq->waiting_count;
+void RoutingIndex::RemoveWaiting(IndexHandle h) {
+  if (h == kNoHandle) return;
+  const Place p = places_[h];
+  if (p.kind == Place::kWaiting) {
+    PerQueue& pq = *queues_[p.slot];
+    auto& heap = pq.waiting[p.channel][p.bucket];
+    EraseAt(heap, p.pos);
+    --pq.waiting_count;
+    if (heap.empty()) {
+      pq.nonempty[p.channel] &= static_cast<std::uint16_t>(~(1u << p.bucket));
+      if (pq.nonempty[p.channel] == 0) pq.channels &= ~(1u << p.channel);
+    }
+  }
+  FreeHandle(h);
 }
 
-void RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentKey k) {
-  PerQueue* pq = Find(q);
-  assert(pq != nullptr && level >= 1 && level <= kMaxLevel);
-  pq->available[static_cast<int>(c)][level].insert(k);
+IndexHandle RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentKey k) {
+  auto it = slot_of_.find(q);
+  assert(it != slot_of_.end() && level >= 1 && level <= kMaxLevel);
+  const int ch = static_cast<int>(c);
+  auto& heap = queues_[it->second]->available[ch][level];
+  const IndexHandle h = NewHandle(Place{Place::kAvailable, static_cast<std::uint8_t>(ch),
+                                        static_cast<std::uint8_t>(level), it->second,
+                                        static_cast<std::uint32_t>(heap.size())});
+  heap.push_back(AgentItem{k, h});
+  SiftUp(heap, static_cast<std::uint32_t>(heap.size() - 1));
+  return h;
 }
 
-void RoutingIndex::RemoveAvailable(QueueId q, Channel c, int level, AgentKey k) {
-  PerQueue* pq = Find(q);
-  if (pq == nullptr) return;
-  pq->available[static_cast<int>(c)][level].erase(k);
+void RoutingIndex::RemoveAvailable(IndexHandle h) {
+  if (h == kNoHandle) return;
+  const Place p = places_[h];
+  if (p.kind == Place::kAvailable)
+    EraseAt(queues_[p.slot]->available[p.channel][p.bucket], p.pos);
+  FreeHandle(h);
+}
+
+void RoutingIndex::UpdateAvailable(IndexHandle h, AgentKey k) {
+  const Place p = places_[h];
+  if (p.kind != Place::kAvailable) return;
+  auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
+  const bool up = k < heap[p.pos].key;
+  heap[p.pos].key = k;
+  if (up) {
+    SiftUp(heap, p.pos);
+  } else {
+    SiftDown(heap, p.pos);
+  }
 }
 
 std::size_t RoutingIndex::WaitingCount(QueueId q) const {

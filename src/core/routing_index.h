@@ -8,14 +8,23 @@
 // required skill, proficiency >= min(required, t); 10 meets the queue's own requirement, and a
 // relaxation step with min_proficiency m accepts levels >= m. Level 0: not an agent of the queue.
 //
-// Owned by the Engine; single-threaded like it. Costs: O(log n) per add/remove; a lookup peeks
-// at most channels x steps (waiting) or 10 levels (agents) set heads.
+// Each (queue, channel, step) line and each (queue, channel, level) agent set is a binary
+// min-heap of (key, handle). Every filed entry gets a handle, which the owner keeps and removes
+// or re-keys the entry by; the index tracks where each handle sits. A heap rather than a
+// balanced tree because filing and unfiling are the routing hot path: no node allocation (the
+// heaps and the handle table keep their capacity), O(log n) with a small constant, and the
+// head is the answer. The order is exact: waiting by (score, id), agents by AgentKey.
+//
+// Owned by the Engine; single-threaded like it. Costs: O(log n) per add/remove/re-key, no
+// allocation once warm; a lookup peeks at most channels x steps (waiting) or 10 levels (agents)
+// heap heads, and walks below a head only past entries its `skip` excludes.
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -24,6 +33,9 @@
 namespace homeline::core {
 
 constexpr int kMaxLevel = 10;
+// Lines per queue and channel: the queue's own plus one per relaxation step (the engine
+// refuses queues with more steps), so a queue's non-empty lines fit in a 16-bit mask.
+constexpr int kMaxSteps = 16;
 
 struct WaitKey {
   std::int64_t score = 0;  // enqueued_at - priority * priority_step: lower goes first
@@ -38,25 +50,41 @@ struct AgentKey {
   auto operator<=>(const AgentKey&) const = default;
 };
 
+// Names one filed entry; kNoHandle: not filed.
+using IndexHandle = std::uint32_t;
+constexpr IndexHandle kNoHandle = ~IndexHandle{0};
+
+// Dense number of a queue inside the index (stable until the queue is removed), so the agent
+// side reaches a queue's lines without hashing its id.
+using QueueSlot = std::uint32_t;
+
 // One queue an agent serves.
 struct QueueFit {
   QueueId queue = 0;
   int level = 0;        // see above
   int proficiency = 0;  // min proficiency over the queue's skills (ranking)
   Strategy strategy = Strategy::kBestProficiency;  // the queue's, to rank without a lookup
+  QueueSlot slot = 0;   // the queue's slot in the index
 };
 
 class RoutingIndex {
  public:
   // Thresholds per step: [0] is the queue's own requirement (kMaxLevel), then one per
-  // relaxation step. Call when a queue is created or its steps change.
-  void SetQueueSteps(QueueId q, std::vector<int> thresholds);
+  // relaxation step. Call when a queue is created or its steps change. Returns its slot.
+  QueueSlot SetQueueSteps(QueueId q, std::vector<int> thresholds);
+  // Entries still filed in the queue stay valid handles; removing them later is a no-op
+  // apart from freeing the handle.
   void RemoveQueue(QueueId q);
+  std::optional<QueueSlot> SlotOf(QueueId q) const;
 
-  void AddWaiting(QueueId q, Channel c, int step, WaitKey k);
-  void RemoveWaiting(QueueId q, Channel c, int step, WaitKey k);
-  void AddAvailable(QueueId q, Channel c, int level, AgentKey k);
-  void RemoveAvailable(QueueId q, Channel c, int level, AgentKey k);
+  // `check` marks a contact some agent declined: only such entries are passed to the skip
+  // predicate of BestWaiting (the others are taken without asking).
+  IndexHandle AddWaiting(QueueId q, Channel c, int step, WaitKey k, bool check);
+  void RemoveWaiting(IndexHandle h);
+  IndexHandle AddAvailable(QueueId q, Channel c, int level, AgentKey k);
+  void RemoveAvailable(IndexHandle h);
+  // Same queue, channel and level, new key: moves the entry within its heap.
+  void UpdateAvailable(IndexHandle h, AgentKey k);
 
   std::size_t WaitingCount(QueueId q) const;
 
@@ -65,70 +93,132 @@ class RoutingIndex {
   template <typename Skip>
   std::optional<UserId> BestAgent(QueueId q, Channel c, int step, Skip&& skip) const;
 
-  // Best waiting contact over the agent's queues, for the channels in channel_mask
-  // (bit i = Channel i). skip(id) -> true excludes a contact (declined by this agent).
+  // Best waiting contact per channel over the agent's queues, for the channels in
+  // channel_mask (bit i = Channel i): best[c] is lowered to the best contact of channel c
+  // that ranks before its current value (start from empty). skip(id) -> true excludes a
+  // contact (declined by this agent). The caller picks across channels, and after an offer
+  // needs to look again only at the channel it took from: an offer changes no other line.
   template <typename Skip>
-  std::optional<InteractionId> BestWaiting(const std::vector<QueueFit>& fits,
-                                           unsigned channel_mask, Skip&& skip) const;
+  void BestWaiting(const std::vector<QueueFit>& fits, unsigned channel_mask, Skip&& skip,
+                   std::array<std::optional<WaitKey>, kChannelCount>& best) const;
 
   // Visits every waiting contact id of queue q (any order).
   template <typename Fn>
   void ForEachWaiting(QueueId q, Fn&& fn) const;
 
  private:
+  struct WaitItem {
+    WaitKey key;
+    IndexHandle handle;
+    bool check;
+  };
+  struct AgentItem {
+    AgentKey key;
+    IndexHandle handle;
+  };
   struct PerQueue {
+    QueueId id = 0;
     std::vector<int> thresholds{kMaxLevel};
-    std::array<std::vector<std::set<WaitKey>>, kChannelCount> waiting;
-    std::array<std::array<std::set<AgentKey>, kMaxLevel + 1>, kChannelCount> available;
+    std::array<std::vector<std::vector<WaitItem>>, kChannelCount> waiting;  // [channel][step]
+    std::array<std::array<std::vector<AgentItem>, kMaxLevel + 1>, kChannelCount> available;
+    // Bit s of nonempty[c]: line (c, s) has contacts; bit s of admits[level]: an agent of that
+    // level may take contacts at step s. BestWaiting visits only lines in both.
+    std::array<std::uint16_t, kChannelCount> nonempty{};
+    std::array<std::uint16_t, kMaxLevel + 1> admits{};
+    unsigned channels = 0;  // bit c: some line of channel c has contacts
     std::size_t waiting_count = 0;
   };
+  // Where a handle's entry sits.
+  struct Place {
+    enum Kind : std::uint8_t { kFree, kWaiting, kAvailable, kDetached } kind = kFree;
+    std::uint8_t channel = 0;
+    std::uint8_t bucket = 0;  // step (waiting) or level (available)
+    QueueSlot slot = 0;
+    std::uint32_t pos = 0;    // index in the heap
+  };
+
   PerQueue* Find(QueueId q);
   const PerQueue* Find(QueueId q) const;
+  IndexHandle NewHandle(Place p);
+  void FreeHandle(IndexHandle h);
 
-  std::unordered_map<QueueId, std::unique_ptr<PerQueue>> queues_;
+  // Heap primitives; every move writes the item's position back into places_.
+  template <typename Item> void SiftUp(std::vector<Item>& heap, std::uint32_t pos);
+  template <typename Item> void SiftDown(std::vector<Item>& heap, std::uint32_t pos);
+  template <typename Item> void EraseAt(std::vector<Item>& heap, std::uint32_t pos);
+  // The smallest item below `bound` (or any, if null) that ok() accepts; walks only below
+  // items ok() rejects, as everything under an item ranks after it.
+  template <typename Item, typename Ok>
+  const Item* BestIn(const std::vector<Item>& heap, const decltype(Item::key)* bound,
+                     Ok&& ok) const;
+
+  std::vector<std::unique_ptr<PerQueue>> queues_;  // by slot; null: free slot
+  std::vector<QueueSlot> free_slots_;
+  std::unordered_map<QueueId, QueueSlot> slot_of_;
+  std::vector<Place> places_;  // by handle
+  std::vector<IndexHandle> free_handles_;
+  mutable std::vector<std::uint32_t> walk_;  // BestIn's stack, kept for its capacity
 };
+
+template <typename Item, typename Ok>
+const Item* RoutingIndex::BestIn(const std::vector<Item>& heap, const decltype(Item::key)* bound,
+                                 Ok&& ok) const {
+  if (heap.empty() || (bound != nullptr && !(heap[0].key < *bound))) return nullptr;
+  if (ok(heap[0])) return &heap[0];  // the usual case: the head itself
+  const Item* best = nullptr;
+  walk_.clear();
+  walk_.push_back(1);
+  walk_.push_back(2);
+  while (!walk_.empty()) {
+    const std::uint32_t i = walk_.back();
+    walk_.pop_back();
+    if (i >= heap.size()) continue;
+    const auto& key = heap[i].key;
+    if (best != nullptr ? !(key < best->key) : (bound != nullptr && !(key < *bound))) continue;
+    if (ok(heap[i])) {
+      best = &heap[i];
+    } else {
+      walk_.push_back(2 * i + 1);
+      walk_.push_back(2 * i + 2);
+    }
+  }
+  return best;
+}
 
 template <typename Skip>
 std::optional<UserId> RoutingIndex::BestAgent(QueueId q, Channel c, int step, Skip&& skip) const {
   const PerQueue* pq = Find(q);
   if (pq == nullptr || step < 0 || step >= static_cast<int>(pq->thresholds.size())) return {};
   const int min_level = pq->thresholds[step];
-  const AgentKey* best = nullptr;
+  const AgentItem* best = nullptr;
   const auto& levels = pq->available[static_cast<int>(c)];
   for (int level = kMaxLevel; level >= min_level && level >= 1; --level) {
-    for (const AgentKey& k : levels[level]) {
-      if (skip(k.user)) continue;
-      if (best == nullptr || k < *best) best = &k;
-      break;
-    }
+    const AgentItem* found = BestIn(levels[level], best ? &best->key : nullptr,
+                                    [&](const AgentItem& it) { return !skip(it.key.user); });
+    if (found != nullptr) best = found;
   }
   if (best == nullptr) return {};
-  return best->user;
+  return best->key.user;
 }
 
 template <typename Skip>
-std::optional<InteractionId> RoutingIndex::BestWaiting(const std::vector<QueueFit>& fits,
-                                                       unsigned channel_mask, Skip&& skip) const {
-  const WaitKey* best = nullptr;
+void RoutingIndex::BestWaiting(const std::vector<QueueFit>& fits, unsigned channel_mask,
+                               Skip&& skip,
+                               std::array<std::optional<WaitKey>, kChannelCount>& best) const {
+  auto ok = [&](const WaitItem& it) { return !it.check || !skip(it.key.id); };
   for (const QueueFit& fit : fits) {
-    const PerQueue* pq = Find(fit.queue);
-    if (pq == nullptr || pq->waiting_count == 0) continue;
-    for (int c = 0; c < kChannelCount; ++c) {
-      if ((channel_mask & (1u << c)) == 0) continue;
-      const auto& steps = pq->waiting[c];
-      for (std::size_t s = 0; s < steps.size(); ++s) {
-        if (pq->thresholds[s] > fit.level) continue;
-        for (const WaitKey& k : steps[s]) {
-          if (best != nullptr && !(k < *best)) break;
-          if (skip(k.id)) continue;
-          best = &k;
-          break;
-        }
+    const PerQueue* pq = fit.slot < queues_.size() ? queues_[fit.slot].get() : nullptr;
+    if (pq == nullptr) continue;
+    const unsigned admit = pq->admits[fit.level];
+    for (unsigned cm = channel_mask & pq->channels; cm != 0; cm &= cm - 1) {
+      const int c = std::countr_zero(cm);
+      for (unsigned lines = pq->nonempty[c] & admit; lines != 0; lines &= lines - 1) {
+        const auto& heap = pq->waiting[c][std::countr_zero(lines)];
+        const WaitItem* found = BestIn(heap, best[c] ? &*best[c] : nullptr, ok);
+        if (found != nullptr) best[c] = found->key;
       }
     }
   }
-  if (best == nullptr) return {};
-  return best->id;
 }
 
 template <typename Fn>
@@ -136,8 +226,8 @@ void RoutingIndex::ForEachWaiting(QueueId q, Fn&& fn) const {
   const PerQueue* pq = Find(q);
   if (pq == nullptr) return;
   for (const auto& steps : pq->waiting)
-    for (const auto& set : steps)
-      for (const WaitKey& k : set) fn(k.id);
+    for (const auto& heap : steps)
+      for (const WaitItem& it : heap) fn(it.key.id);
 }
 
 }  // namespace homeline::core
