@@ -86,21 +86,38 @@ int main(int argc, char** argv) {
   CLI::App cli{"Homeline: a virtual contact center server"};
   cli.require_subcommand(1);
   cli.set_version_flag("--version", "homeline 0.1.0");
+  // The top-level help lists every subcommand's options: most readers want serve's flags.
+  cli.set_help_flag();
+  cli.set_help_all_flag("-h,--help", "Print this help message (with every subcommand's options) and exit");
+
+  // Serve() treats an empty value as "not given": an explicit empty one must not silently
+  // fall back to the default (e.g. --http "" listening on 8080, --tls-cert "" serving plain HTTP).
+  const CLI::Validator non_empty(
+      [](std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); },
+      "", "NONEMPTY");
+  const CLI::Validator host_port(
+      [](std::string& v) {
+        std::string host;
+        std::uint16_t port = 0;
+        auto st = homeline::server::ParseHostPort(v, host, port);
+        return st ? std::string() : st.error().message;
+      },
+      "", "HOSTPORT");
 
   std::string config_path, http, data, tls_cert, tls_key, log_level;
   bool no_demo = false;
   CLI::App* serve = cli.add_subcommand("serve", "Run the server (HTTP API, WebSocket, routing engine)");
   serve->add_option("--config", config_path, "TOML config file (see docs/configuration.md)")->check(CLI::ExistingFile);
-  serve->add_option("--http", http, "Listen on HOST:PORT (default 127.0.0.1:8080; [::1]:PORT for IPv6)");
-  serve->add_option("--data", data, "Directory of the SQLite database (default var/)");
+  serve->add_option("--http", http, "Listen on HOST:PORT (default 127.0.0.1:8080; [::1]:PORT for IPv6)")->check(host_port);
+  serve->add_option("--data", data, "Directory of the SQLite database (default var/)")->check(non_empty);
   serve->add_flag("--no-demo", no_demo, "Do not create the demo tenants on an empty database");
-  serve->add_option("--tls-cert", tls_cert, "PEM certificate: serve HTTPS and WSS only");
-  serve->add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
+  serve->add_option("--tls-cert", tls_cert, "PEM certificate: serve HTTPS and WSS only")->check(non_empty);
+  serve->add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(non_empty);
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
 
   std::string migrate_data = "var";
   CLI::App* migrate = cli.add_subcommand("migrate", "Create or upgrade the database schema, then exit");
-  migrate->add_option("--data", migrate_data, "Directory of the SQLite database (default var/)");
+  migrate->add_option("--data", migrate_data, "Directory of the SQLite database (default var/)")->check(non_empty);
 
   CLI11_PARSE(cli, argc, argv);
 
