@@ -215,6 +215,10 @@ class ApiErrors(ErrorChecks, ServerTest):
             ("POST", ACME + "/skills", {"name": "Not A Slug!"}),
             ("PATCH", ACME, {"settings": {"max_missed_offers": 0}}),
             ("POST", "/api/v1/tenants", {"slug": "Bad Slug", "name": "x"}),
+            # A slug that reads as an id would name another tenant in paths.
+            ("POST", "/api/v1/tenants", {"slug": "2", "name": "x"}),
+            ("POST", "/api/v1/tenants", {"slug": "0042", "name": "x"}),
+            ("PATCH", ACME, {"slug": "1"}),
         ]
         with self.unchanged():
             for method, path, body in cases:

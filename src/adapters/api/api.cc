@@ -116,6 +116,13 @@ Status Want(const json& j, const char* key, bool& out) {
   return {};
 }
 
+// Paths name a tenant by id or slug, the id first: a slug that reads as an id would name
+// another tenant (or none), and its own tenant could not be reached by it.
+Status SlugIsNotAnId(const std::string& slug) {
+  if (ParseId(slug)) return Fail(ErrorCode::kBadRequest, "slug must not be a number");
+  return {};
+}
+
 Status OnlyFields(const json& j, std::initializer_list<const char*> allowed) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool ok = false;
@@ -493,6 +500,7 @@ struct Api::Impl {
     TRY(OnlyFields(c.body, {"slug", "name", "settings"}));
     core::Tenant t;
     TRY(Want(c.body, "slug", t.slug, true, 32));
+    TRY(SlugIsNotAnId(t.slug));
     TRY(Want(c.body, "name", t.name, true, 200));
     if (c.body.contains("settings")) {
       auto s = core::FromJson(c.body["settings"], t.settings);
@@ -514,6 +522,7 @@ struct Api::Impl {
     core::Tenant t = *engine.FindTenant(c.tenant);
     TRY(Want(c.body, "name", t.name, false, 200));
     TRY(Want(c.body, "slug", t.slug, false, 32));
+    if (c.body.contains("slug")) TRY(SlugIsNotAnId(t.slug));
     if (c.body.contains("settings")) {
       auto s = core::FromJson(c.body["settings"], t.settings);
       if (!s) return Done(FromError(s.error()));
