@@ -101,7 +101,10 @@ template <typename Body>
 void Engine::Emit(TenantId t, Body&& body) {
   // Built in place in the outbox and applied from there: the event (with a new contact's
   // customer, subject and data) is moved once, never copied.
-  outbox_.push_back(Event{++seq_, now_, t, EventBody(std::forward<Body>(body))});
+  static_assert(!std::is_lvalue_reference_v<Body>, "events are moved into the outbox");
+  using B = std::decay_t<Body>;
+  B& b = body;
+  outbox_.emplace_back(++seq_, now_, t, std::in_place_type<B>, std::move(b));
   Apply(outbox_.back());
 }
 
@@ -268,7 +271,9 @@ void Engine::ApplyBody(const Event& e) {
             Schedule(Timer::kLease, a.last_seen + lease, b.user, 0);
           }
         } else if constexpr (std::is_same_v<B, InteractionCreated>) {
-          Interaction ix;
+          bump(b.id);
+          // Built in place: an Interaction is large and owns strings.
+          Interaction& ix = interactions_.try_emplace(b.id).first->second;
           ix.id = b.id;
           ix.tenant = b.tenant;
           ix.channel = b.channel;
@@ -281,12 +286,10 @@ void Engine::ApplyBody(const Event& e) {
           ix.created_at = t;
           ix.enqueued_at = b.enqueued_at;
           ix.queued_at = t;
-          bump(b.id);
-          auto [it, inserted] = interactions_.emplace(b.id, std::move(ix));
-          FileWaiting(it->second);
+          FileWaiting(ix);
           StatsOf(b.queue).entered++;
           dirty_interactions_.push_back(b.id);
-          ScheduleStep(it->second);
+          ScheduleStep(ix);
         } else if constexpr (std::is_same_v<B, InteractionMoved>) {
           Interaction& ix = interactions_.at(b.id);
           if (ix.state == InteractionState::kQueued) {
@@ -792,6 +795,7 @@ Agent& Engine::AgentOf(UserId u) {
     it->second.user = u;
     it->second.day = DayOf(now_);
     it->second.activity_since = now_;
+    it->second.work.reserve(8);  // a full desk (3 chats, 2 emails, ...) without regrowth
   }
   return it->second;
 }

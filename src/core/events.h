@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include "core/types.h"
@@ -77,6 +78,14 @@ struct Event {
   TimeMs ts = 0;
   TenantId tenant = 0;  // 0: platform-level
   EventBody body;
+
+  Event() = default;
+  Event(std::uint64_t seq, TimeMs ts, TenantId tenant, EventBody body)
+      : seq(seq), ts(ts), tenant(tenant), body(std::move(body)) {}
+  // Builds the body in place (the engine's outbox), without moving a whole variant.
+  template <typename Body>
+  Event(std::uint64_t seq, TimeMs ts, TenantId tenant, std::in_place_type_t<Body> type, Body&& b)
+      : seq(seq), ts(ts), tenant(tenant), body(type, std::forward<Body>(b)) {}
 };
 
 // Stable type names written to the store, e.g. "interaction.offered".

@@ -45,6 +45,7 @@ QueueSlot RoutingIndex::SetQueueSteps(QueueId q, std::vector<int> thresholds) {
       if (level >= 1 && pq.thresholds[s] <= level) admit |= 1u << s;
     pq.admits[level] = static_cast<std::uint16_t>(admit);
   }
+  for (int c = 0; c < kChannelCount; ++c) RefreshHeads(pq, c);
   return it->second;
 }
 
@@ -63,6 +64,21 @@ void RoutingIndex::RemoveQueue(QueueId q) {
   queues_[slot].reset();
   free_slots_.push_back(slot);
   slot_of_.erase(it);
+}
+
+void RoutingIndex::RefreshHeads(PerQueue& pq, int channel) {
+  auto& heads = pq.head[channel];
+  for (auto& h : heads) h.any = false;
+  // Each line's head counts for the levels its step admits (threshold and up).
+  for (unsigned lines = pq.nonempty[channel]; lines != 0; lines &= lines - 1) {
+    const int s = std::countr_zero(lines);
+    if (s >= static_cast<int>(pq.thresholds.size())) continue;
+    const WaitItem& top = pq.waiting[channel][s][0];
+    for (int level = std::max(1, pq.thresholds[s]); level <= kMaxLevel; ++level) {
+      PerQueue::Head& h = heads[level];
+      if (!h.any || top.key < h.key) h = PerQueue::Head{top.key, true, top.check};
+    }
+  }
 }
 
 IndexHandle RoutingIndex::NewHandle(Place p) {
@@ -145,6 +161,7 @@ IndexHandle RoutingIndex::AddWaiting(QueueId q, Channel c, int step, WaitKey k, 
   ++pq.waiting_count;
   pq.nonempty[ch] |= static_cast<std::uint16_t>(1u << step);
   pq.channels |= 1u << ch;
+  if (places_[h].pos == 0) RefreshHeads(pq, ch);  // a new head of its line
   return h;
 }
 
@@ -160,6 +177,9 @@ void RoutingIndex::RemoveWaiting(IndexHandle h) {
       pq.nonempty[p.channel] &= static_cast<std::uint16_t>(~(1u << p.bucket));
       if (pq.nonempty[p.channel] == 0) pq.channels &= ~(1u << p.channel);
     }
+    // Keys are unique, so only taking the head changes the head (an item moved up from
+    // the bottom ranks after it).
+    if (p.pos == 0) RefreshHeads(pq, p.channel);
   }
   FreeHandle(h);
 }

@@ -41,6 +41,8 @@ struct WaitKey {
   std::int64_t score = 0;  // enqueued_at - priority * priority_step: lower goes first
   InteractionId id = 0;    // tie-break: older id first, the same every time
   auto operator<=>(const WaitKey&) const = default;
+  // The same order as <=>, spelled out: it is the index's inner loop.
+  bool operator<(const WaitKey& o) const { return score != o.score ? score < o.score : id < o.id; }
 };
 
 struct AgentKey {
@@ -48,6 +50,9 @@ struct AgentKey {
   std::int64_t b = 0;  // second criterion
   UserId user = 0;     // final tie-break
   auto operator<=>(const AgentKey&) const = default;
+  bool operator<(const AgentKey& o) const {
+    return a != o.a ? a < o.a : b != o.b ? b < o.b : user < o.user;
+  }
 };
 
 // Names one filed entry; kNoHandle: not filed.
@@ -126,6 +131,15 @@ class RoutingIndex {
     std::array<std::uint16_t, kChannelCount> nonempty{};
     std::array<std::uint16_t, kMaxLevel + 1> admits{};
     unsigned channels = 0;  // bit c: some line of channel c has contacts
+    // head[c][level]: the first contact of channel c an agent of that level may take, over
+    // all lines (empty: none). Kept when a line's head changes, so that an agent's lookup
+    // costs one comparison per queue and channel instead of a walk over the lines.
+    struct Head {
+      WaitKey key;
+      bool any = false;
+      bool check = false;  // declined by someone: BestWaiting walks the lines instead
+    };
+    std::array<std::array<Head, kMaxLevel + 1>, kChannelCount> head{};
     std::size_t waiting_count = 0;
   };
   // Where a handle's entry sits.
@@ -137,6 +151,7 @@ class RoutingIndex {
     std::uint32_t pos = 0;    // index in the heap
   };
 
+  static void RefreshHeads(PerQueue& pq, int channel);
   PerQueue* Find(QueueId q);
   const PerQueue* Find(QueueId q) const;
   IndexHandle NewHandle(Place p);
@@ -209,9 +224,15 @@ void RoutingIndex::BestWaiting(const std::vector<QueueFit>& fits, unsigned chann
   for (const QueueFit& fit : fits) {
     const PerQueue* pq = fit.slot < queues_.size() ? queues_[fit.slot].get() : nullptr;
     if (pq == nullptr) continue;
-    const unsigned admit = pq->admits[fit.level];
     for (unsigned cm = channel_mask & pq->channels; cm != 0; cm &= cm - 1) {
       const int c = std::countr_zero(cm);
+      const PerQueue::Head& h = pq->head[c][fit.level];
+      if (!h.any || (best[c] && !(h.key < *best[c]))) continue;
+      if (!h.check) {
+        best[c] = h.key;
+        continue;
+      }
+      const unsigned admit = pq->admits[fit.level];
       for (unsigned lines = pq->nonempty[c] & admit; lines != 0; lines &= lines - 1) {
         const auto& heap = pq->waiting[c][std::countr_zero(lines)];
         const WaitItem* found = BestIn(heap, best[c] ? &*best[c] : nullptr, ok);
