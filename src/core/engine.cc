@@ -72,8 +72,13 @@ Engine::~Engine() = default;
 void Engine::SetTime(TimeMs now) { now_ = std::max(now_, now); }
 
 std::optional<TimeMs> Engine::NextDeadline() const {
-  if (timers_.empty()) return std::nullopt;
-  return timers_.top().due;
+  std::optional<TimeMs> next;
+  if (!timers_.empty()) next = timers_.top().due;
+  if (!finished_.empty()) {
+    const TimeMs evict = finished_.front().at + options_.finished_retention;
+    if (!next || evict < *next) next = evict;
+  }
+  return next;
 }
 
 void Engine::RunDue() {
@@ -82,6 +87,21 @@ void Engine::RunDue() {
     timers_.pop();
     FireTimer(t);
     Dispatch();
+  }
+  EvictFinished();
+}
+
+void Engine::NoteFinished(const Interaction& ix) { finished_.push_back({ix.finished_at, ix.id}); }
+
+void Engine::EvictFinished() {
+  while (!finished_.empty() && finished_.front().at + options_.finished_retention <= now_) {
+    const Finished f = finished_.front();
+    finished_.pop_front();
+    auto it = interactions_.find(f.id);
+    // Finished states are final; the check guards the invariant rather than a known case.
+    if (it == interactions_.end() || it->second.Live() || it->second.finished_at != f.at) continue;
+    assert(it->second.wait_handle == kNoHandle);
+    interactions_.erase(it);
   }
 }
 
@@ -167,6 +187,7 @@ void Engine::Recover() {
   for (const auto& [id, ix] : interactions_)
     if (ix.state == InteractionState::kQueued) ScheduleStep(ix);
   Dispatch();
+  EvictFinished();  // what the log still holds but retention is over for
 }
 
 // ---- apply: the only place state changes -----------------------------------------------------
@@ -397,6 +418,7 @@ void Engine::ApplyBody(const Event& e) {
           RemoveWork(a, ix);
           ix.state = InteractionState::kCompleted;
           ix.finished_at = t;
+          NoteFinished(ix);
           ix.disposition = b.disposition;
           ix.notes = b.notes;
           ix.forced_by = b.forced_by;
@@ -422,6 +444,7 @@ void Engine::ApplyBody(const Event& e) {
           }
           ix.state = InteractionState::kAbandoned;
           ix.finished_at = t;
+          NoteFinished(ix);
           ix.agent = 0;
           const Queue* q = QueueById(ix.queue);
           DayStats& s = StatsOf(ix.queue);
@@ -442,6 +465,7 @@ void Engine::ApplyBody(const Event& e) {
           }
           ix.state = InteractionState::kClosed;
           ix.finished_at = t;
+          NoteFinished(ix);
           ix.reason = b.reason;
         }
       },

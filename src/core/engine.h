@@ -9,8 +9,14 @@
 // Errors: commands return Result; a failed command changed nothing and emitted nothing.
 // Durability: every change is an Event applied through Apply(); Replay() rebuilds the state from
 // committed events, and Recover() then closes what could not survive a restart.
+// Memory: a finished interaction (completed, abandoned, closed) is evicted from memory
+// `finished_retention` after it finished (RunDue does it; the event log keeps it). Afterwards
+// FindInteraction and Interactions no longer return it, commands naming it fail with
+// kNotFound, and it can no longer be the origin of a callback. Live interactions stay however
+// long they last.
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -126,6 +132,7 @@ struct QueueStats {
 
 struct EngineOptions {
   std::uint64_t seed = 1;  // for the random strategy
+  DurationMs finished_retention = 24 * kHour;  // see "Memory" above
 };
 
 class Engine {
@@ -139,9 +146,10 @@ class Engine {
   // Time only moves forward; earlier values are ignored.
   void SetTime(TimeMs now);
   TimeMs now() const { return now_; }
-  // Earliest pending timer, if any. Timers fire only through RunDue().
+  // Earliest pending timer (or eviction), if any. Timers fire only through RunDue().
   std::optional<TimeMs> NextDeadline() const;
-  // Fires every timer due at now(), then routes what changed.
+  // Fires every timer due at now(), then routes what changed; evicts finished interactions
+  // whose retention ended.
   void RunDue();
   // Events emitted since the last call, in seq order.
   std::vector<Event> TakeOutbox();
@@ -234,6 +242,7 @@ class Engine {
   std::vector<const Disposition*> Dispositions(TenantId t) const;
   // Session by token hash, if not expired or revoked.
   std::optional<UserId> SessionUser(const std::string& token_hash) const;
+  // Null for an unknown id, another tenant's, or one evicted after it finished (see "Memory").
   const Interaction* FindInteraction(TenantId t, InteractionId id) const;
   std::vector<const Interaction*> Interactions(TenantId t, bool live_only) const;
   // Agent state of a member (an offline Agent value if the person never logged in).
@@ -267,6 +276,9 @@ class Engine {
   void RouteInteraction(InteractionId id);
   void RouteAgent(UserId u);
   void FireTimer(const Timer& t);
+  // Remembers that the interaction finished now, for EvictFinished.
+  void NoteFinished(const Interaction& ix);
+  void EvictFinished();
 
   // index maintenance
   void FileWaiting(Interaction& ix);
@@ -331,6 +343,10 @@ class Engine {
   std::mt19937_64 rng_;
   std::vector<InteractionId> dirty_interactions_;
   std::vector<UserId> dirty_agents_;
+  // Finished interactions in the order they finished (time only moves forward), so eviction
+  // looks only at the front.
+  struct Finished { TimeMs at; InteractionId id; };
+  std::deque<Finished> finished_;
   std::vector<UserId> reindex_later_;  // agents whose index entries lag (see FlushReindex)
   bool routing_agents_ = false;        // Dispatch is letting freed agents pull contacts
   // Work lists kept for their capacity, so the hot path does not allocate.

@@ -401,6 +401,10 @@ class Scenario {
       if (ix.state != InteractionState::kQueued)
         Throw("expected " + w.pos[1] + " waiting, found " + Describe(ix));
       ExpectInteractionFields(ix, w);
+    } else if (what == "evicted") {
+      const std::string& name = w.At(1, "interaction");
+      if (Find(IxOf(name)) != nullptr)
+        Throw("expected " + name + " evicted, found " + Describe(*Find(IxOf(name))));
     } else if (what == "state") {
       const Interaction& ix = Ix(IxOf(w.At(1, "interaction")));
       const std::string want = w.At(2, "state");
@@ -411,7 +415,7 @@ class Scenario {
     } else if (what == "stat") {
       ExpectStats(w);
     } else {
-      Throw("unknown expectation '" + what + "' (offer, waiting, state, agent, stat)");
+      Throw("unknown expectation '" + what + "' (offer, waiting, state, evicted, agent, stat)");
     }
   }
 
@@ -509,6 +513,7 @@ class Scenario {
     const TimeMs now = e.now();
     if (auto next = e.NextDeadline(); next && *next <= now) return;  // after `jump`
     for (const auto& [name, id] : ixs_) {
+      if (Find(id) == nullptr) continue;  // finished and evicted
       const Interaction& ix = Ix(id);
       const bool held = ix.state == InteractionState::kOffered ||
                         ix.state == InteractionState::kConnected ||
@@ -581,6 +586,7 @@ class Scenario {
   void CheckReplay() const {
     const auto fresh = Replayed();
     for (const auto& [name, id] : ixs_) {
+      if (Find(id) == nullptr) continue;  // evicted live; replay alone does not evict
       const std::string live = Describe(Ix(id));
       const Interaction* r = fresh->FindInteraction(Ix(id).tenant, id);
       const std::string replayed = r ? Describe(*r) : "missing";
@@ -626,9 +632,13 @@ class Scenario {
   std::string DispositionName(DispositionId id) const { return ReverseName(dispositions_, id); }
   std::string IxName(InteractionId id) const { return ReverseName(ixs_, id); }
 
-  const Interaction& Ix(InteractionId id) const {
+  const Interaction* Find(InteractionId id) const {
     for (const auto& [name, t] : tenants_)
-      if (const Interaction* ix = engine_->FindInteraction(t, id)) return *ix;
+      if (const Interaction* ix = engine_->FindInteraction(t, id)) return ix;
+    return nullptr;
+  }
+  const Interaction& Ix(InteractionId id) const {
+    if (const Interaction* ix = Find(id)) return *ix;
     Throw("interaction " + IxName(id) + " is not in the engine");
   }
 
