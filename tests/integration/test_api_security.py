@@ -379,6 +379,102 @@ class ApiSecurity(ServerTest):
         self.assertGreater(checked, 200)
         self.assertEqual(self.events(), before, "an unauthenticated request wrote events")
 
+    # ---- (e) open WebSockets follow sessions and memberships -------------------------------
+
+    def new_member(self, login, role):
+        status, user = self.api("POST", "/api/v1/tenants/acme/users",
+                                {"login": login, "password": "secret1", "role": role},
+                                token=self.tok["ada"])
+        self.assertEqual(status, 201, user)
+        return user["id"], self.server.login(login, "secret1")
+
+    def assertClosedWithError(self, ws, what):
+        msg = ws.recv_until(lambda m: m["type"] == "error", timeout=5)
+        self.assertEqual(msg["error"]["code"], "unauthorized", what)
+        while True:  # nothing but a close may follow
+            msg = ws.recv(timeout=5)
+            if msg is None:
+                break
+            self.assertNotIn(msg["type"], ("agent", "queues", "offer", "interaction"),
+                             f"{what}: pushed after the error: {msg}")
+
+    def bump_bob(self):
+        """Changes an agent's presence, so supervisors' sockets get an "agent" message."""
+        bob = self.server.login("bob")
+        for state in ("available", "offline"):
+            status, _ = self.api("PUT", "/api/v1/tenants/acme/me/presence", {"state": state},
+                                 token=bob)
+            self.assertEqual(status, 200)
+
+    def test_e_websocket_closes_at_logout(self):
+        _, token = self.new_member("wanda", "supervisor")
+        other = self.server.login("wanda", "secret1")
+        ws, ws_other = self.server.ws(token), self.server.ws(other)
+        try:
+            ws.recv_until(lambda m: m["type"] == "hello")
+            ws_other.recv_until(lambda m: m["type"] == "hello")
+            self.assertEqual(self.api("POST", "/api/v1/auth/logout", {}, token=token)[0], 200)
+            self.bump_bob()
+            self.assertClosedWithError(ws, "after logout")
+            # The same user's other session keeps its socket and its events.
+            ws_other.recv_until(lambda m: m["type"] == "agent" and m["agent"]["login"] == "bob")
+        finally:
+            ws.sock.close()
+            ws_other.close()
+
+    def test_e_websocket_closes_when_removed_from_tenant(self):
+        uid, token = self.new_member("wes", "supervisor")
+        ws = self.server.ws(token)
+        try:
+            ws.recv_until(lambda m: m["type"] == "hello")
+            status, _ = self.api("DELETE", f"/api/v1/tenants/acme/users/{uid}",
+                                 token=self.tok["ada"])
+            self.assertEqual(status, 200)
+            self.bump_bob()
+            self.assertClosedWithError(ws, "after removal")
+        finally:
+            ws.sock.close()
+
+    def test_e_websocket_closes_when_user_disabled(self):
+        uid, token = self.new_member("wyn", "supervisor")
+        ws = self.server.ws(token)
+        try:
+            ws.recv_until(lambda m: m["type"] == "hello")
+            status, _ = self.api("PATCH", f"/api/v1/tenants/acme/users/{uid}",
+                                 {"disabled": True}, token=self.tok["ada"])
+            self.assertEqual(status, 200)
+            self.bump_bob()
+            self.assertClosedWithError(ws, "after disabling")
+        finally:
+            ws.sock.close()
+
+    def test_e_demoted_supervisor_stops_seeing_other_agents(self):
+        uid, token = self.new_member("vic", "supervisor")
+        ws = self.server.ws(token)
+
+        def own_change(state):
+            """Vic's own presence change: its message comes after all earlier ones."""
+            body = {"state": state, "reason": "lunch"} if state == "break" else {"state": state}
+            status, _ = self.api("PUT", "/api/v1/tenants/acme/me/presence", body, token=token)
+            self.assertEqual(status, 200)
+            seen = []
+            ws.recv_until(lambda m: seen.append(m) or (m["type"] == "agent"
+                                                       and m["agent"]["login"] == "vic"
+                                                       and m["agent"]["presence"] == state))
+            return [m["agent"]["login"] for m in seen if m["type"] == "agent"]
+
+        try:
+            ws.recv_until(lambda m: m["type"] == "hello")
+            self.bump_bob()
+            self.assertIn("bob", own_change("break"), "the control: a supervisor sees bob")
+            status, _ = self.api("PATCH", f"/api/v1/tenants/acme/users/{uid}", {"role": "agent"},
+                                 token=self.tok["ada"])
+            self.assertEqual(status, 200)
+            self.bump_bob()
+            self.assertNotIn("bob", own_change("offline"), "an agent was shown another agent")
+        finally:
+            ws.close()
+
     def test_d_public_routes_answer_without_a_session(self):
         for method, path in PUBLIC:
             if method == "get":

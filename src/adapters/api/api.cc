@@ -1059,6 +1059,10 @@ std::optional<core::UserId> Api::Authenticate(const http::Request& request) cons
   return impl_->engine.SessionUser(auth::TokenHash(token));
 }
 
+std::string Api::SessionKey(const http::Request& request) const {
+  return auth::TokenHash(Impl::TokenOf(request));
+}
+
 std::optional<std::pair<core::TenantId, Role>> Api::ResolveTenant(core::UserId user,
                                                                   const std::string& ref) const {
   const core::Engine& e = impl_->engine;

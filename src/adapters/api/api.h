@@ -61,6 +61,8 @@ class Api {
 
   // For the WebSocket: the user behind the request's token (header, cookie or ?token=).
   std::optional<core::UserId> Authenticate(const http::Request& request) const;
+  // The request's session as Engine::SessionUser knows it, to check later that it still stands.
+  std::string SessionKey(const http::Request& request) const;
   // Resolves "acme" or "12" to a tenant the user belongs to, with the role.
   std::optional<std::pair<core::TenantId, core::Role>> ResolveTenant(core::UserId user,
                                                                      const std::string& ref) const;

@@ -40,6 +40,7 @@ void EventHub::Open(std::shared_ptr<http::WsPeer> peer, const http::Request& upg
   Sub sub;
   sub.peer = peer;
   sub.user = *user;
+  sub.session = api_.SessionKey(upgrade);
   sub.tenant = tenant->first;
   sub.supervisor = tenant->second != core::Role::kAgent;
   const std::uint64_t id = peer->id();
@@ -77,6 +78,26 @@ void EventHub::Close(std::uint64_t peer_id) {
   subs_.erase(it);
 }
 
+void EventHub::RecheckAccess() {
+  for (auto it = subs_.begin(); it != subs_.end();) {
+    Sub& s = it->second;
+    const core::Membership* m = engine_.SessionUser(s.session) == s.user
+                                    ? engine_.FindMember(s.tenant, s.user)
+                                    : nullptr;
+    if (m != nullptr) {
+      s.supervisor = m->role != core::Role::kAgent;
+      ++it;
+      continue;
+    }
+    s.peer->Send(Frame(json{{"type", "error"},
+                            {"error", {{"code", "unauthorized"}, {"message", "session ended or membership removed"}}}}));
+    s.peer->Close();
+    // Forgotten now, so nothing more reaches it; Close(peer_id) will find nothing to undo.
+    engine_.Disconnected(s.user);
+    it = subs_.erase(it);
+  }
+}
+
 void EventHub::SendAgent(core::TenantId t, core::UserId u) {
   std::string frame;
   for (auto& [id, s] : subs_) {
@@ -105,6 +126,14 @@ void EventHub::SendInteraction(core::TenantId t, core::InteractionId id, bool of
 
 void EventHub::Publish(const std::vector<core::Event>& events) {
   if (subs_.empty()) return;
+  // First, so that a peer that lost its access gets none of these events.
+  for (const core::Event& e : events) {
+    if (std::holds_alternative<core::SessionRevoked>(e.body) || std::holds_alternative<core::UserSet>(e.body) ||
+        std::holds_alternative<core::MemberSet>(e.body) || std::holds_alternative<core::MemberRemoved>(e.body)) {
+      RecheckAccess();
+      break;
+    }
+  }
   std::set<std::pair<core::TenantId, core::UserId>> agents;
   for (const core::Event& e : events) {
     std::visit(
@@ -143,6 +172,7 @@ void EventHub::Tick(bool changed_only) {
     dirty_tenants_.clear();
     return;
   }
+  if (!changed_only) RecheckAccess();  // sessions also end by expiring, without an event
   std::map<core::TenantId, std::string> frames;
   for (auto& [id, s] : subs_) {
     if (changed_only && !dirty_tenants_.count(s.tenant)) continue;

@@ -6,7 +6,8 @@
 // "offer", "interaction", "agent", "queues" messages; the client may send {"type":"ping"} and
 // gets {"type":"pong"}. Authentication is the session cookie, a bearer header or ?token=;
 // the tenant is ?tenant=slug-or-id. A browser Origin must be the server itself or one of the
-// tenant's allowed origins.
+// tenant's allowed origins. A peer is closed (after an "error" message) when its session ends
+// or its user leaves the tenant.
 //
 // Threads: engine thread only. Peers are held by id; a message to a closed peer is a no-op.
 
@@ -50,10 +51,14 @@ class EventHub {
   struct Sub {
     std::shared_ptr<http::WsPeer> peer;
     core::UserId user = 0;
+    std::string session;  // Api::SessionKey of the upgrade request
     core::TenantId tenant = 0;
     bool supervisor = false;
     std::string last_queues;  // last stats frame sent, to skip repeats
   };
+  // Closes the peers whose session ended (logout, expiry, disabled user) or whose user left
+  // the tenant, and follows role changes.
+  void RecheckAccess();
   void SendAgent(core::TenantId t, core::UserId u);
   void SendInteraction(core::TenantId t, core::InteractionId id, bool offer);
 
