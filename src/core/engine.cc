@@ -356,6 +356,7 @@ void Engine::ApplyBody(const Event& e) {
           RollDay(a);
           AddWork(a, ix);
           a.last_offer[ix.queue] = ++offer_counter_;
+          a.offer_stamp = offer_counter_;
           // An agent pulling contacts (RouteAgent) may take several in a row; its entries
           // are settled once it is done, before any contact looks for an agent (Dispatch).
           if (routing_agents_) {
@@ -684,6 +685,8 @@ void Engine::RefreshQueueSteps(const Queue& q) {
 
 void Engine::RecomputeFits(Agent& a) {
   a.fits.clear();
+  a.fits_version++;
+  a.random_fits = false;
   a.capacity = Capacity{{}};
   if (a.tenant == 0) return;
   const Membership* m = FindMember(a.tenant, a.user);
@@ -697,6 +700,7 @@ void Engine::RecomputeFits(Agent& a) {
     if (fit.level < 1 || !slot) continue;
     fit.slot = *slot;
     a.fits.push_back(fit);
+    a.random_fits = a.random_fits || fit.strategy == Strategy::kRandom;
   }
 }
 
@@ -722,61 +726,68 @@ unsigned Engine::FreeChannels(const Agent& a) const {
   return mask;
 }
 
+AgentKey Engine::KeyOf(const Agent& a, const QueueFit& fit) {
+  AgentKey key{0, 0, a.user};
+  switch (fit.strategy) {
+    case Strategy::kBestProficiency: key.a = -fit.proficiency; key.b = a.idle_since; break;
+    case Strategy::kLongestIdle: key.a = a.idle_since; break;
+    case Strategy::kRoundRobin: {
+      auto it = a.last_offer.find(fit.queue);
+      key.a = it == a.last_offer.end() ? 0 : static_cast<std::int64_t>(it->second);
+      break;
+    }
+    case Strategy::kFewestContacts: key.a = a.contacts_today; key.b = a.idle_since; break;
+    case Strategy::kLeastTalkTime: key.a = a.talk_today; key.b = a.idle_since; break;
+    case Strategy::kRandom: key.a = static_cast<std::int64_t>(rng_() >> 1); break;
+  }
+  return key;
+}
+
 void Engine::ReindexAgent(Agent& a) {
-  // Builds the entries the agent should have and touches the index only where they differ
-  // from the current ones: most changes (accept, contact end, a chat while slots remain) move
-  // nothing. Both lists are ordered by (queue, channel): fits follow queues_ (ordered by id).
-  std::vector<Agent::Entry>& want = scratch_entries_;
-  want.clear();
   const unsigned mask = FreeChannels(a);
-  if (mask != 0) {
-    for (const QueueFit& fit : a.fits) {
-      AgentKey key{0, 0, a.user};
-      switch (fit.strategy) {
-        case Strategy::kBestProficiency: key.a = -fit.proficiency; key.b = a.idle_since; break;
-        case Strategy::kLongestIdle: key.a = a.idle_since; break;
-        case Strategy::kRoundRobin: {
-          auto it = a.last_offer.find(fit.queue);
-          key.a = it == a.last_offer.end() ? 0 : static_cast<std::int64_t>(it->second);
-          break;
-        }
-        case Strategy::kFewestContacts: key.a = a.contacts_today; key.b = a.idle_since; break;
-        case Strategy::kLeastTalkTime: key.a = a.talk_today; key.b = a.idle_since; break;
-        case Strategy::kRandom: key.a = static_cast<std::int64_t>(rng_() >> 1); break;
-      }
+  const Agent::IndexedBy by{mask, a.fits_version, a.idle_since, a.contacts_today,
+                            a.talk_today, a.offer_stamp};
+  if (by == a.indexed_by && !a.random_fits) return;  // the same entries, the same keys
+  if (mask == 0 && a.indexed_by.mask == 0 && by.fits == a.indexed_by.fits) {
+    a.indexed_by = by;  // full before and after: every entry stays inactive, keys unused
+    return;
+  }
+  if (by.fits != a.indexed_by.fits) {
+    // New queues, levels or capacity: one (inactive) entry per queue served and channel the
+    // agent has capacity for; the loop below activates those it has room for now.
+    for (const Agent::Entry& e : a.entries) index_.RemoveAvailable(e.handle);
+    a.entries.clear();
+    for (std::uint32_t f = 0; f < a.fits.size(); ++f) {
+      const QueueFit& fit = a.fits[f];
       for (int c = 0; c < kChannelCount; ++c) {
-        if ((mask & (1u << c)) == 0) continue;
-        want.push_back(Agent::Entry{fit.queue, static_cast<Channel>(c), fit.level, key, kNoHandle});
+        const Channel ch = static_cast<Channel>(c);
+        if (a.capacity[ch] == 0) continue;
+        const IndexHandle h = index_.AddAvailable(fit.queue, ch, fit.level, AgentKey{}, false);
+        a.entries.push_back(Agent::Entry{fit.queue, ch, fit.level, AgentKey{}, h, f, false});
       }
     }
   }
-  auto before = [](const Agent::Entry& x, const Agent::Entry& y) {
-    return x.queue != y.queue ? x.queue < y.queue : x.channel < y.channel;
-  };
-  const std::vector<Agent::Entry>& have = a.entries;
-  std::size_t i = 0, j = 0;
-  while (i < have.size() || j < want.size()) {
-    if (j == want.size() || (i < have.size() && before(have[i], want[j]))) {
-      index_.RemoveAvailable(have[i].handle);
-      ++i;
-    } else if (i == have.size() || before(want[j], have[i])) {
-      want[j].handle = index_.AddAvailable(want[j].queue, want[j].channel, want[j].level,
-                                           want[j].key);
-      ++j;
-    } else {
-      if (have[i].level != want[j].level) {
-        index_.RemoveAvailable(have[i].handle);
-        want[j].handle = index_.AddAvailable(want[j].queue, want[j].channel, want[j].level,
-                                             want[j].key);
-      } else {
-        want[j].handle = have[i].handle;
-        if (have[i].key != want[j].key) index_.UpdateAvailable(want[j].handle, want[j].key);
+  // Activate the entries of the channels the agent has room for (with their current key) and
+  // deactivate the others; an entry whose key and activity stay the same is not touched.
+  for (std::size_t i = 0; i < a.entries.size();) {
+    const std::uint32_t f = a.entries[i].fit;
+    std::optional<AgentKey> key;  // drawn once per queue, and only if it is needed
+    for (; i < a.entries.size() && a.entries[i].fit == f; ++i) {
+      Agent::Entry& e = a.entries[i];
+      const bool room = (mask & (1u << static_cast<int>(e.channel))) != 0;
+      if (!room) {
+        if (e.active) index_.SetAvailable(e.handle, e.key, false);
+        e.active = false;
+        continue;
       }
-      ++i;
-      ++j;
+      if (!key) key = KeyOf(a, a.fits[f]);
+      if (e.active && e.key == *key) continue;
+      e.key = *key;
+      e.active = true;
+      index_.SetAvailable(e.handle, e.key, true);
     }
   }
-  a.entries.swap(want);
+  a.indexed_by = by;
 }
 
 void Engine::UpdateActivity(Agent& a) {

@@ -154,8 +154,8 @@ IndexHandle RoutingIndex::AddWaiting(QueueId q, Channel c, int step, WaitKey k, 
   const int ch = static_cast<int>(c);
   auto& heap = pq.waiting[ch][step];
   const IndexHandle h = NewHandle(Place{Place::kWaiting, static_cast<std::uint8_t>(ch),
-                                        static_cast<std::uint8_t>(step), it->second,
-                                        static_cast<std::uint32_t>(heap.size())});
+                                        static_cast<std::uint8_t>(step), true, it->second,
+                                        static_cast<std::uint32_t>(heap.size()), q});
   heap.push_back(WaitItem{k, h, check});
   SiftUp(heap, static_cast<std::uint32_t>(heap.size() - 1));
   ++pq.waiting_count;
@@ -184,16 +184,15 @@ void RoutingIndex::RemoveWaiting(IndexHandle h) {
   FreeHandle(h);
 }
 
-IndexHandle RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentKey k) {
+IndexHandle RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentKey k,
+                                       bool active) {
   auto it = slot_of_.find(q);
   assert(it != slot_of_.end() && level >= 1 && level <= kMaxLevel);
   const int ch = static_cast<int>(c);
-  auto& heap = queues_[it->second]->available[ch][level];
-  const IndexHandle h = NewHandle(Place{Place::kAvailable, static_cast<std::uint8_t>(ch),
-                                        static_cast<std::uint8_t>(level), it->second,
-                                        static_cast<std::uint32_t>(heap.size())});
-  heap.push_back(AgentItem{k, h});
-  SiftUp(heap, static_cast<std::uint32_t>(heap.size() - 1));
+  Place place{Place::kDropped, static_cast<std::uint8_t>(ch), static_cast<std::uint8_t>(level),
+              false, it->second, 0, q};
+  const IndexHandle h = NewHandle(place);
+  if (active) SetAvailable(h, k, true);  // inactive: nothing to file until it activates
   return h;
 }
 
@@ -205,16 +204,51 @@ void RoutingIndex::RemoveAvailable(IndexHandle h) {
   FreeHandle(h);
 }
 
-void RoutingIndex::UpdateAvailable(IndexHandle h, AgentKey k) {
-  const Place p = places_[h];
-  if (p.kind != Place::kAvailable) return;
-  auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
-  const bool up = k < heap[p.pos].key;
-  heap[p.pos].key = k;
-  if (up) {
-    SiftUp(heap, p.pos);
-  } else {
-    SiftDown(heap, p.pos);
+void RoutingIndex::SetAvailable(IndexHandle h, AgentKey k, bool active) {
+  Place& p = places_[h];
+  switch (p.kind) {
+    case Place::kAvailable: {
+      p.active = active;
+      p.key = k;
+      auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
+      if (k < heap[p.pos].key) {  // better: up now; worse: when it matters (SettleHead)
+        heap[p.pos].key = k;
+        SiftUp(heap, p.pos);
+      }
+      return;
+    }
+    case Place::kDropped: {
+      p.key = k;
+      if (!active) return;
+      if (p.slot >= queues_.size() || !queues_[p.slot] || queues_[p.slot]->id != p.queue) {
+        p.kind = Place::kDetached;
+        return;
+      }
+      auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
+      p.kind = Place::kAvailable;
+      p.active = true;
+      p.pos = static_cast<std::uint32_t>(heap.size());
+      heap.push_back(AgentItem{k, h});
+      SiftUp(heap, p.pos);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void RoutingIndex::SettleHead(std::vector<AgentItem>& heap) {
+  while (!heap.empty()) {
+    Place& p = places_[heap[0].handle];
+    if (!p.active) {
+      p.kind = Place::kDropped;
+      EraseAt(heap, 0);
+    } else if (heap[0].key < p.key) {
+      heap[0].key = p.key;
+      SiftDown(heap, 0);
+    } else {
+      return;
+    }
   }
 }
 

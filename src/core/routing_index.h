@@ -15,9 +15,22 @@
 // heaps and the handle table keep their capacity), O(log n) with a small constant, and the
 // head is the answer. The order is exact: waiting by (score, id), agents by AgentKey.
 //
-// Owned by the Engine; single-threaded like it. Costs: O(log n) per add/remove/re-key, no
-// allocation once warm; a lookup peeks at most channels x steps (waiting) or 10 levels (agents)
-// heap heads, and walks below a head only past entries its `skip` excludes.
+// Agents come and go far more often than their keys change: a busy agent frees a chat slot,
+// takes the next chat, is full again. So an agent's entries are filed once per queue and
+// channel it can ever take, and marked active while it has room for the channel; an inactive
+// entry stays in its heap (the agent coming back costs nothing) until it reaches the head,
+// where BestAgent drops it (the handle stays with its owner, and re-activating files it
+// again). Inactive entries are never chosen.
+//
+// An agent's key mostly gets worse (later idle start, more contacts, more talk time, a later
+// offer), and one agent has entries in many heaps. So a worse key is only written down; the
+// heap keeps the old one, which is a lower bound, and the entry is moved down when it reaches
+// the head (or is compared below it). A better key (a new day, a random draw) moves the entry
+// up at once. The choice is exact either way.
+//
+// Owned by the Engine; single-threaded like it. Costs: O(log n) per add/remove/re-key, O(1) to
+// deactivate, no allocation once warm; a lookup peeks at most channels x steps (waiting) or 10
+// levels (agents) heap heads, and walks below a head only past entries its `skip` excludes.
 
 #include <algorithm>
 #include <array>
@@ -86,17 +99,20 @@ class RoutingIndex {
   // predicate of BestWaiting (the others are taken without asking).
   IndexHandle AddWaiting(QueueId q, Channel c, int step, WaitKey k, bool check);
   void RemoveWaiting(IndexHandle h);
-  IndexHandle AddAvailable(QueueId q, Channel c, int level, AgentKey k);
+  // An agent of level `level` for contacts of queue q and channel c, active or not (above).
+  IndexHandle AddAvailable(QueueId q, Channel c, int level, AgentKey k, bool active);
   void RemoveAvailable(IndexHandle h);
-  // Same queue, channel and level, new key: moves the entry within its heap.
-  void UpdateAvailable(IndexHandle h, AgentKey k);
+  // Same queue, channel and level: new key and/or activity. O(1) unless the key got better
+  // or a dropped entry is filed again (O(log n)).
+  void SetAvailable(IndexHandle h, AgentKey k, bool active);
 
   std::size_t WaitingCount(QueueId q) const;
 
   // Best agent available for a contact of queue q, channel c, at step `step`.
-  // skip(user) -> true excludes an agent (one who declined this contact).
+  // skip(user) -> true excludes an agent (one who declined this contact). Not const: drops
+  // the inactive entries it finds at heap heads.
   template <typename Skip>
-  std::optional<UserId> BestAgent(QueueId q, Channel c, int step, Skip&& skip) const;
+  std::optional<UserId> BestAgent(QueueId q, Channel c, int step, Skip&& skip);
 
   // Best waiting contact per channel over the agent's queues, for the channels in
   // channel_mask (bit i = Channel i): best[c] is lowered to the best contact of channel c
@@ -144,14 +160,21 @@ class RoutingIndex {
   };
   // Where a handle's entry sits.
   struct Place {
-    enum Kind : std::uint8_t { kFree, kWaiting, kAvailable, kDetached } kind = kFree;
+    // kDropped: an inactive agent entry taken out of its heap; kDetached: its queue is gone.
+    enum Kind : std::uint8_t { kFree, kWaiting, kAvailable, kDropped, kDetached } kind = kFree;
     std::uint8_t channel = 0;
     std::uint8_t bucket = 0;  // step (waiting) or level (available)
+    bool active = true;       // agent entries: the agent has room for the channel
     QueueSlot slot = 0;
     std::uint32_t pos = 0;    // index in the heap
+    QueueId queue = 0;        // to tell a reused slot from the entry's own queue
+    AgentKey key;             // agent entries: the current key (the heap's may be lower)
   };
 
   static void RefreshHeads(PerQueue& pq, int channel);
+  // Drops inactive entries from the head and moves down a head whose key got worse, until
+  // the head is active and up to date (or the heap is empty).
+  void SettleHead(std::vector<AgentItem>& heap);
   PerQueue* Find(QueueId q);
   const PerQueue* Find(QueueId q) const;
   IndexHandle NewHandle(Place p);
@@ -161,11 +184,12 @@ class RoutingIndex {
   template <typename Item> void SiftUp(std::vector<Item>& heap, std::uint32_t pos);
   template <typename Item> void SiftDown(std::vector<Item>& heap, std::uint32_t pos);
   template <typename Item> void EraseAt(std::vector<Item>& heap, std::uint32_t pos);
-  // The smallest item below `bound` (or any, if null) that ok() accepts; walks only below
-  // items ok() rejects, as everything under an item ranks after it.
-  template <typename Item, typename Ok>
-  const Item* BestIn(const std::vector<Item>& heap, const decltype(Item::key)* bound,
-                     Ok&& ok) const;
+  // The item with the smallest current key (cur(item); the heap key is a lower bound of it)
+  // below `bound` (or any, if null) that ok() accepts. Walks below an item only if ok()
+  // rejects it or its key is out of date, as everything under an item ranks after it.
+  template <typename Item, typename Ok, typename Cur>
+  const Item* BestIn(const std::vector<Item>& heap, const decltype(Item::key)* bound, Ok&& ok,
+                     Cur&& cur) const;
 
   std::vector<std::unique_ptr<PerQueue>> queues_;  // by slot; null: free slot
   std::vector<QueueSlot> free_slots_;
@@ -175,45 +199,50 @@ class RoutingIndex {
   mutable std::vector<std::uint32_t> walk_;  // BestIn's stack, kept for its capacity
 };
 
-template <typename Item, typename Ok>
+template <typename Item, typename Ok, typename Cur>
 const Item* RoutingIndex::BestIn(const std::vector<Item>& heap, const decltype(Item::key)* bound,
-                                 Ok&& ok) const {
+                                 Ok&& ok, Cur&& cur) const {
+  using Key = decltype(Item::key);
   if (heap.empty() || (bound != nullptr && !(heap[0].key < *bound))) return nullptr;
-  if (ok(heap[0])) return &heap[0];  // the usual case: the head itself
+  if (ok(heap[0]) && cur(heap[0]) == heap[0].key) return &heap[0];  // the usual case
   const Item* best = nullptr;
+  const Key* best_key = bound;
   walk_.clear();
-  walk_.push_back(1);
-  walk_.push_back(2);
+  walk_.push_back(0);
   while (!walk_.empty()) {
     const std::uint32_t i = walk_.back();
     walk_.pop_back();
-    if (i >= heap.size()) continue;
-    const auto& key = heap[i].key;
-    if (best != nullptr ? !(key < best->key) : (bound != nullptr && !(key < *bound))) continue;
+    if (i >= heap.size() || (best_key != nullptr && !(heap[i].key < *best_key))) continue;
     if (ok(heap[i])) {
-      best = &heap[i];
-    } else {
-      walk_.push_back(2 * i + 1);
-      walk_.push_back(2 * i + 2);
+      const Key& key = cur(heap[i]);
+      if (best_key == nullptr || key < *best_key) {
+        best = &heap[i];
+        best_key = &key;
+      }
+      if (key == heap[i].key) continue;  // up to date: nothing below ranks before it
     }
+    walk_.push_back(2 * i + 1);
+    walk_.push_back(2 * i + 2);
   }
   return best;
 }
 
 template <typename Skip>
-std::optional<UserId> RoutingIndex::BestAgent(QueueId q, Channel c, int step, Skip&& skip) const {
-  const PerQueue* pq = Find(q);
+std::optional<UserId> RoutingIndex::BestAgent(QueueId q, Channel c, int step, Skip&& skip) {
+  PerQueue* pq = Find(q);
   if (pq == nullptr || step < 0 || step >= static_cast<int>(pq->thresholds.size())) return {};
   const int min_level = pq->thresholds[step];
-  const AgentItem* best = nullptr;
-  const auto& levels = pq->available[static_cast<int>(c)];
+  const AgentKey* best = nullptr;  // current key of the best so far
+  auto& levels = pq->available[static_cast<int>(c)];
+  auto ok = [&](const AgentItem& it) { return places_[it.handle].active && !skip(it.key.user); };
+  auto cur = [&](const AgentItem& it) -> const AgentKey& { return places_[it.handle].key; };
   for (int level = kMaxLevel; level >= min_level && level >= 1; --level) {
-    const AgentItem* found = BestIn(levels[level], best ? &best->key : nullptr,
-                                    [&](const AgentItem& it) { return !skip(it.key.user); });
-    if (found != nullptr) best = found;
+    SettleHead(levels[level]);
+    const AgentItem* found = BestIn(levels[level], best, ok, cur);
+    if (found != nullptr) best = &cur(*found);
   }
   if (best == nullptr) return {};
-  return best->key.user;
+  return best->user;
 }
 
 template <typename Skip>
@@ -235,7 +264,8 @@ void RoutingIndex::BestWaiting(const std::vector<QueueFit>& fits, unsigned chann
       const unsigned admit = pq->admits[fit.level];
       for (unsigned lines = pq->nonempty[c] & admit; lines != 0; lines &= lines - 1) {
         const auto& heap = pq->waiting[c][std::countr_zero(lines)];
-        const WaitItem* found = BestIn(heap, best[c] ? &*best[c] : nullptr, ok);
+        const WaitItem* found = BestIn(heap, best[c] ? &*best[c] : nullptr, ok,
+                                       [](const WaitItem& it) -> const WaitKey& { return it.key; });
         if (found != nullptr) best[c] = found->key;
       }
     }
