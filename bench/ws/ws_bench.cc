@@ -55,8 +55,8 @@ struct Options {
   std::string queue = "billing";
   int clients = 2000;
   int updates = 50;
-  int timeout_ms = 10000;   // per update, and for connecting / the initial frames
-  int in_flight = 128;      // handshakes under way at once
+  int timeout_ms = 10000;  // per update, and for connecting / the initial frames
+  int in_flight = 128;     // handshakes under way at once
 };
 
 [[noreturn]] void Die(const std::string& what) {
@@ -76,8 +76,10 @@ Pos SkipWs(std::string_view s, Pos i) {
 
 Pos SkipString(std::string_view s, Pos i) {  // i at the opening quote
   for (Pos j = i + 1; j < s.size(); ++j) {
-    if (s[j] == '\\') ++j;
-    else if (s[j] == '"') return j + 1;
+    if (s[j] == '\\')
+      ++j;
+    else if (s[j] == '"')
+      return j + 1;
   }
   return kBad;
 }
@@ -138,9 +140,12 @@ Pos SkipValue(std::string_view s, Pos i) {
   i = SkipWs(s, i);
   if (i >= s.size()) return kBad;
   switch (s[i]) {
-    case '"': return SkipString(s, i);
-    case '{': return Members(s, i, [](std::string_view, Pos) {});
-    case '[': return Elements(s, i, [](Pos) {});
+    case '"':
+      return SkipString(s, i);
+    case '{':
+      return Members(s, i, [](std::string_view, Pos) {});
+    case '[':
+      return Elements(s, i, [](Pos) {});
     default: {
       const Pos start = i;
       while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '-' ||
@@ -177,7 +182,8 @@ int ConnectTcp(const Options& o, bool nonblocking) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(o.port));
-  if (inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1) Die("--host must be an IPv4 address");
+  if (inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1)
+    Die("--host must be an IPv4 address");
   const int fd = socket(AF_INET, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
   if (fd < 0) Die(std::string("socket: ") + std::strerror(errno));
   const int one = 1;
@@ -196,7 +202,8 @@ std::string HttpRequestText(const Options& o, const std::string& method, const s
                   std::to_string(o.port) + "\r\nConnection: close\r\n";
   if (!token.empty()) r += "Authorization: Bearer " + token + "\r\n";
   if (!body.empty() || method == "POST" || method == "PUT")
-    r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    r +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   return r + "\r\n" + body;
 }
 
@@ -312,8 +319,8 @@ struct Client {
   enum class State { kIdle, kConnecting, kHandshake, kOpen, kClosed };
   int fd = -1;
   State state = State::kIdle;
-  std::string accept;   // expected Sec-WebSocket-Accept
-  std::string in;       // received bytes not yet consumed (from in_off)
+  std::string accept;  // expected Sec-WebSocket-Accept
+  std::string in;      // received bytes not yet consumed (from in_off)
   std::size_t in_off = 0;
   std::string out;      // bytes not yet written
   std::string message;  // a fragmented message being assembled
@@ -329,8 +336,9 @@ class Bench {
 
   int Run() {
     RaiseFdLimit();
-    const HttpResult login = Http(o_, "POST", "/api/v1/auth/login", "",
-                                  R"({"login":")" + o_.user + R"(","password":")" + o_.password + R"("})");
+    const HttpResult login =
+        Http(o_, "POST", "/api/v1/auth/login", "",
+             R"({"login":")" + o_.user + R"(","password":")" + o_.password + R"("})");
     if (login.status != 200) Die("login: HTTP " + std::to_string(login.status) + " " + login.body);
     Members(login.body, 0, [&](std::string_view k, Pos v) {
       if (k == "token") token_ = std::string(StringAt(login.body, v).value_or(""));
@@ -344,8 +352,9 @@ class Bench {
     const auto t_connect = Clock::now();
     ConnectAll();
     const double connect_s = Ms(Clock::now() - t_connect) / 1000.0;
-    std::printf("connected %d clients in %.2f s; all got hello and queue statistics (%s waiting: %lld)\n",
-                o_.clients, connect_s, o_.queue.c_str(), static_cast<long long>(baseline_));
+    std::printf(
+        "connected %d clients in %.2f s; all got hello and queue statistics (%s waiting: %lld)\n",
+        o_.clients, connect_s, o_.queue.c_str(), static_cast<long long>(baseline_));
     std::fflush(stdout);
 
     std::vector<double> samples, posts;
@@ -367,14 +376,15 @@ class Bench {
       return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
     };
     std::printf("clients %d, updates %d, samples %zu, frames received %llu (%.1f MB)\n", o_.clients,
-                o_.updates, samples.size(), static_cast<unsigned long long>(frames_),
-                bytes_ / 1e6);
-    std::printf("delivery ms (POST written -> frame received): p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
-                pct(samples, 50), pct(samples, 90), pct(samples, 99), pct(samples, 100));
-    std::printf("POST reply ms (durable):                      p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
-                pct(posts, 50), pct(posts, 90), pct(posts, 99), pct(posts, 100));
-    std::printf("missed updates: %ld; connections still open: %d of %d; protocol errors: %d\n", missed,
-                open, o_.clients, errors_);
+                o_.updates, samples.size(), static_cast<unsigned long long>(frames_), bytes_ / 1e6);
+    std::printf(
+        "delivery ms (POST written -> frame received): p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
+        pct(samples, 50), pct(samples, 90), pct(samples, 99), pct(samples, 100));
+    std::printf(
+        "POST reply ms (durable):                      p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
+        pct(posts, 50), pct(posts, 90), pct(posts, 99), pct(posts, 100));
+    std::printf("missed updates: %ld; connections still open: %d of %d; protocol errors: %d\n",
+                missed, open, o_.clients, errors_);
     return missed == 0 && errors_ == 0 && open == o_.clients ? 0 : 1;
   }
 
@@ -406,7 +416,8 @@ class Bench {
       if (match) queue_id_ = id;
     });
     if (queue_id_ == 0) Die("no queue named " + o_.queue + " in tenant " + o_.tenant);
-    const HttpResult st = Http(o_, "GET", base + "/stats/queues/" + std::to_string(queue_id_), token_);
+    const HttpResult st =
+        Http(o_, "GET", base + "/stats/queues/" + std::to_string(queue_id_), token_);
     if (st.status != 200) Die("GET stats: HTTP " + std::to_string(st.status) + " " + st.body);
     Members(st.body, 0, [&](std::string_view k, Pos v) {
       if (k == "waiting") baseline_ = IntAt(st.body, v).value_or(-1);
@@ -438,7 +449,8 @@ class Bench {
   void Write(Client& c, std::string_view data) {
     if (c.out.empty()) {
       const ssize_t n = send(c.fd, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno != EAGAIN && errno != EINTR) return Fail(c, std::string("send: ") + std::strerror(errno));
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return Fail(c, std::string("send: ") + std::strerror(errno));
       if (n > 0) data.remove_prefix(static_cast<std::size_t>(n));
       if (data.empty()) return;
       Watch(c.fd, Tag(c), EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
@@ -446,7 +458,9 @@ class Bench {
     c.out.append(data);
   }
 
-  std::uint64_t Tag(const Client& c) const { return static_cast<std::uint64_t>(&c - clients_.data()); }
+  std::uint64_t Tag(const Client& c) const {
+    return static_cast<std::uint64_t>(&c - clients_.data());
+  }
 
   // A masked client frame (control frames only: payload <= 125 bytes).
   void SendFrame(Client& c, std::uint8_t opcode, std::string_view payload) {
@@ -454,10 +468,12 @@ class Bench {
     f += static_cast<char>(0x80 | opcode);
     f += static_cast<char>(0x80 | payload.size());
     const std::uint32_t key = static_cast<std::uint32_t>(rng_());
-    const unsigned char mask[4] = {static_cast<unsigned char>(key), static_cast<unsigned char>(key >> 8),
-                                   static_cast<unsigned char>(key >> 16), static_cast<unsigned char>(key >> 24)};
+    const unsigned char mask[4] = {
+        static_cast<unsigned char>(key), static_cast<unsigned char>(key >> 8),
+        static_cast<unsigned char>(key >> 16), static_cast<unsigned char>(key >> 24)};
     f.append(reinterpret_cast<const char*>(mask), 4);
-    for (std::size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
+    for (std::size_t i = 0; i < payload.size(); ++i)
+      f += static_cast<char>(payload[i] ^ mask[i % 4]);
     Write(c, f);
   }
 
@@ -479,8 +495,8 @@ class Bench {
     c.accept = AcceptFor(key);
     c.state = Client::State::kHandshake;
     Watch(c.fd, Tag(c), EPOLLIN, EPOLL_CTL_MOD);
-    Write(c, "GET /api/v1/events?tenant=" + o_.tenant + "&token=" + token_ + " HTTP/1.1\r\nHost: " +
-                 o_.host + ":" + std::to_string(o_.port) +
+    Write(c, "GET /api/v1/events?tenant=" + o_.tenant + "&token=" + token_ +
+                 " HTTP/1.1\r\nHost: " + o_.host + ":" + std::to_string(o_.port) +
                  "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
                  "\r\nSec-WebSocket-Version: 13\r\n\r\n");
   }
@@ -507,8 +523,10 @@ class Bench {
       const Pos end = c.in.find("\r\n\r\n");
       if (end == kBad) return;
       const std::string_view head(c.in.data(), end);
-      if (head.substr(0, 12) != "HTTP/1.1 101") return Fail(c, "handshake refused: " + std::string(head.substr(0, head.find("\r\n"))));
-      if (HeaderValue(head, "sec-websocket-accept") != c.accept) return Fail(c, "bad Sec-WebSocket-Accept");
+      if (head.substr(0, 12) != "HTTP/1.1 101")
+        return Fail(c, "handshake refused: " + std::string(head.substr(0, head.find("\r\n"))));
+      if (HeaderValue(head, "sec-websocket-accept") != c.accept)
+        return Fail(c, "bad Sec-WebSocket-Accept");
       c.in_off = end + 4;
       c.state = Client::State::kOpen;
       --in_flight_;
@@ -549,8 +567,11 @@ class Bench {
       const std::string_view payload = s.substr(head, len);
       c.in_off += head + len;
       switch (opcode) {
-        case 0x9: SendFrame(c, 0xA, payload); break;  // ping -> pong
-        case 0xA: break;
+        case 0x9:
+          SendFrame(c, 0xA, payload);
+          break;  // ping -> pong
+        case 0xA:
+          break;
         case 0x8:
           SendFrame(c, 0x8, payload.substr(0, std::min<std::size_t>(2, payload.size())));
           return Fail(c, "server sent close");
@@ -572,7 +593,8 @@ class Bench {
             Message(c, c.message, now);
           }
           break;
-        default: return Fail(c, "unknown opcode " + std::to_string(opcode));
+        default:
+          return Fail(c, "unknown opcode " + std::to_string(opcode));
       }
     }
   }
@@ -582,8 +604,10 @@ class Bench {
     std::string_view type;
     Pos queues = kBad;
     if (Members(text, 0, [&](std::string_view k, Pos v) {
-          if (k == "type") type = StringAt(text, v).value_or("");
-          else if (k == "queues") queues = v;
+          if (k == "type")
+            type = StringAt(text, v).value_or("");
+          else if (k == "queues")
+            queues = v;
         }) == kBad)
       return Fail(c, "frame is not a JSON object: " + std::string(text.substr(0, 200)));
     if (type == "hello") {
@@ -594,8 +618,10 @@ class Bench {
       Elements(text, queues, [&](Pos e) {
         std::int64_t id = -1, waiting = -1;
         Members(text, e, [&](std::string_view k, Pos v) {
-          if (k == "queue") id = IntAt(text, v).value_or(-1);
-          else if (k == "waiting") waiting = IntAt(text, v).value_or(-1);
+          if (k == "queue")
+            id = IntAt(text, v).value_or(-1);
+          else if (k == "waiting")
+            waiting = IntAt(text, v).value_or(-1);
         });
         if (id == queue_id_) c.waiting = waiting;
       });
@@ -634,13 +660,15 @@ class Bench {
   }
 
   void ConnectAll() {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(o_.timeout_ms) +
-                          std::chrono::microseconds(o_.clients * 2000LL);  // ~0.5k handshakes/s at worst
+    const auto deadline =
+        Clock::now() + std::chrono::milliseconds(o_.timeout_ms) +
+        std::chrono::microseconds(o_.clients * 2000LL);  // ~0.5k handshakes/s at worst
     std::size_t next = 0;
     for (;;) {
       while (next < clients_.size() && in_flight_ < o_.in_flight) StartConnect(clients_[next++]);
       std::size_t ready = 0;
-      for (const Client& c : clients_) ready += c.state == Client::State::kOpen && c.hello && c.waiting >= 0;
+      for (const Client& c : clients_)
+        ready += c.state == Client::State::kOpen && c.hello && c.waiting >= 0;
       if (ready == clients_.size()) return;
       if (errors_ > 0) Die("a connection failed (see above)");
       if (Clock::now() > deadline)
@@ -663,7 +691,8 @@ class Bench {
     control_fd_ = -1;
     auto r = ParseHttpResponse(control_in_);
     if (!r || r->status != 201)
-      Die("POST interactions: " + (r ? "HTTP " + std::to_string(r->status) + " " + r->body : "no response"));
+      Die("POST interactions: " +
+          (r ? "HTTP " + std::to_string(r->status) + " " + r->body : "no response"));
     posts_->push_back(Ms(now - t0_));
   }
 
@@ -677,7 +706,8 @@ class Bench {
     control_fd_ = ConnectTcp(o_, false);  // loopback: connected on return
     const std::string body = R"({"channel":"task","queue":)" + std::to_string(queue_id_) +
                              R"(,"subject":"ws bench )" + std::to_string(k) + R"("})";
-    const std::string req = HttpRequestText(o_, "POST", "/api/v1/tenants/" + o_.tenant + "/interactions", token_, body);
+    const std::string req =
+        HttpRequestText(o_, "POST", "/api/v1/tenants/" + o_.tenant + "/interactions", token_, body);
     update_ = k;
     t0_ = Clock::now();
     SendAll(control_fd_, req);
@@ -732,20 +762,32 @@ Options ParseArgs(int argc, char** argv) {
       const std::string v = value();
       int n = 0;
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || p != v.data() + v.size() || n <= 0) Die(a + ": expected a positive integer");
+      if (ec != std::errc() || p != v.data() + v.size() || n <= 0)
+        Die(a + ": expected a positive integer");
       return n;
     };
-    if (a == "--host") o.host = value();
-    else if (a == "--port") o.port = number();
-    else if (a == "--user") o.user = value();
-    else if (a == "--password") o.password = value();
-    else if (a == "--tenant") o.tenant = value();
-    else if (a == "--queue") o.queue = value();
-    else if (a == "--clients") o.clients = number();
-    else if (a == "--updates") o.updates = number();
-    else if (a == "--timeout-ms") o.timeout_ms = number();
-    else if (a == "--in-flight") o.in_flight = number();
-    else Die("unknown option " + a + " (see the comment at the top of bench/ws/ws_bench.cc)");
+    if (a == "--host")
+      o.host = value();
+    else if (a == "--port")
+      o.port = number();
+    else if (a == "--user")
+      o.user = value();
+    else if (a == "--password")
+      o.password = value();
+    else if (a == "--tenant")
+      o.tenant = value();
+    else if (a == "--queue")
+      o.queue = value();
+    else if (a == "--clients")
+      o.clients = number();
+    else if (a == "--updates")
+      o.updates = number();
+    else if (a == "--timeout-ms")
+      o.timeout_ms = number();
+    else if (a == "--in-flight")
+      o.in_flight = number();
+    else
+      Die("unknown option " + a + " (see the comment at the top of bench/ws/ws_bench.cc)");
   }
   if (o.port == 0) Die("--port is required");
   return o;
