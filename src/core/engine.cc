@@ -355,8 +355,7 @@ void Engine::ApplyBody(const Event& e) {
           Agent& a = AgentOf(b.agent);
           RollDay(a);
           AddWork(a, ix);
-          a.last_offer[ix.queue] = ++offer_counter_;
-          a.offer_stamp = offer_counter_;
+          NoteOffer(a, ix.queue);
           // An agent pulling contacts (RouteAgent) may take several in a row; its entries
           // are settled once it is done, before any contact looks for an agent (Dispatch).
           if (routing_agents_) {
@@ -726,68 +725,75 @@ unsigned Engine::FreeChannels(const Agent& a) const {
   return mask;
 }
 
-AgentKey Engine::KeyOf(const Agent& a, const QueueFit& fit) {
-  AgentKey key{0, 0, a.user};
+std::int64_t Engine::FixedKey(const Agent& a, const QueueFit& fit) const {
   switch (fit.strategy) {
-    case Strategy::kBestProficiency: key.a = -fit.proficiency; key.b = a.idle_since; break;
-    case Strategy::kLongestIdle: key.a = a.idle_since; break;
+    case Strategy::kBestProficiency: return -fit.proficiency;
     case Strategy::kRoundRobin: {
       auto it = a.last_offer.find(fit.queue);
-      key.a = it == a.last_offer.end() ? 0 : static_cast<std::int64_t>(it->second);
-      break;
+      return it == a.last_offer.end() ? 0 : static_cast<std::int64_t>(it->second);
     }
-    case Strategy::kFewestContacts: key.a = a.contacts_today; key.b = a.idle_since; break;
-    case Strategy::kLeastTalkTime: key.a = a.talk_today; key.b = a.idle_since; break;
-    case Strategy::kRandom: key.a = static_cast<std::int64_t>(rng_() >> 1); break;
+    default: return 0;  // random: drawn in ReindexAgent
   }
-  return key;
 }
 
 void Engine::ReindexAgent(Agent& a) {
   const unsigned mask = FreeChannels(a);
-  const Agent::IndexedBy by{mask, a.fits_version, a.idle_since, a.contacts_today,
-                            a.talk_today, a.offer_stamp};
-  if (by == a.indexed_by && !a.random_fits) return;  // the same entries, the same keys
-  if (mask == 0 && a.indexed_by.mask == 0 && by.fits == a.indexed_by.fits) {
-    a.indexed_by = by;  // full before and after: every entry stays inactive, keys unused
-    return;
-  }
-  if (by.fits != a.indexed_by.fits) {
-    // New queues, levels or capacity: one (inactive) entry per queue served and channel the
-    // agent has capacity for; the loop below activates those it has room for now.
+  const Agent::IndexedBy by{mask, a.fits_version, a.idle_since, a.contacts_today, a.talk_today};
+  if (by == a.indexed_by && !a.random_fits) return;  // nothing the index knows changed
+  if (a.index_ref == RoutingIndex::kNoAgent) a.index_ref = index_.AddAgent(a.user);
+  const Agent::IndexedBy was = a.indexed_by;
+  a.indexed_by = by;
+  // O(1) however many queues the agent serves: its entries share these figures.
+  index_.SetAgent(a.index_ref, mask, a.idle_since, a.contacts_today, a.talk_today);
+  if (by.fits != was.fits) {
+    // New queues, levels or capacity: one entry per queue served and channel the agent has
+    // capacity for; the index files those it has room for now.
     for (const Agent::Entry& e : a.entries) index_.RemoveAvailable(e.handle);
     a.entries.clear();
     for (std::uint32_t f = 0; f < a.fits.size(); ++f) {
       const QueueFit& fit = a.fits[f];
+      const std::int64_t fixed = FixedKey(a, fit);
       for (int c = 0; c < kChannelCount; ++c) {
         const Channel ch = static_cast<Channel>(c);
         if (a.capacity[ch] == 0) continue;
-        const IndexHandle h = index_.AddAvailable(fit.queue, ch, fit.level, AgentKey{}, false);
-        a.entries.push_back(Agent::Entry{fit.queue, ch, fit.level, AgentKey{}, h, f, false});
+        const IndexHandle h =
+            index_.AddAvailable(fit.queue, ch, fit.level, a.index_ref, fit.strategy, fixed);
+        a.entries.push_back(Agent::Entry{fit.queue, ch, fit.level, h, f});
       }
     }
-  }
-  // Activate the entries of the channels the agent has room for (with their current key) and
-  // deactivate the others; an entry whose key and activity stay the same is not touched.
-  for (std::size_t i = 0; i < a.entries.size();) {
-    const std::uint32_t f = a.entries[i].fit;
-    std::optional<AgentKey> key;  // drawn once per queue, and only if it is needed
-    for (; i < a.entries.size() && a.entries[i].fit == f; ++i) {
-      Agent::Entry& e = a.entries[i];
-      const bool room = (mask & (1u << static_cast<int>(e.channel))) != 0;
-      if (!room) {
-        if (e.active) index_.SetAvailable(e.handle, e.key, false);
-        e.active = false;
-        continue;
-      }
-      if (!key) key = KeyOf(a, a.fits[f]);
-      if (e.active && e.key == *key) continue;
-      e.key = *key;
-      e.active = true;
-      index_.SetAvailable(e.handle, e.key, true);
+  } else {
+    // Room again for a channel: file what the index dropped while the agent was full.
+    if (const unsigned gained = mask & ~was.mask; gained != 0) {
+      for (const Agent::Entry& e : a.entries)
+        if ((gained >> static_cast<int>(e.channel)) & 1u) index_.Refile(e.handle);
+    }
+    // A new day: counts start again from zero, keys got smaller.
+    if (a.contacts_today < was.contacts || a.talk_today < was.talk) {
+      for (const Agent::Entry& e : a.entries) index_.Resift(e.handle);
     }
   }
-  a.indexed_by = by;
+  if (a.random_fits && mask != 0) {
+    // A new draw per queue on every reindex (the random strategy's rank).
+    for (std::size_t i = 0; i < a.entries.size();) {
+      const std::uint32_t f = a.entries[i].fit;
+      const bool random = a.fits[f].strategy == Strategy::kRandom;
+      const std::int64_t draw = random ? static_cast<std::int64_t>(rng_() >> 1) : 0;
+      for (; i < a.entries.size() && a.entries[i].fit == f; ++i)
+        if (random) index_.SetFixed(a.entries[i].handle, draw);
+    }
+  }
+}
+
+void Engine::NoteOffer(Agent& a, QueueId q) {
+  a.last_offer[q] = ++offer_counter_;
+  // Round robin ranks by the queue's last offer: only that queue's entries change (a later
+  // offer only makes the key bigger, which the index takes lazily).
+  auto it = std::lower_bound(a.entries.begin(), a.entries.end(), q,
+                             [](const Agent::Entry& e, QueueId id) { return e.queue < id; });
+  for (; it != a.entries.end() && it->queue == q; ++it) {
+    if (a.fits[it->fit].strategy == Strategy::kRoundRobin)
+      index_.SetFixed(it->handle, static_cast<std::int64_t>(offer_counter_));
+  }
 }
 
 void Engine::UpdateActivity(Agent& a) {

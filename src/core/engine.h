@@ -102,33 +102,30 @@ struct Agent {
   std::array<std::uint8_t, 3> held{};              // offered, connected, in wrap-up
 
   // Routing index entries: one per queue served (fit) and channel with capacity, in that
-  // order, active while the agent has room for the channel (see routing_index.h).
+  // order; the index files those the agent has room for (see routing_index.h).
   struct Entry {
     QueueId queue;
     Channel channel;
     int level;
-    AgentKey key;  // as last given to the index
     IndexHandle handle;
     std::uint32_t fit;  // index in `fits`
-    bool active;
   };
   std::vector<Entry> entries;
   std::vector<QueueFit> fits;  // queues of the current tenant this agent serves
-  // What `entries` were computed from: when none of it changed, reindexing is a no-op (most
-  // calls), and when only the figures changed the entries are re-keyed in place.
+  // What the index was last told about the agent: when none of it changed, reindexing is a
+  // no-op.
   struct IndexedBy {
     unsigned mask = 0;  // free channels
     std::uint64_t fits = 0;
     TimeMs idle_since = 0;
     int contacts = 0;
     DurationMs talk = 0;
-    std::uint64_t offers = 0;
     bool operator==(const IndexedBy&) const = default;
   };
   IndexedBy indexed_by;
   std::uint64_t fits_version = 0;  // bumped when `fits` are recomputed
-  std::uint64_t offer_stamp = 0;   // the engine's offer count at this agent's last offer
   bool random_fits = false;        // some fit ranks at random: redrawn on every reindex
+  RoutingIndex::AgentRef index_ref = RoutingIndex::kNoAgent;  // its figures in the index
   Capacity capacity{{}};       // of the current tenant's membership; all 0 when offline
   std::unordered_map<QueueId, std::uint64_t> last_offer;  // round robin
 };
@@ -308,7 +305,10 @@ class Engine {
   void FileWaiting(Interaction& ix);
   void UnfileWaiting(Interaction& ix);
   void ReindexAgent(Agent& a);
-  AgentKey KeyOf(const Agent& a, const QueueFit& fit);
+  // The entry's own part of its key (see RoutingIndex::AddAvailable).
+  std::int64_t FixedKey(const Agent& a, const QueueFit& fit) const;
+  // Records an offer of queue q to the agent (round robin's rank).
+  void NoteOffer(Agent& a, QueueId q);
   // Reindexes the agents queued in reindex_later_; the index is exact again afterwards.
   void FlushReindex();
   // The agent's index entries may lag until the next FlushReindex: only while no contact

@@ -153,9 +153,14 @@ IndexHandle RoutingIndex::AddWaiting(QueueId q, Channel c, int step, WaitKey k, 
   PerQueue& pq = *queues_[it->second];
   const int ch = static_cast<int>(c);
   auto& heap = pq.waiting[ch][step];
-  const IndexHandle h = NewHandle(Place{Place::kWaiting, static_cast<std::uint8_t>(ch),
-                                        static_cast<std::uint8_t>(step), true, it->second,
-                                        static_cast<std::uint32_t>(heap.size()), q});
+  Place place;
+  place.kind = Place::kWaiting;
+  place.channel = static_cast<std::uint8_t>(ch);
+  place.bucket = static_cast<std::uint8_t>(step);
+  place.slot = it->second;
+  place.pos = static_cast<std::uint32_t>(heap.size());
+  place.queue = q;
+  const IndexHandle h = NewHandle(place);
   heap.push_back(WaitItem{k, h, check});
   SiftUp(heap, static_cast<std::uint32_t>(heap.size() - 1));
   ++pq.waiting_count;
@@ -184,15 +189,41 @@ void RoutingIndex::RemoveWaiting(IndexHandle h) {
   FreeHandle(h);
 }
 
-IndexHandle RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentKey k,
-                                       bool active) {
+RoutingIndex::AgentRef RoutingIndex::AddAgent(UserId u) {
+  cells_.push_back(AgentCell{u});
+  return static_cast<AgentRef>(cells_.size() - 1);
+}
+
+void RoutingIndex::SetAgent(AgentRef r, unsigned room, TimeMs idle_since, std::int64_t contacts,
+                            DurationMs talk) {
+  AgentCell& a = cells_[r];
+  a.room = room;
+  a.idle_since = idle_since;
+  a.contacts = contacts;
+  a.talk = talk;
+}
+
+AgentKey RoutingIndex::CurrentKey(const Place& p) const {
+  const AgentCell& a = cells_[p.agent];
+  switch (p.strategy) {
+    case Strategy::kBestProficiency: return {p.fixed, a.idle_since, a.user};
+    case Strategy::kLongestIdle: return {a.idle_since, 0, a.user};
+    case Strategy::kRoundRobin: return {p.fixed, 0, a.user};
+    case Strategy::kFewestContacts: return {a.contacts, a.idle_since, a.user};
+    case Strategy::kLeastTalkTime: return {a.talk, a.idle_since, a.user};
+    case Strategy::kRandom: return {p.fixed, 0, a.user};
+  }
+  return {0, 0, a.user};
+}
+
+IndexHandle RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentRef r, Strategy s,
+                                       std::int64_t fixed) {
   auto it = slot_of_.find(q);
   assert(it != slot_of_.end() && level >= 1 && level <= kMaxLevel);
-  const int ch = static_cast<int>(c);
-  Place place{Place::kDropped, static_cast<std::uint8_t>(ch), static_cast<std::uint8_t>(level),
-              false, it->second, 0, q};
+  Place place{Place::kDropped, static_cast<std::uint8_t>(c), static_cast<std::uint8_t>(level),
+              s, it->second, 0, q, r, fixed};
   const IndexHandle h = NewHandle(place);
-  if (active) SetAvailable(h, k, true);  // inactive: nothing to file until it activates
+  Refile(h);
   return h;
 }
 
@@ -204,51 +235,48 @@ void RoutingIndex::RemoveAvailable(IndexHandle h) {
   FreeHandle(h);
 }
 
-void RoutingIndex::SetAvailable(IndexHandle h, AgentKey k, bool active) {
+void RoutingIndex::SetFixed(IndexHandle h, std::int64_t fixed) {
+  places_[h].fixed = fixed;
+  Resift(h);
+}
+
+void RoutingIndex::Refile(IndexHandle h) {
   Place& p = places_[h];
-  switch (p.kind) {
-    case Place::kAvailable: {
-      p.active = active;
-      p.key = k;
-      auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
-      if (k < heap[p.pos].key) {  // better: up now; worse: when it matters (SettleHead)
-        heap[p.pos].key = k;
-        SiftUp(heap, p.pos);
-      }
-      return;
-    }
-    case Place::kDropped: {
-      p.key = k;
-      if (!active) return;
-      if (p.slot >= queues_.size() || !queues_[p.slot] || queues_[p.slot]->id != p.queue) {
-        p.kind = Place::kDetached;
-        return;
-      }
-      auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
-      p.kind = Place::kAvailable;
-      p.active = true;
-      p.pos = static_cast<std::uint32_t>(heap.size());
-      heap.push_back(AgentItem{k, h});
-      SiftUp(heap, p.pos);
-      return;
-    }
-    default:
-      return;
+  if (p.kind != Place::kDropped || !Active(p)) return;
+  if (p.slot >= queues_.size() || !queues_[p.slot] || queues_[p.slot]->id != p.queue) {
+    p.kind = Place::kDetached;
+    return;
+  }
+  auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
+  p.kind = Place::kAvailable;
+  p.pos = static_cast<std::uint32_t>(heap.size());
+  heap.push_back(AgentItem{CurrentKey(p), h});
+  SiftUp(heap, p.pos);
+}
+
+void RoutingIndex::Resift(IndexHandle h) {
+  const Place& p = places_[h];
+  if (p.kind != Place::kAvailable) return;
+  auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
+  const AgentKey k = CurrentKey(p);
+  if (k < heap[p.pos].key) {
+    heap[p.pos].key = k;
+    SiftUp(heap, p.pos);
   }
 }
 
 void RoutingIndex::SettleHead(std::vector<AgentItem>& heap) {
   while (!heap.empty()) {
     Place& p = places_[heap[0].handle];
-    if (!p.active) {
+    if (!Active(p)) {
       p.kind = Place::kDropped;
       EraseAt(heap, 0);
-    } else if (heap[0].key < p.key) {
-      heap[0].key = p.key;
-      SiftDown(heap, 0);
-    } else {
-      return;
+      continue;
     }
+    const AgentKey k = CurrentKey(p);
+    if (!(heap[0].key < k)) return;
+    heap[0].key = k;
+    SiftDown(heap, 0);
   }
 }
 

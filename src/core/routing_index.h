@@ -22,11 +22,15 @@
 // where BestAgent drops it (the handle stays with its owner, and re-activating files it
 // again). Inactive entries are never chosen.
 //
-// An agent's key mostly gets worse (later idle start, more contacts, more talk time, a later
-// offer), and one agent has entries in many heaps. So a worse key is only written down; the
-// heap keeps the old one, which is a lower bound, and the entry is moved down when it reaches
-// the head (or is compared below it). A better key (a new day, a random draw) moves the entry
-// up at once. The choice is exact either way.
+// One agent has entries in many heaps, and its figures change with every contact. So the
+// index keeps each agent's figures (room per channel, idle since, contacts and talk time
+// today) once, in an AgentCell its entries share, and an entry's current key is computed from
+// them and the entry's fixed part (see CurrentKey): updating an agent is O(1) whatever the
+// number of its queues. The figures only grow during a day (later idle start, more contacts,
+// more talk time, a later offer), so a heap keeps the key an entry was filed with, a lower
+// bound of its current one, and moves the entry down when it reaches the head (or is compared
+// below it). A key that gets smaller (a new day, a random draw) must be re-sifted at once
+// (Resift, SetFixed). The choice is exact either way.
 //
 // Owned by the Engine; single-threaded like it. Costs: O(log n) per add/remove/re-key, O(1) to
 // deactivate, no allocation once warm; a lookup peeks at most channels x steps (waiting) or 10
@@ -99,12 +103,26 @@ class RoutingIndex {
   // predicate of BestWaiting (the others are taken without asking).
   IndexHandle AddWaiting(QueueId q, Channel c, int step, WaitKey k, bool check);
   void RemoveWaiting(IndexHandle h);
-  // An agent of level `level` for contacts of queue q and channel c, active or not (above).
-  IndexHandle AddAvailable(QueueId q, Channel c, int level, AgentKey k, bool active);
+  // An agent's shared figures. SetAgent is O(1); `room` has bit c when the agent can take a
+  // contact of channel c now (its entries of other channels are inactive).
+  using AgentRef = std::uint32_t;
+  static constexpr AgentRef kNoAgent = ~AgentRef{0};
+  AgentRef AddAgent(UserId u);
+  void SetAgent(AgentRef r, unsigned room, TimeMs idle_since, std::int64_t contacts,
+                DurationMs talk);
+  // An entry of agent r, of level `level`, for contacts of queue q and channel c, ranked by
+  // strategy s; `fixed` is the part of the key that is the entry's own (minus proficiency,
+  // the queue's last offer to the agent, a random draw). Filed when the agent has room.
+  IndexHandle AddAvailable(QueueId q, Channel c, int level, AgentRef r, Strategy s,
+                           std::int64_t fixed);
   void RemoveAvailable(IndexHandle h);
-  // Same queue, channel and level: new key and/or activity. O(1) unless the key got better
-  // or a dropped entry is filed again (O(log n)).
-  void SetAvailable(IndexHandle h, AgentKey k, bool active);
+  void SetFixed(IndexHandle h, std::int64_t fixed);
+  // Files again an entry dropped while its agent had no room (no-op otherwise). Call when
+  // the agent gains room for the entry's channel.
+  void Refile(IndexHandle h);
+  // Moves the entry up if its key got smaller than the one it was filed with (the agent's
+  // figures went down: a new day).
+  void Resift(IndexHandle h);
 
   std::size_t WaitingCount(QueueId q) const;
 
@@ -160,16 +178,27 @@ class RoutingIndex {
   };
   // Where a handle's entry sits.
   struct Place {
-    // kDropped: an inactive agent entry taken out of its heap; kDetached: its queue is gone.
+    // kDropped: an agent entry taken out of its heap while the agent had no room;
+    // kDetached: its queue is gone.
     enum Kind : std::uint8_t { kFree, kWaiting, kAvailable, kDropped, kDetached } kind = kFree;
     std::uint8_t channel = 0;
     std::uint8_t bucket = 0;  // step (waiting) or level (available)
-    bool active = true;       // agent entries: the agent has room for the channel
+    Strategy strategy = Strategy::kBestProficiency;  // agent entries
     QueueSlot slot = 0;
     std::uint32_t pos = 0;    // index in the heap
     QueueId queue = 0;        // to tell a reused slot from the entry's own queue
-    AgentKey key;             // agent entries: the current key (the heap's may be lower)
+    AgentRef agent = 0;       // agent entries: their AgentCell
+    std::int64_t fixed = 0;   // agent entries: their own part of the key
   };
+  struct AgentCell {
+    UserId user = 0;
+    unsigned room = 0;
+    TimeMs idle_since = 0;
+    std::int64_t contacts = 0;
+    DurationMs talk = 0;
+  };
+  AgentKey CurrentKey(const Place& p) const;
+  bool Active(const Place& p) const { return (cells_[p.agent].room >> p.channel) & 1u; }
 
   static void RefreshHeads(PerQueue& pq, int channel);
   // Drops inactive entries from the head and moves down a head whose key got worse, until
@@ -195,6 +224,7 @@ class RoutingIndex {
   std::vector<QueueSlot> free_slots_;
   std::unordered_map<QueueId, QueueSlot> slot_of_;
   std::vector<Place> places_;  // by handle
+  std::vector<AgentCell> cells_;  // by AgentRef
   std::vector<IndexHandle> free_handles_;
   mutable std::vector<std::uint32_t> walk_;  // BestIn's stack, kept for its capacity
 };
@@ -206,18 +236,20 @@ const Item* RoutingIndex::BestIn(const std::vector<Item>& heap, const decltype(I
   if (heap.empty() || (bound != nullptr && !(heap[0].key < *bound))) return nullptr;
   if (ok(heap[0]) && cur(heap[0]) == heap[0].key) return &heap[0];  // the usual case
   const Item* best = nullptr;
-  const Key* best_key = bound;
+  Key best_key{};
+  const bool bounded = bound != nullptr;
+  if (bounded) best_key = *bound;
   walk_.clear();
   walk_.push_back(0);
   while (!walk_.empty()) {
     const std::uint32_t i = walk_.back();
     walk_.pop_back();
-    if (i >= heap.size() || (best_key != nullptr && !(heap[i].key < *best_key))) continue;
+    if (i >= heap.size() || ((best || bounded) && !(heap[i].key < best_key))) continue;
     if (ok(heap[i])) {
-      const Key& key = cur(heap[i]);
-      if (best_key == nullptr || key < *best_key) {
+      const Key key = cur(heap[i]);
+      if ((!best && !bounded) || key < best_key) {
         best = &heap[i];
-        best_key = &key;
+        best_key = key;
       }
       if (key == heap[i].key) continue;  // up to date: nothing below ranks before it
     }
@@ -232,16 +264,18 @@ std::optional<UserId> RoutingIndex::BestAgent(QueueId q, Channel c, int step, Sk
   PerQueue* pq = Find(q);
   if (pq == nullptr || step < 0 || step >= static_cast<int>(pq->thresholds.size())) return {};
   const int min_level = pq->thresholds[step];
-  const AgentKey* best = nullptr;  // current key of the best so far
+  std::optional<AgentKey> best;  // current key of the best so far
   auto& levels = pq->available[static_cast<int>(c)];
-  auto ok = [&](const AgentItem& it) { return places_[it.handle].active && !skip(it.key.user); };
-  auto cur = [&](const AgentItem& it) -> const AgentKey& { return places_[it.handle].key; };
+  auto ok = [&](const AgentItem& it) {
+    return Active(places_[it.handle]) && !skip(it.key.user);
+  };
+  auto cur = [&](const AgentItem& it) { return CurrentKey(places_[it.handle]); };
   for (int level = kMaxLevel; level >= min_level && level >= 1; --level) {
     SettleHead(levels[level]);
-    const AgentItem* found = BestIn(levels[level], best, ok, cur);
-    if (found != nullptr) best = &cur(*found);
+    const AgentItem* found = BestIn(levels[level], best ? &*best : nullptr, ok, cur);
+    if (found != nullptr) best = cur(*found);
   }
-  if (best == nullptr) return {};
+  if (!best) return {};
   return best->user;
 }
 
@@ -265,7 +299,7 @@ void RoutingIndex::BestWaiting(const std::vector<QueueFit>& fits, unsigned chann
       for (unsigned lines = pq->nonempty[c] & admit; lines != 0; lines &= lines - 1) {
         const auto& heap = pq->waiting[c][std::countr_zero(lines)];
         const WaitItem* found = BestIn(heap, best[c] ? &*best[c] : nullptr, ok,
-                                       [](const WaitItem& it) -> const WaitKey& { return it.key; });
+                                       [](const WaitItem& it) { return it.key; });
         if (found != nullptr) best[c] = found->key;
       }
     }
