@@ -262,10 +262,11 @@ void Engine::ApplyBody(const Event& e) {
         } else if constexpr (std::is_same_v<B, HoursDeleted>) {
           hours_.erase(b.hours);
         } else if constexpr (std::is_same_v<B, DispositionSet>) {
-          dispositions_[b.disposition.id] = b.disposition;
+          auto [it, added] = dispositions_.insert_or_assign(b.disposition.id, b.disposition);
+          if (added) disposition_count_[b.disposition.tenant]++;
           bump(b.disposition.id);
         } else if constexpr (std::is_same_v<B, DispositionDeleted>) {
-          dispositions_.erase(b.disposition);
+          if (dispositions_.erase(b.disposition) > 0) disposition_count_[b.tenant]--;
         } else if constexpr (std::is_same_v<B, SessionCreated>) {
           sessions_[b.token_hash] = Session{b.user, b.expires};
         } else if constexpr (std::is_same_v<B, SessionRevoked>) {
@@ -1216,18 +1217,9 @@ Result<InteractionId> Engine::CreateInteraction(NewInteraction n) {
       Emit(n.tenant, OfferEnded{origin->id, origin->agent, OfferResult::kWithdrawn});
     Emit(n.tenant, Closed{n.origin, "continued_as_" + std::to_string(id)});
   }
-  InteractionCreated c;
-  c.id = id;
-  c.tenant = n.tenant;
-  c.channel = n.channel;
-  c.queue = n.queue;
-  c.priority = n.priority;
-  c.enqueued_at = enqueued_at;
-  c.customer = std::move(n.customer);
-  c.subject = std::move(n.subject);
-  c.data = std::move(n.data);
-  c.origin = n.origin;
-  Emit(n.tenant, std::move(c));
+  Emit(n.tenant, InteractionCreated{id, n.tenant, n.channel, n.queue, n.priority, enqueued_at,
+                                    std::move(n.customer), std::move(n.subject),
+                                    std::move(n.data), n.origin});
   Dispatch();
   return id;
 }
@@ -1294,7 +1286,7 @@ Status Engine::WrapUp(UserId agent, InteractionId id, DispositionId disposition,
   if (notes.size() > 8000) return Fail(ErrorCode::kBadRequest, "notes too long");
   if (disposition != 0 && FindDisposition(ix.tenant, disposition) == nullptr)
     return Fail(ErrorCode::kBadRequest, "unknown disposition");
-  if (disposition == 0 && !Dispositions(ix.tenant).empty())
+  if (disposition == 0 && HasDispositions(ix.tenant))
     return Fail(ErrorCode::kBadRequest, "a disposition is required");
   if (ix.state == InteractionState::kConnected) Emit(ix.tenant, ContactEnded{id, "agent_ended"});
   Completed c;
@@ -1423,6 +1415,11 @@ const Disposition* Engine::FindDisposition(TenantId t, DispositionId id) const {
 std::vector<const Skill*> Engine::Skills(TenantId t) const { return ListIn(skills_, t); }
 std::vector<const Queue*> Engine::Queues(TenantId t) const { return ListIn(queues_, t); }
 std::vector<const BusinessHours*> Engine::Hours(TenantId t) const { return ListIn(hours_, t); }
+bool Engine::HasDispositions(TenantId t) const {
+  auto it = disposition_count_.find(t);
+  return it != disposition_count_.end() && it->second > 0;
+}
+
 std::vector<const Disposition*> Engine::Dispositions(TenantId t) const {
   return ListIn(dispositions_, t);
 }

@@ -334,6 +334,7 @@ class Engine {
   void ReleaseWork(Agent& a, const std::string& reason);
 
   Status CheckTenant(TenantId t) const;
+  bool HasDispositions(TenantId t) const;
   Status ValidateQueue(const Queue& q) const;
   Status ValidateHours(const BusinessHours& h) const;
   Status ValidateMembership(TenantId t, const Membership& m) const;
@@ -355,6 +356,7 @@ class Engine {
   std::unordered_map<QueueId, const Queue*> queue_by_id_;  // into queues_, for the hot path
   std::map<HoursId, BusinessHours> hours_;
   std::map<DispositionId, Disposition> dispositions_;
+  std::unordered_map<TenantId, int> disposition_count_;  // so WrapUp need not list them
   struct Session { UserId user; TimeMs expires; };
   std::unordered_map<std::string, Session> sessions_;
   std::unordered_map<InteractionId, Interaction> interactions_;
