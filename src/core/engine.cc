@@ -101,6 +101,7 @@ void Engine::EvictFinished() {
     // Finished states are final; the check guards the invariant rather than a known case.
     if (it == interactions_.end() || it->second.Live() || it->second.finished_at != f.at) continue;
     assert(it->second.wait_handle == kNoHandle);
+    if (ix_memo_ == &it->second) ix_memo_ = nullptr;
     interactions_.erase(it);
   }
 }
@@ -150,7 +151,7 @@ void Engine::Recover() {
     if (ix.Live()) live.push_back(id);
   std::sort(live.begin(), live.end());
   for (InteractionId id : live) {
-    const Interaction& ix = interactions_.at(id);
+    const Interaction& ix = IxAt(id);
     const bool realtime = IsRealTime(ix.channel);
     switch (ix.state) {
       case InteractionState::kQueued:
@@ -240,14 +241,14 @@ void Engine::ApplyBody(const Event& e) {
           if (existed) index_.ForEachWaiting(b.queue.id, [&](InteractionId id) {
             waiting.push_back(id);
           });
-          for (InteractionId id : waiting) UnfileWaiting(interactions_.at(id));
+          for (InteractionId id : waiting) UnfileWaiting(IxAt(id));
           Queue& stored = queues_[b.queue.id];
           stored = b.queue;
           queue_by_id_[b.queue.id] = &stored;
           bump(b.queue.id);
           RefreshQueueSteps(b.queue);
           for (InteractionId id : waiting) {
-            FileWaiting(interactions_.at(id));
+            FileWaiting(IxAt(id));
             dirty_interactions_.push_back(id);
           }
           RecomputeTenantFits(b.queue.tenant);
@@ -313,7 +314,7 @@ void Engine::ApplyBody(const Event& e) {
           dirty_interactions_.push_back(b.id);
           ScheduleStep(ix);
         } else if constexpr (std::is_same_v<B, InteractionMoved>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           if (ix.state == InteractionState::kQueued) {
             UnfileWaiting(ix);
           } else if (ix.agent != 0) {
@@ -341,14 +342,14 @@ void Engine::ApplyBody(const Event& e) {
           dirty_interactions_.push_back(b.id);
           ScheduleStep(ix);
         } else if constexpr (std::is_same_v<B, InteractionStepped>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           UnfileWaiting(ix);
           ix.step = b.step;
           FileWaiting(ix);
           dirty_interactions_.push_back(b.id);
           ScheduleStep(ix);
         } else if constexpr (std::is_same_v<B, Offered>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           UnfileWaiting(ix);
           ix.state = InteractionState::kOffered;
           ix.agent = b.agent;
@@ -367,7 +368,7 @@ void Engine::ApplyBody(const Event& e) {
           UpdateActivity(a);
           Schedule(Timer::kOfferExpiry, b.expires, b.id, b.expires);
         } else if constexpr (std::is_same_v<B, OfferEnded>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           Agent& a = AgentOf(b.agent);
           RemoveWork(a, ix);
           if (b.result == OfferResult::kExpired) a.consecutive_misses++;
@@ -382,7 +383,7 @@ void Engine::ApplyBody(const Event& e) {
           dirty_interactions_.push_back(b.id);
           dirty_agents_.push_back(b.agent);
         } else if constexpr (std::is_same_v<B, Accepted>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           SetHeldState(AgentOf(ix.agent), ix, InteractionState::kConnected);
           ix.answered_at = t;
           const Queue* q = QueueById(ix.queue);
@@ -397,7 +398,7 @@ void Engine::ApplyBody(const Event& e) {
           ReindexAgent(a);
           UpdateActivity(a);
         } else if constexpr (std::is_same_v<B, ContactEnded>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           SetHeldState(AgentOf(ix.agent), ix, InteractionState::kWrapUp);
           ix.contact_ended_at = t;
           ix.reason = b.reason;
@@ -410,11 +411,11 @@ void Engine::ApplyBody(const Event& e) {
           UpdateActivity(a);
           if (ix.wrapup_until != 0) Schedule(Timer::kWrapUpEnd, ix.wrapup_until, b.id, ix.wrapup_until);
         } else if constexpr (std::is_same_v<B, WrapUpExtended>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           ix.wrapup_until = b.until;
           Schedule(Timer::kWrapUpEnd, b.until, b.id, b.until);
         } else if constexpr (std::is_same_v<B, Completed>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           Agent& a = AgentOf(ix.agent);
           RemoveWork(a, ix);
           ix.state = InteractionState::kCompleted;
@@ -434,7 +435,7 @@ void Engine::ApplyBody(const Event& e) {
           UpdateActivity(a);
           dirty_agents_.push_back(a.user);
         } else if constexpr (std::is_same_v<B, Abandoned>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
           if (ix.state == InteractionState::kOffered) {
             Agent& a = AgentOf(ix.agent);
@@ -452,7 +453,7 @@ void Engine::ApplyBody(const Event& e) {
           s.abandoned++;
           if (q != nullptr && t - ix.queued_at <= q->sl_threshold) s.abandoned_in_sl++;
         } else if constexpr (std::is_same_v<B, Closed>) {
-          Interaction& ix = interactions_.at(b.id);
+          Interaction& ix = IxAt(b.id);
           if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
           if (ix.agent != 0 && (ix.state == InteractionState::kOffered ||
                                 ix.state == InteractionState::kConnected ||
@@ -525,7 +526,7 @@ void Engine::RouteAgent(UserId u) {
   unsigned mask = FreeChannels(a);
   if (mask == 0) return;
   auto declined = [&](InteractionId id) {
-    const auto& d = interactions_.at(id).declined;
+    const auto& d = IxAt(id).declined;
     return std::find(d.begin(), d.end(), u) != d.end();
   };
   std::array<std::optional<WaitKey>, kChannelCount> best{};
@@ -536,7 +537,7 @@ void Engine::RouteAgent(UserId u) {
       if ((mask & (1u << c)) != 0 && best[c] && (pick < 0 || *best[c] < *best[pick])) pick = c;
     }
     if (pick < 0) return;
-    const Interaction& ix = interactions_.at(best[pick]->id);
+    const Interaction& ix = IxAt(best[pick]->id);
     Emit(ix.tenant, Offered{ix.id, u, now_ + QueueById(ix.queue)->offer_timeout});
     // The offer took one contact off one line and gave the agent work: no channel becomes
     // free and no other line changed, so only the line of the channel taken is looked at
@@ -616,7 +617,7 @@ void Engine::FireTimer(const Timer& t) {
 void Engine::WithdrawOffers(Agent& a) {
   const std::vector<InteractionId> work = a.work;
   for (InteractionId id : work) {
-    const Interaction& ix = interactions_.at(id);
+    const Interaction& ix = IxAt(id);
     if (ix.state == InteractionState::kOffered)
       Emit(ix.tenant, OfferEnded{id, a.user, OfferResult::kWithdrawn});
   }
@@ -625,7 +626,7 @@ void Engine::WithdrawOffers(Agent& a) {
 void Engine::ReleaseWork(Agent& a, const std::string& reason) {
   const std::vector<InteractionId> work = a.work;
   for (InteractionId id : work) {
-    const Interaction& ix = interactions_.at(id);
+    const Interaction& ix = IxAt(id);
     switch (ix.state) {
       case InteractionState::kOffered:
         Emit(ix.tenant, OfferEnded{id, a.user, OfferResult::kWithdrawn});
@@ -831,8 +832,17 @@ Engine::DayStats& Engine::StatsOf(QueueId q) {
   return s;
 }
 
+Interaction& Engine::IxAt(InteractionId id) {
+  if (ix_memo_ != nullptr && ix_memo_->id == id) return *ix_memo_;
+  Interaction& ix = interactions_.at(id);
+  ix_memo_ = &ix;
+  return ix;
+}
+
 Agent& Engine::AgentOf(UserId u) {
+  if (agent_memo_ != nullptr && agent_memo_->user == u) return *agent_memo_;
   auto [it, inserted] = agents_.try_emplace(u);
+  agent_memo_ = &it->second;
   if (inserted) {
     it->second.user = u;
     it->second.day = DayOf(now_);
@@ -1140,7 +1150,7 @@ Status Engine::SetPresence(UserId u, TenantId t, Presence p, const std::string& 
   if (p == Presence::kOffline) {
     if (a.presence == Presence::kOffline || a.tenant != t) return {};
     for (InteractionId id : a.work) {
-      const auto st = interactions_.at(id).state;
+      const auto st = IxAt(id).state;
       if (!force && (st == InteractionState::kConnected || st == InteractionState::kWrapUp))
         return Fail(ErrorCode::kConflict, "finish the contacts in hand first");
     }

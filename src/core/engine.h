@@ -323,6 +323,9 @@ class Engine {
   DayStats& StatsOf(QueueId q);
   const Queue* QueueById(QueueId id) const;
   Agent& AgentOf(UserId u);
+  // interactions_.at(id). Like AgentOf, remembers the last one: one command looks the same
+  // contact and agent up again and again (command, each event it applies, routing).
+  Interaction& IxAt(InteractionId id);
   void ScheduleStep(const Interaction& ix);
   // Keep Agent::work, used and held in step with the contacts in hand.
   void AddWork(Agent& a, const Interaction& ix);
@@ -363,6 +366,8 @@ class Engine {
   std::unordered_map<UserId, Agent> agents_;
   std::unordered_map<QueueId, DayStats> day_stats_;
 
+  Interaction* ix_memo_ = nullptr;  // see IxAt; cleared when that interaction is evicted
+  Agent* agent_memo_ = nullptr;     // see AgentOf; agents are never erased
   RoutingIndex index_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::uint64_t timer_order_ = 0;
