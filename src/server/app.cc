@@ -157,7 +157,18 @@ struct App::Impl : http::ServerHandler {
   void OnRequest(http::Request request, http::Reply reply) override {
     Post([this, request = std::move(request), reply = std::move(reply)]() mutable {
       engine.SetTime(WallMs());
-      Complete(api->Handle(request), std::move(reply));
+      api::Outcome outcome;
+      try {
+        outcome = api->Handle(request);
+      } catch (const std::exception& e) {
+        // A bug, not bad input (the API turns bad input into 4xx). The request changed nothing
+        // it could not finish, since handlers validate before they command the engine; keep
+        // serving the others.
+        spdlog::error("api: {} {}: unexpected exception: {}", request.method, request.path, e.what());
+        outcome.response = api::ErrorResponse(500, "internal", "internal error");
+        outcome.durable_seq = engine.last_seq();
+      }
+      Complete(std::move(outcome), std::move(reply));
     });
   }
 

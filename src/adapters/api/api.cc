@@ -19,7 +19,9 @@ using core::Role;
 http::Response ErrorResponse(int status, const std::string& code, const std::string& message) {
   http::Response r;
   r.status = status;
-  r.body = json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  // Messages may quote the request (a path with bytes that are not UTF-8): replace, don't throw.
+  r.body = json{{"error", {{"code", code}, {"message", message}}}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
