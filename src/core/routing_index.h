@@ -33,8 +33,9 @@
 // (Resift, SetFixed). The choice is exact either way.
 //
 // Owned by the Engine; single-threaded like it. Costs: O(log n) per add/remove/re-key, O(1) to
-// deactivate, no allocation once warm; a lookup peeks at most channels x steps (waiting) or 10
-// levels (agents) heap heads, and walks below a head only past entries its `skip` excludes.
+// update an agent's figures, no allocation once warm; a lookup peeks at most channels x steps
+// (waiting) or 10 levels (agents) heap heads, and walks below a head only past entries its
+// `skip` excludes or whose key is out of date.
 
 #include <algorithm>
 #include <array>
