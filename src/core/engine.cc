@@ -253,6 +253,7 @@ void Engine::ApplyBody(const Event& e) {
           }
           RecomputeTenantFits(b.queue.tenant);
         } else if constexpr (std::is_same_v<B, QueueDeleted>) {
+          if (queue_memo_ != nullptr && queue_memo_->id == b.queue) queue_memo_ = nullptr;
           queues_.erase(b.queue);
           queue_by_id_.erase(b.queue);
           index_.RemoveQueue(b.queue);
@@ -671,8 +672,11 @@ void Engine::ScheduleStep(const Interaction& ix) {
 }
 
 const Queue* Engine::QueueById(QueueId id) const {
+  if (queue_memo_ != nullptr && queue_memo_->id == id) return queue_memo_;
   auto it = queue_by_id_.find(id);
-  return it == queue_by_id_.end() ? nullptr : it->second;
+  if (it == queue_by_id_.end()) return nullptr;
+  queue_memo_ = it->second;
+  return queue_memo_;
 }
 
 void Engine::RefreshQueueSteps(const Queue& q) {

@@ -367,6 +367,7 @@ class Engine {
   std::unordered_map<QueueId, DayStats> day_stats_;
 
   Interaction* ix_memo_ = nullptr;  // see IxAt; cleared when that interaction is evicted
+  mutable const Queue* queue_memo_ = nullptr;  // the last QueueById; cleared on delete
   Agent* agent_memo_ = nullptr;     // see AgentOf; agents are never erased
   RoutingIndex index_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
