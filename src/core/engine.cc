@@ -125,7 +125,13 @@ void Engine::Emit(TenantId t, Body&& body) {
   static_assert(!std::is_lvalue_reference_v<Body>, "events are moved into the outbox");
   using B = std::decay_t<Body>;
   B& b = body;
-  outbox_.emplace_back(++seq_, now_, t, std::in_place_type<B>, std::move(b));
+  EmitFields<B>(t, std::move(b));
+}
+
+template <typename Body, typename... Fields>
+void Engine::EmitFields(TenantId t, Fields&&... fields) {
+  outbox_.emplace_back(++seq_, now_, t, std::in_place_type<Body>,
+                       std::forward<Fields>(fields)...);
   Apply(outbox_.back());
 }
 
@@ -244,7 +250,7 @@ void Engine::ApplyBody(const Event& e) {
           for (InteractionId id : waiting) UnfileWaiting(IxAt(id));
           Queue& stored = queues_[b.queue.id];
           stored = b.queue;
-          queue_by_id_[b.queue.id] = &stored;
+          queue_by_id_[b.queue.id] = QueueRef{&stored, &day_stats_[b.queue.id]};
           bump(b.queue.id);
           RefreshQueueSteps(b.queue);
           for (InteractionId id : waiting) {
@@ -253,7 +259,7 @@ void Engine::ApplyBody(const Event& e) {
           }
           RecomputeTenantFits(b.queue.tenant);
         } else if constexpr (std::is_same_v<B, QueueDeleted>) {
-          if (queue_memo_ != nullptr && queue_memo_->id == b.queue) queue_memo_ = nullptr;
+          if (queue_memo_ != nullptr && queue_memo_->queue->id == b.queue) queue_memo_ = nullptr;
           queues_.erase(b.queue);
           queue_by_id_.erase(b.queue);
           index_.RemoveQueue(b.queue);
@@ -303,9 +309,16 @@ void Engine::ApplyBody(const Event& e) {
           ix.channel = b.channel;
           ix.queue = b.queue;
           ix.priority = b.priority;
-          ix.customer = b.customer;
-          ix.subject = b.subject;
-          ix.data = b.data;
+          // A new record's strings are empty: copy only what the contact has (often nothing
+          // but a phone number).
+          auto copy = [](std::string& to, const std::string& from) {
+            if (!from.empty()) to = from;
+          };
+          copy(ix.customer.name, b.customer.name);
+          copy(ix.customer.phone, b.customer.phone);
+          copy(ix.customer.email, b.customer.email);
+          copy(ix.subject, b.subject);
+          copy(ix.data, b.data);
           ix.origin = b.origin;
           ix.created_at = t;
           ix.enqueued_at = b.enqueued_at;
@@ -671,12 +684,17 @@ void Engine::ScheduleStep(const Interaction& ix) {
   Schedule(Timer::kStep, ix.queued_at + q->steps[ix.step].after, ix.id, ix.step);
 }
 
-const Queue* Engine::QueueById(QueueId id) const {
-  if (queue_memo_ != nullptr && queue_memo_->id == id) return queue_memo_;
+const Engine::QueueRef* Engine::QueueRefOf(QueueId id) const {
+  if (queue_memo_ != nullptr && queue_memo_->queue->id == id) return queue_memo_;
   auto it = queue_by_id_.find(id);
   if (it == queue_by_id_.end()) return nullptr;
-  queue_memo_ = it->second;
+  queue_memo_ = &it->second;
   return queue_memo_;
+}
+
+const Queue* Engine::QueueById(QueueId id) const {
+  const QueueRef* r = QueueRefOf(id);
+  return r == nullptr ? nullptr : r->queue;
 }
 
 void Engine::RefreshQueueSteps(const Queue& q) {
@@ -735,8 +753,11 @@ std::int64_t Engine::FixedKey(const Agent& a, const QueueFit& fit) const {
   switch (fit.strategy) {
     case Strategy::kBestProficiency: return -fit.proficiency;
     case Strategy::kRoundRobin: {
-      auto it = a.last_offer.find(fit.queue);
-      return it == a.last_offer.end() ? 0 : static_cast<std::int64_t>(it->second);
+      auto it = std::lower_bound(a.last_offer.begin(), a.last_offer.end(), fit.queue,
+                                 [](const auto& e, QueueId q) { return e.first < q; });
+      return it == a.last_offer.end() || it->first != fit.queue
+                 ? 0
+                 : static_cast<std::int64_t>(it->second);
     }
     default: return 0;  // random: drawn in ReindexAgent
   }
@@ -791,7 +812,14 @@ void Engine::ReindexAgent(Agent& a) {
 }
 
 void Engine::NoteOffer(Agent& a, QueueId q) {
-  a.last_offer[q] = ++offer_counter_;
+  ++offer_counter_;
+  auto last = std::lower_bound(a.last_offer.begin(), a.last_offer.end(), q,
+                               [](const auto& e, QueueId id) { return e.first < id; });
+  if (last != a.last_offer.end() && last->first == q) {
+    last->second = offer_counter_;
+  } else {
+    a.last_offer.insert(last, {q, offer_counter_});
+  }
   // Round robin ranks by the queue's last offer: only that queue's entries change (a later
   // offer only makes the key bigger, which the index takes lazily).
   auto it = std::lower_bound(a.entries.begin(), a.entries.end(), q,
@@ -830,7 +858,8 @@ void Engine::RollDay(Agent& a) {
 }
 
 Engine::DayStats& Engine::StatsOf(QueueId q) {
-  DayStats& s = day_stats_[q];
+  const QueueRef* r = QueueRefOf(q);
+  DayStats& s = r != nullptr ? *r->stats : day_stats_[q];
   const std::int64_t day = DayOf(now_);
   if (s.day != day) s = DayStats{day};
   return s;
@@ -941,13 +970,14 @@ Status Engine::ValidateHours(const BusinessHours& h) const {
   return {};
 }
 
-Status Engine::ValidateMembership(TenantId t, const Membership& m) const {
+Status Engine::CheckMembership(TenantId t, const Membership& m) const {
   for (const auto& [skill, prof] : m.skills) {
     if (FindSkill(t, skill) == nullptr) return Fail(ErrorCode::kBadRequest, "unknown skill " + std::to_string(skill));
     if (prof < 1 || prof > 10) return Fail(ErrorCode::kBadRequest, "proficiency must be 1-10");
   }
   for (std::uint8_t s : m.capacity.slots)
-    if (s > 50) return Fail(ErrorCode::kBadRequest, "capacity must be 0-50");
+    if (s > kMaxSlots)
+      return Fail(ErrorCode::kBadRequest, "capacity must be 0-" + std::to_string(kMaxSlots));
   return {};
 }
 
@@ -1004,7 +1034,7 @@ Status Engine::UpdateUser(const User& u) {
 Status Engine::SetMember(TenantId t, UserId u, const Membership& m) {
   if (auto s = CheckTenant(t); !s) return s;
   if (FindUser(u) == nullptr) return Fail(ErrorCode::kNotFound, "no such user");
-  if (auto s = ValidateMembership(t, m); !s) return s;
+  if (auto s = CheckMembership(t, m); !s) return s;
   Emit(t, MemberSet{t, u, m});
   Dispatch();
   return {};
@@ -1231,9 +1261,9 @@ Result<InteractionId> Engine::CreateInteraction(NewInteraction n) {
       Emit(n.tenant, OfferEnded{origin->id, origin->agent, OfferResult::kWithdrawn});
     Emit(n.tenant, Closed{n.origin, "continued_as_" + std::to_string(id)});
   }
-  Emit(n.tenant, InteractionCreated{id, n.tenant, n.channel, n.queue, n.priority, enqueued_at,
-                                    std::move(n.customer), std::move(n.subject),
-                                    std::move(n.data), n.origin});
+  EmitFields<InteractionCreated>(n.tenant, id, n.tenant, n.channel, n.queue, n.priority,
+                                 enqueued_at, std::move(n.customer), std::move(n.subject),
+                                 std::move(n.data), n.origin);
   Dispatch();
   return id;
 }

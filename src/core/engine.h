@@ -127,7 +127,10 @@ struct Agent {
   bool random_fits = false;        // some fit ranks at random: redrawn on every reindex
   RoutingIndex::AgentRef index_ref = RoutingIndex::kNoAgent;  // its figures in the index
   Capacity capacity{{}};       // of the current tenant's membership; all 0 when offline
-  std::unordered_map<QueueId, std::uint64_t> last_offer;  // round robin
+  // Round robin's rank: per queue, the offer counter at the queue's last offer to the agent.
+  // Sorted by queue, a few entries (the queues it was offered from): an offer allocates no
+  // node, as a hash map did.
+  std::vector<std::pair<QueueId, std::uint64_t>> last_offer;
 };
 
 struct QueueStats {
@@ -188,6 +191,9 @@ class Engine {
   Status UpdateTenant(const Tenant& t);
   Result<UserId> CreateUser(User u);
   Status UpdateUser(const User& u);
+  // The rules SetMember applies to a membership of tenant t: skills of the tenant, proficiency
+  // 1..10, at most kMaxSlots per channel. kBadRequest naming the first rule broken.
+  Status CheckMembership(TenantId t, const Membership& m) const;
   Status SetMember(TenantId t, UserId u, const Membership& m);
   Status RemoveMember(TenantId t, UserId u);
   Result<SkillId> CreateSkill(Skill s);
@@ -287,9 +293,19 @@ class Engine {
                  abandoned_in_sl = 0, handled = 0;
     DurationMs wait_answered_sum = 0, handle_sum = 0;
   };
+  // The hot path's view of a queue: its definition (in queues_) and today's figures (in
+  // day_stats_), so the command that looks a queue up finds its stats without hashing again.
+  struct QueueRef {
+    const Queue* queue = nullptr;
+    DayStats* stats = nullptr;
+  };
 
   template <typename Body>
   void Emit(TenantId t, Body&& body);
+  // Emit, building the body in the outbox from its fields: a new contact's strings are moved
+  // once, from the command into the event.
+  template <typename Body, typename... Fields>
+  void EmitFields(TenantId t, Fields&&... fields);
   void Apply(const Event& e);
   void ApplyBody(const Event& e);
   void Schedule(Timer::Kind kind, TimeMs due, std::uint64_t a, std::int64_t b);
@@ -322,6 +338,7 @@ class Engine {
   void RollDay(Agent& a);
   DayStats& StatsOf(QueueId q);
   const Queue* QueueById(QueueId id) const;
+  const QueueRef* QueueRefOf(QueueId id) const;
   Agent& AgentOf(UserId u);
   // interactions_.at(id). Like AgentOf, remembers the last one: one command looks the same
   // contact and agent up again and again (command, each event it applies, routing).
@@ -340,7 +357,6 @@ class Engine {
   bool HasDispositions(TenantId t) const;
   Status ValidateQueue(const Queue& q) const;
   Status ValidateHours(const BusinessHours& h) const;
-  Status ValidateMembership(TenantId t, const Membership& m) const;
   bool SlugTaken(const std::string& slug, TenantId except) const;
 
   EngineOptions options_;
@@ -356,7 +372,7 @@ class Engine {
   std::map<UserId, std::map<TenantId, Membership>> members_;
   std::map<SkillId, Skill> skills_;
   std::map<QueueId, Queue> queues_;  // ordered: fits and listings go by id
-  std::unordered_map<QueueId, const Queue*> queue_by_id_;  // into queues_, for the hot path
+  std::unordered_map<QueueId, QueueRef> queue_by_id_;
   std::map<HoursId, BusinessHours> hours_;
   std::map<DispositionId, Disposition> dispositions_;
   std::unordered_map<TenantId, int> disposition_count_;  // so WrapUp need not list them
@@ -367,7 +383,7 @@ class Engine {
   std::unordered_map<QueueId, DayStats> day_stats_;
 
   Interaction* ix_memo_ = nullptr;  // see IxAt; cleared when that interaction is evicted
-  mutable const Queue* queue_memo_ = nullptr;  // the last QueueById; cleared on delete
+  mutable const QueueRef* queue_memo_ = nullptr;  // the last QueueById; cleared on delete
   Agent* agent_memo_ = nullptr;     // see AgentOf; agents are never erased
   RoutingIndex index_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;

@@ -65,10 +65,9 @@ nlohmann::json ToJson(const Capacity& capacity);
 //    start < end}]; closed_dates valid "YYYY-MM-DD".
 //  TenantSettings: break_reasons non-empty strings; max_missed_offers 1..100;
 //    presence_lease_s > 0; timezone non-empty.
-//  Capacity: keys are channel names; voice and callback 0..1, others 0..kMaxSlots.
+//  Capacity: keys are channel names; voice and callback 0..1, others 0..kMaxSlots (types.h).
 //  Customer: strings.
 constexpr DurationMs kMaxApiDuration = 365 * kDay;
-constexpr int kMaxSlots = 100;
 
 [[nodiscard]] Result<Queue> FromJson(const nlohmann::json& json, const Queue& base);
 [[nodiscard]] Result<BusinessHours> FromJson(const nlohmann::json& json,

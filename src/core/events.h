@@ -82,10 +82,12 @@ struct Event {
   Event() = default;
   Event(std::uint64_t seq, TimeMs ts, TenantId tenant, EventBody body)
       : seq(seq), ts(ts), tenant(tenant), body(std::move(body)) {}
-  // Builds the body in place (the engine's outbox), without moving a whole variant.
-  template <typename Body>
-  Event(std::uint64_t seq, TimeMs ts, TenantId tenant, std::in_place_type_t<Body> type, Body&& b)
-      : seq(seq), ts(ts), tenant(tenant), body(type, std::forward<Body>(b)) {}
+  // Builds the body in place (the engine's outbox) from its fields or a body, without moving
+  // a whole variant.
+  template <typename Body, typename... Args>
+  Event(std::uint64_t seq, TimeMs ts, TenantId tenant, std::in_place_type_t<Body> type,
+        Args&&... args)
+      : seq(seq), ts(ts), tenant(tenant), body(type, std::forward<Args>(args)...) {}
 };
 
 // Stable type names written to the store, e.g. "interaction.offered".

@@ -71,6 +71,10 @@ constexpr bool IsExclusive(Channel c) { return c == Channel::kVoice || c == Chan
 // Real-time channels die with the server's connections; the others survive a restart queued.
 constexpr bool IsRealTime(Channel c) { return c == Channel::kVoice || c == Channel::kChat; }
 
+// Most contacts of one channel an agent may hold (Membership::capacity); the engine refuses
+// more and the codec does not read more.
+constexpr int kMaxSlots = 50;
+
 struct Capacity {
   // Slots per channel. Exclusive channels use 1 (the agent takes them) or 0 (never offered).
   std::array<std::uint8_t, kChannelCount> slots{1, 3, 2, 1, 2};
