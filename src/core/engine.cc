@@ -423,7 +423,8 @@ void Engine::ApplyBody(const Event& e) {
           a.talk_today += t - ix.answered_at;
           ReindexAgent(a);  // least_talk_time ranks by talk_today
           UpdateActivity(a);
-          if (ix.wrapup_until != 0) Schedule(Timer::kWrapUpEnd, ix.wrapup_until, b.id, ix.wrapup_until);
+          if (ix.wrapup_until != 0 && !skip_wrapup_timer_)
+            Schedule(Timer::kWrapUpEnd, ix.wrapup_until, b.id, ix.wrapup_until);
         } else if constexpr (std::is_same_v<B, WrapUpExtended>) {
           Interaction& ix = IxAt(b.id);
           ix.wrapup_until = b.until;
@@ -1332,7 +1333,12 @@ Status Engine::WrapUp(UserId agent, InteractionId id, DispositionId disposition,
     return Fail(ErrorCode::kBadRequest, "unknown disposition");
   if (disposition == 0 && HasDispositions(ix.tenant))
     return Fail(ErrorCode::kBadRequest, "a disposition is required");
-  if (ix.state == InteractionState::kConnected) Emit(ix.tenant, ContactEnded{id, "agent_ended"});
+  if (ix.state == InteractionState::kConnected) {
+    // Completed follows in this command: a wrap-up timer would only go stale in the heap.
+    skip_wrapup_timer_ = true;
+    Emit(ix.tenant, ContactEnded{id, "agent_ended"});
+    skip_wrapup_timer_ = false;
+  }
   Completed c;
   c.id = id;
   c.disposition = disposition;

@@ -28,6 +28,7 @@
 
 #include "common/result.h"
 #include "core/events.h"
+#include "core/node_pool.h"
 #include "core/routing_index.h"
 #include "core/types.h"
 
@@ -378,7 +379,14 @@ class Engine {
   std::unordered_map<TenantId, int> disposition_count_;  // so WrapUp need not list them
   struct Session { UserId user; TimeMs expires; };
   std::unordered_map<std::string, Session> sessions_;
-  std::unordered_map<InteractionId, Interaction> interactions_;
+  // Nodes from a pool: a new contact's record costs no malloc. The pool outlives the map.
+  using InteractionMap =
+      std::unordered_map<InteractionId, Interaction, std::hash<InteractionId>,
+                         std::equal_to<InteractionId>,
+                         NodePoolAllocator<std::pair<const InteractionId, Interaction>>>;
+  NodePool interaction_nodes_;
+  InteractionMap interactions_{0, std::hash<InteractionId>(), std::equal_to<InteractionId>(),
+                               InteractionMap::allocator_type(&interaction_nodes_)};
   std::unordered_map<UserId, Agent> agents_;
   std::unordered_map<QueueId, DayStats> day_stats_;
 
@@ -398,6 +406,7 @@ class Engine {
   std::deque<Finished> finished_;
   std::vector<UserId> reindex_later_;  // agents whose index entries lag (see FlushReindex)
   bool routing_agents_ = false;        // Dispatch is letting freed agents pull contacts
+  bool skip_wrapup_timer_ = false;     // WrapUp completes the contact it ends (no timer)
   // Work lists kept for their capacity, so the hot path does not allocate.
   std::vector<UserId> dirty_agents_scratch_;
   std::vector<InteractionId> dirty_interactions_scratch_;
