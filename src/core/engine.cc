@@ -130,9 +130,9 @@ void Engine::Emit(TenantId t, Body&& body) {
 
 template <typename Body, typename... Fields>
 void Engine::EmitFields(TenantId t, Fields&&... fields) {
-  outbox_.emplace_back(++seq_, now_, t, std::in_place_type<Body>,
-                       std::forward<Fields>(fields)...);
-  Apply(outbox_.back());
+  Event& e = outbox_.emplace_back(++seq_, now_, t, std::in_place_type<Body>,
+                                  std::forward<Fields>(fields)...);
+  ApplyBody(*std::get_if<Body>(&e.body), e.ts);  // the type is known: no visit
 }
 
 Status Engine::Replay(const Event& event) {
@@ -199,294 +199,291 @@ void Engine::Recover() {
 
 // ---- apply: the only place state changes -----------------------------------------------------
 
-void Engine::Apply(const Event& e) { ApplyBody(e); }
+void Engine::Apply(const Event& e) {
+  std::visit([&](const auto& b) { ApplyBody(b, e.ts); }, e.body);
+}
 
-void Engine::ApplyBody(const Event& e) {
-  const TimeMs t = e.ts;
+template <typename B>
+void Engine::ApplyBody(const B& b, TimeMs t) {
   auto bump = [this](std::uint64_t id) { next_id_ = std::max(next_id_, id + 1); };
-  std::visit(
-      [&](const auto& b) {
-        using B = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<B, TenantSet>) {
-          tenants_[b.tenant.id] = b.tenant;
-          bump(b.tenant.id);
-        } else if constexpr (std::is_same_v<B, UserSet>) {
-          auto it = users_.find(b.user.id);
-          if (it != users_.end()) user_by_login_.erase(it->second.login);
-          users_[b.user.id] = b.user;
-          user_by_login_[b.user.login] = b.user.id;
-          bump(b.user.id);
-        } else if constexpr (std::is_same_v<B, MemberSet>) {
-          members_[b.user][b.tenant] = b.member;
-          auto it = agents_.find(b.user);
-          if (it != agents_.end() && it->second.tenant == b.tenant) {
-            RecomputeFits(it->second);
-            ReindexAgent(it->second);
-            dirty_agents_.push_back(b.user);
-          }
-        } else if constexpr (std::is_same_v<B, MemberRemoved>) {
-          auto it = members_.find(b.user);
-          if (it != members_.end()) it->second.erase(b.tenant);
-          auto ag = agents_.find(b.user);
-          if (ag != agents_.end() && ag->second.tenant == b.tenant) {
-            RecomputeFits(ag->second);
-            ReindexAgent(ag->second);
-          }
-        } else if constexpr (std::is_same_v<B, SkillSet>) {
-          skills_[b.skill.id] = b.skill;
-          bump(b.skill.id);
-        } else if constexpr (std::is_same_v<B, SkillDeleted>) {
-          skills_.erase(b.skill);
-          for (auto& [u, per_tenant] : members_) {
-            auto it = per_tenant.find(b.tenant);
-            if (it != per_tenant.end()) it->second.skills.erase(b.skill);
-          }
-        } else if constexpr (std::is_same_v<B, QueueSet>) {
-          const bool existed = queues_.count(b.queue.id) > 0;
-          std::vector<InteractionId> waiting;
-          if (existed) index_.ForEachWaiting(b.queue.id, [&](InteractionId id) {
-            waiting.push_back(id);
-          });
-          for (InteractionId id : waiting) UnfileWaiting(IxAt(id));
-          Queue& stored = queues_[b.queue.id];
-          stored = b.queue;
-          queue_by_id_[b.queue.id] = QueueRef{&stored, &day_stats_[b.queue.id]};
-          bump(b.queue.id);
-          RefreshQueueSteps(b.queue);
-          for (InteractionId id : waiting) {
-            FileWaiting(IxAt(id));
-            dirty_interactions_.push_back(id);
-          }
-          RecomputeTenantFits(b.queue.tenant);
-        } else if constexpr (std::is_same_v<B, QueueDeleted>) {
-          if (queue_memo_ != nullptr && queue_memo_->queue->id == b.queue) queue_memo_ = nullptr;
-          queues_.erase(b.queue);
-          queue_by_id_.erase(b.queue);
-          index_.RemoveQueue(b.queue);
-          RecomputeTenantFits(b.tenant);
-        } else if constexpr (std::is_same_v<B, HoursSet>) {
-          hours_[b.hours.id] = b.hours;
-          bump(b.hours.id);
-        } else if constexpr (std::is_same_v<B, HoursDeleted>) {
-          hours_.erase(b.hours);
-        } else if constexpr (std::is_same_v<B, DispositionSet>) {
-          auto [it, added] = dispositions_.insert_or_assign(b.disposition.id, b.disposition);
-          if (added) disposition_count_[b.disposition.tenant]++;
-          bump(b.disposition.id);
-        } else if constexpr (std::is_same_v<B, DispositionDeleted>) {
-          if (dispositions_.erase(b.disposition) > 0) disposition_count_[b.tenant]--;
-        } else if constexpr (std::is_same_v<B, SessionCreated>) {
-          sessions_[b.token_hash] = Session{b.user, b.expires};
-        } else if constexpr (std::is_same_v<B, SessionRevoked>) {
-          sessions_.erase(b.token_hash);
-        } else if constexpr (std::is_same_v<B, PresenceChanged>) {
-          Agent& a = AgentOf(b.user);
-          RollDay(a);
-          a.tenant = b.presence == Presence::kOffline ? 0 : b.tenant;
-          if (b.presence == Presence::kAvailable && a.presence != Presence::kAvailable) {
-            a.consecutive_misses = 0;
-            if (a.work.empty()) a.idle_since = t;
-          }
-          a.presence = b.presence;
-          a.reason = b.reason;
-          a.presence_since = t;
-          if (b.presence != Presence::kOffline && a.last_seen < t) a.last_seen = t;
-          RecomputeFits(a);
-          ReindexAgent(a);
-          UpdateActivity(a);
-          dirty_agents_.push_back(b.user);
-          if (b.presence != Presence::kOffline && a.connections == 0) {
-            Tenant* tn = tenants_.count(b.tenant) ? &tenants_[b.tenant] : nullptr;
-            const DurationMs lease = tn ? tn->settings.presence_lease : 120 * kSecond;
-            Schedule(Timer::kLease, a.last_seen + lease, b.user, 0);
-          }
-        } else if constexpr (std::is_same_v<B, InteractionCreated>) {
-          bump(b.id);
-          // Built in place: an Interaction is large and owns strings.
-          Interaction& ix = interactions_.try_emplace(b.id).first->second;
-          ix.id = b.id;
-          ix.tenant = b.tenant;
-          ix.channel = b.channel;
-          ix.queue = b.queue;
-          ix.priority = b.priority;
-          // A new record's strings are empty: copy only what the contact has (often nothing
-          // but a phone number).
-          auto copy = [](std::string& to, const std::string& from) {
-            if (!from.empty()) to = from;
-          };
-          copy(ix.customer.name, b.customer.name);
-          copy(ix.customer.phone, b.customer.phone);
-          copy(ix.customer.email, b.customer.email);
-          copy(ix.subject, b.subject);
-          copy(ix.data, b.data);
-          ix.origin = b.origin;
-          ix.created_at = t;
-          ix.enqueued_at = b.enqueued_at;
-          ix.queued_at = t;
-          FileWaiting(ix);
-          StatsOf(b.queue).entered++;
-          dirty_interactions_.push_back(b.id);
-          ScheduleStep(ix);
-        } else if constexpr (std::is_same_v<B, InteractionMoved>) {
-          Interaction& ix = IxAt(b.id);
-          if (ix.state == InteractionState::kQueued) {
-            UnfileWaiting(ix);
-          } else if (ix.agent != 0) {
-            Agent& a = AgentOf(ix.agent);
-            RemoveWork(a, ix);
-            if (b.reason == "transfer") ix.declined.push_back(ix.agent);
-            if (ix.state == InteractionState::kConnected && b.reason == "transfer") {
-              a.talk_today += t - ix.answered_at;
-            }
-            ReindexAgent(a);
-            UpdateActivity(a);
-            dirty_agents_.push_back(a.user);
-          }
-          const bool new_queue = ix.queue != b.queue;
-          ix.queue = b.queue;
-          ix.state = InteractionState::kQueued;
-          ix.agent = 0;
-          ix.reason = b.reason;
-          if (new_queue) {
-            ix.queued_at = t;
-            ix.step = 0;
-            StatsOf(b.queue).entered++;
-          }
-          FileWaiting(ix);
-          dirty_interactions_.push_back(b.id);
-          ScheduleStep(ix);
-        } else if constexpr (std::is_same_v<B, InteractionStepped>) {
-          Interaction& ix = IxAt(b.id);
-          UnfileWaiting(ix);
-          ix.step = b.step;
-          FileWaiting(ix);
-          dirty_interactions_.push_back(b.id);
-          ScheduleStep(ix);
-        } else if constexpr (std::is_same_v<B, Offered>) {
-          Interaction& ix = IxAt(b.id);
-          UnfileWaiting(ix);
-          ix.state = InteractionState::kOffered;
-          ix.agent = b.agent;
-          ix.offer_expires = b.expires;
-          Agent& a = AgentOf(b.agent);
-          RollDay(a);
-          AddWork(a, ix);
-          NoteOffer(a, ix.queue);
-          // An agent pulling contacts (RouteAgent) may take several in a row; its entries
-          // are settled once it is done, before any contact looks for an agent (Dispatch).
-          if (routing_agents_) {
-            DeferReindex(a);
-          } else {
-            ReindexAgent(a);
-          }
-          UpdateActivity(a);
-          Schedule(Timer::kOfferExpiry, b.expires, b.id, b.expires);
-        } else if constexpr (std::is_same_v<B, OfferEnded>) {
-          Interaction& ix = IxAt(b.id);
-          Agent& a = AgentOf(b.agent);
-          RemoveWork(a, ix);
-          if (b.result == OfferResult::kExpired) a.consecutive_misses++;
-          if (b.result != OfferResult::kWithdrawn) ix.declined.push_back(b.agent);
-          ix.state = InteractionState::kQueued;
-          ix.agent = 0;
-          ix.offer_expires = 0;
-          FileWaiting(ix);
-          ScheduleStep(ix);  // a step that fell due during the offer applies now
-          ReindexAgent(a);
-          UpdateActivity(a);
-          dirty_interactions_.push_back(b.id);
-          dirty_agents_.push_back(b.agent);
-        } else if constexpr (std::is_same_v<B, Accepted>) {
-          Interaction& ix = IxAt(b.id);
-          SetHeldState(AgentOf(ix.agent), ix, InteractionState::kConnected);
-          ix.answered_at = t;
-          const Queue* q = QueueById(ix.queue);
-          DayStats& s = StatsOf(ix.queue);
-          s.answered++;
-          s.wait_answered_sum += t - ix.queued_at;
-          if (q == nullptr || t - ix.queued_at <= q->sl_threshold) s.answered_in_sl++;
-          Agent& a = AgentOf(b.agent);
-          RollDay(a);
-          a.consecutive_misses = 0;
-          a.contacts_today++;
-          ReindexAgent(a);
-          UpdateActivity(a);
-        } else if constexpr (std::is_same_v<B, ContactEnded>) {
-          Interaction& ix = IxAt(b.id);
-          SetHeldState(AgentOf(ix.agent), ix, InteractionState::kWrapUp);
-          ix.contact_ended_at = t;
-          ix.reason = b.reason;
-          const Queue* q = QueueById(ix.queue);
-          ix.wrapup_until = (q != nullptr && q->wrapup > 0) ? t + q->wrapup : 0;
-          Agent& a = AgentOf(ix.agent);
-          RollDay(a);
-          a.talk_today += t - ix.answered_at;
-          ReindexAgent(a);  // least_talk_time ranks by talk_today
-          UpdateActivity(a);
-          if (ix.wrapup_until != 0 && !skip_wrapup_timer_)
-            Schedule(Timer::kWrapUpEnd, ix.wrapup_until, b.id, ix.wrapup_until);
-        } else if constexpr (std::is_same_v<B, WrapUpExtended>) {
-          Interaction& ix = IxAt(b.id);
-          ix.wrapup_until = b.until;
-          Schedule(Timer::kWrapUpEnd, b.until, b.id, b.until);
-        } else if constexpr (std::is_same_v<B, Completed>) {
-          Interaction& ix = IxAt(b.id);
-          Agent& a = AgentOf(ix.agent);
-          RemoveWork(a, ix);
-          ix.state = InteractionState::kCompleted;
-          ix.finished_at = t;
-          NoteFinished(ix);
-          ix.disposition = b.disposition;
-          ix.notes = b.notes;
-          ix.forced_by = b.forced_by;
-          if (b.timed_out) ix.reason = "wrap_up_timeout";
-          DayStats& s = StatsOf(ix.queue);
-          s.handled++;
-          s.handle_sum += t - ix.answered_at;
-          if (a.work.empty()) a.idle_since = t;
-          // The agent only gains free slots: its index entries may wait until it has pulled
-          // its next contact (Dispatch), which usually takes the slots again.
-          DeferReindex(a);
-          UpdateActivity(a);
-          dirty_agents_.push_back(a.user);
-        } else if constexpr (std::is_same_v<B, Abandoned>) {
-          Interaction& ix = IxAt(b.id);
-          if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
-          if (ix.state == InteractionState::kOffered) {
-            Agent& a = AgentOf(ix.agent);
-            RemoveWork(a, ix);
-            ReindexAgent(a);
-            UpdateActivity(a);
-            dirty_agents_.push_back(a.user);
-          }
-          ix.state = InteractionState::kAbandoned;
-          ix.finished_at = t;
-          NoteFinished(ix);
-          ix.agent = 0;
-          const Queue* q = QueueById(ix.queue);
-          DayStats& s = StatsOf(ix.queue);
-          s.abandoned++;
-          if (q != nullptr && t - ix.queued_at <= q->sl_threshold) s.abandoned_in_sl++;
-        } else if constexpr (std::is_same_v<B, Closed>) {
-          Interaction& ix = IxAt(b.id);
-          if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
-          if (ix.agent != 0 && (ix.state == InteractionState::kOffered ||
-                                ix.state == InteractionState::kConnected ||
-                                ix.state == InteractionState::kWrapUp)) {
-            Agent& a = AgentOf(ix.agent);
-            RemoveWork(a, ix);
-            if (a.work.empty()) a.idle_since = t;
-            ReindexAgent(a);
-            UpdateActivity(a);
-            dirty_agents_.push_back(a.user);
-          }
-          ix.state = InteractionState::kClosed;
-          ix.finished_at = t;
-          NoteFinished(ix);
-          ix.reason = b.reason;
-        }
-      },
-      e.body);
+  if constexpr (std::is_same_v<B, TenantSet>) {
+    tenants_[b.tenant.id] = b.tenant;
+    bump(b.tenant.id);
+  } else if constexpr (std::is_same_v<B, UserSet>) {
+    auto it = users_.find(b.user.id);
+    if (it != users_.end()) user_by_login_.erase(it->second.login);
+    users_[b.user.id] = b.user;
+    user_by_login_[b.user.login] = b.user.id;
+    bump(b.user.id);
+  } else if constexpr (std::is_same_v<B, MemberSet>) {
+    members_[b.user][b.tenant] = b.member;
+    auto it = agents_.find(b.user);
+    if (it != agents_.end() && it->second.tenant == b.tenant) {
+      RecomputeFits(it->second);
+      ReindexAgent(it->second);
+      dirty_agents_.push_back(b.user);
+    }
+  } else if constexpr (std::is_same_v<B, MemberRemoved>) {
+    auto it = members_.find(b.user);
+    if (it != members_.end()) it->second.erase(b.tenant);
+    auto ag = agents_.find(b.user);
+    if (ag != agents_.end() && ag->second.tenant == b.tenant) {
+      RecomputeFits(ag->second);
+      ReindexAgent(ag->second);
+    }
+  } else if constexpr (std::is_same_v<B, SkillSet>) {
+    skills_[b.skill.id] = b.skill;
+    bump(b.skill.id);
+  } else if constexpr (std::is_same_v<B, SkillDeleted>) {
+    skills_.erase(b.skill);
+    for (auto& [u, per_tenant] : members_) {
+      auto it = per_tenant.find(b.tenant);
+      if (it != per_tenant.end()) it->second.skills.erase(b.skill);
+    }
+  } else if constexpr (std::is_same_v<B, QueueSet>) {
+    const bool existed = queues_.count(b.queue.id) > 0;
+    std::vector<InteractionId> waiting;
+    if (existed) index_.ForEachWaiting(b.queue.id, [&](InteractionId id) {
+      waiting.push_back(id);
+    });
+    for (InteractionId id : waiting) UnfileWaiting(IxAt(id));
+    Queue& stored = queues_[b.queue.id];
+    stored = b.queue;
+    queue_by_id_[b.queue.id] = QueueRef{&stored, &day_stats_[b.queue.id]};
+    bump(b.queue.id);
+    RefreshQueueSteps(b.queue);
+    for (InteractionId id : waiting) {
+      FileWaiting(IxAt(id));
+      dirty_interactions_.push_back(id);
+    }
+    RecomputeTenantFits(b.queue.tenant);
+  } else if constexpr (std::is_same_v<B, QueueDeleted>) {
+    if (queue_memo_ != nullptr && queue_memo_->queue->id == b.queue) queue_memo_ = nullptr;
+    queues_.erase(b.queue);
+    queue_by_id_.erase(b.queue);
+    index_.RemoveQueue(b.queue);
+    RecomputeTenantFits(b.tenant);
+  } else if constexpr (std::is_same_v<B, HoursSet>) {
+    hours_[b.hours.id] = b.hours;
+    bump(b.hours.id);
+  } else if constexpr (std::is_same_v<B, HoursDeleted>) {
+    hours_.erase(b.hours);
+  } else if constexpr (std::is_same_v<B, DispositionSet>) {
+    auto [it, added] = dispositions_.insert_or_assign(b.disposition.id, b.disposition);
+    if (added) disposition_count_[b.disposition.tenant]++;
+    bump(b.disposition.id);
+  } else if constexpr (std::is_same_v<B, DispositionDeleted>) {
+    if (dispositions_.erase(b.disposition) > 0) disposition_count_[b.tenant]--;
+  } else if constexpr (std::is_same_v<B, SessionCreated>) {
+    sessions_[b.token_hash] = Session{b.user, b.expires};
+  } else if constexpr (std::is_same_v<B, SessionRevoked>) {
+    sessions_.erase(b.token_hash);
+  } else if constexpr (std::is_same_v<B, PresenceChanged>) {
+    Agent& a = AgentOf(b.user);
+    RollDay(a);
+    a.tenant = b.presence == Presence::kOffline ? 0 : b.tenant;
+    if (b.presence == Presence::kAvailable && a.presence != Presence::kAvailable) {
+      a.consecutive_misses = 0;
+      if (a.work.empty()) a.idle_since = t;
+    }
+    a.presence = b.presence;
+    a.reason = b.reason;
+    a.presence_since = t;
+    if (b.presence != Presence::kOffline && a.last_seen < t) a.last_seen = t;
+    RecomputeFits(a);
+    ReindexAgent(a);
+    UpdateActivity(a);
+    dirty_agents_.push_back(b.user);
+    if (b.presence != Presence::kOffline && a.connections == 0) {
+      Tenant* tn = tenants_.count(b.tenant) ? &tenants_[b.tenant] : nullptr;
+      const DurationMs lease = tn ? tn->settings.presence_lease : 120 * kSecond;
+      Schedule(Timer::kLease, a.last_seen + lease, b.user, 0);
+    }
+  } else if constexpr (std::is_same_v<B, InteractionCreated>) {
+    bump(b.id);
+    // Built in place: an Interaction is large and owns strings.
+    Interaction& ix = interactions_.try_emplace(b.id).first->second;
+    ix.id = b.id;
+    ix.tenant = b.tenant;
+    ix.channel = b.channel;
+    ix.queue = b.queue;
+    ix.priority = b.priority;
+    // A new record's strings are empty: copy only what the contact has (often nothing
+    // but a phone number).
+    auto copy = [](std::string& to, const std::string& from) {
+      if (!from.empty()) to = from;
+    };
+    copy(ix.customer.name, b.customer.name);
+    copy(ix.customer.phone, b.customer.phone);
+    copy(ix.customer.email, b.customer.email);
+    copy(ix.subject, b.subject);
+    copy(ix.data, b.data);
+    ix.origin = b.origin;
+    ix.created_at = t;
+    ix.enqueued_at = b.enqueued_at;
+    ix.queued_at = t;
+    FileWaiting(ix);
+    StatsOf(b.queue).entered++;
+    dirty_interactions_.push_back(b.id);
+    ScheduleStep(ix);
+  } else if constexpr (std::is_same_v<B, InteractionMoved>) {
+    Interaction& ix = IxAt(b.id);
+    if (ix.state == InteractionState::kQueued) {
+      UnfileWaiting(ix);
+    } else if (ix.agent != 0) {
+      Agent& a = AgentOf(ix.agent);
+      RemoveWork(a, ix);
+      if (b.reason == "transfer") ix.declined.push_back(ix.agent);
+      if (ix.state == InteractionState::kConnected && b.reason == "transfer") {
+        a.talk_today += t - ix.answered_at;
+      }
+      ReindexAgent(a);
+      UpdateActivity(a);
+      dirty_agents_.push_back(a.user);
+    }
+    const bool new_queue = ix.queue != b.queue;
+    ix.queue = b.queue;
+    ix.state = InteractionState::kQueued;
+    ix.agent = 0;
+    ix.reason = b.reason;
+    if (new_queue) {
+      ix.queued_at = t;
+      ix.step = 0;
+      StatsOf(b.queue).entered++;
+    }
+    FileWaiting(ix);
+    dirty_interactions_.push_back(b.id);
+    ScheduleStep(ix);
+  } else if constexpr (std::is_same_v<B, InteractionStepped>) {
+    Interaction& ix = IxAt(b.id);
+    UnfileWaiting(ix);
+    ix.step = b.step;
+    FileWaiting(ix);
+    dirty_interactions_.push_back(b.id);
+    ScheduleStep(ix);
+  } else if constexpr (std::is_same_v<B, Offered>) {
+    Interaction& ix = IxAt(b.id);
+    UnfileWaiting(ix);
+    ix.state = InteractionState::kOffered;
+    ix.agent = b.agent;
+    ix.offer_expires = b.expires;
+    Agent& a = AgentOf(b.agent);
+    RollDay(a);
+    AddWork(a, ix);
+    NoteOffer(a, ix.queue);
+    // An agent pulling contacts (RouteAgent) may take several in a row; its entries
+    // are settled once it is done, before any contact looks for an agent (Dispatch).
+    if (routing_agents_) {
+      DeferReindex(a);
+    } else {
+      ReindexAgent(a);
+    }
+    UpdateActivity(a);
+    Schedule(Timer::kOfferExpiry, b.expires, b.id, b.expires);
+  } else if constexpr (std::is_same_v<B, OfferEnded>) {
+    Interaction& ix = IxAt(b.id);
+    Agent& a = AgentOf(b.agent);
+    RemoveWork(a, ix);
+    if (b.result == OfferResult::kExpired) a.consecutive_misses++;
+    if (b.result != OfferResult::kWithdrawn) ix.declined.push_back(b.agent);
+    ix.state = InteractionState::kQueued;
+    ix.agent = 0;
+    ix.offer_expires = 0;
+    FileWaiting(ix);
+    ScheduleStep(ix);  // a step that fell due during the offer applies now
+    ReindexAgent(a);
+    UpdateActivity(a);
+    dirty_interactions_.push_back(b.id);
+    dirty_agents_.push_back(b.agent);
+  } else if constexpr (std::is_same_v<B, Accepted>) {
+    Interaction& ix = IxAt(b.id);
+    SetHeldState(AgentOf(ix.agent), ix, InteractionState::kConnected);
+    ix.answered_at = t;
+    const Queue* q = QueueById(ix.queue);
+    DayStats& s = StatsOf(ix.queue);
+    s.answered++;
+    s.wait_answered_sum += t - ix.queued_at;
+    if (q == nullptr || t - ix.queued_at <= q->sl_threshold) s.answered_in_sl++;
+    Agent& a = AgentOf(b.agent);
+    RollDay(a);
+    a.consecutive_misses = 0;
+    a.contacts_today++;
+    ReindexAgent(a);
+    UpdateActivity(a);
+  } else if constexpr (std::is_same_v<B, ContactEnded>) {
+    Interaction& ix = IxAt(b.id);
+    SetHeldState(AgentOf(ix.agent), ix, InteractionState::kWrapUp);
+    ix.contact_ended_at = t;
+    ix.reason = b.reason;
+    const Queue* q = QueueById(ix.queue);
+    ix.wrapup_until = (q != nullptr && q->wrapup > 0) ? t + q->wrapup : 0;
+    Agent& a = AgentOf(ix.agent);
+    RollDay(a);
+    a.talk_today += t - ix.answered_at;
+    ReindexAgent(a);  // least_talk_time ranks by talk_today
+    UpdateActivity(a);
+    if (ix.wrapup_until != 0 && !skip_wrapup_timer_)
+      Schedule(Timer::kWrapUpEnd, ix.wrapup_until, b.id, ix.wrapup_until);
+  } else if constexpr (std::is_same_v<B, WrapUpExtended>) {
+    Interaction& ix = IxAt(b.id);
+    ix.wrapup_until = b.until;
+    Schedule(Timer::kWrapUpEnd, b.until, b.id, b.until);
+  } else if constexpr (std::is_same_v<B, Completed>) {
+    Interaction& ix = IxAt(b.id);
+    Agent& a = AgentOf(ix.agent);
+    RemoveWork(a, ix);
+    ix.state = InteractionState::kCompleted;
+    ix.finished_at = t;
+    NoteFinished(ix);
+    ix.disposition = b.disposition;
+    ix.notes = b.notes;
+    ix.forced_by = b.forced_by;
+    if (b.timed_out) ix.reason = "wrap_up_timeout";
+    DayStats& s = StatsOf(ix.queue);
+    s.handled++;
+    s.handle_sum += t - ix.answered_at;
+    if (a.work.empty()) a.idle_since = t;
+    // The agent only gains free slots: its index entries may wait until it has pulled
+    // its next contact (Dispatch), which usually takes the slots again.
+    DeferReindex(a);
+    UpdateActivity(a);
+    dirty_agents_.push_back(a.user);
+  } else if constexpr (std::is_same_v<B, Abandoned>) {
+    Interaction& ix = IxAt(b.id);
+    if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
+    if (ix.state == InteractionState::kOffered) {
+      Agent& a = AgentOf(ix.agent);
+      RemoveWork(a, ix);
+      ReindexAgent(a);
+      UpdateActivity(a);
+      dirty_agents_.push_back(a.user);
+    }
+    ix.state = InteractionState::kAbandoned;
+    ix.finished_at = t;
+    NoteFinished(ix);
+    ix.agent = 0;
+    const Queue* q = QueueById(ix.queue);
+    DayStats& s = StatsOf(ix.queue);
+    s.abandoned++;
+    if (q != nullptr && t - ix.queued_at <= q->sl_threshold) s.abandoned_in_sl++;
+  } else if constexpr (std::is_same_v<B, Closed>) {
+    Interaction& ix = IxAt(b.id);
+    if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
+    if (ix.agent != 0 && (ix.state == InteractionState::kOffered ||
+                          ix.state == InteractionState::kConnected ||
+                          ix.state == InteractionState::kWrapUp)) {
+      Agent& a = AgentOf(ix.agent);
+      RemoveWork(a, ix);
+      if (a.work.empty()) a.idle_since = t;
+      ReindexAgent(a);
+      UpdateActivity(a);
+      dirty_agents_.push_back(a.user);
+    }
+    ix.state = InteractionState::kClosed;
+    ix.finished_at = t;
+    NoteFinished(ix);
+    ix.reason = b.reason;
+  }
 }
 
 // ---- routing ---------------------------------------------------------------------------------

@@ -308,7 +308,9 @@ class Engine {
   template <typename Body, typename... Fields>
   void EmitFields(TenantId t, Fields&&... fields);
   void Apply(const Event& e);
-  void ApplyBody(const Event& e);
+  // Apply's work for one kind of event (Emit calls it directly).
+  template <typename B>
+  void ApplyBody(const B& b, TimeMs t);
   void Schedule(Timer::Kind kind, TimeMs due, std::uint64_t a, std::int64_t b);
   void Dispatch();
   void RouteInteraction(InteractionId id);
