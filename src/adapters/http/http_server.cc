@@ -230,6 +230,7 @@ class ServerImpl final : public Server {
   asio::io_context ioc_;
   tcp::acceptor acceptor_;           // used on its own strand
   asio::steady_timer accept_timer_;  // retry after accept errors such as EMFILE
+  std::chrono::steady_clock::time_point last_accept_warning_{};  // acceptor strand only
   std::vector<std::thread> threads_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -875,8 +876,15 @@ void ServerImpl::DoAccept() {
 void ServerImpl::OnAccept(ErrorCodeT ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || stopping() || !acceptor_.is_open()) return;
   if (ec) {
-    // E.g. out of file descriptors: wait a little rather than spin.
-    LogDebug("accept: {}", ec.message());
+    // E.g. out of file descriptors: wait a little rather than spin. Operators must see it, since
+    // the server stops taking connections meanwhile, but not once per retry.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_accept_warning_ >= std::chrono::seconds(10)) {
+      last_accept_warning_ = now;
+      LogAt(spdlog::level::warn, "accept failed ({}); new connections wait", ec.message());
+    } else {
+      LogDebug("accept: {}", ec.message());
+    }
     accept_timer_.expires_after(kAcceptRetryDelay);
     accept_timer_.async_wait([this](ErrorCodeT ec) {
       if (!ec && !stopping()) DoAccept();
