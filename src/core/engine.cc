@@ -708,6 +708,7 @@ void Engine::RecomputeFits(Agent& a) {
   a.fits.clear();
   a.fits_version++;
   a.random_fits = false;
+  a.round_robin_fits = false;
   a.capacity = Capacity{{}};
   if (a.tenant == 0) return;
   const Membership* m = FindMember(a.tenant, a.user);
@@ -722,6 +723,7 @@ void Engine::RecomputeFits(Agent& a) {
     fit.slot = *slot;
     a.fits.push_back(fit);
     a.random_fits = a.random_fits || fit.strategy == Strategy::kRandom;
+    a.round_robin_fits = a.round_robin_fits || fit.strategy == Strategy::kRoundRobin;
   }
 }
 
@@ -820,6 +822,7 @@ void Engine::NoteOffer(Agent& a, QueueId q) {
   }
   // Round robin ranks by the queue's last offer: only that queue's entries change (a later
   // offer only makes the key bigger, which the index takes lazily).
+  if (!a.round_robin_fits) return;
   auto it = std::lower_bound(a.entries.begin(), a.entries.end(), q,
                              [](const Agent::Entry& e, QueueId id) { return e.queue < id; });
   for (; it != a.entries.end() && it->queue == q; ++it) {

@@ -126,6 +126,7 @@ struct Agent {
   IndexedBy indexed_by;
   std::uint64_t fits_version = 0;  // bumped when `fits` are recomputed
   bool random_fits = false;        // some fit ranks at random: redrawn on every reindex
+  bool round_robin_fits = false;   // some fit ranks by last offer (see NoteOffer)
   RoutingIndex::AgentRef index_ref = RoutingIndex::kNoAgent;  // its figures in the index
   Capacity capacity{{}};       // of the current tenant's membership; all 0 when offline
   // Round robin's rank: per queue, the offer counter at the queue's last offer to the agent.
