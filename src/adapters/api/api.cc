@@ -69,6 +69,9 @@ std::vector<std::string> Split(const std::string& path) {
 // Engine::ValidateMembership's limit on a channel's slots.
 constexpr int kMaxCapacitySlots = 50;
 
+// Login-failure tables are swept of expired entries once they hold more keys than this.
+constexpr std::size_t kMaxFailureKeys = 10000;
+
 // Deeper request bodies are refused (see Dispatch).
 constexpr int kMaxBodyDepth = 32;
 
@@ -403,11 +406,23 @@ struct Api::Impl {
   // ---- sessions ------------------------------------------------------------------------------
 
   bool Limited(std::map<std::string, std::deque<TimeMs>>& m, const std::string& key, int max) {
-    auto& q = m[key];
-    while (!q.empty() && q.front() <= engine.now() - options.login_window) q.pop_front();
-    if (q.empty()) m.erase(key);
+    const TimeMs horizon = engine.now() - options.login_window;
+    auto expire = [horizon](std::deque<TimeMs>& q) {
+      while (!q.empty() && q.front() <= horizon) q.pop_front();
+      return q.empty();
+    };
+    // A guesser spraying many logins or addresses must not grow the tables without bound: past
+    // a size, sweep every expired entry (amortised over the inserts that grew it).
+    if (m.size() > kMaxFailureKeys) {
+      for (auto i = m.begin(); i != m.end();) i = expire(i->second) ? m.erase(i) : std::next(i);
+    }
     auto it = m.find(key);
-    return it != m.end() && static_cast<int>(it->second.size()) >= max;
+    if (it == m.end()) return false;
+    if (expire(it->second)) {
+      m.erase(it);
+      return false;
+    }
+    return static_cast<int>(it->second.size()) >= max;
   }
 
   Outcome Login(Ctx& c) {
