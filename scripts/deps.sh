@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev libsqlite3-dev libsodium-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl openssl sqlite3 wrk procps
+  python3 python3-mpmath curl openssl sqlite3 wrk procps
 )
 # Fuzz targets need clang with libFuzzer; only when asked.
 if [[ "${HOMELINE_FUZZ:-0}" == "1" ]]; then packages+=(clang-16 libclang-rt-16-dev); fi
