@@ -1,5 +1,6 @@
 #include "core/routing_index.h"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -103,7 +104,7 @@ template <typename Item>
 void RoutingIndex::SiftUp(std::vector<Item>& heap, std::uint32_t pos) {
   Item item = std::move(heap[pos]);
   while (pos > 0) {
-    const std::uint32_t parent = (pos - 1) / 2;
+    const std::uint32_t parent = (pos - 1) / kArity;
     if (!(item.key < heap[parent].key)) break;
     heap[pos] = std::move(heap[parent]);
     places_[heap[pos].handle].pos = pos;
@@ -118,9 +119,12 @@ void RoutingIndex::SiftDown(std::vector<Item>& heap, std::uint32_t pos) {
   const std::uint32_t n = static_cast<std::uint32_t>(heap.size());
   Item item = std::move(heap[pos]);
   for (;;) {
-    std::uint32_t child = 2 * pos + 1;
-    if (child >= n) break;
-    if (child + 1 < n && heap[child + 1].key < heap[child].key) ++child;
+    const std::uint32_t first = kArity * pos + 1;
+    if (first >= n) break;
+    const std::uint32_t end = std::min(first + kArity, n);
+    std::uint32_t child = first;
+    for (std::uint32_t c = first + 1; c < end; ++c)
+      if (heap[c].key < heap[child].key) child = c;
     if (!(heap[child].key < item.key)) break;
     heap[pos] = std::move(heap[child]);
     places_[heap[pos].handle].pos = pos;
@@ -137,7 +141,7 @@ void RoutingIndex::EraseAt(std::vector<Item>& heap, std::uint32_t pos) {
     heap[pos] = std::move(heap[last]);
     heap.pop_back();
     // The moved item may belong above or below its new place.
-    if (pos > 0 && heap[pos].key < heap[(pos - 1) / 2].key) {
+    if (pos > 0 && heap[pos].key < heap[(pos - 1) / kArity].key) {
       SiftUp(heap, pos);
     } else {
       SiftDown(heap, pos);

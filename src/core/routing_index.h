@@ -8,7 +8,7 @@
 // required skill, proficiency >= min(required, t); 10 meets the queue's own requirement, and a
 // relaxation step with min_proficiency m accepts levels >= m. Level 0: not an agent of the queue.
 //
-// Each (queue, channel, step) line and each (queue, channel, level) agent set is a binary
+// Each (queue, channel, step) line and each (queue, channel, level) agent set is a 4-ary
 // min-heap of (key, handle). Every filed entry gets a handle, which the owner keeps and removes
 // or re-keys the entry by; the index tracks where each handle sits. A heap rather than a
 // balanced tree because filing and unfiling are the routing hot path: no node allocation (the
@@ -210,6 +210,10 @@ class RoutingIndex {
   IndexHandle NewHandle(Place p);
   void FreeHandle(IndexHandle h);
 
+  // Heaps are 4-ary: half the depth of a binary heap for the same comparisons, so half the
+  // moves (each also writes the item's position into places_) when a head is re-keyed or
+  // dropped and sinks to the bottom, which is the index's most frequent heap operation.
+  static constexpr std::uint32_t kArity = 4;
   // Heap primitives; every move writes the item's position back into places_.
   template <typename Item> void SiftUp(std::vector<Item>& heap, std::uint32_t pos);
   template <typename Item> void SiftDown(std::vector<Item>& heap, std::uint32_t pos);
@@ -254,8 +258,7 @@ const Item* RoutingIndex::BestIn(const std::vector<Item>& heap, const decltype(I
       }
       if (key == heap[i].key) continue;  // up to date: nothing below ranks before it
     }
-    walk_.push_back(2 * i + 1);
-    walk_.push_back(2 * i + 2);
+    for (std::uint32_t c = kArity * i + 1; c <= kArity * i + kArity; ++c) walk_.push_back(c);
   }
   return best;
 }
