@@ -121,10 +121,17 @@ void RoutingIndex::SiftDown(std::vector<Item>& heap, std::uint32_t pos) {
   for (;;) {
     const std::uint32_t first = kArity * pos + 1;
     if (first >= n) break;
-    const std::uint32_t end = std::min(first + kArity, n);
     std::uint32_t child = first;
-    for (std::uint32_t c = first + 1; c < end; ++c)
-      if (heap[c].key < heap[child].key) child = c;
+    if (first + kArity <= n) {
+      static_assert(kArity == 4);
+      // Keys in a heap are unique: the smallest of four as a small tournament.
+      const std::uint32_t a = heap[first + 1].key < heap[first].key ? first + 1 : first;
+      const std::uint32_t b = heap[first + 3].key < heap[first + 2].key ? first + 3 : first + 2;
+      child = heap[b].key < heap[a].key ? b : a;
+    } else {
+      for (std::uint32_t c = first + 1; c < n; ++c)
+        if (heap[c].key < heap[child].key) child = c;
+    }
     if (!(heap[child].key < item.key)) break;
     heap[pos] = std::move(heap[child]);
     places_[heap[pos].handle].pos = pos;
