@@ -1,5 +1,6 @@
 // homeline: the command-line entry point. `homeline serve` runs the server; `homeline migrate`
-// brings a database to the current schema; `homeline --help` lists the rest.
+// brings a database to the current schema; `homeline staffing` is the planners' Erlang
+// calculator; `homeline --help` lists the rest.
 
 #include <sys/resource.h>
 
@@ -11,7 +12,9 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "adapters/api/staffing_view.h"
 #include "adapters/store/event_store.h"
+#include "core/wfm/staffing.h"
 #include "server/app.h"
 #include "server/config.h"
 
@@ -80,6 +83,39 @@ int Serve(const std::string& config_path, const std::string& http, const std::st
   return 0;
 }
 
+// Prints the required agents for one interval; 2 on bad input (as the API's 400).
+int Staffing(const homeline::core::wfm::StaffingInput& in, bool as_json) {
+  namespace wfm = homeline::core::wfm;
+  auto r = wfm::SolveStaffing(in);
+  if (!r) {
+    std::fprintf(stderr, "homeline staffing: %s\n", r.error().message.c_str());
+    return 2;
+  }
+  if (as_json) {
+    std::printf("%s\n", homeline::api::StaffingJson(in, *r).dump(2).c_str());
+    return 0;
+  }
+  const wfm::QueueMetrics& m = r->metrics;
+  std::printf("%s: %.2f Erlangs offered (%g contacts in %g s, AHT %g s)\n",
+              r->model == wfm::Model::kErlangA ? "Erlang A" : "Erlang C", r->erlangs, in.contacts,
+              in.interval_s, in.aht_s);
+  std::printf("  required agents         %d", r->agents);
+  if (in.concurrency > 1) std::printf("  (%d contacts at once: %d slots)", in.concurrency, r->servers);
+  std::printf("\n  scheduled agents        %d  (%g%% shrinkage)\n", r->scheduled_agents,
+              in.shrinkage * 100);
+  std::printf("  service level           %.1f%% answered within %g s", m.service_level * 100,
+              in.answer_within_s);
+  if (in.target_sl > 0) std::printf("  (target %g%%)", in.target_sl * 100);
+  std::printf("\n  probability of waiting  %.1f%%\n", m.p_wait * 100);
+  std::printf("  ASA                     %.1f s", m.asa_s);
+  if (in.target_asa_s > 0) std::printf("  (target %g s)", in.target_asa_s);
+  std::printf("\n  occupancy               %.1f%%\n", m.occupancy * 100);
+  if (r->model == wfm::Model::kErlangA)
+    std::printf("  abandon rate            %.1f%%  (mean patience %g s)\n", m.p_abandon * 100,
+                in.patience_s);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,7 +155,35 @@ int main(int argc, char** argv) {
   CLI::App* migrate = cli.add_subcommand("migrate", "Create or upgrade the database schema, then exit");
   migrate->add_option("--data", migrate_data, "Directory of the SQLite database (default var/)")->check(non_empty);
 
+  homeline::core::wfm::StaffingInput staffing_in;
+  bool staffing_json = false;
+  CLI::App* staffing = cli.add_subcommand(
+      "staffing", "Required agents for one interval by Erlang C (Erlang A with --patience), then exit");
+  staffing->add_option("--calls", staffing_in.contacts, "Contacts offered in the interval")->required();
+  staffing->add_option("--interval", staffing_in.interval_s, "Interval length, seconds (e.g. 1800)")->required();
+  staffing->add_option("--aht", staffing_in.aht_s, "Average handle time, seconds")->required();
+  staffing->add_option("--target-sl", staffing_in.target_sl, "Service level target, e.g. 0.8 (with --answer-within)");
+  staffing->add_option("--answer-within", staffing_in.answer_within_s, "The service level's threshold, seconds (e.g. 20)");
+  staffing->add_option("--target-asa", staffing_in.target_asa_s, "Average speed of answer target, seconds");
+  staffing->add_option("--patience", staffing_in.patience_s, "Mean patience before abandoning, seconds: Erlang A");
+  staffing->add_option("--shrinkage", staffing_in.shrinkage, "Share of paid time off the phones, e.g. 0.3");
+  staffing->add_option("--max-occupancy", staffing_in.max_occupancy, "Maximum occupancy, e.g. 0.85");
+  staffing->add_option("--concurrency", staffing_in.concurrency, "Contacts an agent handles at once (chat)");
+  staffing->add_flag("--json", staffing_json, "Print JSON (the API's shape)");
+
   CLI11_PARSE(cli, argc, argv);
+
+  if (staffing->parsed()) {
+    if (staffing_in.target_sl > 0 && staffing->count("--answer-within") == 0) {
+      std::fprintf(stderr, "homeline staffing: --target-sl needs --answer-within\n");
+      return 2;
+    }
+    if (staffing->count("--patience") > 0 && staffing_in.patience_s <= 0) {
+      std::fprintf(stderr, "homeline staffing: --patience must be > 0 seconds\n");
+      return 2;
+    }
+    return Staffing(staffing_in, staffing_json);
+  }
 
   if (serve->parsed()) return Serve(config_path, http, data, no_demo, tls_cert, tls_key, log_level);
   if (migrate->parsed()) {

@@ -39,6 +39,12 @@ BODIES = {
     ("post", "interactions/{id}/callback"): {"phone": "+15550100"},
 }
 
+# Plausible query strings for routes that need one, so that a GET allowed for the role answers
+# 200 (and a refused one is refused for isolation, role or session, not the query).
+QUERIES = {
+    ("get", "staffing"): "calls=100&interval=1800&aht=180&target_sl=0.8&answer_within=20",
+}
+
 
 def operations(doc):
     for path, ops in doc["paths"].items():
@@ -146,7 +152,11 @@ class ApiSecurity(ServerTest):
         return BODIES.get((method, tail), {})
 
     def call(self, method, pattern, path, token, **kw):
-        """method on the concrete path of pattern, with a plausible body for that route."""
+        """method on the concrete path of pattern, with a plausible body (and query) for that
+        route."""
+        query = QUERIES.get((method, tenant_tail(pattern)))
+        if query:
+            path += ("&" if "?" in path else "?") + query
         return self.api(method.upper(), path, self.body_for(method, pattern), token=token, **kw)
 
     def tenant_ops(self, role=None):

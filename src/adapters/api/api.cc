@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/api/staffing_view.h"
 #include "adapters/api/views.h"
 #include "adapters/auth/passwords.h"
 #include "core/engine.h"
@@ -253,6 +254,7 @@ struct Api::Impl {
     Add("PUT", "/api/v1/tenants/{tenant}/agents/{id}/presence", Access::kSupervisor, &Impl::PutAgentPresence, "Set an agent's presence (supervisor)");
     Add("GET", "/api/v1/tenants/{tenant}/stats/queues", Access::kMember, &Impl::QueueStatsAll, "Real-time statistics of every queue");
     Add("GET", "/api/v1/tenants/{tenant}/stats/queues/{id}", Access::kMember, &Impl::QueueStatsOne, "Real-time statistics of one queue");
+    Add("GET", "/api/v1/tenants/{tenant}/staffing", Access::kSupervisor, &Impl::Staffing, "Staffing calculator (Erlang C, or Erlang A with patience): ?calls=&interval=&aht=&target_sl=&answer_within= [&target_asa=&patience=&shrinkage=&max_occupancy=&concurrency=]");
   }
 
   void Add(const char* method, const char* pattern, Access access, Handler fn, const char* summary) {
@@ -1061,6 +1063,16 @@ struct Api::Impl {
     const core::Queue* q = id ? engine.FindQueue(c.tenant, *id) : nullptr;
     if (!q) return Err(ErrorCode::kNotFound, "no such queue");
     return Done(JsonResponse(QueueStatsJson(engine, *q)));
+  }
+
+  // ---- workforce management ------------------------------------------------------------------
+
+  Outcome Staffing(Ctx& c) {
+    auto in = StaffingInputFromQuery(c.req);
+    if (!in) return Done(FromError(in.error()));
+    auto s = core::wfm::SolveStaffing(*in);
+    if (!s) return Done(FromError(s.error()));
+    return Done(JsonResponse(StaffingJson(*in, *s)));
   }
 };
 
