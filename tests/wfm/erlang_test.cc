@@ -5,6 +5,7 @@
 // shared with the C++ code): run `python3 tests/wfm/reference.py` and paste its output.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -145,14 +146,23 @@ TEST(ErlangA, StableWhenFarUnderstaffed) {
   EXPECT_LE(m.occupancy, 1 + 1e-12);
 }
 
-TEST(Erlang, IncrementalRecursionMatchesFromScratch) {
+TEST(Erlang, IncrementalRecursionTableAndFromScratchAgree) {
+  // Three forms of the same recursion (one step, two steps at a time, a table): equal to
+  // rounding, for odd and even n.
+  std::vector<double> table(401);
+  FillInverseErlangB(123.4, table);
   InverseB b = InverseErlangB(0, 123.4);
+  EXPECT_EQ(b.inv, 1);
+  EXPECT_EQ(b.inv_minus_one, 0);
   for (int n = 1; n <= 400; ++n) {
     b = NextInverseB(123.4, b);
     const InverseB s = InverseErlangB(n, 123.4);
     EXPECT_EQ(b.n, n);
-    EXPECT_DOUBLE_EQ(b.inv, s.inv);
-    EXPECT_DOUBLE_EQ(b.inv_minus_one, s.inv_minus_one);
+    EXPECT_EQ(s.n, n);
+    EXPECT_LE(Rel(s.inv, b.inv), 1e-14) << n;
+    EXPECT_LE(Rel(s.inv_minus_one, b.inv_minus_one), 1e-14) << n;
+    EXPECT_LE(Rel(table[n], b.inv), 1e-14) << n;
+    EXPECT_LE(Rel(s.inv - 1, s.inv_minus_one), 1e-12) << n;
   }
 }
 

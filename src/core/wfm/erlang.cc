@@ -24,10 +24,13 @@ struct Sums {
   double served_q = 0;  // Σ (xq)^j/((y+1)…(y+j)) · y/(y+j+1) = (y/(y+1))·M(y+1, xq)
 };
 
-constexpr double kRescaleAbove = 1e280;
-constexpr double kLogRescale = 644.7238260383328;  // ln(1e280)
-constexpr long kMaxTerms = 50'000'000;             // a bound on pathological inputs only
-constexpr int kCheckEvery = 8;                     // terms between convergence checks
+// Terms are summed in blocks of kBlock between checks (convergence, rescaling). A term is at
+// most x/(y+1) ≤ 1e7 times the one before (Validate bounds λ·patience), so a block grows by at
+// most 1e56 and rescaling above 1e200 never overflows.
+constexpr int kBlock = 8;
+constexpr double kRescaleAbove = 1e200;
+constexpr double kLogRescale = 460.51701859880916;  // ln(1e200)
+constexpr long kMaxTerms = 50'000'000;              // a bound on pathological inputs only
 
 // Past its peak (ratio r < 1) a series' ratios only fall, so what is left after a term w is
 // below w·Σ r^i·(growth of the weights, at most linear) = w/(1−r)².
@@ -39,28 +42,23 @@ bool Negligible(double w, double r, double against) {
 
 Sums SeriesSums(double y, double x, double q) {
   Sums s;
-  const double xq = x * q;
+  double xq = x * q;
   double w = 1, wq = 1;
   double h = 0;  // Σ_{k=1}^{j+1} 1/(y+k)
-  bool q_done = false;
-  for (long j = 0; j < kMaxTerms; ++j) {
-    const double d = y + static_cast<double>(j) + 1;  // y + j + 1
-    const double inv_d = 1 / d;
-    s.w += w;
-    s.ab += w * (static_cast<double>(j) + 1) * inv_d;
-    const double served = w * y * inv_d;
-    s.served += served;
-    h += inv_d;
-    s.served_h += served * h;
-    w *= x * inv_d;
-    if (!q_done) {
+  double d = y + 1;  // y + j + 1
+  for (long j = 0; j < kMaxTerms; j += kBlock) {
+    double inv_d = 0;
+    for (int k = 0; k < kBlock; ++k, d += 1) {
+      inv_d = 1 / d;
+      s.w += w;
+      s.ab += w * (d - y) * inv_d;
+      const double served = w * y * inv_d;
+      s.served += served;
+      h += inv_d;
+      s.served_h += served * h;
+      w *= x * inv_d;
       s.served_q += wq * y * inv_d;
-      wq *= xq * inv_d;
-      if (wq > kRescaleAbove) {
-        wq /= kRescaleAbove;
-        s.served_q /= kRescaleAbove;
-        s.log_scale_q += kLogRescale;
-      }
+      wq *= xq * inv_d;  // 0 once converged: no subnormal arithmetic
     }
     if (w > kRescaleAbove) {
       constexpr double f = 1 / kRescaleAbove;
@@ -71,11 +69,14 @@ Sums SeriesSums(double y, double x, double q) {
       s.served_h *= f;
       s.log_scale += kLogRescale;
     }
-    if (j % kCheckEvery == kCheckEvery - 1) {
-      const double r = x * inv_d;
-      q_done = q_done || wq == 0 || Negligible(wq, r * q, s.served_q);
-      if (q_done && (w == 0 || Negligible(w, r, std::fmin(s.ab, s.served)))) break;
+    if (wq > kRescaleAbove) {
+      wq /= kRescaleAbove;
+      s.served_q /= kRescaleAbove;
+      s.log_scale_q += kLogRescale;
     }
+    const double r = x * inv_d;
+    if (xq != 0 && (wq == 0 || Negligible(wq, r * q, s.served_q))) xq = wq = 0;
+    if (xq == 0 && (w == 0 || Negligible(w, r, std::fmin(s.ab, s.served)))) break;
   }
   return s;
 }
@@ -93,26 +94,40 @@ InverseB NextInverseB(double a, const InverseB& b) {
   return InverseB{n, 1 + minus_one, minus_one};
 }
 
+// Two steps at a time, I(k+1) = (1 + c_{k+1}) + c_{k+1}·c_k·I(k−1) with c_k = k/A: one
+// multiply-add per two servers on the dependency chain (the latency that bounds this loop),
+// I(k) computed beside it. All terms positive, so as stable as the one-step form.
 InverseB InverseErlangB(int n, double a) {
   assert(n >= 0 && a > 0);
-  // The loop is one multiply-add per server on the dependency chain; n/a is off it.
+  if (n == 0) return InverseB{};
   const double inv_a = 1 / a;
-  double inv = 1, minus_one = 0;
-  for (int k = 1; k <= n; ++k) {
-    minus_one = static_cast<double>(k) * inv_a * inv;
-    inv = 1 + minus_one;
+  double before = 1, mid = 1;  // I(k−1) at the top of the loop; I(k−2)
+  int k = 1;
+  for (; k + 1 <= n; k += 2) {
+    const double c1 = k * inv_a, c2 = (k + 1) * inv_a;
+    mid = 1 + c1 * before;
+    before = (1 + c2) + (c2 * c1) * before;
   }
-  return InverseB{n, inv, minus_one};
+  if (k - 1 == n) return InverseB{n, before, n * inv_a * mid};  // n even: I(n), I(n−1)
+  const double minus_one = n * inv_a * before;                    // n odd: one more step
+  return InverseB{n, 1 + minus_one, minus_one};
 }
 
 void FillInverseErlangB(double a, std::span<double> out) {
   assert(a > 0);
+  if (out.empty()) return;
   const double inv_a = 1 / a;
-  double inv = 1;
-  for (std::size_t k = 0; k < out.size(); ++k) {
-    if (k > 0) inv = 1 + static_cast<double>(k) * inv_a * inv;
-    out[k] = inv;
+  const std::size_t size = out.size();
+  double before = 1;
+  out[0] = 1;
+  std::size_t k = 1;
+  for (; k + 1 < size; k += 2) {
+    const double c1 = static_cast<double>(k) * inv_a, c2 = static_cast<double>(k + 1) * inv_a;
+    out[k] = 1 + c1 * before;
+    before = (1 + c2) + (c2 * c1) * before;
+    out[k + 1] = before;
   }
+  if (k < size) out[k] = 1 + static_cast<double>(k) * inv_a * before;
 }
 
 double ErlangB(int n, double a) {

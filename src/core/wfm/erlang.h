@@ -7,9 +7,10 @@
 // A = λ/μ offered load in Erlangs, ρ = A/n.
 //
 // Erlang B is computed by the recursion on its inverse, I(0) = 1, I(n) = 1 + (n/A)·I(n−1)
-// (I = 1/B; Jagerman 1974, "Some properties of the Erlang loss function"). Each step damps the
-// relative error it inherits (the factor (n/A)·I(n−1)/I(n) is below 1), so the result is
-// accurate to a few ulps·n for thousands of servers; no factorials, no powers. I(n) grows
+// (I = 1/B; Jagerman 1974, "Some properties of the Erlang loss function"), taken two steps at a
+// time from scratch. Each step damps the relative error it inherits (the factor
+// (n/A)·I(n−1)/I(n) is below 1), so the result is accurate to a few ulps·n for thousands of
+// servers; no factorials, no powers. I(n) grows
 // without bound only when n ≫ A (past A + 37·√A it overflows to +inf, which every formula
 // below reads as "no waiting at all").
 //

@@ -5,9 +5,11 @@
 // then chat concurrency and shrinkage.
 //
 // Pure and thread-safe. Cost: O(A) for the Erlang B recursion up to the first candidate
-// (floor(A) + 1 for Erlang C), then O(1) per further candidate; Erlang A adds a galloping and
-// binary search below the Erlang C answer, a series of O(|A − n|·patience/AHT + √(λ·patience))
-// terms per candidate. About 5 µs for A = 3,000 Erlangs by Erlang C (bench/wfm).
+// (floor(A) + 1 for Erlang C), then O(1) per further candidate, typically a few √A of them.
+// Erlang A then searches below the Erlang C count (secant steps on the log shortfall, inside a
+// bracket): a handful of evaluations, each a series of O(|A − n|·patience/AHT + √(λ·patience))
+// terms. Figures (bench/wfm, docs/benchmarks.md): A = 3,000 Erlangs in about 3 µs by
+// Erlang C, 16–18 µs by Erlang A.
 
 #include "common/result.h"
 #include "core/wfm/erlang.h"
