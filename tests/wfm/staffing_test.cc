@@ -157,3 +157,42 @@ TEST(Staffing, BadInputIsRefusedNamingTheField) {
 
 }  // namespace
 }  // namespace homeline::core::wfm
+
+namespace homeline::core::wfm {
+namespace {
+
+// The search (steps up for Erlang C, secant and bisection below it for Erlang A) against the
+// plain answer: every count from 1 up, the first that meets every target.
+TEST(Staffing, SearchFindsTheSmallestCountOnAGridOfInputs) {
+  int checked = 0;
+  for (double erlangs : {0.3, 2.0, 9.7, 55.0, 240.0})
+    for (double aht : {30.0, 240.0})
+      for (double patience : {0.0, 20.0, 300.0})
+        for (double sl : {0.0, 0.5, 0.95})
+          for (double asa : {0.0, 15.0})
+            for (double occ : {0.7, 1.0}) {
+              if (sl == 0 && asa == 0) continue;
+              const StaffingInput in{.contacts = erlangs * 900 / aht, .interval_s = 900,
+                                     .aht_s = aht, .target_sl = sl, .answer_within_s = 10,
+                                     .target_asa_s = asa, .patience_s = patience,
+                                     .max_occupancy = occ};
+              const auto r = SolveStaffing(in);
+              ASSERT_TRUE(r) << r.error().message;
+              const Traffic t{.arrival_rate = in.contacts / 900, .aht_s = aht, .patience_s = patience};
+              auto meets = [&](int n) {
+                const QueueMetrics m = patience > 0 ? ErlangAMetrics(n, t, 10) : ErlangCMetrics(n, t, 10);
+                return (sl == 0 || m.service_level >= sl - 1e-12) &&
+                       (asa == 0 || m.asa_s <= asa * (1 + 1e-12)) && m.occupancy <= occ + 1e-12;
+              };
+              int want = 1;
+              while (!meets(want)) ++want;
+              EXPECT_EQ(r->servers, want) << "A=" << erlangs << " aht=" << aht << " patience="
+                                          << patience << " sl=" << sl << " asa=" << asa
+                                          << " occ=" << occ;
+              ++checked;
+            }
+  EXPECT_GT(checked, 200);
+}
+
+}  // namespace
+}  // namespace homeline::core::wfm
