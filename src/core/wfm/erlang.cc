@@ -25,8 +25,8 @@ struct Sums {
 };
 
 // Terms are summed in blocks of kBlock between checks (convergence, rescaling). A term is at
-// most x/(y+1) ≤ 1e7 times the one before (Validate bounds λ·patience), so a block grows by at
-// most 1e56 and rescaling above 1e200 never overflows.
+// most x/(y+1) times the one before, so for x ≤ 1e13 (erlang.h) a block grows by at most 1e104
+// and rescaling above 1e200 never overflows.
 constexpr int kBlock = 8;
 constexpr double kRescaleAbove = 1e200;
 constexpr double kLogRescale = 460.51701859880916;  // ln(1e200)

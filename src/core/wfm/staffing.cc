@@ -67,7 +67,9 @@ Status Validate(const StaffingInput& in) {
   if (in.concurrency < 1 || in.concurrency > 100) return Bad("concurrency must be 1..100");
   const double a = in.contacts * in.aht_s / in.interval_s;
   if (!finite(a) || a > kMaxErlangs) return Bad("offered load above 200000 Erlangs");
-  if (in.patience_s > 0 && (in.contacts / in.interval_s * in.patience_s > 1e7 ||
+  // Erlang A's series has about λ·patience terms when far understaffed: keep a solve (run on
+  // the server's engine thread by the API) within tens of milliseconds at worst.
+  if (in.patience_s > 0 && (in.contacts / in.interval_s * in.patience_s > 1e6 ||
                             in.patience_s / in.aht_s > 1e4))
     return Bad("patience too long for Erlang A at this volume; leave it out (Erlang C)");
   return {};
