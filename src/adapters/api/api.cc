@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -66,9 +67,6 @@ std::vector<std::string> Split(const std::string& path) {
   }
   return out;
 }
-
-// Engine::ValidateMembership's limit on a channel's slots.
-constexpr int kMaxCapacitySlots = 50;
 
 // Login-failure tables are swept of expired entries once they hold more keys than this.
 constexpr std::size_t kMaxFailureKeys = 10000;
@@ -573,9 +571,7 @@ struct Api::Impl {
           if (id && engine.FindSkill(t, *id)) sid = *id;
         }
         if (sid == 0) return Fail(ErrorCode::kBadRequest, "unknown skill '" + it.key() + "'");
-        // The engine checks the range too, but CreateMember must refuse before it creates the
-        // user, or a bad membership would leave a user behind with no tenant.
-        if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 10)
+        if (!it->is_number_integer() || !std::in_range<int>(it->get<std::int64_t>()))
           return Fail(ErrorCode::kBadRequest, "proficiency must be an integer 1-10");
         m.skills[sid] = it->get<int>();
       }
@@ -584,11 +580,10 @@ struct Api::Impl {
       auto cap = core::FromJson(j["capacity"], m.capacity);
       if (!cap) return std::unexpected(cap.error());
       m.capacity = *cap;
-      // The engine's limit (the codec allows more), checked here for the reason above.
-      for (std::uint8_t slots : m.capacity.slots)
-        if (slots > kMaxCapacitySlots) return Fail(ErrorCode::kBadRequest, "capacity must be 0-50");
     }
-    return {};
+    // The engine would refuse a bad membership too, but CreateMember must refuse before it
+    // creates the user, or a user would be left behind with no tenant.
+    return engine.CheckMembership(t, m);
   }
 
   Outcome ListUsers(Ctx& c) {
