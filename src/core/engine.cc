@@ -20,6 +20,19 @@ bool ValidSlug(const std::string& s, std::size_t max) {
   return true;
 }
 
+// A tenant's skill names and disposition codes: slugs, unique within the tenant. `self` is the
+// entity being renamed (0 when new), which may keep its own name.
+template <typename T>
+Status CheckName(const std::string& name, std::uint64_t self, const std::vector<const T*>& others,
+                 std::string T::*field, const char* what) {
+  if (!ValidSlug(name, 64))
+    return Fail(ErrorCode::kBadRequest, std::string(what) + " must be 1-64 of a-z 0-9 - _ .");
+  for (const T* o : others)
+    if (o->*field == name && o->id != self)
+      return Fail(ErrorCode::kConflict, std::string(what) + " '" + name + "' exists");
+  return {};
+}
+
 // "UTC", "+02:00", "-05:30", "UTC+2": a fixed offset. Named zones need a tz database, which
 // core does not read; see docs/architecture.md.
 DurationMs UtcOffset(const std::string& tz) {
@@ -1055,9 +1068,8 @@ Status Engine::RemoveMember(TenantId t, UserId u) {
 
 Result<SkillId> Engine::CreateSkill(Skill s) {
   if (auto st = CheckTenant(s.tenant); !st) return std::unexpected(st.error());
-  if (!ValidSlug(s.name, 64)) return Fail(ErrorCode::kBadRequest, "skill name must be 1-64 of a-z 0-9 - _ .");
-  for (const Skill* o : Skills(s.tenant))
-    if (o->name == s.name) return Fail(ErrorCode::kConflict, "a skill with this name exists");
+  if (auto st = CheckName(s.name, 0, Skills(s.tenant), &Skill::name, "skill name"); !st)
+    return std::unexpected(st.error());
   s.id = next_id_++;
   Emit(s.tenant, SkillSet{s});
   return s.id;
@@ -1065,9 +1077,7 @@ Result<SkillId> Engine::CreateSkill(Skill s) {
 
 Status Engine::UpdateSkill(const Skill& s) {
   if (FindSkill(s.tenant, s.id) == nullptr) return Fail(ErrorCode::kNotFound, "no such skill");
-  if (!ValidSlug(s.name, 64)) return Fail(ErrorCode::kBadRequest, "skill name must be 1-64 of a-z 0-9 - _ .");
-  for (const Skill* o : Skills(s.tenant))
-    if (o->name == s.name && o->id != s.id) return Fail(ErrorCode::kConflict, "a skill with this name exists");
+  if (auto st = CheckName(s.name, s.id, Skills(s.tenant), &Skill::name, "skill name"); !st) return st;
   Emit(s.tenant, SkillSet{s});
   return {};
 }
@@ -1136,9 +1146,8 @@ Status Engine::DeleteHours(TenantId t, HoursId id) {
 
 Result<DispositionId> Engine::CreateDisposition(Disposition d) {
   if (auto st = CheckTenant(d.tenant); !st) return std::unexpected(st.error());
-  if (!ValidSlug(d.code, 64)) return Fail(ErrorCode::kBadRequest, "code must be 1-64 of a-z 0-9 - _ .");
-  for (const Disposition* o : Dispositions(d.tenant))
-    if (o->code == d.code) return Fail(ErrorCode::kConflict, "a disposition with this code exists");
+  if (auto st = CheckName(d.code, 0, Dispositions(d.tenant), &Disposition::code, "disposition code"); !st)
+    return std::unexpected(st.error());
   d.id = next_id_++;
   Emit(d.tenant, DispositionSet{d});
   return d.id;
@@ -1146,9 +1155,8 @@ Result<DispositionId> Engine::CreateDisposition(Disposition d) {
 
 Status Engine::UpdateDisposition(const Disposition& d) {
   if (FindDisposition(d.tenant, d.id) == nullptr) return Fail(ErrorCode::kNotFound, "no such disposition");
-  if (!ValidSlug(d.code, 64)) return Fail(ErrorCode::kBadRequest, "code must be 1-64 of a-z 0-9 - _ .");
-  for (const Disposition* o : Dispositions(d.tenant))
-    if (o->code == d.code && o->id != d.id) return Fail(ErrorCode::kConflict, "a disposition with this code exists");
+  if (auto st = CheckName(d.code, d.id, Dispositions(d.tenant), &Disposition::code, "disposition code"); !st)
+    return st;
   Emit(d.tenant, DispositionSet{d});
   return {};
 }
