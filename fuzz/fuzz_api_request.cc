@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/api/api.h"
+#include "adapters/http/url.h"
 #include "adapters/auth/passwords.h"
 #include "core/engine.h"
 
@@ -72,7 +73,8 @@ http::Request Parse(const std::string& in) {
   r.method = line.substr(0, sp);
   std::string target = sp == std::string::npos ? "/" : line.substr(sp + 1);
   const std::size_t q = target.find('?');
-  r.path = target.substr(0, q);
+  r.raw_path = target.substr(0, q);
+  r.path = http::PercentDecode(r.raw_path, /*plus_is_space=*/false);
   if (q != std::string::npos) r.query = target.substr(q + 1);
   r.remote_address = "127.0.0.1";
   while (pos != std::string::npos) {

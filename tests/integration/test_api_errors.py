@@ -267,6 +267,10 @@ class ApiErrors(ErrorChecks, ServerTest):
             for path in ("/api/v1/m%e", "/%", "/api/v1/%zz", "/api/v1/%ff%fe", "/nope%c3"):
                 status, body = self.server.request("GET", path, token=self.admin)
                 self.assertError(status, body, 404, "route_not_found", path)
+            # An escaped '/' stays inside its segment: no tenant is called "acme/skills".
+            status, body = self.server.request("GET", "/api/v1/tenants/acme%2Fskills",
+                                               token=self.admin)
+            self.assertError(status, body, 404, "not_found", "escaped slash")
             # A bad escape in the query is not an error: the parameter is just not "1".
             status, body = self.server.request("GET", ACME + "/interactions?live=%zz",
                                                token=self.admin)

@@ -9,6 +9,7 @@
 
 #include "adapters/api/staffing_view.h"
 #include "adapters/api/views.h"
+#include "adapters/http/url.h"
 #include "adapters/auth/passwords.h"
 #include "core/engine.h"
 #include "core/event_codec.h"
@@ -280,7 +281,10 @@ struct Api::Impl {
   }
 
   Outcome Dispatch(const http::Request& req) {
-    const std::vector<std::string> segs = Split(req.path);
+    // Split before decoding, so an escaped '/' (%2F) stays inside its segment.
+    std::vector<std::string> segs = Split(req.raw_path.empty() ? req.path : req.raw_path);
+    if (!req.raw_path.empty())
+      for (std::string& seg : segs) seg = http::PercentDecode(seg, /*plus_is_space=*/false);
     const Route* match = nullptr;
     bool path_matched = false;
     std::vector<std::string> params;

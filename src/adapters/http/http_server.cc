@@ -151,7 +151,8 @@ Request MakeRequest(BeastRequest& req, const std::string& remote, bool take_body
   r.method = std::string(ToStd(req.method_string()));
   std::string_view target = ToStd(req.target());
   std::size_t question = target.find('?');
-  r.path = PercentDecode(target.substr(0, question), /*plus_is_space=*/false);
+  r.raw_path = std::string(target.substr(0, question));
+  r.path = PercentDecode(r.raw_path, /*plus_is_space=*/false);
   if (question != std::string_view::npos) r.query = std::string(target.substr(question + 1));
   for (const auto& field : req) {
     r.headers.emplace_back(Lower(ToStd(field.name_string())), std::string(ToStd(field.value())));

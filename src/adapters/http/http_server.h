@@ -22,6 +22,8 @@ namespace homeline::http {
 struct Request {
   std::string method;          // "GET", "POST", ...
   std::string path;            // percent-decoded path, without the query
+  std::string raw_path;        // the path as sent (escapes kept): split it before decoding, so
+                               // an escaped '/' (%2F) stays inside its segment
   std::string query;           // raw query string after '?', may be empty
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
