@@ -875,7 +875,10 @@ Engine::DayStats& Engine::StatsOf(QueueId q) {
   const QueueRef* r = QueueRefOf(q);
   DayStats& s = r != nullptr ? *r->stats : day_stats_[q];
   const std::int64_t day = DayOf(now_);
-  if (s.day != day) s = DayStats{day};
+  if (s.day != day) {
+    s = DayStats{};
+    s.day = day;
+  }
   return s;
 }
 
@@ -1538,15 +1541,7 @@ QueueStats Engine::Stats(TenantId t, QueueId q) const {
   });
   auto it = day_stats_.find(q);
   if (it != day_stats_.end() && it->second.day == DayOf(now_)) {
-    const DayStats& s = it->second;
-    out.entered = s.entered;
-    out.answered = s.answered;
-    out.answered_in_sl = s.answered_in_sl;
-    out.abandoned = s.abandoned;
-    out.abandoned_in_sl = s.abandoned_in_sl;
-    out.handled = s.handled;
-    out.wait_answered_sum = s.wait_answered_sum;
-    out.handle_sum = s.handle_sum;
+    static_cast<DayFigures&>(out) = it->second;
   }
   const std::int64_t sl_base = out.answered + out.abandoned - out.abandoned_in_sl;
   out.service_level = sl_base > 0 ? static_cast<double>(out.answered_in_sl) / sl_base : 1.0;

@@ -135,11 +135,8 @@ struct Agent {
   std::vector<std::pair<QueueId, std::uint64_t>> last_offer;
 };
 
-struct QueueStats {
-  QueueId queue = 0;
-  std::size_t waiting = 0;
-  DurationMs longest_wait = 0;
-  // Today (UTC day): counts and sums.
+// A queue's counts and sums for one UTC day, as the engine keeps them.
+struct DayFigures {
   std::int64_t entered = 0;
   std::int64_t answered = 0;
   std::int64_t answered_in_sl = 0;
@@ -148,6 +145,13 @@ struct QueueStats {
   std::int64_t handled = 0;          // completed after wrap-up
   DurationMs wait_answered_sum = 0;
   DurationMs handle_sum = 0;         // answer to completion (talk + wrap-up)
+};
+
+// Today's figures of a queue, with what follows from them and the live line.
+struct QueueStats : DayFigures {
+  QueueId queue = 0;
+  std::size_t waiting = 0;
+  DurationMs longest_wait = 0;
   double service_level = 1.0;        // answered_in_sl / (answered + abandoned - abandoned_in_sl)
   double asa_s = 0;
   double aht_s = 0;
@@ -289,11 +293,8 @@ class Engine {
     std::int64_t b;   // expected value (expiry, step, until) so stale timers do nothing
     bool operator>(const Timer& o) const { return due != o.due ? due > o.due : order > o.order; }
   };
-  struct DayStats {
-    std::int64_t day = -1;
-    std::int64_t entered = 0, answered = 0, answered_in_sl = 0, abandoned = 0,
-                 abandoned_in_sl = 0, handled = 0;
-    DurationMs wait_answered_sum = 0, handle_sum = 0;
+  struct DayStats : DayFigures {
+    std::int64_t day = -1;  // UTC day these figures are for
   };
   // The hot path's view of a queue: its definition (in queues_) and today's figures (in
   // day_stats_), so the command that looks a queue up finds its stats without hashing again.

@@ -629,8 +629,6 @@ struct Api::Impl {
         return o;
       });
     };
-    // Validate the membership now, so a bad request fails before the slow hash.
-    if (engine.FindUserByLogin(login)) return Err(ErrorCode::kConflict, "login taken");
     return out;
   }
 
