@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libsqlite3-dev libsodium-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  coinor-libcbc-dev
   python3 python3-mpmath curl openssl sqlite3 wrk procps
 )
 # Fuzz targets need clang with libFuzzer; only when asked.
