@@ -803,10 +803,8 @@ void Engine::ReindexAgent(Agent& a) {
     }
   } else {
     // Room again for a channel: file what the index dropped while the agent was full.
-    if (const unsigned gained = mask & ~was.mask; gained != 0) {
-      for (const Agent::Entry& e : a.entries)
-        if ((gained >> static_cast<int>(e.channel)) & 1u) index_.Refile(e.handle);
-    }
+    if (const unsigned gained = mask & ~was.mask; gained != 0)
+      index_.RefileDropped(a.index_ref, gained);
     // A new day: counts start again from zero, keys got smaller.
     if (a.contacts_today < was.contacts || a.talk_today < was.talk) {
       for (const Agent::Entry& e : a.entries) index_.Resift(e.handle);

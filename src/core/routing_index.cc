@@ -201,7 +201,7 @@ void RoutingIndex::RemoveWaiting(IndexHandle h) {
 }
 
 RoutingIndex::AgentRef RoutingIndex::AddAgent(UserId u) {
-  cells_.push_back(AgentCell{u});
+  cells_.emplace_back().user = u;
   return static_cast<AgentRef>(cells_.size() - 1);
 }
 
@@ -234,15 +234,19 @@ IndexHandle RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentRef
   Place place{Place::kDropped, static_cast<std::uint8_t>(c), static_cast<std::uint8_t>(level),
               s, it->second, 0, q, r, fixed};
   const IndexHandle h = NewHandle(place);
-  Refile(h);
+  if (!Refile(h) && places_[h].kind == Place::kDropped) cells_[r].dropped.push_back(h);
   return h;
 }
 
 void RoutingIndex::RemoveAvailable(IndexHandle h) {
   if (h == kNoHandle) return;
   const Place p = places_[h];
-  if (p.kind == Place::kAvailable)
+  if (p.kind == Place::kAvailable) {
     EraseAt(queues_[p.slot]->available[p.channel][p.bucket], p.pos);
+  } else if (p.kind == Place::kDropped) {
+    auto& dropped = cells_[p.agent].dropped;
+    dropped.erase(std::find(dropped.begin(), dropped.end(), h));
+  }
   FreeHandle(h);
 }
 
@@ -251,18 +255,31 @@ void RoutingIndex::SetFixed(IndexHandle h, std::int64_t fixed) {
   Resift(h);
 }
 
-void RoutingIndex::Refile(IndexHandle h) {
+bool RoutingIndex::Refile(IndexHandle h) {
   Place& p = places_[h];
-  if (p.kind != Place::kDropped || !Active(p)) return;
+  if (p.kind != Place::kDropped || !Active(p)) return false;
   if (p.slot >= queues_.size() || !queues_[p.slot] || queues_[p.slot]->id != p.queue) {
     p.kind = Place::kDetached;
-    return;
+    return false;
   }
   auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
   p.kind = Place::kAvailable;
   p.pos = static_cast<std::uint32_t>(heap.size());
   heap.push_back(AgentItem{CurrentKey(p), h});
   SiftUp(heap, p.pos);
+  return true;
+}
+
+void RoutingIndex::RefileDropped(AgentRef r, unsigned gained) {
+  auto& dropped = cells_[r].dropped;
+  // In the order they were dropped; the heaps' order does not depend on it (keys are unique).
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < dropped.size(); ++i) {
+    const IndexHandle h = dropped[i];
+    if (((gained >> places_[h].channel) & 1u) != 0) Refile(h);
+    if (places_[h].kind == Place::kDropped) dropped[kept++] = h;
+  }
+  dropped.resize(kept);
 }
 
 void RoutingIndex::Resift(IndexHandle h) {
@@ -281,6 +298,7 @@ void RoutingIndex::SettleHead(std::vector<AgentItem>& heap) {
     Place& p = places_[heap[0].handle];
     if (!Active(p)) {
       p.kind = Place::kDropped;
+      cells_[p.agent].dropped.push_back(heap[0].handle);
       EraseAt(heap, 0);
       continue;
     }

@@ -118,9 +118,10 @@ class RoutingIndex {
                            std::int64_t fixed);
   void RemoveAvailable(IndexHandle h);
   void SetFixed(IndexHandle h, std::int64_t fixed);
-  // Files again an entry dropped while its agent had no room (no-op otherwise). Call when
-  // the agent gains room for the entry's channel.
-  void Refile(IndexHandle h);
+  // Files again the agent's entries of channels in `gained` that were dropped while it had no
+  // room for them. Call when the agent gains room (after SetAgent). The index keeps each
+  // agent's dropped entries in a list, so this costs nothing when none were dropped.
+  void RefileDropped(AgentRef r, unsigned gained);
   // Moves the entry up if its key got smaller than the one it was filed with (the agent's
   // figures went down: a new day).
   void Resift(IndexHandle h);
@@ -197,10 +198,13 @@ class RoutingIndex {
     TimeMs idle_since = 0;
     std::int64_t contacts = 0;
     DurationMs talk = 0;
+    std::vector<IndexHandle> dropped;  // its entries of kind kDropped
   };
   AgentKey CurrentKey(const Place& p) const;
   bool Active(const Place& p) const { return (cells_[p.agent].room >> p.channel) & 1u; }
 
+  // Files a kDropped entry whose agent has room for its channel; false if it stays out.
+  bool Refile(IndexHandle h);
   static void RefreshHeads(PerQueue& pq, int channel);
   // Drops inactive entries from the head and moves down a head whose key got worse, until
   // the head is active and up to date (or the heap is empty).
