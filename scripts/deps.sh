@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libboost-system-dev libssl-dev
-  nlohmann-json3-dev libsqlite3-dev libsodium-dev
+  nlohmann-json3-dev libsqlite3-dev libsodium-dev zlib1g-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   coinor-libcbc-dev

@@ -1,6 +1,7 @@
 // homeline: the command-line entry point. `homeline serve` runs the server; `homeline migrate`
 // brings a database to the current schema; `homeline staffing` is the planners' Erlang
-// calculator; `homeline --help` lists the rest.
+// calculator; `homeline forecast` forecasts a queue from a CSV of history; `homeline --help`
+// lists the rest.
 
 #include <sys/resource.h>
 
@@ -15,6 +16,7 @@
 #include "adapters/api/staffing_view.h"
 #include "adapters/store/event_store.h"
 #include "core/wfm/staffing.h"
+#include "exe/forecast_cli.h"
 #include "server/app.h"
 #include "server/config.h"
 
@@ -171,7 +173,22 @@ int main(int argc, char** argv) {
   staffing->add_option("--concurrency", staffing_in.concurrency, "Contacts an agent handles at once (chat)");
   staffing->add_flag("--json", staffing_json, "Print JSON (the API's shape)");
 
+  // ---- forecast (docs/wfm.md) ----
+  homeline::cli::ForecastArgs fc;
+  CLI::App* forecast = cli.add_subcommand(
+      "forecast", "Forecast contacts and AHT per interval from a CSV of history (or backtest it), then exit");
+  forecast->add_option("--csv", fc.csv, "History CSV (interval_start,offered[,handled,handle_s_sum]; .gz too)")->required()->check(CLI::ExistingFile);
+  forecast->add_option("--calendar", fc.calendar, "Calendar CSV: name,first_day,last_day,multiplier")->check(CLI::ExistingFile);
+  forecast->add_option("--interval", fc.interval_min, "Interval length, minutes (15 or 30; 5..60)");
+  forecast->add_option("--weeks", fc.weeks, "Weeks to forecast (1..26)");
+  forecast->add_option("--from", fc.from, "First forecast day YYYY-MM-DD (default: the day after the history)");
+  forecast->add_option("--format", fc.format, "text (a line a day), csv or json (every interval)");
+  forecast->add_option("--backtest", fc.backtest, "Hold out and score: DATE[:WEEKS][,...] weekly origins; prints WAPE against seasonal naive");
+  forecast->add_option("--horizon-weeks", fc.horizon_weeks, "With --backtest: weeks forecast from each origin");
+
   CLI11_PARSE(cli, argc, argv);
+
+  if (forecast->parsed()) return homeline::cli::Forecast(fc);
 
   if (staffing->parsed()) {
     if (staffing_in.target_sl > 0 && staffing->count("--answer-within") == 0) {
