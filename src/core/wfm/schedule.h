@@ -22,6 +22,7 @@
 
 #include "common/result.h"
 #include "common/time.h"
+#include "core/wfm/mip.h"
 
 namespace homeline::core::wfm {
 
@@ -92,7 +93,7 @@ struct Agent {
 // Objective weights, in currency units so they add up with pay: per agent missing (under) or
 // extra (over) in one 15-minute interval. Under-staffing must cost far more than pay.
 struct Weights {
-  double under = 100;
+  double under = 1000;
   double over = 1;
 };
 
@@ -170,6 +171,30 @@ struct ScheduleResult {
   double gap = 0;                   // (objective − bound) / |objective|
   SolveStatus status = SolveStatus::kOptimal;
   double seconds = 0;               // solver wall time (reported by the solver)
+  int variables = 0;                // size of the integer program
+  int constraints = 0;
 };
+
+// Checks every field (ranges, 15-minute grid, unique ids, references, contractors without
+// guaranteed hours, min ≤ max, an employee's minimum reachable within availability) and
+// returns kBadRequest naming the first problem, e.g. "agents[3] (alice): ...".
+[[nodiscard]] Status Validate(const ScheduleProblem& p);
+
+struct SolveOptions {
+  double time_limit_s = 60;
+  double relative_gap = 1e-4;
+};
+
+// Builds the integer program (docs/decisions.md: one binary per agent and feasible shift;
+// breaks placed per group of equal shifts; coverage slack for under/over) and solves it with
+// `solver` under the time limit, keeping the best schedule found. Errors: kBadRequest for bad
+// input or rules no schedule can meet (naming the agent whose rules conflict), kUnavailable
+// when the time limit passed before any schedule was found, kInternal from the solver.
+// Cost: the solver's (up to the time limit) plus O(agents × shifts) to build and read back.
+[[nodiscard]] Result<ScheduleResult> SolveSchedule(const ScheduleProblem& p, MipSolver& solver,
+                                                   const SolveOptions& options = {});
+
+// Per-interval scheduled (working, not on a segment) vs required for a given schedule.
+Coverage CoverageOf(const ScheduleProblem& p, const std::vector<AgentSchedule>& agents);
 
 }  // namespace homeline::core::wfm
