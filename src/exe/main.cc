@@ -1,13 +1,15 @@
 // homeline: the command-line entry point. `homeline serve` runs the server; `homeline migrate`
 // brings a database to the current schema; `homeline staffing` is the planners' Erlang
-// calculator; `homeline forecast` forecasts a queue from a CSV of history; `homeline --help`
-// lists the rest.
+// calculator; `homeline forecast` forecasts a queue from a CSV of history; `homeline sim` runs
+// a scenario through the routing engine on a simulated clock; `homeline --help` lists the rest.
 
 #include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +21,9 @@
 #include "exe/forecast_cli.h"
 #include "server/app.h"
 #include "server/config.h"
+#include "sim/report.h"
+#include "sim/scenario_toml.h"
+#include "sim/summary.h"
 
 namespace {
 
@@ -118,6 +123,31 @@ int Staffing(const homeline::core::wfm::StaffingInput& in, bool as_json) {
   return 0;
 }
 
+// Runs a scenario file's replications and prints the report; 2 on a bad file or option.
+int Simulate(const std::string& path, int replications, std::optional<std::uint64_t> seed,
+             bool as_json, bool as_csv) {
+  namespace sim = homeline::sim;
+  auto scenario = sim::LoadScenario(path);
+  if (!scenario) {
+    std::fprintf(stderr, "homeline sim: %s\n", scenario.error().message.c_str());
+    return 2;
+  }
+  if (seed) scenario->seed = *seed;
+  auto summary = sim::Replicate(*scenario, replications);
+  if (!summary) {
+    std::fprintf(stderr, "homeline sim: %s\n", summary.error().message.c_str());
+    return summary.error().code == homeline::ErrorCode::kBadRequest ? 2 : 1;
+  }
+  if (as_json) {
+    std::printf("%s\n", sim::JsonReport(*scenario, *summary).dump(2).c_str());
+  } else if (as_csv) {
+    std::fputs(sim::CsvReport(*scenario, *summary).c_str(), stdout);
+  } else {
+    std::fputs(sim::TextReport(*scenario, *summary).c_str(), stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -186,9 +216,29 @@ int main(int argc, char** argv) {
   forecast->add_option("--backtest", fc.backtest, "Hold out and score: DATE[:WEEKS][,...] weekly origins; prints WAPE against seasonal naive");
   forecast->add_option("--horizon-weeks", fc.horizon_weeks, "With --backtest: weeks forecast from each origin");
 
+
+  // ---- sim (docs/wfm.md, "Simulator") ----
+  std::string sim_path;
+  int sim_replications = 1;
+  std::uint64_t sim_seed = 0;
+  bool sim_json = false, sim_csv = false;
+  CLI::App* simulate = cli.add_subcommand(
+      "sim", "Simulate a scenario (arrivals, agents, shifts) through the routing engine, then exit");
+  simulate->add_option("scenario", sim_path, "Scenario file (TOML; see docs/wfm.md, Simulator)")->required()->check(CLI::ExistingFile);
+  simulate->add_option("--replications", sim_replications, "Independent runs; figures get 95% confidence intervals")->check(CLI::Range(1, 1000));
+  simulate->add_option("--seed", sim_seed, "Overrides the scenario's seed");
+  auto* sim_json_flag = simulate->add_flag("--json", sim_json, "Print JSON");
+  simulate->add_flag("--csv", sim_csv, "Print CSV, one row per queue and interval")->excludes(sim_json_flag);
+
   CLI11_PARSE(cli, argc, argv);
 
   if (forecast->parsed()) return homeline::cli::Forecast(fc);
+
+  if (simulate->parsed()) {
+    std::optional<std::uint64_t> seed;
+    if (simulate->count("--seed") > 0) seed = sim_seed;
+    return Simulate(sim_path, sim_replications, seed, sim_json, sim_csv);
+  }
 
   if (staffing->parsed()) {
     if (staffing_in.target_sl > 0 && staffing->count("--answer-within") == 0) {

@@ -1,0 +1,85 @@
+// Scenario files: the sample under examples/ loads and runs; mistakes get one clear error.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "sim/scenario_toml.h"
+#include "sim/simulator.h"
+
+namespace homeline::sim {
+namespace {
+
+const char* kMinimal = R"(
+seed = 3
+interval_minutes = 15
+[[queue]]
+name = "q"
+handle_time = { mean = 100, sigma = 0.5 }
+arrivals = { start = "09:00", per_interval = [4, 8] }
+[[agent]]
+name = "a"
+count = 2
+shifts = [{ start = "09:00", end = "10:00" }, { start = "22:00", end = "02:00", day = 1 }]
+)";
+
+TEST(ScenarioToml, ReadsTheFormat) {
+  auto s = ParseScenario(kMinimal);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->seed, 3u);
+  EXPECT_EQ(s->interval, 15 * kMinute);
+  ASSERT_EQ(s->queues.size(), 1u);
+  const QueueSpec& q = s->queues[0];
+  ASSERT_EQ(q.arrivals.size(), 96u);  // the day's intervals
+  EXPECT_EQ(q.arrivals[36], 4);
+  EXPECT_EQ(q.arrivals[37], 8);
+  EXPECT_EQ(q.arrivals[35], 0);
+  EXPECT_EQ(q.arrivals[38], 0);
+  EXPECT_EQ(q.handle.kind, Distribution::kLogNormal);
+  EXPECT_NEAR(q.handle.sd_s, 100 * std::sqrt(std::expm1(0.25)), 1e-9);
+  ASSERT_EQ(s->agents.size(), 2u);
+  EXPECT_EQ(s->agents[1].name, "a-2");
+  ASSERT_EQ(s->agents[0].shifts.size(), 2u);
+  EXPECT_EQ(s->agents[0].shifts[1].start, 22 * kHour);
+  EXPECT_EQ(s->agents[0].shifts[1].end, 26 * kHour);  // past midnight
+}
+
+TEST(ScenarioToml, SampleScenarioRuns) {
+  auto s = LoadScenario(HOMELINE_SOURCE_DIR "/examples/sim/support.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->queues.size(), 3u);
+  EXPECT_EQ(s->agents.size(), 17u);
+  auto r = Simulate(*s);
+  ASSERT_TRUE(r) << r.error().message;
+  for (const QueueResult& q : r->queues) {
+    EXPECT_GT(q.total.offered, 0);
+    EXPECT_EQ(q.total.offered, q.total.answered + q.total.abandoned + q.total.unfinished);
+  }
+  // Spanish speakers work 08:00-18:00: 8.5 + 8.5 + 6 hours.
+  EXPECT_GT(r->all.total.staffed_s, (14 * 8 + 23) * 3600.0 - 1);
+}
+
+TEST(ScenarioToml, ClearErrors) {
+  auto err = [](const std::string& text) {
+    auto s = ParseScenario(text, "x.toml");
+    return s ? std::string("(accepted)") : s.error().message;
+  };
+  const std::string queue = "[[queue]]\nname = \"q\"\nhandle_time = { mean = 60, sd = 30 }\n";
+  const std::string agent = "[[agent]]\nname = \"a\"\nalways = true\n";
+  EXPECT_EQ(err(queue + agent), "(accepted)");
+  EXPECT_NE(err("sed = 1\n" + queue + agent).find("unknown key 'sed'"), std::string::npos);
+  EXPECT_NE(err("seed = \n").find("x.toml:1"), std::string::npos);
+  EXPECT_NE(err(queue + "[[agent]]\nname = \"a\"\nshifts = [{ start = \"8:00\", end = \"16:00\" }]\n")
+                .find("HH:MM"), std::string::npos);
+  EXPECT_NE(err(queue + agent + "[[shift]]\nagent = \"zed\"\nstart = \"08:00\"\nend = \"09:00\"\n")
+                .find("no [[agent]] named 'zed'"), std::string::npos);
+  EXPECT_NE(err("[[queue]]\nname = \"q\"\nhandle_time = { mean = 60 }\n" + agent).find("sd"),
+            std::string::npos);
+  EXPECT_NE(err(queue + "arrivals = { start = \"23:00\", per_interval = [1, 2, 3] }\n" + agent)
+                .find("past midnight"), std::string::npos);
+  EXPECT_NE(err(queue).find("agents or staffing"), std::string::npos);
+  EXPECT_NE(err(queue + agent + "[[agent]]\nname = \"a\"\n").find("twice"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace homeline::sim
