@@ -1,7 +1,8 @@
 // homeline: the command-line entry point. `homeline serve` runs the server; `homeline migrate`
 // brings a database to the current schema; `homeline staffing` is the planners' Erlang
 // calculator; `homeline forecast` forecasts a queue from a CSV of history; `homeline sim` runs
-// a scenario through the routing engine on a simulated clock; `homeline --help` lists the rest.
+// a scenario through the routing engine on a simulated clock; `homeline schedule` solves a
+// weekly shift schedule; `homeline --help` lists the rest.
 
 #include <sys/resource.h>
 
@@ -19,6 +20,7 @@
 #include "adapters/store/event_store.h"
 #include "core/wfm/staffing.h"
 #include "exe/forecast_cli.h"
+#include "exe/schedule_cli.h"
 #include "server/app.h"
 #include "server/config.h"
 #include "sim/report.h"
@@ -230,7 +232,20 @@ int main(int argc, char** argv) {
   auto* sim_json_flag = simulate->add_flag("--json", sim_json, "Print JSON");
   simulate->add_flag("--csv", sim_csv, "Print CSV, one row per queue and interval")->excludes(sim_json_flag);
 
+  // ---- schedule (docs/wfm.md) ----
+  homeline::cli::ScheduleArgs sc;
+  CLI::App* schedule = cli.add_subcommand(
+      "schedule", "Solve a weekly shift schedule (integer program, CBC) from a problem JSON, then exit");
+  schedule->add_option("problem", sc.problem, "Problem JSON: requirement, shift templates, agents (docs/wfm.md)")->required()->check(CLI::ExistingFile);
+  schedule->add_option("--time-limit", sc.time_limit_s, "Seconds the solver may take; the best schedule so far is kept (default 60)")->check(CLI::Range(0.1, 3600.0));
+  schedule->add_flag("--json", sc.json, "Print the whole result as JSON (the API's shape)");
+  schedule->add_flag("--csv", sc.csv, "Print every shift as CSV");
+  schedule->add_flag("--coverage-csv", sc.coverage_csv, "Print required, scheduled, under and over per interval as CSV");
+  schedule->add_option("--ics", sc.ics_agent, "Print this agent's shifts as iCalendar (.ics)");
+
   CLI11_PARSE(cli, argc, argv);
+
+  if (schedule->parsed()) return homeline::cli::Schedule(sc);
 
   if (forecast->parsed()) return homeline::cli::Forecast(fc);
 

@@ -70,7 +70,9 @@ Result<MipSolution> CbcSolver::Solve(const MipModel& model, const MipOptions& op
       cbc.setBestSolution(options.start.data(), ncols, COIN_DBL_MAX, true);
     const std::string sec = fmt::format("{:.3f}", options.time_limit_s);
     const std::string gap = fmt::format("{:g}", options.relative_gap);
-    const char* argv[] = {"homeline", "-log", "0", "-slog", "0", "-sec", sec.c_str(),
+    // -timeMode elapsed: the limit is wall time (CBC counts CPU time by default, which on a
+    // busy machine lets a solve run far past what the caller asked).
+    const char* argv[] = {"homeline", "-log", "0", "-slog", "0", "-timeMode", "elapsed", "-sec", sec.c_str(),
                           "-ratioGap", gap.c_str(), "-solve", "-quit"};
     CbcMain1(static_cast<int>(std::size(argv)), argv, cbc, nullptr, data);
 
