@@ -13,6 +13,7 @@
 
 #include "adapters/api/api.h"
 #include "adapters/api/event_hub.h"
+#include "adapters/api/static_files.h"
 #include "adapters/auth/passwords.h"
 #include "adapters/http/http_server.h"
 #include "adapters/store/event_store.h"
@@ -83,6 +84,7 @@ struct App::Impl : http::ServerHandler {
   std::unique_ptr<store::EventStore> store;
   std::unique_ptr<http::Server> http;
   std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<api::StaticFiles> pages;  // read-only after Start: used on the I/O threads
 
   // The loop's inbox.
   std::mutex mu;
@@ -155,6 +157,11 @@ struct App::Impl : http::ServerHandler {
   }
 
   void OnRequest(http::Request request, http::Reply reply) override {
+    // Pages need nothing of the engine: answer them here, on the I/O thread.
+    if (api::StaticFiles::Handles(request)) {
+      reply(pages->Serve(request));
+      return;
+    }
     Post([this, request = std::move(request), reply = std::move(reply)]() mutable {
       engine.SetTime(WallMs());
       api::Outcome outcome;
@@ -251,6 +258,12 @@ struct App::Impl : http::ServerHandler {
     api->SetExtraMetrics([this] { return ExtraMetrics(); });
     FlushOutbox();
     workers = std::make_unique<WorkerPool>(2);
+
+    pages = std::make_unique<api::StaticFiles>(config.web_dir);
+    if (pages->root().empty())
+      spdlog::warn("web: no directory {}; the browser pages will answer 404", config.web_dir);
+    else
+      spdlog::info("web: pages from {}", pages->root());
 
     http::Options ho;
     ho.host = config.http_host;

@@ -6,6 +6,14 @@
 
 namespace homeline::server {
 
+std::string DefaultWebDir() {
+#ifdef HOMELINE_DEFAULT_WEB_DIR
+  return HOMELINE_DEFAULT_WEB_DIR;
+#else
+  return "web";
+#endif
+}
+
 Status ParseHostPort(const std::string& text, std::string& host, std::uint16_t& port) {
   std::string h, p;
   if (!text.empty() && text[0] == '[') {
@@ -48,6 +56,7 @@ Result<Config> LoadConfig(const std::string& path) {
     c.http_threads = t["server"]["http_threads"].value_or(c.http_threads);
     c.body_limit = t["server"]["body_limit"].value_or(static_cast<std::int64_t>(c.body_limit));
     c.fsync = t["server"]["fsync"].value_or(c.fsync);
+    c.web_dir = t["server"]["web"].value_or(c.web_dir);
     c.session_ttl_s = t["auth"]["session_ttl"].value_or(c.session_ttl_s);
     c.log_level = t["log"]["level"].value_or(c.log_level);
   }
@@ -57,6 +66,7 @@ Result<Config> LoadConfig(const std::string& path) {
   if (const char* v = std::getenv("HOMELINE_DATA")) c.data_dir = v;
   if (const char* v = std::getenv("HOMELINE_DEMO")) c.demo = std::string(v) != "0" && std::string(v) != "false";
   if (const char* v = std::getenv("HOMELINE_LOG_LEVEL")) c.log_level = v;
+  if (const char* v = std::getenv("HOMELINE_WEB")) c.web_dir = v;
   if (c.session_ttl_s < 1) return Fail(ErrorCode::kBadRequest, "auth.session_ttl must be at least 1 second");
   if (c.http_threads < 1 || c.http_threads > 64) return Fail(ErrorCode::kBadRequest, "http_threads must be 1-64");
   if (c.tls_cert.empty() != c.tls_key.empty()) return Fail(ErrorCode::kBadRequest, "tls_cert and tls_key go together");

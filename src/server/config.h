@@ -11,6 +11,8 @@
 //   http_threads = 1
 //   body_limit = 1048576      # bytes
 //   fsync = true              # off only for throwaway benchmarks
+//   web = "web"               # HOMELINE_WEB: directory of the browser pages (default: the
+//                             # source tree's web/, compiled in)
 //   [auth]
 //   session_ttl = 43200       # seconds a login token lasts
 //   [log]
@@ -22,6 +24,9 @@
 #include "common/result.h"
 
 namespace homeline::server {
+
+// The source tree's web/ as compiled in, so a build serves its pages without a flag.
+std::string DefaultWebDir();
 
 struct Config {
   std::string http_host = "127.0.0.1";
@@ -35,6 +40,7 @@ struct Config {
   bool fsync = true;
   std::int64_t session_ttl_s = 12 * 3600;
   std::string log_level = "info";
+  std::string web_dir = DefaultWebDir();
 };
 
 // Parses "HOST:PORT", "[::1]:PORT" or ":PORT".

@@ -13,6 +13,7 @@
 #include "adapters/auth/passwords.h"
 #include "core/engine.h"
 #include "core/event_codec.h"
+#include "core/interval_stats.h"
 
 namespace homeline::api {
 
@@ -253,6 +254,8 @@ struct Api::Impl {
     Add("PUT", "/api/v1/tenants/{tenant}/agents/{id}/presence", Access::kSupervisor, &Impl::PutAgentPresence, "Set an agent's presence (supervisor)");
     Add("GET", "/api/v1/tenants/{tenant}/stats/queues", Access::kMember, &Impl::QueueStatsAll, "Real-time statistics of every queue");
     Add("GET", "/api/v1/tenants/{tenant}/stats/queues/{id}", Access::kMember, &Impl::QueueStatsOne, "Real-time statistics of one queue");
+    Add("GET", "/api/v1/tenants/{tenant}/stats/intervals", Access::kMember, &Impl::IntervalStats, "Today's figures per 30-minute interval (volume, service level); ?queue=ID for one queue");
+    Add("GET", "/api/v1/tenants/{tenant}/interactions/{id}/history", Access::kMember, &Impl::CustomerHistory, "The same customer's other interactions (same email or phone), newest first");
     Add("GET", "/api/v1/tenants/{tenant}/staffing", Access::kSupervisor, &Impl::Staffing, "Staffing calculator (Erlang C, or Erlang A with patience): ?calls=&interval=&aht=&target_sl=&answer_within= [&target_asa=&patience=&shrinkage=&max_occupancy=&concurrency=]");
   }
 
@@ -1060,6 +1063,58 @@ struct Api::Impl {
     const core::Queue* q = id ? engine.FindQueue(c.tenant, *id) : nullptr;
     if (!q) return Err(ErrorCode::kNotFound, "no such queue");
     return Done(JsonResponse(QueueStatsJson(engine, *q)));
+  }
+
+  Outcome IntervalStats(Ctx& c) {
+    core::QueueId only = 0;
+    const std::string q = c.req.QueryParam("queue");
+    if (!q.empty()) {
+      auto id = ParseId(q);
+      if (!id || !engine.FindQueue(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such queue");
+      only = *id;
+    }
+    const core::TenantId tenant = c.tenant;
+    auto threshold = [this, tenant](core::QueueId id) {
+      const core::Queue* queue = engine.FindQueue(tenant, id);
+      return queue ? queue->sl_threshold : 20 * kSecond;
+    };
+    const auto figures = core::TodayByInterval(engine.Interactions(c.tenant, false), threshold, only, engine.now());
+    json rows = json::array();
+    for (const core::IntervalFigures& f : figures) {
+      rows.push_back(json{{"start", f.start},
+                          {"entered", f.entered},
+                          {"answered", f.answered},
+                          {"answered_in_sl", f.answered_in_sl},
+                          {"abandoned", f.abandoned},
+                          {"handled", f.handled},
+                          {"service_level", f.ServiceLevel()},
+                          {"asa_s", f.AsaSeconds()},
+                          {"aht_s", f.AhtSeconds()}});
+    }
+    return Done(JsonResponse(json{{"interval_s", 1800}, {"queue", only}, {"intervals", rows}}));
+  }
+
+  // Agents see the history of a customer they are (or were) serving; supervisors of any.
+  Outcome CustomerHistory(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    if (!c.AtLeast(Role::kSupervisor) && ix->agent != c.user->id)
+      return Err(ErrorCode::kForbidden, "not your interaction");
+    const core::Customer& who = ix->customer;
+    json out = json::array();
+    if (who.email.empty() && who.phone.empty()) return Done(JsonResponse(out));
+    std::vector<const core::Interaction*> same;
+    for (const core::Interaction* other : engine.Interactions(c.tenant, false)) {
+      if (other->id == ix->id) continue;
+      const bool email = !who.email.empty() && other->customer.email == who.email;
+      const bool phone = !who.phone.empty() && other->customer.phone == who.phone;
+      if (email || phone) same.push_back(other);
+    }
+    // Newest first, a screenful.
+    std::reverse(same.begin(), same.end());
+    if (same.size() > 20) same.resize(20);
+    for (const core::Interaction* other : same) out.push_back(InteractionJson(*other));
+    return Done(JsonResponse(out));
   }
 
   // ---- workforce management ------------------------------------------------------------------
