@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   coinor-libcbc-dev
   python3 python3-mpmath curl openssl sqlite3 wrk procps
+  nodejs chromium
 )
 # Fuzz targets need clang with libFuzzer; only when asked.
 if [[ "${HOMELINE_FUZZ:-0}" == "1" ]]; then packages+=(clang-16 libclang-rt-16-dev); fi

@@ -1,0 +1,119 @@
+// Browser test harness: a real `homeline serve` on a free loopback port with a fresh data
+// directory, Debian's Chromium driven by playwright-core (never a downloaded browser), and a
+// small REST client for setting things up the way an integration would.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const BIN = process.env.HOMELINE_BIN || path.join(here, '../../build/test/src/exe/homeline');
+export const SCREENSHOTS = path.join(here, 'screenshots');
+mkdirSync(SCREENSHOTS, { recursive: true });
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class Server {
+  async start(extraArgs = []) {
+    this.dir = mkdtempSync(path.join(tmpdir(), 'homeline-browser-'));
+    this.port = await freePort();
+    this.base = `http://127.0.0.1:${this.port}`;
+    const log = openSync(path.join(this.dir, 'server.log'), 'a');
+    this.proc = spawn(BIN, ['serve', '--http', `127.0.0.1:${this.port}`, '--data', this.dir, '--log-level', 'warn', ...extraArgs],
+      { stdio: ['ignore', log, log] });
+    const deadline = Date.now() + 60000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`server exited with ${this.proc.exitCode}`);
+      try {
+        const r = await fetch(this.base + '/healthz', { signal: AbortSignal.timeout(1000) });
+        if (r.ok) return this;
+      } catch { /* not yet */ }
+      await sleep(50);
+    }
+    throw new Error('server did not become healthy');
+  }
+
+  async stop() {
+    if (this.proc && this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      await Promise.race([new Promise((r) => this.proc.once('exit', r)), sleep(20000)]);
+      if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+    }
+  }
+
+  async cleanup() {
+    await this.stop();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async request(method, p, body, token) {
+    const headers = {};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (token) headers.Authorization = 'Bearer ' + token;
+    const r = await fetch(this.base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10000) });
+    const text = await r.text();
+    let data = text;
+    try { data = JSON.parse(text); } catch { /* text */ }
+    return { status: r.status, body: data };
+  }
+
+  async ok(method, p, body, token) {
+    const r = await this.request(method, p, body, token);
+    if (r.status < 200 || r.status > 299) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+
+  async login(login, password = 'demo') {
+    return (await this.ok('POST', '/api/v1/auth/login', { login, password })).token;
+  }
+}
+
+// The launch flags the machine needs (no sandbox as root, no background network: the machine
+// has no network but the package registries). playwright-core gives every launch a fresh,
+// empty --user-data-dir of its own.
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    timeout: 60000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+// A signed-in page in its own context (own cookies), through the real login form.
+export async function signIn(browser, server, login, { tenant } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+  context.setDefaultTimeout(15000);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { page.errors = (page.errors || []).concat(String(e)); });
+  await page.goto(server.base + '/');
+  await page.getByLabel('User name').fill(login);
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/app\//);
+  if (tenant) {
+    await page.locator('#tenant-switch').selectOption(tenant);
+    await page.waitForURL(new RegExp(`tenant=${tenant}`));
+  }
+  return page;
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: path.join(SCREENSHOTS, name + '.png'), fullPage: true });
+}

@@ -1,0 +1,532 @@
+// The agent desktop: presence, offers (countdown, sound, desktop notification), the contacts in
+// hand side by side (chats with their transcript), the customer's earlier contacts, wrap-up, and
+// "my day". Live state comes over the event WebSocket; the REST API is used for actions and
+// for a fresh picture after every (re)connect.
+import { get, post, put, ApiError } from './lib/api.js';
+import { h, replace, clock, timeOfDay, toast } from './lib/dom.js';
+import { EventSocket } from './lib/socket.js';
+import { startPage } from './lib/session.js';
+
+const $ = (id) => document.getElementById(id);
+const ACTIVITY = { offline: 'Offline', available: 'Available', break: 'On break', missed: 'Missed offers', reserved: 'Offer pending', busy: 'Busy', wrap_up: 'Wrap-up' };
+
+const state = {
+  ctx: null,
+  agent: null,
+  skew: 0,               // server clock − local clock, ms
+  queues: new Map(),
+  dispositions: [],
+  capacity: {},
+  offers: new Map(),     // id → {ix, expiresAt (local ms), el}
+  work: new Map(),       // id → {ix, el, parts}
+  chats: new Map(),      // id → {messages: Map(seq → msg), pending: Map(client_id → text), typingUntil}
+  handledToday: [],      // own completed contacts today, for AHT
+};
+let socket = null;
+let audio = null;
+
+// ---- start ---------------------------------------------------------------------------------
+
+async function main() {
+  state.ctx = await startPage('desktop', 'agent');
+  const { T } = state.ctx;
+  const [tenant, queues, dispositions, member] = await Promise.all([
+    get(T), get(T + '/queues'), get(T + '/dispositions'), get(`${T}/users/${state.ctx.me.user.id}`).catch(() => null),
+  ]);
+  for (const q of queues) state.queues.set(q.id, q);
+  state.dispositions = dispositions;
+  state.capacity = (member && member.capacity) || {};
+  replace($('break-reason'), tenant.settings.break_reasons.map((r) => h('option', { value: r }, r)));
+  for (const b of document.querySelectorAll('[data-state]')) b.addEventListener('click', () => setPresence(b.dataset.state));
+  setupNotifications();
+  document.addEventListener('keydown', onKey);
+  socket = new EventSocket({
+    url: () => `/api/v1/events?tenant=${encodeURIComponent(state.ctx.tenant.slug)}&chat_since=${chatSince()}`,
+    onOpen: (hello) => resync(hello),
+    onMessage,
+  });
+  setInterval(tick, 250);
+}
+
+function chatSince() {
+  const pairs = [];
+  for (const [id, c] of state.chats) {
+    const last = c.messages.size ? Math.max(...c.messages.keys()) : 0;
+    if (last) pairs.push(`${id}:${last}`);
+  }
+  return encodeURIComponent(pairs.join(','));
+}
+
+// After every (re)connect: the server's view of our work replaces ours.
+async function resync(hello) {
+  setAgent(hello.agent);
+  const { T } = state.ctx;
+  const live = await get(T + '/interactions?live=1');
+  const mine = live.filter((ix) => ix.agent === state.ctx.me.user.id);
+  const ids = new Set(mine.map((ix) => ix.id));
+  for (const id of [...state.offers.keys()]) if (!ids.has(id)) removeOffer(id);
+  for (const id of [...state.work.keys()]) if (!ids.has(id)) removeWork(id);
+  for (const ix of mine) onInteraction(ix, null);
+  for (const [client_id, p] of pendingSends()) sendChat(p.id, p.text, client_id);
+  loadMyDay();
+}
+
+// ---- messages ------------------------------------------------------------------------------
+
+function onMessage(m) {
+  switch (m.type) {
+    case 'agent': if (m.agent.user === state.ctx.me.user.id) setAgent(m.agent); break;
+    case 'offer': onInteraction(m.interaction, m.expires_in_ms); break;
+    case 'interaction': onInteraction(m.interaction, null); break;
+    case 'offer_ended': removeOffer(m.interaction, m.result); break;
+    case 'chat.message': onChatMessage(m.interaction, m.message); break;
+    case 'chat.typing': onTyping(m.interaction, m.typing); break;
+    case 'chat.ack': ackChat(m.interaction, m.client_id, m.seq); break;
+    case 'error':
+      if (m.client_id) failChat(m.interaction, m.client_id, m.error.message);
+      break;
+  }
+}
+
+function onInteraction(ix, expiresInMs) {
+  if (ix.agent !== state.ctx.me.user.id) return;
+  if (ix.state === 'offered') {
+    const expiresAt = expiresInMs != null ? Date.now() + expiresInMs : ix.offer_expires_at - state.skew;
+    addOffer(ix, expiresAt);
+  } else {
+    removeOffer(ix.id);
+    if (ix.state === 'connected' || ix.state === 'wrap_up') upsertWork(ix);
+    else {
+      removeWork(ix.id);
+      if (ix.state === 'completed') loadMyDay();
+    }
+  }
+}
+
+// ---- presence ------------------------------------------------------------------------------
+
+function setAgent(a) {
+  state.agent = a;
+  state.agentAt = Date.now();
+  // The server's clock at the moment it described the agent.
+  if (a.activity_since) state.skew = a.activity_since + a.time_in_state_s * 1000 - Date.now();
+  $('activity').textContent = ACTIVITY[a.activity] || a.activity;
+  $('activity').className = 'state pill ' + a.activity;
+  $('activity-reason').textContent = a.presence === 'break' && a.reason ? `Reason: ${a.reason}` : '';
+  for (const b of document.querySelectorAll('[data-state]')) b.setAttribute('aria-pressed', String(b.dataset.state === a.presence));
+  renderMyDay();
+}
+
+async function setPresence(presence) {
+  ensureAudio();
+  $('presence-error').textContent = '';
+  const body = { state: presence };
+  if (presence === 'break') body.reason = $('break-reason').value;
+  try {
+    setAgent(await put(state.ctx.T + '/me/presence', body));
+  } catch (e) {
+    $('presence-error').textContent = e.message;
+  }
+}
+
+// ---- offers --------------------------------------------------------------------------------
+
+function describe(ix) {
+  const q = state.queues.get(ix.queue);
+  return { who: ix.customer.name || ix.customer.email || ix.customer.phone || 'Customer', queue: q ? q.name : `queue ${ix.queue}` };
+}
+
+function addOffer(ix, expiresAt) {
+  if (state.offers.has(ix.id)) {
+    state.offers.get(ix.id).expiresAt = expiresAt;
+    return;
+  }
+  const { who, queue } = describe(ix);
+  const accept = h('button.primary', { type: 'button', onclick: () => acceptOffer(ix.id) }, 'Accept ', h('kbd', {}, 'A'));
+  const reject = h('button', { type: 'button', onclick: () => rejectOffer(ix.id) }, 'Decline');
+  const bar = h('div');
+  const left = h('span.muted');
+  const el = h('article.panel.offer', { 'aria-label': `Incoming ${ix.channel} from ${who}`, dataset: { offer: ix.id } },
+    h('h3', {}, h('span.pill.busy', {}, ix.channel), `Incoming ${ix.channel} · ${queue}`),
+    h('div', {}, h('strong', {}, who), ix.subject ? ` — ${ix.subject}` : ''),
+    h('div.bar', { role: 'progressbar', 'aria-label': 'Time left to accept' }, bar),
+    h('div.row', {}, accept, reject, h('span.spacer'), left));
+  state.offers.set(ix.id, { ix, expiresAt, el, bar, left, total: Math.max(1, expiresAt - Date.now()) });
+  $('offers').append(el);
+  announce(`New ${ix.channel} offer from ${who}, ${queue}. Press A to accept.`);
+  beep();
+  notify(`Incoming ${ix.channel}`, `${who} · ${queue}`);
+}
+
+function removeOffer(id, result) {
+  const o = state.offers.get(id);
+  if (!o) return;
+  o.el.remove();
+  state.offers.delete(id);
+  if (result === 'expired') announce('The offer expired and went back to the queue.');
+}
+
+async function acceptOffer(id) {
+  try {
+    const ix = await post(`${state.ctx.T}/interactions/${id}/accept`);
+    onInteraction(ix, null);
+  } catch (e) {
+    removeOffer(id);
+    toast(e.status === 409 ? 'That offer is no longer available.' : e.message);
+  }
+}
+
+async function rejectOffer(id) {
+  try { await post(`${state.ctx.T}/interactions/${id}/reject`); } catch { /* gone already */ }
+  removeOffer(id);
+}
+
+// A short two-tone beep (WebAudio): no sound file to load. Browsers allow sound only after a
+// gesture on the page, so the context is created on the first click.
+function ensureAudio() {
+  if (!audio && window.AudioContext) audio = new AudioContext();
+  if (audio && audio.state === 'suspended') audio.resume();
+}
+document.addEventListener('pointerdown', ensureAudio, { once: true });
+
+function beep() {
+  if (!audio || audio.state !== 'running') return;
+  const t = audio.currentTime;
+  for (const [i, f] of [[0, 880], [1, 660]]) {
+    const o = audio.createOscillator();
+    const g = audio.createGain();
+    o.frequency.value = f;
+    g.gain.setValueAtTime(0.0001, t + i * 0.18);
+    g.gain.exponentialRampToValueAtTime(0.2, t + i * 0.18 + 0.02);
+    g.gain.exponentialRampToValueAtTime(0.0001, t + i * 0.18 + 0.16);
+    o.connect(g).connect(audio.destination);
+    o.start(t + i * 0.18);
+    o.stop(t + i * 0.18 + 0.17);
+  }
+}
+
+// Desktop notifications are asked for only when the agent clicks the button (never on load).
+function setupNotifications() {
+  const btn = $('notify-on');
+  if (!('Notification' in window) || Notification.permission !== 'default') return;
+  btn.hidden = false;
+  btn.addEventListener('click', async () => {
+    await Notification.requestPermission();
+    btn.hidden = true;
+  });
+}
+
+function notify(title, body) {
+  if (!('Notification' in window) || Notification.permission !== 'granted' || document.hasFocus()) return;
+  const n = new Notification(title, { body, tag: 'homeline-offer' });
+  n.onclick = () => { window.focus(); n.close(); };
+}
+
+function announce(text) {
+  $('announce').textContent = '';
+  setTimeout(() => { $('announce').textContent = text; }, 50);
+}
+
+// ---- work in hand --------------------------------------------------------------------------
+
+function upsertWork(ix) {
+  let w = state.work.get(ix.id);
+  if (!w) {
+    w = buildCard(ix);
+    state.work.set(ix.id, w);
+    $('work').append(w.el);
+    loadHistory(w);
+  }
+  const wasWrap = w.ix.state === 'wrap_up';
+  w.ix = ix;
+  renderCard(w);
+  if (ix.state === 'wrap_up' && !wasWrap && w.el.contains(document.activeElement) === false && state.work.size === 1)
+    w.parts.disposition.focus();
+  renderCounts();
+}
+
+function removeWork(id) {
+  const w = state.work.get(id);
+  if (!w) return;
+  w.el.remove();
+  state.work.delete(id);
+  state.chats.delete(id);
+  renderCounts();
+}
+
+function renderCounts() {
+  $('no-work').hidden = state.work.size > 0;
+  const chats = [...state.work.values()].filter((w) => w.ix.channel === 'chat' && w.ix.state === 'connected').length;
+  $('capacity').textContent = state.capacity.chat ? `Chats ${chats} of ${state.capacity.chat}` : '';
+}
+
+function buildCard(ix) {
+  const { who, queue } = describe(ix);
+  const parts = {};
+  parts.state = h('span.pill');
+  parts.timer = h('span.muted', { 'aria-label': 'Time' });
+  parts.end = h('button', { type: 'button', onclick: () => endContact(ix.id) }, ix.channel === 'chat' ? 'End chat' : 'End');
+  const details = [ix.customer.email, ix.customer.phone].filter(Boolean).join(' · ');
+  const body = [];
+  if (ix.data && ix.data.text) body.push(h('p', {}, ix.data.text));
+  if (ix.channel === 'chat') {
+    parts.transcript = h('div.transcript', { role: 'log', 'aria-live': 'polite', 'aria-label': `Chat with ${who}` });
+    parts.typing = h('div.typing');
+    parts.input = h('textarea', { rows: 2, 'aria-label': `Message to ${who}`, placeholder: 'Write a reply… (Enter sends)' });
+    parts.send = h('button.primary', { type: 'button' }, 'Send');
+    parts.input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.shiftKey && !ev.ctrlKey) {
+        ev.preventDefault();
+        submitChat(ix.id);
+      }
+    });
+    parts.input.addEventListener('input', () => typing(ix.id));
+    parts.send.addEventListener('click', () => submitChat(ix.id));
+    parts.compose = h('div.compose', {}, parts.input, parts.send);
+    body.push(parts.transcript, parts.typing, parts.compose);
+  }
+  parts.disposition = h('select', { id: `disp-${ix.id}` },
+    h('option', { value: '' }, 'Choose a disposition…'),
+    state.dispositions.map((d) => h('option', { value: d.code }, d.name || d.code)));
+  parts.notes = h('textarea', { id: `notes-${ix.id}`, rows: 2 });
+  parts.wrapLeft = h('span.muted');
+  parts.extend = h('button', { type: 'button', onclick: () => extendWrap(ix.id) }, '+30 s');
+  parts.complete = h('button.primary', { type: 'button', onclick: () => completeWrap(ix.id) }, 'Complete');
+  parts.wrapError = h('p.error', { role: 'alert' });
+  parts.wrap = h('form.wrapup', { 'aria-label': 'Wrap-up' },
+    h('div.row', {}, h('h3', {}, 'Wrap-up'), h('span.spacer'), parts.wrapLeft),
+    h('label', { for: `disp-${ix.id}` }, 'Disposition'), parts.disposition,
+    h('label', { for: `notes-${ix.id}` }, 'Notes'), parts.notes,
+    parts.wrapError,
+    h('div.row', {}, parts.complete, parts.extend));
+  parts.wrap.addEventListener('submit', (ev) => { ev.preventDefault(); completeWrap(ix.id); });
+  parts.wrap.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); completeWrap(ix.id); }
+  });
+  parts.history = h('div.history', {}, h('span.muted', {}, 'Earlier contacts: loading…'));
+  const el = h('article.panel.card', { dataset: { interaction: ix.id, channel: ix.channel }, 'aria-label': `${ix.channel} with ${who}` },
+    h('h3', {}, h('span.pill.busy', {}, ix.channel), who, h('span.spacer'), parts.state),
+    h('div.meta', {}, `${queue}${details ? ' · ' + details : ''}`),
+    ix.subject ? h('div', {}, h('strong', {}, ix.subject)) : null,
+    body,
+    h('div.row', {}, parts.end, h('span.spacer'), parts.timer),
+    parts.wrap, parts.history);
+  const w = { ix, el, parts };
+  if (ix.channel === 'chat') renderTranscript(w);
+  return w;
+}
+
+function renderCard(w) {
+  const { ix, parts } = w;
+  parts.state.textContent = ix.state === 'wrap_up' ? 'wrap-up' : ix.state;
+  parts.state.className = 'pill ' + (ix.state === 'wrap_up' ? 'wrap_up' : 'busy');
+  parts.end.hidden = ix.state !== 'connected';
+  parts.wrap.hidden = ix.state !== 'wrap_up';
+  if (parts.compose) {
+    parts.input.disabled = ix.state !== 'connected';
+    parts.send.disabled = ix.state !== 'connected';
+  }
+}
+
+async function endContact(id) {
+  try { onInteraction(await post(`${state.ctx.T}/interactions/${id}/end`), null); } catch (e) { toast(e.message); }
+}
+
+async function completeWrap(id) {
+  const w = state.work.get(id);
+  if (!w) return;
+  const body = { notes: w.parts.notes.value };
+  if (w.parts.disposition.value) body.disposition = w.parts.disposition.value;
+  else if (state.dispositions.length) {
+    w.parts.wrapError.textContent = 'Choose a disposition.';
+    w.parts.disposition.focus();
+    return;
+  }
+  w.parts.complete.disabled = true;
+  try {
+    onInteraction(await post(`${state.ctx.T}/interactions/${id}/wrapup`, body), null);
+    announce('Wrap-up complete.');
+  } catch (e) {
+    w.parts.wrapError.textContent = e.message;
+  } finally {
+    w.parts.complete.disabled = false;
+  }
+}
+
+async function extendWrap(id) {
+  try { onInteraction(await post(`${state.ctx.T}/interactions/${id}/wrapup/extend`, { seconds: 30 }), null); } catch (e) { toast(e.message); }
+}
+
+async function loadHistory(w) {
+  try {
+    const list = await get(`${state.ctx.T}/interactions/${w.ix.id}/history`);
+    if (!list.length) return replace(w.parts.history, h('span.muted', {}, 'No earlier contacts from this customer.'));
+    const name = (d) => (state.dispositions.find((x) => x.id === d) || {}).name;
+    replace(w.parts.history, h('h3', {}, 'Earlier contacts'), h('ul', {}, list.map((ix) => h('li', {},
+      `${new Date(ix.created_at).toLocaleDateString()} ${timeOfDay(ix.created_at)} · ${ix.channel} · ${ix.subject || describe(ix).queue} · ${ix.state}`,
+      ix.disposition ? ` (${name(ix.disposition) || ix.disposition})` : '',
+      ix.notes ? h('div.muted', {}, ix.notes) : null))));
+  } catch {
+    replace(w.parts.history);
+  }
+}
+
+// ---- chat ----------------------------------------------------------------------------------
+
+function chatOf(id) {
+  let c = state.chats.get(id);
+  if (!c) {
+    c = { messages: new Map(), pending: new Map(), typingUntil: 0 };
+    state.chats.set(id, c);
+  }
+  return c;
+}
+
+function onChatMessage(id, msg) {
+  const c = chatOf(id);
+  if (c.messages.has(msg.seq)) return;  // once, whatever a reconnect replays
+  c.messages.set(msg.seq, msg);
+  if (msg.client_id) c.pending.delete(msg.client_id);
+  if (msg.sender === 'visitor') c.typingUntil = 0;
+  const w = state.work.get(id);
+  if (w) renderTranscript(w);
+}
+
+function ackChat(id, clientId) {
+  const c = state.chats.get(id);
+  if (c) c.pending.delete(clientId);
+  const w = state.work.get(id);
+  if (w) renderTranscript(w);
+}
+
+function failChat(id, clientId, message) {
+  const c = state.chats.get(id);
+  if (c) c.pending.delete(clientId);
+  toast(`Message not sent: ${message}`);
+  const w = state.work.get(id);
+  if (w) renderTranscript(w);
+}
+
+function onTyping(id, typing) {
+  chatOf(id).typingUntil = typing ? Date.now() + 6000 : 0;
+}
+
+function renderTranscript(w) {
+  const c = chatOf(w.ix.id);
+  const t = w.parts.transcript;
+  const atBottom = t.scrollHeight - t.scrollTop - t.clientHeight < 40;
+  const msgs = [...c.messages.values()].sort((a, b) => a.seq - b.seq);
+  replace(t,
+    msgs.map((m) => h(`div.msg.${m.sender}`, { dataset: { seq: m.seq } }, m.text)),
+    [...c.pending.values()].map((p) => h('div.msg.agent.pending', { title: 'Sending…' }, p.text)));
+  if (atBottom || msgs.length < 3) t.scrollTop = t.scrollHeight;
+}
+
+let clientCounter = 0;
+function submitChat(id) {
+  const w = state.work.get(id);
+  const text = w.parts.input.value.trim();
+  if (!text) return;
+  w.parts.input.value = '';
+  const clientId = `a${state.ctx.me.user.id}-${Date.now().toString(36)}-${++clientCounter}`;
+  chatOf(id).pending.set(clientId, { id, text });
+  renderTranscript(w);
+  sendChat(id, text, clientId);
+}
+
+function pendingSends() {
+  const out = [];
+  for (const c of state.chats.values()) for (const [cid, p] of c.pending) out.push([cid, p]);
+  return out;
+}
+
+// Over the socket when it is open, else by REST; a resend after a reconnect carries the same
+// client_id, so the server stores it once.
+async function sendChat(id, text, clientId) {
+  if (socket.send({ type: 'chat.send', interaction: id, text, client_id: clientId })) return;
+  try {
+    const m = await post(`${state.ctx.T}/interactions/${id}/messages`, { text, client_id: clientId });
+    onChatMessage(id, m);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status === 0) return;  // stays pending; resent on reconnect
+    failChat(id, clientId, e.message);
+  }
+}
+
+let lastTyping = 0;
+function typing(id) {
+  if (Date.now() - lastTyping < 2000) return;
+  lastTyping = Date.now();
+  socket.send({ type: 'chat.typing', interaction: id, typing: true });
+}
+
+// ---- my day --------------------------------------------------------------------------------
+
+async function loadMyDay() {
+  try {
+    const mine = await get(state.ctx.T + '/interactions');
+    const midnight = new Date();
+    midnight.setUTCHours(0, 0, 0, 0);
+    state.handledToday = mine.filter((ix) => ix.state === 'completed' && ix.answered_at && ix.finished_at >= midnight.getTime());
+  } catch { /* keep the last figures */ }
+  renderMyDay();
+}
+
+function renderMyDay() {
+  const a = state.agent;
+  if (!a) return;
+  const handled = state.handledToday;
+  const aht = handled.length ? handled.reduce((s, ix) => s + (ix.finished_at - ix.answered_at), 0) / handled.length / 1000 : 0;
+  const running = (Date.now() - state.agentAt) / 1000 + a.time_in_state_s;
+  const times = { ...a.time_in_activity_today_s };
+  if (a.activity_since) times[a.activity] = (times[a.activity] || 0) + running;
+  const rows = [
+    ['Handled', String(handled.length), 'handled'],
+    ['Accepted', String(a.contacts_today), 'accepted'],
+    ['Average handle time', handled.length ? clock(aht) : '—', 'aht'],
+    ['Talk time', clock(a.talk_today_s), 'talk'],
+    ...['available', 'busy', 'wrap_up', 'break'].map((k) => [`Time ${ACTIVITY[k].toLowerCase()}`, clock(times[k] || 0), k]),
+  ];
+  replace($('myday'), rows.map(([k, v, id]) => [h('dt', {}, k), h('dd', { dataset: { stat: id } }, v)]));
+}
+
+// ---- ticking -------------------------------------------------------------------------------
+
+function tick() {
+  const now = Date.now();
+  if (state.agent) {
+    $('activity-time').textContent = clock((now - state.agentAt) / 1000 + state.agent.time_in_state_s);
+  }
+  for (const o of state.offers.values()) {
+    const left = Math.max(0, o.expiresAt - now);
+    o.bar.style.width = `${(100 * left) / o.total}%`;
+    o.left.textContent = `${Math.ceil(left / 1000)} s left`;
+  }
+  for (const w of state.work.values()) {
+    const ix = w.ix;
+    if (ix.state === 'connected') w.parts.timer.textContent = clock((now + state.skew - ix.answered_at) / 1000);
+    if (ix.state === 'wrap_up') {
+      w.parts.timer.textContent = '';
+      w.parts.wrapLeft.textContent = ix.wrapup_until ? `${clock((ix.wrapup_until - state.skew - now) / 1000)} left` : 'no time limit';
+    }
+    if (w.parts.typing) w.parts.typing.textContent = chatOf(ix.id).typingUntil > now ? 'Customer is typing…' : '';
+  }
+  if (Math.floor(now / 1000) !== Math.floor((now - 250) / 1000)) renderMyDay();
+}
+
+// ---- keyboard ------------------------------------------------------------------------------
+
+function onKey(ev) {
+  const inField = ev.target.closest && ev.target.closest('input, textarea, select');
+  const key = ev.key.toLowerCase();
+  const plain = !ev.ctrlKey && !ev.metaKey && !ev.altKey && !inField;
+  if ((plain || ev.altKey) && key === 'a') {
+    const first = [...state.offers.keys()][0];
+    if (first) { ev.preventDefault(); acceptOffer(first); }
+  } else if ((plain || ev.altKey) && key === 'w') {
+    const wrap = [...state.work.values()].find((w) => w.ix.state === 'wrap_up');
+    if (wrap) { ev.preventDefault(); wrap.parts.disposition.focus(); }
+  }
+}
+
+main().catch((e) => { if (e.message !== 'role' && e.message !== 'no tenant') console.error(e); });
