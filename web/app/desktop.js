@@ -37,7 +37,11 @@ async function main() {
   state.dispositions = dispositions;
   state.capacity = (member && member.capacity) || {};
   replace($('break-reason'), tenant.settings.break_reasons.map((r) => h('option', { value: r }, r)));
-  for (const b of document.querySelectorAll('[data-state]')) b.addEventListener('click', () => setPresence(b.dataset.state));
+  // The buttons are disabled in the page until they do something.
+  for (const b of document.querySelectorAll('[data-state]')) {
+    b.addEventListener('click', () => setPresence(b.dataset.state));
+    b.disabled = false;
+  }
   setupNotifications();
   document.addEventListener('keydown', onKey);
   socket = new EventSocket({

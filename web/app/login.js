@@ -36,5 +36,9 @@ form.addEventListener('submit', async (ev) => {
   }
 });
 
+// The button is disabled in the page until this script handles the form (a form sent by the
+// browser itself would put the password in a URL).
+form.querySelector('button').disabled = false;
+
 // Already signed in: go straight on.
 get('/me').then((me) => { location.href = landing(me.tenants); }).catch(() => {});
