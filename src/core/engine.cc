@@ -128,7 +128,13 @@ std::vector<Event> Engine::TakeOutbox() {
 
 void Engine::Schedule(Timer::Kind kind, TimeMs due, std::uint64_t a, std::int64_t b) {
   if (replaying_) return;  // Recover() schedules what survives
-  timers_.push(Timer{due, ++timer_order_, kind, a, b});
+  const Timer t{due, ++timer_order_, kind, a, b};
+  // Leases are pushed by hand at irregular delays; the others come with a few fixed ones.
+  if (kind == Timer::kLease) {
+    timers_.push(t);
+  } else {
+    timers_.push(t, due - now_);
+  }
 }
 
 template <typename Body>

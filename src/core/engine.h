@@ -30,6 +30,7 @@
 #include "core/events.h"
 #include "core/node_pool.h"
 #include "core/routing_index.h"
+#include "core/timer_queue.h"
 #include "core/types.h"
 
 namespace homeline::core {
@@ -398,7 +399,7 @@ class Engine {
   mutable const QueueRef* queue_memo_ = nullptr;  // the last QueueById; cleared on delete
   Agent* agent_memo_ = nullptr;     // see AgentOf; agents are never erased
   RoutingIndex index_;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  TimerQueue<Timer> timers_;
   std::uint64_t timer_order_ = 0;
   std::uint64_t offer_counter_ = 0;
   std::mt19937_64 rng_;
