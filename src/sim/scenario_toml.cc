@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+
+#include "core/wfm/schedule_json.h"
+#include "sim/schedule.h"
 
 namespace homeline::sim {
 namespace {
@@ -163,9 +168,20 @@ class Reader {
 
 std::optional<core::Strategy> Strategy(const std::string& s) { return core::ParseStrategy(s); }
 
+Result<core::wfm::ScheduleResult> ReadSchedule(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(ErrorCode::kBadRequest, "cannot read " + path);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Fail(ErrorCode::kBadRequest, path + ": not JSON");
+  auto r = core::wfm::ResultFromJson(j);
+  if (!r) return Fail(ErrorCode::kBadRequest, path + ": " + r.error().message);
+  return r;
+}
+
 }  // namespace
 
-Result<Scenario> ParseScenario(std::string_view text, std::string_view source) {
+Result<Scenario> ParseScenario(std::string_view text, std::string_view source,
+                               const std::string& base_dir) {
   const std::string file(source);
   toml::table root;
   try {
@@ -178,7 +194,7 @@ Result<Scenario> ParseScenario(std::string_view text, std::string_view source) {
   Scenario s;
   const std::string top = "top level";
   r.Keys(root, top, {"seed", "days", "interval_minutes", "warmup_minutes", "drain_minutes", "queue",
-                      "agent", "shift", "staffing", "observed"});
+                      "agent", "shift", "schedule", "staffing", "observed"});
   s.seed = static_cast<std::uint64_t>(r.Integer(root, top, "seed", 1));
   s.days = static_cast<int>(r.Integer(root, top, "days", 1));
   const double interval_min = r.Number(root, top, "interval_minutes", 30);
@@ -300,6 +316,42 @@ Result<Scenario> ParseScenario(std::string_view text, std::string_view source) {
     for (int d = 0; d < s.days; ++d)
       if (day == 0 || day == d + 1) s.agents[it->second].shifts.push_back({d * kDay + start, d * kDay + end});
   }
+  // A published schedule (`homeline schedule --json`): its agents' working time, as shifts.
+  if (const toml::table* t = r.Table(root, top, "schedule")) {
+    const std::string where = "[schedule]";
+    r.Keys(*t, where, {"file", "first_day", "skills", "capacity"});
+    const std::string name = r.String(*t, where, "file", "");
+    if (name.empty()) r.Bad(where, "'file' (a `homeline schedule --json` result) is required");
+    const std::string path = !name.empty() && name[0] == '/' ? name : base_dir + "/" + name;
+    auto schedule = r.ok() ? ReadSchedule(path) : Result<core::wfm::ScheduleResult>();
+    if (r.ok() && !schedule) r.Bad(where, schedule.error().message);
+    if (r.ok()) {
+      TimeMs day_one = schedule->week_start - ((schedule->week_start % kDay) + kDay) % kDay;
+      if (t->contains("first_day")) {
+        auto d = core::wfm::ParseIsoUtc(r.String(*t, where, "first_day", "") + "T00:00:00Z");
+        if (d) day_one = *d;
+        else r.Bad(where, "first_day must be YYYY-MM-DD");
+      }
+      AgentSpec unlisted;
+      unlisted.skills = r.Skills(*t, where);
+      unlisted.capacity = r.Capacity(*t, where);
+      for (const core::wfm::AgentSchedule& a : schedule->agents) {
+        auto it = agent_index.find(a.agent_id);
+        if (it == agent_index.end()) {
+          if (!t->contains("skills")) {
+            r.Bad(where, "agent '" + a.agent_id + "' of the schedule has no [[agent]] entry (or give [schedule] skills)");
+            break;
+          }
+          agent_index[a.agent_id] = s.agents.size();
+          s.agents.push_back(unlisted);
+          s.agents.back().name = a.agent_id;
+          it = agent_index.find(a.agent_id);
+        }
+        for (const Shift& sh : WorkingTime(a, day_one)) s.agents[it->second].shifts.push_back(sh);
+      }
+    }
+  }
+
   for (AgentSpec& a : s.agents)
     std::sort(a.shifts.begin(), a.shifts.end(), [](const Shift& x, const Shift& y) { return x.start < y.start; });
 
@@ -334,7 +386,8 @@ Result<Scenario> LoadScenario(const std::string& path) {
   text << in.rdbuf();
   // A scenario is a page of text; anything this large is not one.
   if (text.str().size() > 16 * 1024 * 1024) return Fail(ErrorCode::kBadRequest, path + ": larger than 16 MiB");
-  return ParseScenario(text.str(), path);
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return ParseScenario(text.str(), path, dir.empty() ? "." : dir);
 }
 
 }  // namespace homeline::sim

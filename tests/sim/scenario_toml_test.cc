@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/wfm/schedule_json.h"
 
 #include "sim/scenario_toml.h"
 #include "sim/simulator.h"
@@ -79,6 +84,55 @@ TEST(ScenarioToml, ClearErrors) {
                 .find("past midnight"), std::string::npos);
   EXPECT_NE(err(queue).find("agents or staffing"), std::string::npos);
   EXPECT_NE(err(queue + agent + "[[agent]]\nname = \"a\"\n").find("twice"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace homeline::sim
+
+namespace homeline::sim {
+namespace {
+
+// examples/sim/week_schedule.json is `homeline schedule tests/data/schedule/small.json --json`:
+// with no customers, every agent is logged in exactly when the schedule's coverage says they
+// work (shifts minus breaks and lunch), 15 minutes by 15 minutes.
+TEST(ScenarioToml, PublishedScheduleIsWorkedAsScheduled) {
+  auto s = LoadScenario(HOMELINE_SOURCE_DIR "/examples/sim/week.toml");
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_EQ(s->agents.size(), 5u);
+  EXPECT_EQ(s->agents[0].name, "alice");
+  EXPECT_EQ(s->agents[0].skills.at("support"), 8);
+  EXPECT_EQ(s->agents[1].skills.at("support"), 5);  // [schedule] skills
+  EXPECT_GT(s->agents[0].shifts.size(), 5u);        // split by breaks
+
+  std::ifstream in(HOMELINE_SOURCE_DIR "/examples/sim/week_schedule.json");
+  auto schedule = core::wfm::ResultFromJson(nlohmann::json::parse(in));
+  ASSERT_TRUE(schedule) << schedule.error().message;
+  const std::vector<int>& working = schedule->coverage.scheduled;  // per 15 minutes
+  ASSERT_EQ(working.size(), 672u);
+
+  s->interval = 15 * kMinute;
+  for (QueueSpec& q : s->queues) q.arrivals.clear();
+  auto r = Simulate(*s);
+  ASSERT_TRUE(r) << r.error().message;
+  int mismatches = 0;
+  for (int k = 0; k < 672; ++k)
+    mismatches += std::abs(r->all.intervals[k].staffed_s - working[k] * 900.0) > 1e-6;
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(r->all.total.staffed_s, 100 * 3600.0);
+}
+
+TEST(ScenarioToml, ScheduleErrors) {
+  const std::string queue = "[[queue]]\nname = \"q\"\nhandle_time = { mean = 60, sd = 30 }\n";
+  auto err = [&](const std::string& text) {
+    auto s = ParseScenario("days = 7\n" + queue + text, "x.toml", HOMELINE_SOURCE_DIR "/examples/sim");
+    return s ? std::string("(accepted)") : s.error().message;
+  };
+  EXPECT_NE(err("").find("agents or staffing"), std::string::npos);
+  EXPECT_NE(err("[schedule]\nfile = \"week_schedule.json\"\n").find("no [[agent]] entry"), std::string::npos);
+  EXPECT_NE(err("[schedule]\nfile = \"nope.json\"\nskills = { q = 1 }\n").find("cannot read"), std::string::npos);
+  EXPECT_NE(err("[schedule]\nfile = \"week.toml\"\nskills = { q = 1 }\n").find("not JSON"), std::string::npos);
+  EXPECT_EQ(err("[schedule]\nfile = \"week_schedule.json\"\nskills = { q = 1 }\nfirst_day = \"2026-11-30\"\n"),
+            "(accepted)");
 }
 
 }  // namespace
