@@ -13,6 +13,9 @@ packages=(
   python3 python3-mpmath curl openssl sqlite3 wrk procps
   nodejs chromium
 )
+# The browser tests need npm. Debian's npm package only when no npm is on the PATH: machines with
+# NodeSource's Node.js already have one, and Debian's npm conflicts with it.
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 # Fuzz targets need clang with libFuzzer; only when asked.
 if [[ "${HOMELINE_FUZZ:-0}" == "1" ]]; then packages+=(clang-16 libclang-rt-16-dev); fi
 
