@@ -116,6 +116,7 @@ void Engine::EvictFinished() {
     assert(it->second.wait_handle == kNoHandle);
     if (ix_memo_ == &it->second) ix_memo_ = nullptr;
     interactions_.erase(it);
+    chats_.erase(f.id);
   }
 }
 
@@ -153,6 +154,9 @@ void Engine::EmitFields(TenantId t, Fields&&... fields) {
                                   std::forward<Fields>(fields)...);
   ApplyBody(*std::get_if<Body>(&e.body), e.ts);  // the type is known: no visit
 }
+
+void Engine::EmitChat(TenantId t, ChatStarted b) { Emit(t, std::move(b)); }
+void Engine::EmitChat(TenantId t, ChatMessage b) { Emit(t, std::move(b)); }
 
 Status Engine::Replay(const Event& event) {
   if (event.seq != seq_ + 1) {
@@ -502,6 +506,10 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     ix.finished_at = t;
     NoteFinished(ix);
     ix.reason = b.reason;
+  } else if constexpr (std::is_same_v<B, ChatStarted>) {
+    ApplyChat(b);
+  } else if constexpr (std::is_same_v<B, ChatMessage>) {
+    ApplyChat(b, t);
   }
 }
 

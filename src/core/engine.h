@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "core/chat.h"
 #include "core/events.h"
 #include "core/node_pool.h"
 #include "core/routing_index.h"
@@ -285,6 +286,32 @@ class Engine {
   QueueStats Stats(TenantId t, QueueId q) const;
   bool IsOpen(const Queue& q, TimeMs at) const;
 
+  // ---- web chat (engine_chat.cc) -------------------------------------------------------------
+  // A chat interaction (n.channel is set to chat) with the visitor's token hash and first
+  // message (seq 1). Fails as CreateInteraction, or on a bad first message (see PostChat).
+  Result<InteractionId> CreateChat(NewInteraction n, std::string token_hash,
+                                   std::string client_id, std::string text);
+  struct ChatPosted {
+    std::uint64_t seq = 0;
+    bool duplicate = false;  // the sender's client_id was already stored: nothing emitted
+  };
+  // Appends a message. The text is trimmed; empty or over kMaxChatText: kBadRequest (the
+  // message of an over-long text starts with "message too long"). A visitor may write while the
+  // chat is queued, offered or connected, an agent only while connected and only the agent it
+  // is connected to; otherwise kConflict. A client_id the same sender already used returns the
+  // stored message's seq with duplicate set. kNotFound: no such chat of tenant t.
+  Result<ChatPosted> PostChat(TenantId t, InteractionId id, ChatSender sender, UserId agent,
+                              std::string client_id, std::string text);
+  // The chat's log; null when id is not a chat of tenant t (or was evicted with its
+  // interaction, see "Memory").
+  const ChatLog* FindChat(TenantId t, InteractionId id) const;
+  // The chat interaction with this id, of any tenant (the visitor's routes name no tenant);
+  // null when id is not a chat.
+  const Interaction* FindChatInteraction(InteractionId id) const;
+  // The chats queued in queue q of tenant t, first in line first (the order routing takes
+  // them). O(n log n) in the contacts waiting in q.
+  std::vector<const Interaction*> ChatsWaiting(TenantId t, QueueId q) const;
+
  private:
   struct Timer {
     TimeMs due;
@@ -311,6 +338,11 @@ class Engine {
   template <typename Body, typename... Fields>
   void EmitFields(TenantId t, Fields&&... fields);
   void Apply(const Event& e);
+  void ApplyChat(const ChatStarted& b);
+  // Emit for engine_chat.cc (Emit is a template of engine.cc).
+  void EmitChat(TenantId t, ChatStarted b);
+  void EmitChat(TenantId t, ChatMessage b);
+  void ApplyChat(const ChatMessage& b, TimeMs t);
   // Apply's work for one kind of event (Emit calls it directly).
   template <typename B>
   void ApplyBody(const B& b, TimeMs t);
@@ -394,6 +426,7 @@ class Engine {
                                InteractionMap::allocator_type(&interaction_nodes_)};
   std::unordered_map<UserId, Agent> agents_;
   std::unordered_map<QueueId, DayStats> day_stats_;
+  std::unordered_map<InteractionId, ChatLog> chats_;  // web chats; evicted with their interaction
 
   Interaction* ix_memo_ = nullptr;  // see IxAt; cleared when that interaction is evicted
   mutable const QueueRef* queue_memo_ = nullptr;  // the last QueueById; cleared on delete

@@ -1,6 +1,7 @@
 #include "core/event_codec.h"
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -164,9 +165,40 @@ std::string Convert(const json& v, Presence* out) {
 std::string Convert(const json& v, Strategy* out) {
   return ConvertEnum<Strategy, 6>(v, out, ParseStrategy, [](Strategy e) { return Name(e); });
 }
+std::string Convert(const json& v, ChatSender* out) {
+  return ConvertEnum<ChatSender, 3>(v, out, ParseChatSender, [](ChatSender e) { return Name(e); });
+}
 std::string Convert(const json& v, OfferResult* out) {
   return ConvertEnum<OfferResult, 3>(v, out, ParseOfferResult,
                                      [](OfferResult e) { return Name(e); });
+}
+
+// A web origin as browsers send it: "http" or "https", "://", a host of letters, digits, '-'
+// and '.' (or a bracketed IPv6 address), an optional ":port"; no path, no trailing slash.
+bool IsOrigin(std::string_view o) {
+  std::string_view rest;
+  if (o.starts_with("https://")) rest = o.substr(8);
+  else if (o.starts_with("http://")) rest = o.substr(7);
+  else return false;
+  if (rest.empty() || rest.size() > 253 + 6) return false;
+  std::size_t i = 0;
+  if (rest[0] == '[') {
+    const std::size_t close = rest.find(']');
+    if (close == std::string_view::npos || close < 3) return false;
+    for (char c : rest.substr(1, close - 1))
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    i = close + 1;
+  } else {
+    while (i < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[i])) ||
+                               rest[i] == '-' || rest[i] == '.'))
+      ++i;
+    if (i == 0) return false;
+  }
+  if (i == rest.size()) return true;
+  if (rest[i] != ':' || i + 1 == rest.size() || rest.size() - i - 1 > 5) return false;
+  for (char c : rest.substr(i + 1))
+    if (c < '0' || c > '9') return false;
+  return true;
 }
 
 // ---- Reader: walks one JSON object, keeping the first error. ----
@@ -371,6 +403,7 @@ json SettingsJson(const TenantSettings& s, Shape shape) {
   PutDuration(j, shape, "presence_lease", s.presence_lease);
   j["timezone"] = s.timezone;
   j["allowed_origins"] = s.allowed_origins;
+  j["chat_queue"] = s.chat_queue;
   return j;
 }
 
@@ -484,7 +517,14 @@ void ReadSettings(Reader& r, TenantSettings* s) {
   if (r.Get("timezone", &s->timezone)) {
     r.Check(!s->timezone.empty(), "timezone", "must not be empty");
   }
-  r.Get("allowed_origins", &s->allowed_origins);
+  if (r.Get("allowed_origins", &s->allowed_origins)) {
+    r.Check(s->allowed_origins.size() <= 50, "allowed_origins", "must hold at most 50 origins");
+    for (const std::string& o : s->allowed_origins) {
+      r.Check(IsOrigin(o), "allowed_origins",
+              "must hold origins like \"https://www.example.com\" (scheme://host[:port], no path)");
+    }
+  }
+  r.Get("chat_queue", &s->chat_queue);
 }
 
 void ReadTenant(Reader& r, Tenant* t) {
@@ -825,6 +865,32 @@ void Write(json& j, const Closed& e) {
 void Read(Reader& r, Closed* e) {
   r.Req("id", &e->id);
   r.Get("reason", &e->reason);
+}
+
+void Write(json& j, const ChatStarted& e) {
+  j["id"] = e.id;
+  j["token_hash"] = e.token_hash;
+}
+void Read(Reader& r, ChatStarted* e) {
+  r.Req("id", &e->id);
+  r.Get("token_hash", &e->token_hash);
+}
+
+void Write(json& j, const ChatMessage& e) {
+  j["id"] = e.id;
+  j["seq"] = e.seq;
+  j["sender"] = Name(e.sender);
+  j["agent"] = e.agent;
+  j["client_id"] = e.client_id;
+  j["text"] = e.text;
+}
+void Read(Reader& r, ChatMessage* e) {
+  r.Req("id", &e->id);
+  r.Req("seq", &e->seq);
+  r.Get("sender", &e->sender);
+  r.Get("agent", &e->agent);
+  r.Get("client_id", &e->client_id);
+  r.Get("text", &e->text);
 }
 
 // ---- Dispatch by type name ----

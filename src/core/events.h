@@ -66,12 +66,26 @@ struct Completed {
 struct Abandoned { InteractionId id = 0; };
 struct Closed { InteractionId id = 0; std::string reason; };
 
+// ---- web chat (engine_chat.cc) ----
+// A web chat's visitor credential: the hash of the token the visitor holds.
+struct ChatStarted { InteractionId id = 0; std::string token_hash; };
+// One message of a chat; seq numbers the chat's messages 1, 2, 3... The event's ts is its time.
+struct ChatMessage {
+  InteractionId id = 0;
+  std::uint64_t seq = 0;
+  ChatSender sender = ChatSender::kVisitor;
+  UserId agent = 0;       // the agent who wrote it (sender kAgent)
+  std::string client_id;  // the sender's idempotency key; may be empty
+  std::string text;
+};
+
 using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
                                DispositionSet, DispositionDeleted, SessionCreated, SessionRevoked,
                                PresenceChanged, InteractionCreated, InteractionMoved,
                                InteractionStepped, Offered, OfferEnded, Accepted, ContactEnded,
-                               WrapUpExtended, Completed, Abandoned, Closed>;
+                               WrapUpExtended, Completed, Abandoned, Closed,
+                               ChatStarted, ChatMessage>;
 
 struct Event {
   std::uint64_t seq = 0;

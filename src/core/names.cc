@@ -20,6 +20,7 @@ constexpr std::array<const char*, kChannelCount> kChannelNames{"voice", "chat", 
 constexpr std::array<const char*, 4> kPresenceNames{"offline", "available", "break", "missed"};
 constexpr std::array<const char*, 7> kStateNames{"queued",    "offered",   "connected", "wrap_up",
                                                  "completed", "abandoned", "closed"};
+constexpr std::array<const char*, 3> kChatSenderNames{"visitor", "agent", "system"};
 constexpr std::array<const char*, 6> kStrategyNames{"best_proficiency", "longest_idle",
                                                     "round_robin",      "fewest_contacts",
                                                     "least_talk_time",  "random"};
@@ -65,6 +66,8 @@ constexpr const char* EventName(const WrapUpExtended&) { return "interaction.wra
 constexpr const char* EventName(const Completed&) { return "interaction.completed"; }
 constexpr const char* EventName(const Abandoned&) { return "interaction.abandoned"; }
 constexpr const char* EventName(const Closed&) { return "interaction.closed"; }
+constexpr const char* EventName(const ChatStarted&) { return "chat.started"; }
+constexpr const char* EventName(const ChatMessage&) { return "chat.message"; }
 
 }  // namespace
 
@@ -73,6 +76,10 @@ const char* Name(Channel c) { return NameIn(kChannelNames, c); }
 const char* Name(Presence p) { return NameIn(kPresenceNames, p); }
 const char* Name(InteractionState s) { return NameIn(kStateNames, s); }
 const char* Name(Strategy s) { return NameIn(kStrategyNames, s); }
+const char* Name(ChatSender s) { return NameIn(kChatSenderNames, s); }
+std::optional<ChatSender> ParseChatSender(std::string_view s) {
+  return ParseIn<ChatSender>(kChatSenderNames, s);
+}
 
 std::optional<Role> ParseRole(std::string_view s) { return ParseIn<Role>(kRoleNames, s); }
 std::optional<Channel> ParseChannel(std::string_view s) {

@@ -86,7 +86,10 @@ struct TenantSettings {
   int max_missed_offers = 3;           // consecutive misses before the agent goes to "missed"
   DurationMs presence_lease = 120 * kSecond;  // agent without a desktop connection or API call
   std::string timezone = "UTC";
-  std::vector<std::string> allowed_origins;   // sites allowed to embed the widget (later)
+  // Sites allowed to embed the chat widget, exact origins ("https://www.acme.com"): CORS on
+  // the public chat routes and the Origin of WebSockets are checked against them.
+  std::vector<std::string> allowed_origins;
+  QueueId chat_queue = 0;  // where a web chat goes when the widget names no queue; 0: none
 };
 
 struct Tenant {
@@ -173,5 +176,12 @@ struct Customer {
   std::string phone;
   std::string email;
 };
+
+// ---- web chat ------------------------------------------------------------------------------
+
+// Who wrote a chat message.
+enum class ChatSender : std::uint8_t { kVisitor, kAgent, kSystem };
+const char* Name(ChatSender s);
+std::optional<ChatSender> ParseChatSender(std::string_view s);
 
 }  // namespace homeline::core

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/api/api.h"
+#include "adapters/api/chat_hub.h"
 #include "adapters/api/event_hub.h"
 #include "adapters/api/static_files.h"
 #include "adapters/auth/passwords.h"
@@ -81,6 +82,7 @@ struct App::Impl : http::ServerHandler {
   core::Engine engine;
   std::unique_ptr<api::Api> api;
   std::unique_ptr<api::EventHub> hub;
+  std::unique_ptr<api::ChatHub> chat_hub;  // the chat widget's sockets
   std::unique_ptr<store::EventStore> store;
   std::unique_ptr<http::Server> http;
   std::unique_ptr<WorkerPool> workers;
@@ -135,7 +137,12 @@ struct App::Impl : http::ServerHandler {
       ready.push_back(std::move(unpublished.front()));
       unpublished.pop_front();
     }
-    if (!ready.empty()) hub->Publish(ready);
+    hub->SetDurable(durable);
+    chat_hub->SetDurable(durable);
+    if (!ready.empty()) {
+      hub->Publish(ready);
+      chat_hub->Publish(ready);
+    }
   }
 
   // ---- requests ------------------------------------------------------------------------------
@@ -179,16 +186,32 @@ struct App::Impl : http::ServerHandler {
     });
   }
 
-  bool AcceptsWebSocket(const http::Request& upgrade) override { return upgrade.path == "/api/v1/events"; }
+  bool AcceptsWebSocket(const http::Request& upgrade) override {
+    return upgrade.path == "/api/v1/events" || api::ChatHub::IsChatSocketPath(upgrade.path);
+  }
 
+  // Peer ids are unique across both hubs: a chat socket is the chat hub's, any other the
+  // event hub's.
   void OnWsOpen(std::shared_ptr<http::WsPeer> peer, const http::Request& upgrade) override {
-    Post([this, peer = std::move(peer), upgrade]() { hub->Open(peer, upgrade); });
+    Post([this, peer = std::move(peer), upgrade]() {
+      engine.SetTime(WallMs());
+      if (api::ChatHub::IsChatSocketPath(upgrade.path)) {
+        chat_hub->Open(peer, upgrade);
+      } else {
+        hub->Open(peer, upgrade);
+      }
+    });
   }
   void OnWsMessage(std::uint64_t peer_id, std::string text) override {
-    Post([this, peer_id, text = std::move(text)]() { hub->Message(peer_id, text); });
+    Post([this, peer_id, text = std::move(text)]() {
+      engine.SetTime(WallMs());
+      if (!chat_hub->Message(peer_id, text)) hub->Message(peer_id, text);
+    });
   }
   void OnWsClose(std::uint64_t peer_id) override {
-    Post([this, peer_id]() { hub->Close(peer_id); });
+    Post([this, peer_id]() {
+      if (!chat_hub->Close(peer_id)) hub->Close(peer_id);
+    });
   }
 
   std::string ExtraMetrics() {
@@ -202,6 +225,8 @@ struct App::Impl : http::ServerHandler {
     out += fmt::format("homeline_store_queued_events {}\n", s.queued_events);
     out += "# TYPE homeline_websocket_connections gauge\n";
     out += fmt::format("homeline_websocket_connections {}\n", hub->connections());
+    out += "# TYPE homeline_chat_visitor_connections gauge\n";
+    out += fmt::format("homeline_chat_visitor_connections {}\n", chat_hub->connections());
     out += "# TYPE homeline_held_replies gauge\n";
     out += fmt::format("homeline_held_replies {}\n", held.size());
     return out;
@@ -253,8 +278,22 @@ struct App::Impl : http::ServerHandler {
     api::ApiOptions ao;
     ao.secure_cookies = !config.tls_cert.empty();
     ao.session_ttl = config.session_ttl_s * kSecond;
+    ao.chat.visitor_burst = config.chat_visitor_burst;
+    ao.chat.visitor_per_second = config.chat_visitor_per_second;
+    ao.chat.address_burst = config.chat_address_burst;
+    ao.chat.address_per_second = config.chat_address_per_second;
     api = std::make_unique<api::Api>(engine, ao);
     hub = std::make_unique<api::EventHub>(engine, *api);
+    chat_hub = std::make_unique<api::ChatHub>(engine, api->chat());
+    hub->SetDurable(durable);
+    chat_hub->SetDurable(durable);
+    api->chat().SetTypingSink([this](core::TenantId t, core::InteractionId id, core::ChatSender from, bool typing) {
+      if (from == core::ChatSender::kVisitor) {
+        hub->VisitorTyping(t, id, typing);
+      } else {
+        chat_hub->AgentTyping(id, typing);
+      }
+    });
     api->SetExtraMetrics([this] { return ExtraMetrics(); });
     FlushOutbox();
     workers = std::make_unique<WorkerPool>(2);
@@ -304,6 +343,7 @@ struct App::Impl : http::ServerHandler {
       // waiting times grow without events.
       if (Clock::now() >= next_tick) {
         hub->Tick(/*changed_only=*/false);
+        chat_hub->Tick();
         next_tick = Clock::now() + std::chrono::seconds(1);
       } else if (hub->HasChanges()) {
         hub->Tick(/*changed_only=*/true);

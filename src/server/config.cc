@@ -59,6 +59,10 @@ Result<Config> LoadConfig(const std::string& path) {
     c.web_dir = t["server"]["web"].value_or(c.web_dir);
     c.session_ttl_s = t["auth"]["session_ttl"].value_or(c.session_ttl_s);
     c.log_level = t["log"]["level"].value_or(c.log_level);
+    c.chat_visitor_burst = t["chat"]["visitor_burst"].value_or(c.chat_visitor_burst);
+    c.chat_visitor_per_second = t["chat"]["visitor_rate"].value_or(c.chat_visitor_per_second);
+    c.chat_address_burst = t["chat"]["address_burst"].value_or(c.chat_address_burst);
+    c.chat_address_per_second = t["chat"]["address_rate"].value_or(c.chat_address_per_second);
   }
   if (const char* v = std::getenv("HOMELINE_HTTP")) {
     if (auto st = ParseHostPort(v, c.http_host, c.http_port); !st) return std::unexpected(st.error());
@@ -69,6 +73,9 @@ Result<Config> LoadConfig(const std::string& path) {
   if (const char* v = std::getenv("HOMELINE_WEB")) c.web_dir = v;
   if (c.session_ttl_s < 1) return Fail(ErrorCode::kBadRequest, "auth.session_ttl must be at least 1 second");
   if (c.http_threads < 1 || c.http_threads > 64) return Fail(ErrorCode::kBadRequest, "http_threads must be 1-64");
+  if (!(c.chat_visitor_burst >= 1 && c.chat_visitor_per_second > 0 && c.chat_address_burst >= 1 &&
+        c.chat_address_per_second > 0))
+    return Fail(ErrorCode::kBadRequest, "chat limits: bursts must be >= 1 and rates > 0");
   if (c.tls_cert.empty() != c.tls_key.empty()) return Fail(ErrorCode::kBadRequest, "tls_cert and tls_key go together");
   return c;
 }

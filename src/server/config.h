@@ -15,6 +15,11 @@
 //                             # source tree's web/, compiled in)
 //   [auth]
 //   session_ttl = 43200       # seconds a login token lasts
+//   [chat]                    # web chat limits (see docs/api.md)
+//   visitor_burst = 20        # messages a visitor may send at once...
+//   visitor_rate = 2.0        # ...then this many per second
+//   address_burst = 30        # new chats and left messages per client address at once...
+//   address_rate = 0.2        # ...then this many per second
 //   [log]
 //   level = "info"            # HOMELINE_LOG_LEVEL
 
@@ -41,6 +46,10 @@ struct Config {
   std::int64_t session_ttl_s = 12 * 3600;
   std::string log_level = "info";
   std::string web_dir = DefaultWebDir();
+  double chat_visitor_burst = 20;
+  double chat_visitor_per_second = 2;
+  double chat_address_burst = 30;
+  double chat_address_per_second = 0.2;
 };
 
 // Parses "HOST:PORT", "[::1]:PORT" or ":PORT".

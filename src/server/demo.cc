@@ -71,13 +71,18 @@ Status SeedDemo(Engine& e) {
   // Support asks for proficiency 5, then 3 after 30 s, then anyone with the skill after 90 s.
   TRY_ASSIGN(q_support, MakeQueue(e, acme_id, "support", skill["support"], 5,
                                   {RelaxStep{30 * kSecond, 3, 0}, RelaxStep{90 * kSecond, 1, 0}}));
-  (void)q_support;
+  // The chat widget's default queue.
+  acme.id = acme_id;
+  acme.settings.chat_queue = q_support;
+  if (auto st = e.UpdateTenant(acme); !st) return st;
   TRY_ASSIGN(q_sales, MakeQueue(e, acme_id, "sales", skill["sales"], 1, {}));
   (void)q_sales;
   TRY_ASSIGN(q_billing, MakeQueue(e, acme_id, "billing", skill["billing"], 1, {}));
   (void)q_billing;
   TRY_ASSIGN(g_support, MakeQueue(e, globex_id, "support", globex_support, 1, {}));
-  (void)g_support;
+  globex.id = globex_id;
+  globex.settings.chat_queue = g_support;
+  if (auto st = e.UpdateTenant(globex); !st) return st;
 
   for (const char* code : {"resolved", "follow_up", "escalated", "sale", "no_sale"}) {
     Disposition d;

@@ -16,7 +16,16 @@ NONE_ID = "999999999"  # an id no object has
 # Requests the router serves without a session. A new public route must be added here on
 # purpose.
 PUBLIC = {("get", "/healthz"), ("get", "/metrics"), ("get", "/api/v1/openapi.json"),
-          ("post", "/api/v1/auth/login")}
+          ("post", "/api/v1/auth/login"),
+          # The chat widget's visitor: no session; a chat's own visitor token (test_chat.py).
+          ("get", "/api/v1/public/tenants/{tenant}/chat"),
+          ("post", "/api/v1/public/tenants/{tenant}/chats"),
+          ("post", "/api/v1/public/tenants/{tenant}/messages"),
+          ("get", "/api/v1/public/chats/{id}"),
+          ("get", "/api/v1/public/chats/{id}/messages"),
+          ("post", "/api/v1/public/chats/{id}/messages"),
+          ("post", "/api/v1/public/chats/{id}/typing"),
+          ("post", "/api/v1/public/chats/{id}/close")}
 
 # Plausible bodies, so that a write refused for isolation or role is refused for that reason
 # and not for the body's shape. Keyed by (method, route pattern after /tenants/{tenant}/).
@@ -486,10 +495,25 @@ class ApiSecurity(ServerTest):
             ws.close()
 
     def test_d_public_routes_answer_without_a_session(self):
-        for method, path in PUBLIC:
-            if method == "get":
-                status, _ = self.api("GET", path)
+        # A chat to read: Alice on a break counts as online, so the chat waits in line.
+        acme = "/api/v1/tenants/acme"
+        self.ok("PUT", acme + "/me/presence", {"state": "break", "reason": "lunch"}, self.tok["alice"])
+        chat = self.ok("POST", "/api/v1/public/tenants/acme/chats", {"name": "V", "text": "hi"})
+        try:
+            for method, path in PUBLIC:
+                if method != "get":
+                    continue
+                p = path.replace("{tenant}", "acme").replace("{id}", str(chat["chat"]["id"]))
+                if "{id}" in path:
+                    # A chat's routes take its visitor token instead of a session.
+                    status, body = self.api("GET", p)
+                    self.assertError(status, body, 404, "not_found", f"{p} without its token")
+                    p += "?token=" + chat["token"]
+                status, _ = self.api("GET", p)
                 self.assertEqual(status, 200, path)
+        finally:
+            self.ok("POST", f"/api/v1/public/chats/{chat['chat']['id']}/close?token={chat['token']}")
+            self.ok("PUT", acme + "/me/presence", {"state": "offline"}, self.tok["alice"])
 
 
 if __name__ == "__main__":

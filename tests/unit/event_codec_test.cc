@@ -32,6 +32,7 @@ void ExpectSame(const TenantSettings& a, const TenantSettings& b) {
   EXPECT_EQ(a.presence_lease, b.presence_lease);
   EXPECT_EQ(a.timezone, b.timezone);
   EXPECT_EQ(a.allowed_origins, b.allowed_origins);
+  EXPECT_EQ(a.chat_queue, b.chat_queue);
 }
 
 void ExpectSame(const Tenant& a, const Tenant& b) {
@@ -216,6 +217,19 @@ void ExpectSame(const Closed& a, const Closed& b) {
   EXPECT_EQ(a.reason, b.reason);
 }
 
+void ExpectSame(const ChatStarted& a, const ChatStarted& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.token_hash, b.token_hash);
+}
+void ExpectSame(const ChatMessage& a, const ChatMessage& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.seq, b.seq);
+  EXPECT_EQ(a.sender, b.sender);
+  EXPECT_EQ(a.agent, b.agent);
+  EXPECT_EQ(a.client_id, b.client_id);
+  EXPECT_EQ(a.text, b.text);
+}
+
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
   std::visit([&](const auto& x) { ExpectSame(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
@@ -230,6 +244,7 @@ TenantSettings SampleSettings() {
   s.presence_lease = 95 * kSecond + 250;
   s.timezone = "Europe/Berlin";
   s.allowed_origins = {"https://acme.example"};
+  s.chat_queue = 31;
   return s;
 }
 
@@ -315,6 +330,8 @@ std::vector<EventBody> SampleEvents() {
       Completed{big, 5, "refunded", 78, true},
       Abandoned{big},
       Closed{big, "restart"},
+      ChatStarted{big, "ab12"},
+      ChatMessage{big, 7, ChatSender::kAgent, 77, "c-1", "Hello \"there\"\n\u00e9"},
   };
 }
 
@@ -334,7 +351,8 @@ TEST(Names, EventTypeNamesAreStable) {
       "interaction.offered", "interaction.offer_ended",
       "interaction.accepted", "interaction.contact_ended",
       "interaction.wrapup_extended", "interaction.completed",
-      "interaction.abandoned", "interaction.closed"};
+      "interaction.abandoned", "interaction.closed",
+      "chat.started",        "chat.message"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);
@@ -700,6 +718,16 @@ TEST(ApiJson, SettingsValidation) {
   ExpectError(R"({"break_reasons":["lunch",3]})", s, "break_reasons");
   ExpectError(R"({"timezone":""})", s, "timezone");
   ExpectError(R"({"allowed_origins":"*"})", s, "allowed_origins");
+  ExpectError(R"({"allowed_origins":["*"]})", s, "allowed_origins");
+  ExpectError(R"({"allowed_origins":["https://acme.example/"]})", s, "allowed_origins");
+  ExpectError(R"({"allowed_origins":["acme.example"]})", s, "allowed_origins");
+  ExpectError(R"({"allowed_origins":["https://acme.example:99999x"]})", s, "allowed_origins");
+  ExpectError(R"({"chat_queue":-1})", s, "chat_queue");
+  for (const char* ok : {R"({"allowed_origins":["https://a.example","http://localhost:3000","http://[::1]:8080"]})",
+                         R"({"allowed_origins":[]})"}) {
+    Result<TenantSettings> r = FromJson(json::parse(ok), s);
+    EXPECT_TRUE(r.has_value()) << ok << ": " << r.error().message;
+  }
 
   Result<TenantSettings> patched = FromJson(json::parse(R"({"presence_lease_s":30})"), s);
   ASSERT_TRUE(patched.has_value()) << patched.error().message;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/api/chat_service.h"
 #include "adapters/api/staffing_view.h"
 #include "adapters/api/views.h"
 #include "adapters/http/url.h"
@@ -198,8 +199,9 @@ struct Api::Impl {
   std::string dummy_hash;  // verified for unknown logins, so they take as long as wrong passwords
   std::map<std::string, std::deque<TimeMs>> failures_by_user, failures_by_address;
   std::uint64_t requests_by_class[6] = {};
+  ChatService chat;
 
-  Impl(core::Engine& e, ApiOptions o, Api* a) : engine(e), options(o), api(a) {
+  Impl(core::Engine& e, ApiOptions o, Api* a) : engine(e), options(o), api(a), chat(e, o.chat) {
     dummy_hash = auth::HashPassword("not a password of anyone");
     Add("GET", "/healthz", Access::kPublic, &Impl::Health, "Liveness check");
     Add("GET", "/metrics", Access::kPublic, &Impl::Metrics, "Prometheus metrics");
@@ -256,6 +258,19 @@ struct Api::Impl {
     Add("GET", "/api/v1/tenants/{tenant}/stats/queues/{id}", Access::kMember, &Impl::QueueStatsOne, "Real-time statistics of one queue");
     Add("GET", "/api/v1/tenants/{tenant}/stats/intervals", Access::kMember, &Impl::IntervalStats, "Today's figures per 30-minute interval (volume, service level); ?queue=ID for one queue");
     Add("GET", "/api/v1/tenants/{tenant}/interactions/{id}/history", Access::kMember, &Impl::CustomerHistory, "The same customer's other interactions (same email or phone), newest first");
+    // Web chat: the visitor's public routes (no session; a chat's visitor token) and the
+    // agent's transcript.
+    Add("GET", "/api/v1/public/tenants/{tenant}/chat", Access::kPublic, &Impl::PublicChatStatus, "Chat widget status: open, agents, estimated wait, leave-a-message (public)");
+    Add("POST", "/api/v1/public/tenants/{tenant}/chats", Access::kPublic, &Impl::PublicCreateChat, "Start a web chat (public): returns the chat and its visitor token");
+    Add("POST", "/api/v1/public/tenants/{tenant}/messages", Access::kPublic, &Impl::PublicLeaveMessage, "Leave a message for later (public): becomes an email interaction");
+    Add("GET", "/api/v1/public/chats/{id}", Access::kPublic, &Impl::PublicChatState, "The visitor's chat: state, position, estimated wait (visitor token)");
+    Add("GET", "/api/v1/public/chats/{id}/messages", Access::kPublic, &Impl::PublicChatMessages, "Messages after ?since=N (visitor token)");
+    Add("POST", "/api/v1/public/chats/{id}/messages", Access::kPublic, &Impl::PublicPostMessage, "Send a message (visitor token); client_id makes it idempotent");
+    Add("POST", "/api/v1/public/chats/{id}/typing", Access::kPublic, &Impl::PublicTyping, "Typing indicator (visitor token; not stored)");
+    Add("POST", "/api/v1/public/chats/{id}/close", Access::kPublic, &Impl::PublicClose, "The visitor leaves the chat (visitor token)");
+    Add("GET", "/api/v1/tenants/{tenant}/interactions/{id}/messages", Access::kMember, &Impl::ChatTranscript, "A chat's messages after ?since=N (its agent, supervisors)");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/messages", Access::kMember, &Impl::AgentPostMessage, "Send a chat message (the connected agent)");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/typing", Access::kMember, &Impl::AgentTyping, "Chat typing indicator (the connected agent; not stored)");
     Add("GET", "/api/v1/tenants/{tenant}/staffing", Access::kSupervisor, &Impl::Staffing, "Staffing calculator (Erlang C, or Erlang A with patience): ?calls=&interval=&aht=&target_sl=&answer_within= [&target_asa=&patience=&shrinkage=&max_occupancy=&concurrency=]");
   }
 
@@ -289,6 +304,7 @@ struct Api::Impl {
     if (!req.raw_path.empty())
       for (std::string& seg : segs) seg = http::PercentDecode(seg, /*plus_is_space=*/false);
     const Route* match = nullptr;
+    const Route* path_route = nullptr;  // a route of this path, whatever its method
     bool path_matched = false;
     std::vector<std::string> params;
     for (const auto& r : routes) {
@@ -301,12 +317,59 @@ struct Api::Impl {
       }
       if (!ok) continue;
       path_matched = true;
+      if (path_route == nullptr) {
+        path_route = &r;
+        params = caps;
+      }
       if (req.method == r.method) {
         match = &r;
         params = std::move(caps);
         break;
       }
     }
+    // The chat widget runs on the tenant's own site: its routes check the Origin against the
+    // tenant's allowed origins before anything else (nothing is written for another site), and
+    // every answer to an allowed one carries the CORS headers, errors included.
+    if (path_route != nullptr && IsChatPublic(*path_route)) {
+      const core::Tenant* tenant = ChatRouteTenant(*path_route, params);
+      if (req.method == "OPTIONS") {
+        if (tenant == nullptr) return Err(ErrorCode::kNotFound, "no such tenant or chat");
+        if (!ChatService::OriginAllowed(req, *tenant))
+          return Done(ErrorResponse(403, "origin_not_allowed", "this site is not allowed to use the chat of " + tenant->slug));
+        http::Response r;
+        r.status = 204;
+        r.content_type.clear();
+        ChatService::AddCorsHeaders(req, r, /*preflight=*/true);
+        return Done(std::move(r));
+      }
+      if (tenant != nullptr) {
+        if (!ChatService::OriginAllowed(req, *tenant))
+          return Done(ErrorResponse(403, "origin_not_allowed", "this site is not allowed to use the chat of " + tenant->slug));
+        Outcome out = DispatchMatched(req, match, path_matched, std::move(params));
+        ChatService::AddCorsHeaders(req, out.response, /*preflight=*/false);
+        return out;
+      }
+    }
+    return DispatchMatched(req, match, path_matched, std::move(params));
+  }
+
+  static bool IsChatPublic(const Route& r) {
+    return std::string_view(r.pattern).starts_with("/api/v1/public/");
+  }
+
+  // The tenant a public chat route is about: named in the path, or the chat's (found by id
+  // alone, as a preflight carries no token).
+  const core::Tenant* ChatRouteTenant(const Route& r, const std::vector<std::string>& params) {
+    if (params.empty()) return nullptr;
+    if (std::string_view(r.pattern).starts_with("/api/v1/public/tenants/"))
+      return chat.PublicTenant(params[0]);
+    auto id = ParseId(params[0]);
+    const core::Interaction* ix = id ? engine.FindChatInteraction(*id) : nullptr;
+    return ix != nullptr ? engine.FindTenant(ix->tenant) : nullptr;
+  }
+
+  Outcome DispatchMatched(const http::Request& req, const Route* match, bool path_matched,
+                          std::vector<std::string> params) {
     if (match == nullptr) {
       if (path_matched)
         return Done(ErrorResponse(405, "method_not_allowed", req.method + " is not allowed on " + req.path));
@@ -531,6 +594,8 @@ struct Api::Impl {
       if (!s) return Done(FromError(s.error()));
       t.settings = *s;
     }
+    if (t.settings.chat_queue != 0)
+      return Err(ErrorCode::kBadRequest, "settings.chat_queue: a new tenant has no queues yet");
     auto id = engine.CreateTenant(t);
     if (!id) return Done(FromError(id.error()));
     core::Membership m;
@@ -552,6 +617,8 @@ struct Api::Impl {
       if (!s) return Done(FromError(s.error()));
       t.settings = *s;
     }
+    if (t.settings.chat_queue != 0 && engine.FindQueue(c.tenant, t.settings.chat_queue) == nullptr)
+      return Err(ErrorCode::kBadRequest, "settings.chat_queue must be a queue of the tenant");
     auto st = engine.UpdateTenant(t);
     return Done(st, core::ToJson(*engine.FindTenant(c.tenant)));
   }
@@ -1117,6 +1184,236 @@ struct Api::Impl {
     return Done(JsonResponse(out));
   }
 
+  // ---- web chat ------------------------------------------------------------------------------
+
+  // A chat error as the API names it (see ChatService::ErrorJsonCode).
+  Outcome ChatErr(const Error& e, core::ChatSender sender) {
+    return Done(ErrorResponse(HttpStatusOf(e.code), ChatService::ErrorJsonCode(e, sender), e.message));
+  }
+
+  // The queue a widget request names (?queue= / "queue"), or the tenant's chat queue.
+  const core::Queue* ChatQueue(const core::Tenant& t, std::int64_t queue) {
+    const core::QueueId q = queue != 0 ? static_cast<core::QueueId>(queue) : t.settings.chat_queue;
+    return q != 0 ? engine.FindQueue(t.id, q) : nullptr;
+  }
+
+  // At most `max` bytes of s, not cutting a UTF-8 sequence.
+  static std::string Utf8Prefix(const std::string& s, std::size_t max) {
+    if (s.size() <= max) return s;
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return s.substr(0, n);
+  }
+
+  static Status CheckEmail(const std::string& email) {
+    const std::size_t at = email.find('@');
+    if (at == std::string::npos || at == 0 || at + 1 == email.size() ||
+        email.find_first_of(" \t\r\n<>,;") != std::string::npos)
+      return Fail(ErrorCode::kBadRequest, "field 'email' must be an email address");
+    return {};
+  }
+
+  // The body's message text: a string, with room for the engine to say "too long" itself.
+  static Status WantText(const json& body, std::string& text) {
+    return Want(body, "text", text, true, 64 * 1024);
+  }
+
+  Outcome PublicChatStatus(Ctx& c) {
+    const core::Tenant* t = chat.PublicTenant(c.params[0]);
+    if (t == nullptr) return Err(ErrorCode::kNotFound, "no such tenant");
+    std::int64_t queue = 0;
+    if (const std::string q = c.req.QueryParam("queue"); !q.empty()) {
+      auto id = ParseId(q);
+      if (!id) return Err(ErrorCode::kBadRequest, "queue must be a queue id");
+      queue = static_cast<std::int64_t>(*id);
+    }
+    const core::Queue* q = ChatQueue(*t, queue);
+    if (q == nullptr) return Err(ErrorCode::kNotFound, "no such chat queue");
+    return Done(JsonResponse(chat.WidgetStatus(*t, *q)));
+  }
+
+  Outcome PublicCreateChat(Ctx& c) {
+    const core::Tenant* t = chat.PublicTenant(c.params[0]);
+    if (t == nullptr) return Err(ErrorCode::kNotFound, "no such tenant");
+    TRY(OnlyFields(c.body, {"name", "email", "text", "queue", "client_id"}));
+    core::Engine::NewInteraction n;
+    n.tenant = t->id;
+    n.channel = core::Channel::kChat;
+    TRY(Want(c.body, "name", n.customer.name, true, 200));
+    if (n.customer.name.empty()) return Err(ErrorCode::kBadRequest, "field 'name' must not be empty");
+    TRY(Want(c.body, "email", n.customer.email, false, 200));
+    if (!n.customer.email.empty()) TRY(CheckEmail(n.customer.email));
+    std::string text, client_id;
+    TRY(WantText(c.body, text));
+    TRY(Want(c.body, "client_id", client_id, false, core::kMaxChatClientId));
+    std::int64_t queue = 0;
+    TRY(Want(c.body, "queue", queue, false, 1, INT64_MAX));
+    const core::Queue* q = ChatQueue(*t, queue);
+    if (q == nullptr) return Err(ErrorCode::kNotFound, "no such chat queue");
+    n.queue = q->id;
+    if (!engine.IsOpen(*q, engine.now()))
+      return Done(ErrorResponse(409, "queue_closed", "the chat is closed now; leave a message"));
+    if (chat.ServingOf(t->id, q->id).logged_in == 0)
+      return Done(ErrorResponse(409, "no_agents", "no agent is online now; leave a message"));
+    if (!chat.TakeAddress(c.req.remote_address))
+      return Err(ErrorCode::kRateLimited, "too many new chats from this address; try again later");
+    const std::size_t b = text.find_first_not_of(" \t\r\n");
+    n.subject = b == std::string::npos ? std::string() : Utf8Prefix(text.substr(b), 200);
+    n.data = json{{"source", "chat_widget"}}.dump();
+    const std::string token = auth::NewToken();
+    auto id = engine.CreateChat(std::move(n), auth::TokenHash(token), std::move(client_id), std::move(text));
+    if (!id) return ChatErr(id.error(), core::ChatSender::kVisitor);
+    const core::Interaction& ix = *engine.FindInteraction(t->id, *id);
+    const core::ChatLog& log = *engine.FindChat(t->id, *id);
+    return Done(JsonResponse(json{{"chat", chat.StateJson(ix)},
+                                  {"token", token},
+                                  {"message", chat.MessageJson(ix, log.lines.front())}},
+                             201));
+  }
+
+  Outcome PublicLeaveMessage(Ctx& c) {
+    const core::Tenant* t = chat.PublicTenant(c.params[0]);
+    if (t == nullptr) return Err(ErrorCode::kNotFound, "no such tenant");
+    TRY(OnlyFields(c.body, {"name", "email", "phone", "text", "queue"}));
+    core::Engine::NewInteraction n;
+    n.tenant = t->id;
+    n.channel = core::Channel::kEmail;
+    TRY(Want(c.body, "name", n.customer.name, true, 200));
+    if (n.customer.name.empty()) return Err(ErrorCode::kBadRequest, "field 'name' must not be empty");
+    TRY(Want(c.body, "email", n.customer.email, true, 200));
+    TRY(CheckEmail(n.customer.email));
+    TRY(Want(c.body, "phone", n.customer.phone, false, 64));
+    std::string text;
+    TRY(WantText(c.body, text));
+    const auto b = text.find_first_not_of(" \t\r\n");
+    text = b == std::string::npos ? std::string() : text.substr(b, text.find_last_not_of(" \t\r\n") - b + 1);
+    if (text.empty()) return Err(ErrorCode::kBadRequest, "message text is empty");
+    if (text.size() > core::kMaxChatText)
+      return Done(ErrorResponse(400, "message_too_long", fmt::format("message too long: at most {} bytes", core::kMaxChatText)));
+    std::int64_t queue = 0;
+    TRY(Want(c.body, "queue", queue, false, 1, INT64_MAX));
+    const core::Queue* q = ChatQueue(*t, queue);
+    if (q == nullptr) return Err(ErrorCode::kNotFound, "no such chat queue");
+    n.queue = q->id;
+    if (!chat.TakeAddress(c.req.remote_address))
+      return Err(ErrorCode::kRateLimited, "too many messages from this address; try again later");
+    n.subject = "Message from the chat widget";
+    n.data = json{{"source", "chat_widget"}, {"text", text}}.dump();
+    auto id = engine.CreateInteraction(std::move(n));
+    if (!id) return Done(FromError(id.error()));
+    return Done(JsonResponse(json{{"id", *id}, {"channel", "email"}}, 201));
+  }
+
+  // The visitor's chat named by the path, if the request carries its token.
+  const core::Interaction* VisitorChat(Ctx& c) {
+    return chat.VisitorChat(c.params[0], ChatService::VisitorToken(c.req));
+  }
+
+  static Result<std::uint64_t> SinceParam(const http::Request& req) {
+    const std::string s = req.QueryParam("since");
+    if (s.empty() || s == "0") return 0;
+    auto v = ParseId(s);
+    if (!v) return Fail(ErrorCode::kBadRequest, "since must be a message seq (an integer >= 0)");
+    return *v;
+  }
+
+  Outcome PublicChatState(Ctx& c) {
+    const core::Interaction* ix = VisitorChat(c);
+    if (ix == nullptr) return Err(ErrorCode::kNotFound, "no such chat");
+    return Done(JsonResponse(chat.StateJson(*ix)));
+  }
+
+  Outcome PublicChatMessages(Ctx& c) {
+    const core::Interaction* ix = VisitorChat(c);
+    if (ix == nullptr) return Err(ErrorCode::kNotFound, "no such chat");
+    auto since = SinceParam(c.req);
+    if (!since) return Done(FromError(since.error()));
+    // The reply waits for every event the engine holds, so every message shown is durable.
+    return Done(JsonResponse(json{{"chat", chat.StateJson(*ix)},
+                                  {"messages", chat.MessagesJson(*ix, *since, UINT64_MAX)}}));
+  }
+
+  Outcome Posted(const core::Interaction& ix, const core::Engine::ChatPosted& p) {
+    const core::ChatLog& log = *engine.FindChat(ix.tenant, ix.id);
+    json m = chat.MessageJson(ix, log.lines.at(p.seq - 1));
+    if (p.duplicate) m["duplicate"] = true;
+    return Done(JsonResponse(m, p.duplicate ? 200 : 201));
+  }
+
+  Outcome PublicPostMessage(Ctx& c) {
+    const core::Interaction* ix = VisitorChat(c);
+    if (ix == nullptr) return Err(ErrorCode::kNotFound, "no such chat");
+    TRY(OnlyFields(c.body, {"text", "client_id"}));
+    std::string text, client_id;
+    TRY(WantText(c.body, text));
+    TRY(Want(c.body, "client_id", client_id, false, core::kMaxChatClientId));
+    auto p = chat.PostVisitor(*ix, std::move(client_id), std::move(text));
+    if (!p) return ChatErr(p.error(), core::ChatSender::kVisitor);
+    return Posted(*ix, *p);
+  }
+
+  Outcome PublicTyping(Ctx& c) {
+    const core::Interaction* ix = VisitorChat(c);
+    if (ix == nullptr) return Err(ErrorCode::kNotFound, "no such chat");
+    TRY(OnlyFields(c.body, {"typing"}));
+    bool typing = true;
+    TRY(Want(c.body, "typing", typing));
+    chat.Typing(*ix, core::ChatSender::kVisitor, typing);
+    return Done(JsonResponse(json{{"ok", true}}));
+  }
+
+  Outcome PublicClose(Ctx& c) {
+    const core::Interaction* ix = VisitorChat(c);
+    if (ix == nullptr) return Err(ErrorCode::kNotFound, "no such chat");
+    TRY(chat.Close(*ix));
+    return Done(JsonResponse(chat.StateJson(*engine.FindInteraction(ix->tenant, ix->id))));
+  }
+
+  // The chat of an agent route: 404 when not a chat of the tenant.
+  const core::Interaction* AgentChat(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (ix == nullptr || engine.FindChat(c.tenant, ix->id) == nullptr) return nullptr;
+    return ix;
+  }
+
+  Outcome ChatTranscript(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (ix == nullptr) return Err(ErrorCode::kNotFound, "no such interaction");
+    if (!c.AtLeast(Role::kSupervisor) && ix->agent != c.user->id)
+      return Err(ErrorCode::kForbidden, "not your interaction");
+    auto since = SinceParam(c.req);
+    if (!since) return Done(FromError(since.error()));
+    // Other channels have no transcript: an empty one, so a desktop can ask of any contact.
+    if (engine.FindChat(c.tenant, ix->id) == nullptr)
+      return Done(JsonResponse(json{{"chat", nullptr}, {"messages", json::array()}}));
+    return Done(JsonResponse(json{{"chat", chat.StateJson(*ix)},
+                                  {"messages", chat.MessagesJson(*ix, *since, UINT64_MAX)}}));
+  }
+
+  Outcome AgentPostMessage(Ctx& c) {
+    const core::Interaction* ix = AgentChat(c);
+    if (ix == nullptr) return Err(ErrorCode::kNotFound, "no such chat");
+    TRY(OnlyFields(c.body, {"text", "client_id"}));
+    if (ix->agent != c.user->id) return Err(ErrorCode::kForbidden, "not your interaction");
+    std::string text, client_id;
+    TRY(WantText(c.body, text));
+    TRY(Want(c.body, "client_id", client_id, false, core::kMaxChatClientId));
+    auto p = chat.PostAgent(*ix, c.user->id, std::move(client_id), std::move(text));
+    if (!p) return ChatErr(p.error(), core::ChatSender::kAgent);
+    return Posted(*ix, *p);
+  }
+
+  Outcome AgentTyping(Ctx& c) {
+    const core::Interaction* ix = AgentChat(c);
+    if (ix == nullptr) return Err(ErrorCode::kNotFound, "no such chat");
+    TRY(OnlyFields(c.body, {"typing"}));
+    if (ix->agent != c.user->id) return Err(ErrorCode::kForbidden, "not your interaction");
+    bool typing = true;
+    TRY(Want(c.body, "typing", typing));
+    if (ix->state == core::InteractionState::kConnected) chat.Typing(*ix, core::ChatSender::kAgent, typing);
+    return Done(JsonResponse(json{{"ok", true}}));
+  }
+
   // ---- workforce management ------------------------------------------------------------------
 
   Outcome Staffing(Ctx& c) {
@@ -1133,6 +1430,8 @@ Api::Api(core::Engine& engine, ApiOptions options)
 Api::~Api() = default;
 
 Outcome Api::Handle(const http::Request& request) { return impl_->Handle(request); }
+
+ChatService& Api::chat() { return impl_->chat; }
 
 std::optional<core::UserId> Api::Authenticate(const http::Request& request) const {
   const std::string token = Impl::TokenOf(request);

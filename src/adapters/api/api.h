@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/api/chat_service.h"
 #include "adapters/http/http_server.h"
 #include "common/time.h"
 #include "core/types.h"
@@ -45,6 +46,7 @@ struct ApiOptions {
   int login_failures_per_user = 5;     // within login_window, then 429
   int login_failures_per_address = 20;
   DurationMs login_window = 5 * kMinute;
+  ChatOptions chat;
 };
 
 // Who is calling, once the bearer token or cookie is checked.
@@ -66,6 +68,9 @@ class Api {
   // Resolves "acme" or "12" to a tenant the user belongs to, with the role.
   std::optional<std::pair<core::TenantId, core::Role>> ResolveTenant(core::UserId user,
                                                                      const std::string& ref) const;
+
+  // Web chat, shared with the WebSocket hubs.
+  ChatService& chat();
 
   // Adds lines to /metrics (store and connection figures owned by the server).
   void SetExtraMetrics(std::function<std::string()> fn) { extra_metrics_ = std::move(fn); }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/api/api.h"
+#include "adapters/api/chat_service.h"
 #include "adapters/api/views.h"
 #include "core/engine.h"
 
@@ -56,7 +57,63 @@ void EventHub::Open(std::shared_ptr<http::WsPeer> peer, const http::Request& upg
   if (a != nullptr && a->tenant == tenant->first) {
     for (core::InteractionId ix : a->work) SendInteraction(tenant->first, ix, true);
   }
+  // Chats in hand: the messages after the socket's chat_since (default: all of them).
+  std::map<core::InteractionId, std::uint64_t> since;
+  const std::string list = upgrade.QueryParam("chat_since");
+  for (std::size_t i = 0; i < list.size();) {
+    std::size_t comma = list.find(',', i);
+    if (comma == std::string::npos) comma = list.size();
+    const std::string pair = list.substr(i, comma - i);
+    const std::size_t colon = pair.find(':');
+    if (colon != std::string::npos && since.size() < 1000) {
+      const auto chat = std::strtoull(pair.substr(0, colon).c_str(), nullptr, 10);
+      const auto seq = std::strtoull(pair.substr(colon + 1).c_str(), nullptr, 10);
+      if (chat != 0) since[chat] = seq;
+    }
+    i = comma + 1;
+  }
+  Sub& s = subs_[id];
+  if (a != nullptr && a->tenant == tenant->first) {
+    for (core::InteractionId ix_id : a->work) {
+      const core::Interaction* ix = engine_.FindInteraction(tenant->first, ix_id);
+      if (ix == nullptr || engine_.FindChat(tenant->first, ix_id) == nullptr) continue;
+      auto it = since.find(ix_id);
+      s.chat_sent[ix_id] = it == since.end() ? 0 : it->second;
+      DeliverChat(s, *ix);
+    }
+  }
   dirty_tenants_.insert(tenant->first);
+}
+
+void EventHub::ChatFrame(Sub& s, const json& msg) { s.peer->Send(Frame(msg)); }
+
+void EventHub::DeliverChat(Sub& s, const core::Interaction& ix) {
+  if (ix.agent != s.user || ix.state == core::InteractionState::kOffered ||
+      ix.state == core::InteractionState::kQueued)
+    return;
+  const core::ChatLog* log = engine_.FindChat(s.tenant, ix.id);
+  if (log == nullptr) return;
+  std::uint64_t& sent = s.chat_sent[ix.id];
+  for (std::size_t i = sent; i < log->lines.size(); ++i) {
+    const core::ChatLine& line = log->lines[i];
+    if (line.event_seq > durable_) break;
+    ChatFrame(s, json{{"type", "chat.message"},
+                      {"interaction", ix.id},
+                      {"message", api_.chat().MessageJson(ix, line)}});
+    sent = line.seq;
+  }
+}
+
+void EventHub::VisitorTyping(core::TenantId t, core::InteractionId id, bool typing) {
+  const core::Interaction* ix = engine_.FindInteraction(t, id);
+  if (ix == nullptr || ix->agent == 0 || ix->state != core::InteractionState::kConnected) return;
+  std::string frame;
+  for (auto& [pid, s] : subs_) {
+    if (s.tenant != t || s.user != ix->agent) continue;
+    if (frame.empty())
+      frame = Frame(json{{"type", "chat.typing"}, {"interaction", id}, {"typing", typing}, {"from", "visitor"}});
+    s.peer->Send(frame);
+  }
 }
 
 void EventHub::Message(std::uint64_t peer_id, const std::string& text) {
@@ -68,7 +125,52 @@ void EventHub::Message(std::uint64_t peer_id, const std::string& text) {
     it->second.peer->Send(Frame(json{{"type", "error"}, {"error", {{"code", "bad_request"}, {"message", "expected a JSON object with a type"}}}}));
     return;
   }
-  if (msg["type"] == "ping") it->second.peer->Send(R"({"type":"pong"})");
+  Sub& s = it->second;
+  const std::string type = msg["type"].get<std::string>();
+  if (type == "ping") {
+    s.peer->Send(R"({"type":"pong"})");
+    return;
+  }
+  if (type != "chat.send" && type != "chat.typing") return;  // unknown types: ignored, as before
+  auto error = [&](const std::string& code, const std::string& message, const json& extra) {
+    json j{{"type", "error"}, {"error", {{"code", code}, {"message", message}}}};
+    for (auto e = extra.begin(); e != extra.end(); ++e) j[e.key()] = e.value();
+    s.peer->Send(Frame(j));
+  };
+  const json* ixv = msg.contains("interaction") ? &msg["interaction"] : nullptr;
+  if (ixv == nullptr || !ixv->is_number_unsigned())
+    return error("bad_request", "field 'interaction' must be an interaction id", json::object());
+  const core::InteractionId id = ixv->get<core::InteractionId>();
+  const core::Interaction* ix = engine_.FindInteraction(s.tenant, id);
+  if (ix == nullptr || engine_.FindChat(s.tenant, id) == nullptr)
+    return error("not_found", "no such chat", json{{"interaction", id}});
+  if (ix->agent != s.user) return error("forbidden", "not your interaction", json{{"interaction", id}});
+  if (type == "chat.typing") {
+    bool typing = true;
+    if (auto t = msg.find("typing"); t != msg.end() && t->is_boolean()) typing = t->get<bool>();
+    if (ix->state == core::InteractionState::kConnected)
+      api_.chat().Typing(*ix, core::ChatSender::kAgent, typing);
+    return;
+  }
+  std::string client_id;
+  if (auto c = msg.find("client_id"); c != msg.end() && !c->is_null()) {
+    if (!c->is_string())
+      return error("bad_request", "client_id must be a string", json{{"interaction", id}});
+    client_id = c->get<std::string>();
+  }
+  const json extra{{"interaction", id}, {"client_id", client_id}};
+  auto t = msg.find("text");
+  if (t == msg.end() || !t->is_string()) return error("bad_request", "a message needs a text string", extra);
+  auto posted = api_.chat().PostAgent(*ix, s.user, client_id, t->get<std::string>());
+  if (!posted) {
+    return error(ChatService::ErrorJsonCode(posted.error(), core::ChatSender::kAgent),
+                 posted.error().message, extra);
+  }
+  if (posted->duplicate) {
+    s.peer->Send(Frame(json{{"type", "chat.ack"}, {"interaction", id}, {"client_id", client_id},
+                            {"seq", posted->seq}, {"duplicate", true}}));
+  }
+  // A new message comes back once durable (Publish), as every chat.message does.
 }
 
 void EventHub::Close(std::uint64_t peer_id) {
@@ -135,6 +237,7 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
     }
   }
   std::set<std::pair<core::TenantId, core::UserId>> agents;
+  std::set<std::pair<core::TenantId, core::InteractionId>> chats;
   for (const core::Event& e : events) {
     std::visit(
         [&](const auto& b) {
@@ -150,6 +253,8 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
               if (s.tenant == e.tenant && s.user == b.agent)
                 s.peer->Send(Frame(json{{"type", "offer_ended"}, {"interaction", b.id}, {"result", b.result == core::OfferResult::kRejected ? "rejected" : b.result == core::OfferResult::kExpired ? "expired" : "withdrawn"}}));
             }
+          } else if constexpr (std::is_same_v<B, core::ChatMessage>) {
+            chats.insert({e.tenant, b.id});
           } else if constexpr (std::is_same_v<B, core::Accepted> || std::is_same_v<B, core::ContactEnded> ||
                                std::is_same_v<B, core::WrapUpExtended> || std::is_same_v<B, core::Completed> ||
                                std::is_same_v<B, core::Abandoned> || std::is_same_v<B, core::Closed> ||
@@ -158,6 +263,8 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
             if (ix != nullptr && ix->agent != 0) {
               SendInteraction(e.tenant, b.id, false);
               agents.insert({e.tenant, ix->agent});
+              // An accepted chat's transcript so far goes to the agent's sockets now.
+              if (std::is_same_v<B, core::Accepted>) chats.insert({e.tenant, b.id});
             }
           }
         },
@@ -165,6 +272,12 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
     if (e.tenant != 0) dirty_tenants_.insert(e.tenant);
   }
   for (const auto& [t, u] : agents) SendAgent(t, u);
+  for (const auto& [t, id] : chats) {
+    const core::Interaction* ix = engine_.FindInteraction(t, id);
+    if (ix == nullptr || ix->agent == 0) continue;
+    for (auto& [pid, s] : subs_)
+      if (s.tenant == t && s.user == ix->agent) DeliverChat(s, *ix);
+  }
 }
 
 void EventHub::Tick(bool changed_only) {

@@ -4,7 +4,10 @@
 //
 // Protocol (JSON text frames): the server sends {"type":"hello",...} on open, then
 // "offer", "interaction", "agent", "queues" messages; the client may send {"type":"ping"} and
-// gets {"type":"pong"}. Authentication is the session cookie, a bearer header or ?token=;
+// gets {"type":"pong"}. Web chats: the assigned agent's sockets get "chat.message" (each
+// message once per socket, in seq order, once durable; from acceptance on, and after
+// ?chat_since=ID:SEQ,... on connect) and "chat.typing"; the agent may send "chat.send" and
+// "chat.typing" (docs/api.md). Authentication is the session cookie, a bearer header or ?token=;
 // the tenant is ?tenant=slug-or-id. A browser Origin must be the server itself or one of the
 // tenant's allowed origins. A peer is closed (after an "error" message) when its session ends
 // or its user leaves the tenant.
@@ -12,22 +15,27 @@
 // Threads: engine thread only. Peers are held by id; a message to a closed peer is a no-op.
 
 #include <cstdint>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "adapters/http/http_server.h"
 #include "core/events.h"
 
 namespace homeline::core {
 class Engine;
+struct Interaction;
 }
 
 namespace homeline::api {
 
 class Api;
+class ChatService;
 
 class EventHub {
  public:
@@ -36,6 +44,11 @@ class EventHub {
   void Open(std::shared_ptr<http::WsPeer> peer, const http::Request& upgrade);
   void Message(std::uint64_t peer_id, const std::string& text);
   void Close(std::uint64_t peer_id);
+
+  // Every event up to seq is durable (call before Publish, and once after replay).
+  void SetDurable(std::uint64_t seq) { durable_ = std::max(durable_, seq); }
+  // The visitor of chat id is typing: tell its agent.
+  void VisitorTyping(core::TenantId t, core::InteractionId id, bool typing);
 
   // Events now durable: push what they changed to the peers that may see it.
   void Publish(const std::vector<core::Event>& events);
@@ -55,7 +68,13 @@ class EventHub {
     core::TenantId tenant = 0;
     bool supervisor = false;
     std::string last_queues;  // last stats frame sent, to skip repeats
+    // Chats whose messages this socket gets: the highest seq sent, per chat.
+    std::map<core::InteractionId, std::uint64_t> chat_sent;
   };
+  // Sends the chat's durable messages after the socket's last seq, in order, if the socket's
+  // user is the chat's agent (offered chats excluded).
+  void DeliverChat(Sub& s, const core::Interaction& ix);
+  void ChatFrame(Sub& s, const nlohmann::json& msg);
   // Closes the peers whose session ended (logout, expiry, disabled user) or whose user left
   // the tenant, and follows role changes.
   void RecheckAccess();
@@ -66,6 +85,7 @@ class EventHub {
   Api& api_;
   std::map<std::uint64_t, Sub> subs_;
   std::set<core::TenantId> dirty_tenants_;
+  std::uint64_t durable_ = 0;
 };
 
 }  // namespace homeline::api
