@@ -117,3 +117,68 @@ export async function signIn(browser, server, login, { tenant } = {}) {
 export async function shot(page, name) {
   await page.screenshot({ path: path.join(SCREENSHOTS, name + '.png'), fullPage: true });
 }
+
+// A TCP proxy in front of the server, so a test can drop every connection through it (a real
+// network failure: sockets die mid-stream) and refuse new ones for a while.
+export class Proxy {
+  constructor(target) {
+    this.target = target;
+    this.sockets = new Set();
+    this.down = false;
+  }
+
+  async start() {
+    const net = await import('node:net');
+    this.port = await freePort();
+    this.base = `http://127.0.0.1:${this.port}`;
+    this.server = net.createServer((client) => {
+      if (this.down) return client.destroy();
+      const upstream = net.connect(this.target, '127.0.0.1');
+      this.sockets.add(client);
+      this.sockets.add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise((r) => this.server.listen(this.port, '127.0.0.1', r));
+    return this;
+  }
+
+  // Drops every open connection and refuses new ones until up().
+  cut() {
+    this.down = true;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
+  up() { this.down = false; }
+
+  close() {
+    this.cut();
+    return new Promise((r) => this.server.close(r));
+  }
+}
+
+// A plain web site on another port: the page a company puts the widget tag on.
+export async function startSite(widgetBase, tenant = 'acme') {
+  const http = await import('node:http');
+  const port = await freePort();
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme Retail shop</title></head>
+<body style="font-family: sans-serif; margin: 2rem; background: #fafafa">
+<h1>Acme Retail</h1><p>Spring sale: everything must go.</p>
+<script src="${widgetBase}/widget.js" data-tenant="${tenant}" async></script>
+</body></html>`;
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(html);
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return { origin: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) };
+}

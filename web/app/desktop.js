@@ -481,7 +481,8 @@ function renderMyDay() {
   if (!a) return;
   const handled = state.handledToday;
   const aht = handled.length ? handled.reduce((s, ix) => s + (ix.finished_at - ix.answered_at), 0) / handled.length / 1000 : 0;
-  const running = (Date.now() - state.agentAt) / 1000 + a.time_in_state_s;
+  // The server's figures include the current state up to when it sent them.
+  const running = (Date.now() - state.agentAt) / 1000;
   const times = { ...a.time_in_activity_today_s };
   if (a.activity_since) times[a.activity] = (times[a.activity] || 0) + running;
   const rows = [
