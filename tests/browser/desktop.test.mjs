@@ -130,6 +130,41 @@ describe('desktop and wallboard', { timeout: 180000 }, () => {
     }
   });
 
+  test('the supervisor sets an agent on break and force-completes a wrap-up', async () => {
+    const wall = await signIn(browser, server, 'sam');
+    const desk = await signIn(browser, server, 'alice');
+    await desk.getByRole('button', { name: 'Available', exact: true }).click();
+    await desk.locator('#activity', { hasText: 'Available' }).waitFor();
+    const ix = await server.ok('POST', T + '/interactions', { channel: 'email', queue: queues.support.id, subject: 'Forced', customer: { name: 'Frank' } }, sam);
+    await desk.locator(`[data-offer="${ix.id}"]`).getByRole('button', { name: /Accept/ }).click();
+    const card = desk.locator(`article.card[data-interaction="${ix.id}"]`);
+    await card.getByRole('button', { name: 'End' }).click();
+    await card.locator('.pill', { hasText: 'wrap-up' }).waitFor();
+    // More time for the notes: the wrap-up deadline moves 30 s on.
+    const before = (await server.ok('GET', `${T}/interactions/${ix.id}`, undefined, sam)).wrapup_until;
+    await card.getByRole('button', { name: '+30 s' }).click();
+    for (let i = 0; i < 50; i++) {
+      if ((await server.ok('GET', `${T}/interactions/${ix.id}`, undefined, sam)).wrapup_until === before + 30000) break;
+      await sleep(100);
+    }
+    assert.equal((await server.ok('GET', `${T}/interactions/${ix.id}`, undefined, sam)).wrapup_until, before + 30000);
+    // The wallboard sees her in wrap-up and completes it for her.
+    const row = wall.locator('tr[data-agent="alice"]');
+    await row.locator('.pill', { hasText: 'Wrap-up' }).waitFor();
+    await row.getByRole('button', { name: 'Complete wrap-up' }).click();
+    await card.waitFor({ state: 'detached' });
+    assert.equal((await server.ok('GET', `${T}/interactions/${ix.id}`, undefined, sam)).state, 'completed');
+    // And sends her to lunch; her desktop follows.
+    await row.getByRole('combobox').selectOption('break:lunch');
+    await desk.locator('#activity', { hasText: 'On break' }).waitFor();
+    await desk.locator('#activity-reason', { hasText: 'lunch' }).waitFor();
+    await row.locator('.pill', { hasText: 'Break' }).waitFor();
+    await shot(wall, 'wallboard-actions');
+    await desk.getByRole('button', { name: 'Offline' }).click();
+    await desk.context().close();
+    await wall.context().close();
+  });
+
   test('an agent working for another tenant sees nothing of it', async () => {
     // Carol serves acme and globex; she switches the desktop to globex.
     const carol = await signIn(browser, server, 'carol', { tenant: 'globex' });
