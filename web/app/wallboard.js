@@ -196,7 +196,7 @@ function renderCharts() {
     s('text', { x: 0, y: 14 }, '100%'), s('text', { x: 0, y: y(target) + 4 }, percent(target).replace(' ', '')), s('text', { x: 0, y: H - B }, '0'));
   const pts = rows.map((r, i) => (r.answered + r.abandoned > 0 ? [L + i * bw + bw / 2, y(r.service_level)] : null)).filter(Boolean);
   if (pts.length) sl.append(s('polyline', { points: pts.map((p) => p.join(',')).join(' '), class: 'line' }));
-  for (const [px, py] of pts) sl.append(s('circle', { cx: px, cy: py, r: 3, fill: 'currentColor', class: 'dot' }));
+  for (const [px, py] of pts) sl.append(s('circle', { cx: px, cy: py, r: 3, class: 'dot' }));
   rows.forEach((r, i) => { if (i % Math.ceil(n / 8) === 0) sl.append(s('text', { x: L + i * bw, y: H - 4 }, hhmm(r.start))); });
   replace($('chart-sl'), sl);
   $('chart-volume').dataset.total = String(rows.reduce((t, r) => t + r.entered, 0));
