@@ -728,7 +728,7 @@ void Engine::RefreshQueueSteps(const Queue& q) {
     thresholds.push_back(s.overflow_to != 0 ? thresholds.back()
                                             : std::clamp(s.min_proficiency, 1, kMaxLevel));
   }
-  index_.SetQueueSteps(q.id, std::move(thresholds));
+  index_.SetQueue(q.id, std::move(thresholds), q.strategy);
 }
 
 void Engine::RecomputeFits(Agent& a) {

@@ -22,7 +22,7 @@ std::optional<QueueSlot> RoutingIndex::SlotOf(QueueId q) const {
   return it->second;
 }
 
-QueueSlot RoutingIndex::SetQueueSteps(QueueId q, std::vector<int> thresholds) {
+QueueSlot RoutingIndex::SetQueue(QueueId q, std::vector<int> thresholds, Strategy strategy) {
   assert(!thresholds.empty() && thresholds.size() <= kMaxSteps);
   auto [it, inserted] = slot_of_.try_emplace(q, 0);
   if (inserted) {
@@ -39,6 +39,7 @@ QueueSlot RoutingIndex::SetQueueSteps(QueueId q, std::vector<int> thresholds) {
   PerQueue& pq = *queues_[it->second];
   // Waiting contacts keep their step index; the engine re-files them when steps change.
   pq.thresholds = std::move(thresholds);
+  pq.strategy = strategy;
   for (auto& steps : pq.waiting) steps.resize(kMaxSteps);  // never moves a line afterwards
   for (int level = 0; level <= kMaxLevel; ++level) {
     unsigned admit = 0;
@@ -91,6 +92,7 @@ IndexHandle RoutingIndex::NewHandle(Place p) {
   } else {
     h = static_cast<IndexHandle>(places_.size());
     places_.push_back(p);
+    pos_.push_back(0);
   }
   return h;
 }
@@ -107,11 +109,11 @@ void RoutingIndex::SiftUp(std::vector<Item>& heap, std::uint32_t pos) {
     const std::uint32_t parent = (pos - 1) / kArity;
     if (!(item.key < heap[parent].key)) break;
     heap[pos] = std::move(heap[parent]);
-    places_[heap[pos].handle].pos = pos;
+    pos_[heap[pos].handle] = pos;
     pos = parent;
   }
   heap[pos] = std::move(item);
-  places_[heap[pos].handle].pos = pos;
+  pos_[heap[pos].handle] = pos;
 }
 
 template <typename Item>
@@ -134,11 +136,11 @@ void RoutingIndex::SiftDown(std::vector<Item>& heap, std::uint32_t pos) {
     }
     if (!(heap[child].key < item.key)) break;
     heap[pos] = std::move(heap[child]);
-    places_[heap[pos].handle].pos = pos;
+    pos_[heap[pos].handle] = pos;
     pos = child;
   }
   heap[pos] = std::move(item);
-  places_[heap[pos].handle].pos = pos;
+  pos_[heap[pos].handle] = pos;
 }
 
 template <typename Item>
@@ -169,7 +171,6 @@ IndexHandle RoutingIndex::AddWaiting(QueueId q, Channel c, int step, WaitKey k, 
   place.channel = static_cast<std::uint8_t>(ch);
   place.bucket = static_cast<std::uint8_t>(step);
   place.slot = it->second;
-  place.pos = static_cast<std::uint32_t>(heap.size());
   place.queue = q;
   const IndexHandle h = NewHandle(place);
   heap.push_back(WaitItem{k, h, check});
@@ -177,7 +178,7 @@ IndexHandle RoutingIndex::AddWaiting(QueueId q, Channel c, int step, WaitKey k, 
   ++pq.waiting_count;
   pq.nonempty[ch] |= static_cast<std::uint16_t>(1u << step);
   pq.channels |= 1u << ch;
-  if (places_[h].pos == 0) RefreshHeads(pq, ch);  // a new head of its line
+  if (pos_[h] == 0) RefreshHeads(pq, ch);  // a new head of its line
   return h;
 }
 
@@ -187,7 +188,8 @@ void RoutingIndex::RemoveWaiting(IndexHandle h) {
   if (p.kind == Place::kWaiting) {
     PerQueue& pq = *queues_[p.slot];
     auto& heap = pq.waiting[p.channel][p.bucket];
-    EraseAt(heap, p.pos);
+    const std::uint32_t pos = pos_[h];
+    EraseAt(heap, pos);
     --pq.waiting_count;
     if (heap.empty()) {
       pq.nonempty[p.channel] &= static_cast<std::uint16_t>(~(1u << p.bucket));
@@ -195,7 +197,7 @@ void RoutingIndex::RemoveWaiting(IndexHandle h) {
     }
     // Keys are unique, so only taking the head changes the head (an item moved up from
     // the bottom ranks after it).
-    if (p.pos == 0) RefreshHeads(pq, p.channel);
+    if (pos == 0) RefreshHeads(pq, p.channel);
   }
   FreeHandle(h);
 }
@@ -231,8 +233,9 @@ IndexHandle RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentRef
                                        std::int64_t fixed) {
   auto it = slot_of_.find(q);
   assert(it != slot_of_.end() && level >= 1 && level <= kMaxLevel);
+  assert(s == queues_[it->second]->strategy);
   Place place{Place::kDropped, static_cast<std::uint8_t>(c), static_cast<std::uint8_t>(level),
-              s, it->second, 0, q, r, fixed};
+              s, it->second, q, r, fixed};
   const IndexHandle h = NewHandle(place);
   if (!Refile(h) && places_[h].kind == Place::kDropped) cells_[r].dropped.push_back(h);
   return h;
@@ -242,7 +245,7 @@ void RoutingIndex::RemoveAvailable(IndexHandle h) {
   if (h == kNoHandle) return;
   const Place p = places_[h];
   if (p.kind == Place::kAvailable) {
-    EraseAt(queues_[p.slot]->available[p.channel][p.bucket], p.pos);
+    EraseAt(queues_[p.slot]->available[p.channel][p.bucket], pos_[h]);
   } else if (p.kind == Place::kDropped) {
     auto& dropped = cells_[p.agent].dropped;
     dropped.erase(std::find(dropped.begin(), dropped.end(), h));
@@ -264,9 +267,8 @@ bool RoutingIndex::Refile(IndexHandle h) {
   }
   auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
   p.kind = Place::kAvailable;
-  p.pos = static_cast<std::uint32_t>(heap.size());
-  heap.push_back(AgentItem{CurrentKey(p), h});
-  SiftUp(heap, p.pos);
+  heap.push_back(AgentItem{CurrentKey(p), h, p.agent});
+  SiftUp(heap, static_cast<std::uint32_t>(heap.size() - 1));
   return true;
 }
 
@@ -287,22 +289,24 @@ void RoutingIndex::Resift(IndexHandle h) {
   if (p.kind != Place::kAvailable) return;
   auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
   const AgentKey k = CurrentKey(p);
-  if (k < heap[p.pos].key) {
-    heap[p.pos].key = k;
-    SiftUp(heap, p.pos);
+  const std::uint32_t pos = pos_[h];
+  if (k < heap[pos].key) {
+    heap[pos].key = k;
+    SiftUp(heap, pos);
   }
 }
 
-void RoutingIndex::SettleHead(std::vector<AgentItem>& heap) {
+void RoutingIndex::SettleHead(std::vector<AgentItem>& heap, int channel, Strategy strategy) {
   while (!heap.empty()) {
-    Place& p = places_[heap[0].handle];
-    if (!Active(p)) {
-      p.kind = Place::kDropped;
-      cells_[p.agent].dropped.push_back(heap[0].handle);
+    const AgentItem& top = heap[0];
+    assert(places_[top.handle].strategy == strategy && places_[top.handle].channel == channel);
+    if (!Active(top, channel)) {
+      places_[top.handle].kind = Place::kDropped;
+      cells_[top.agent].dropped.push_back(top.handle);
       EraseAt(heap, 0);
       continue;
     }
-    const AgentKey k = CurrentKey(p);
+    const AgentKey k = CurrentKey(strategy, top);
     if (!(heap[0].key < k)) return;
     heap[0].key = k;
     SiftDown(heap, 0);

@@ -93,8 +93,9 @@ struct QueueFit {
 class RoutingIndex {
  public:
   // Thresholds per step: [0] is the queue's own requirement (kMaxLevel), then one per
-  // relaxation step. Call when a queue is created or its steps change. Returns its slot.
-  QueueSlot SetQueueSteps(QueueId q, std::vector<int> thresholds);
+  // relaxation step; `strategy` ranks its agents. Call when a queue is created or changes,
+  // then file its agents again (AddAvailable with the same strategy). Returns its slot.
+  QueueSlot SetQueue(QueueId q, std::vector<int> thresholds, Strategy strategy);
   // Entries still filed in the queue stay valid handles; removing them later is a no-op
   // apart from freeing the handle.
   void RemoveQueue(QueueId q);
@@ -156,10 +157,12 @@ class RoutingIndex {
   struct AgentItem {
     AgentKey key;
     IndexHandle handle;
+    AgentRef agent;  // so that a look at a head needs no Place
   };
   struct PerQueue {
     QueueId id = 0;
     std::vector<int> thresholds{kMaxLevel};
+    Strategy strategy = Strategy::kBestProficiency;  // of every agent entry filed here
     std::array<std::vector<std::vector<WaitItem>>, kChannelCount> waiting;  // [channel][step]
     std::array<std::array<std::vector<AgentItem>, kMaxLevel + 1>, kChannelCount> available;
     // Bit s of nonempty[c]: line (c, s) has contacts; bit s of admits[level]: an agent of that
@@ -187,7 +190,6 @@ class RoutingIndex {
     std::uint8_t bucket = 0;  // step (waiting) or level (available)
     Strategy strategy = Strategy::kBestProficiency;  // agent entries
     QueueSlot slot = 0;
-    std::uint32_t pos = 0;    // index in the heap
     QueueId queue = 0;        // to tell a reused slot from the entry's own queue
     AgentRef agent = 0;       // agent entries: their AgentCell
     std::int64_t fixed = 0;   // agent entries: their own part of the key
@@ -202,13 +204,31 @@ class RoutingIndex {
   };
   AgentKey CurrentKey(const Place& p) const;
   bool Active(const Place& p) const { return (cells_[p.agent].room >> p.channel) & 1u; }
+  // The current key of an item of a queue ranking by strategy s, from the agent's cell: reads
+  // the item's Place only for a key part that can change (round robin, random). The heap key
+  // of an entry ranked by proficiency keeps the fixed part it was filed with.
+  AgentKey CurrentKey(Strategy s, const AgentItem& it) const {
+    const AgentCell& a = cells_[it.agent];
+    switch (s) {
+      case Strategy::kBestProficiency: return {it.key.a, a.idle_since, a.user};
+      case Strategy::kLongestIdle: return {a.idle_since, 0, a.user};
+      case Strategy::kFewestContacts: return {a.contacts, a.idle_since, a.user};
+      case Strategy::kLeastTalkTime: return {a.talk, a.idle_since, a.user};
+      case Strategy::kRoundRobin:
+      case Strategy::kRandom: break;
+    }
+    return {places_[it.handle].fixed, 0, a.user};
+  }
+  bool Active(const AgentItem& it, int channel) const {
+    return (cells_[it.agent].room >> channel) & 1u;
+  }
 
   // Files a kDropped entry whose agent has room for its channel; false if it stays out.
   bool Refile(IndexHandle h);
   static void RefreshHeads(PerQueue& pq, int channel);
   // Drops inactive entries from the head and moves down a head whose key got worse, until
   // the head is active and up to date (or the heap is empty).
-  void SettleHead(std::vector<AgentItem>& heap);
+  void SettleHead(std::vector<AgentItem>& heap, int channel, Strategy strategy);
   PerQueue* Find(QueueId q);
   const PerQueue* Find(QueueId q) const;
   IndexHandle NewHandle(Place p);
@@ -218,7 +238,7 @@ class RoutingIndex {
   // moves (each also writes the item's position into places_) when a head is re-keyed or
   // dropped and sinks to the bottom, which is the index's most frequent heap operation.
   static constexpr std::uint32_t kArity = 4;
-  // Heap primitives; every move writes the item's position back into places_.
+  // Heap primitives; every move writes the item's position back into pos_.
   template <typename Item> void SiftUp(std::vector<Item>& heap, std::uint32_t pos);
   template <typename Item> void SiftDown(std::vector<Item>& heap, std::uint32_t pos);
   template <typename Item> void EraseAt(std::vector<Item>& heap, std::uint32_t pos);
@@ -233,6 +253,9 @@ class RoutingIndex {
   std::vector<QueueSlot> free_slots_;
   std::unordered_map<QueueId, QueueSlot> slot_of_;
   std::vector<Place> places_;  // by handle
+  // By handle: the entry's index in its heap. Apart from places_ (48 bytes each), as every
+  // move in a heap writes it: a dense table keeps those writes in fewer cache lines.
+  std::vector<std::uint32_t> pos_;
   std::vector<AgentCell> cells_;  // by AgentRef
   std::vector<IndexHandle> free_handles_;
   mutable std::vector<std::uint32_t> walk_;  // BestIn's stack, kept for its capacity
@@ -273,13 +296,13 @@ std::optional<UserId> RoutingIndex::BestAgent(QueueId q, Channel c, int step, Sk
   if (pq == nullptr || step < 0 || step >= static_cast<int>(pq->thresholds.size())) return {};
   const int min_level = pq->thresholds[step];
   std::optional<AgentKey> best;  // current key of the best so far
-  auto& levels = pq->available[static_cast<int>(c)];
-  auto ok = [&](const AgentItem& it) {
-    return Active(places_[it.handle]) && !skip(it.key.user);
-  };
-  auto cur = [&](const AgentItem& it) { return CurrentKey(places_[it.handle]); };
+  const int ch = static_cast<int>(c);
+  auto& levels = pq->available[ch];
+  const Strategy strategy = pq->strategy;
+  auto ok = [&](const AgentItem& it) { return Active(it, ch) && !skip(it.key.user); };
+  auto cur = [&](const AgentItem& it) { return CurrentKey(strategy, it); };
   for (int level = kMaxLevel; level >= min_level && level >= 1; --level) {
-    SettleHead(levels[level]);
+    SettleHead(levels[level], ch, strategy);
     const AgentItem* found = BestIn(levels[level], best ? &*best : nullptr, ok, cur);
     if (found != nullptr) best = cur(*found);
   }
