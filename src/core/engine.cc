@@ -272,9 +272,9 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     for (InteractionId id : waiting) UnfileWaiting(IxAt(id));
     Queue& stored = queues_[b.queue.id];
     stored = b.queue;
-    queue_by_id_[b.queue.id] = QueueRef{&stored, &day_stats_[b.queue.id]};
     bump(b.queue.id);
-    RefreshQueueSteps(b.queue);
+    const QueueSlot slot = RefreshQueueSteps(b.queue);
+    queue_by_id_[b.queue.id] = QueueRef{&stored, &day_stats_[b.queue.id], slot};
     for (InteractionId id : waiting) {
       FileWaiting(IxAt(id));
       dirty_interactions_.push_back(id);
@@ -459,7 +459,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     ix.finished_at = t;
     NoteFinished(ix);
     ix.disposition = b.disposition;
-    ix.notes = b.notes;
+    if (!b.notes.empty() || !ix.notes.empty()) ix.notes = b.notes;
     ix.forced_by = b.forced_by;
     if (b.timed_out) ix.reason = "wrap_up_timeout";
     DayStats& s = StatsOf(ix.queue);
@@ -549,9 +549,10 @@ void Engine::RouteInteraction(InteractionId id) {
   auto it = interactions_.find(id);
   if (it == interactions_.end() || it->second.state != InteractionState::kQueued) return;
   const Interaction& ix = it->second;
-  const Queue* q = QueueById(ix.queue);
-  if (q == nullptr) return;
-  auto agent = index_.BestAgent(ix.queue, ix.channel, ix.step, [&](UserId u) {
+  const QueueRef* ref = QueueRefOf(ix.queue);
+  if (ref == nullptr) return;
+  const Queue* q = ref->queue;
+  auto agent = index_.BestAgent(ref->slot, ix.channel, ix.step, [&](UserId u) {
     return std::find(ix.declined.begin(), ix.declined.end(), u) != ix.declined.end();
   });
   if (!agent) return;
@@ -688,13 +689,14 @@ void Engine::ReleaseWork(Agent& a, const std::string& reason) {
 // ---- index maintenance -----------------------------------------------------------------------
 
 void Engine::FileWaiting(Interaction& ix) {
-  const Queue* q = QueueById(ix.queue);
-  if (q == nullptr) return;
+  const QueueRef* ref = QueueRefOf(ix.queue);
+  if (ref == nullptr) return;
+  const Queue* q = ref->queue;
   ix.score = ix.enqueued_at - ix.priority * q->priority_step;
   const int max_step = static_cast<int>(q->steps.size());
   ix.step = std::clamp(ix.step, 0, max_step);
   if (ix.wait_handle != kNoHandle) index_.RemoveWaiting(ix.wait_handle);
-  ix.wait_handle = index_.AddWaiting(ix.queue, ix.channel, ix.step, WaitKey{ix.score, ix.id},
+  ix.wait_handle = index_.AddWaiting(ref->slot, ix.channel, ix.step, WaitKey{ix.score, ix.id},
                                      !ix.declined.empty());
 }
 
@@ -722,13 +724,13 @@ const Queue* Engine::QueueById(QueueId id) const {
   return r == nullptr ? nullptr : r->queue;
 }
 
-void Engine::RefreshQueueSteps(const Queue& q) {
+QueueSlot Engine::RefreshQueueSteps(const Queue& q) {
   std::vector<int> thresholds{kMaxLevel};
   for (const RelaxStep& s : q.steps) {
     thresholds.push_back(s.overflow_to != 0 ? thresholds.back()
                                             : std::clamp(s.min_proficiency, 1, kMaxLevel));
   }
-  index_.SetQueue(q.id, std::move(thresholds), q.strategy);
+  return index_.SetQueue(q.id, std::move(thresholds), q.strategy);
 }
 
 void Engine::RecomputeFits(Agent& a) {
@@ -846,8 +848,11 @@ void Engine::NoteOffer(Agent& a, QueueId q) {
     a.last_offer.insert(last, {q, offer_counter_});
   }
   // Round robin ranks by the queue's last offer: only that queue's entries change (a later
-  // offer only makes the key bigger, which the index takes lazily).
+  // offer only makes the key bigger, which the index takes lazily). A queue's entries rank by
+  // its strategy (fits are recomputed when it changes).
   if (!a.round_robin_fits) return;
+  const Queue* queue = QueueById(q);
+  if (queue == nullptr || queue->strategy != Strategy::kRoundRobin) return;
   auto it = std::lower_bound(a.entries.begin(), a.entries.end(), q,
                              [](const Agent::Entry& e, QueueId id) { return e.queue < id; });
   for (; it != a.entries.end() && it->queue == q; ++it) {
@@ -1263,9 +1268,13 @@ void Engine::Disconnected(UserId u) {
 // ---- interaction commands --------------------------------------------------------------------
 
 Result<InteractionId> Engine::CreateInteraction(NewInteraction n) {
-  if (auto st = CheckTenant(n.tenant); !st) return std::unexpected(st.error());
+  // A queue of the tenant exists only if the tenant does (tenants are never deleted), so the
+  // tenant is looked up only to tell which of the two is missing.
   const Queue* q = FindQueue(n.tenant, n.queue);
-  if (q == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+  if (q == nullptr) {
+    if (auto st = CheckTenant(n.tenant); !st) return std::unexpected(st.error());
+    return Fail(ErrorCode::kNotFound, "no such queue");
+  }
   if (n.priority < 0 || n.priority > 100) return Fail(ErrorCode::kBadRequest, "priority must be 0-100");
   if (n.subject.size() > 1000) return Fail(ErrorCode::kBadRequest, "subject too long");
   if (n.data.size() > 16 * 1024) return Fail(ErrorCode::kBadRequest, "data too large");

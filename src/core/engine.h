@@ -329,6 +329,7 @@ class Engine {
   struct QueueRef {
     const Queue* queue = nullptr;
     DayStats* stats = nullptr;
+    QueueSlot slot = 0;  // in the routing index
   };
 
   template <typename Body>
@@ -370,7 +371,7 @@ class Engine {
   void DeferReindex(const Agent& a);
   void RecomputeFits(Agent& a);
   void RecomputeTenantFits(TenantId t);
-  void RefreshQueueSteps(const Queue& q);
+  QueueSlot RefreshQueueSteps(const Queue& q);
   unsigned FreeChannels(const Agent& a) const;
   void UpdateActivity(Agent& a);
   void RollDay(Agent& a);

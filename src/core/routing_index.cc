@@ -160,18 +160,17 @@ void RoutingIndex::EraseAt(std::vector<Item>& heap, std::uint32_t pos) {
   }
 }
 
-IndexHandle RoutingIndex::AddWaiting(QueueId q, Channel c, int step, WaitKey k, bool check) {
-  auto it = slot_of_.find(q);
-  assert(it != slot_of_.end() && step >= 0 && step < kMaxSteps);
-  PerQueue& pq = *queues_[it->second];
+IndexHandle RoutingIndex::AddWaiting(QueueSlot slot, Channel c, int step, WaitKey k, bool check) {
+  assert(slot < queues_.size() && queues_[slot] && step >= 0 && step < kMaxSteps);
+  PerQueue& pq = *queues_[slot];
   const int ch = static_cast<int>(c);
   auto& heap = pq.waiting[ch][step];
   Place place;
   place.kind = Place::kWaiting;
   place.channel = static_cast<std::uint8_t>(ch);
   place.bucket = static_cast<std::uint8_t>(step);
-  place.slot = it->second;
-  place.queue = q;
+  place.slot = slot;
+  place.queue = pq.id;
   const IndexHandle h = NewHandle(place);
   heap.push_back(WaitItem{k, h, check});
   SiftUp(heap, static_cast<std::uint32_t>(heap.size() - 1));

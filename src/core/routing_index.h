@@ -103,7 +103,7 @@ class RoutingIndex {
 
   // `check` marks a contact some agent declined: only such entries are passed to the skip
   // predicate of BestWaiting (the others are taken without asking).
-  IndexHandle AddWaiting(QueueId q, Channel c, int step, WaitKey k, bool check);
+  IndexHandle AddWaiting(QueueSlot slot, Channel c, int step, WaitKey k, bool check);
   void RemoveWaiting(IndexHandle h);
   // An agent's shared figures. SetAgent is O(1); `room` has bit c when the agent can take a
   // contact of channel c now (its entries of other channels are inactive).
@@ -129,11 +129,11 @@ class RoutingIndex {
 
   std::size_t WaitingCount(QueueId q) const;
 
-  // Best agent available for a contact of queue q, channel c, at step `step`.
+  // Best agent available for a contact of the queue in `slot`, channel c, at step `step`.
   // skip(user) -> true excludes an agent (one who declined this contact). Not const: drops
   // the inactive entries it finds at heap heads.
   template <typename Skip>
-  std::optional<UserId> BestAgent(QueueId q, Channel c, int step, Skip&& skip);
+  std::optional<UserId> BestAgent(QueueSlot slot, Channel c, int step, Skip&& skip);
 
   // Best waiting contact per channel over the agent's queues, for the channels in
   // channel_mask (bit i = Channel i): best[c] is lowered to the best contact of channel c
@@ -291,8 +291,8 @@ const Item* RoutingIndex::BestIn(const std::vector<Item>& heap, const decltype(I
 }
 
 template <typename Skip>
-std::optional<UserId> RoutingIndex::BestAgent(QueueId q, Channel c, int step, Skip&& skip) {
-  PerQueue* pq = Find(q);
+std::optional<UserId> RoutingIndex::BestAgent(QueueSlot slot, Channel c, int step, Skip&& skip) {
+  PerQueue* pq = slot < queues_.size() ? queues_[slot].get() : nullptr;
   if (pq == nullptr || step < 0 || step >= static_cast<int>(pq->thresholds.size())) return {};
   const int min_level = pq->thresholds[step];
   std::optional<AgentKey> best;  // current key of the best so far
