@@ -34,6 +34,7 @@
     '.head { background: #2451c4; color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 8px; }',
     '.head h2 { margin: 0; font-size: 16px; font-weight: 600; flex: 1; }',
     '.head button { background: transparent; border: 0; color: #fff; font-size: 20px; cursor: pointer; line-height: 1; }',
+    '.head button.leave { font-size: 13px; border: 1px solid rgba(255,255,255,.6); border-radius: 6px; padding: 3px 8px; }',
     '.status { padding: 8px 14px; font-size: 13px; color: #4f5b6b; background: #f5f6f8; border-bottom: 1px solid #dfe3ea; min-height: 20px; }',
     '.status.offline { background: #fde8e6; color: #b42318; }',
     '.body { flex: 1; overflow-y: auto; padding: 12px 14px; display: flex; flex-direction: column; gap: 6px; }',
@@ -83,6 +84,7 @@
   var launcher = el('button', { class: 'launcher', type: 'button', 'aria-expanded': 'false', 'aria-controls': 'hl-panel', text: TITLE });
   var title = el('h2', { id: 'hl-title', text: TITLE });
   var closeBtn = el('button', { type: 'button', 'aria-label': 'Minimise chat', text: '\u2013' });
+  var leaveBtn = el('button', { class: 'leave', type: 'button', hidden: true, text: 'End chat' });
   var status = el('div', { class: 'status', role: 'status', 'aria-live': 'polite' });
   var body = el('div', { class: 'body' });
   var typing = el('div', { class: 'typing', 'aria-live': 'polite' });
@@ -90,7 +92,7 @@
   var send = el('button', { class: 'primary', type: 'submit', text: 'Send' });
   var compose = el('form', { class: 'compose', hidden: true }, [input, send]);
   var panel = el('section', { class: 'panel', id: 'hl-panel', role: 'dialog', 'aria-labelledby': 'hl-title', hidden: true },
-    [el('div', { class: 'head' }, [title, closeBtn]), status, body, typing, compose]);
+    [el('div', { class: 'head' }, [title, leaveBtn, closeBtn]), status, body, typing, compose]);
   root.appendChild(launcher);
   root.appendChild(panel);
 
@@ -136,6 +138,12 @@
     launcher.focus();
   }
   launcher.addEventListener('click', open);
+  leaveBtn.addEventListener('click', function () {
+    if (!chat) return;
+    request('POST', '/chats/' + chat.id + '/close', {}, chat.token)
+      .then(function (st) { showState(st); })
+      .catch(function (e) { setStatus(e.message, true); });
+  });
   closeBtn.addEventListener('click', minimise);
   panel.addEventListener('keydown', function (ev) { if (ev.key === 'Escape') minimise(); });
 
@@ -233,6 +241,7 @@
     body.setAttribute('aria-live', 'polite');
     body.setAttribute('aria-label', 'Conversation');
     compose.hidden = false;
+    leaveBtn.hidden = false;
     if (state) showState(state);
     if (ended) return;
     render();
@@ -314,6 +323,7 @@
     ended = true;
     setStatus(text);
     compose.hidden = true;
+    leaveBtn.hidden = true;
     chat = null;
     save();
     if (ws) { try { ws.close(); } catch (e) { /* gone */ } }

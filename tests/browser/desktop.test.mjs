@@ -126,6 +126,7 @@ describe('desktop and wallboard', { timeout: 180000 }, () => {
     await aliceDesk.locator(`article.card[data-interaction="${ix.id}"]`).waitFor({ state: 'detached' });
     for (const d of [bobDesk, aliceDesk]) {
       await d.getByRole('button', { name: 'Offline' }).click();
+    await d.locator('#activity', { hasText: 'Offline' }).waitFor();
       await d.context().close();
     }
   });
@@ -161,6 +162,7 @@ describe('desktop and wallboard', { timeout: 180000 }, () => {
     await row.locator('.pill', { hasText: 'Break' }).waitFor();
     await shot(wall, 'wallboard-actions');
     await desk.getByRole('button', { name: 'Offline' }).click();
+    await desk.locator('#activity', { hasText: 'Offline' }).waitFor();
     await desk.context().close();
     await wall.context().close();
   });

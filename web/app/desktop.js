@@ -21,6 +21,7 @@ const state = {
   work: new Map(),       // id → {ix, el, parts}
   chats: new Map(),      // id → {messages: Map(seq → msg), pending: Map(client_id → text), typingUntil}
   handledToday: [],      // own completed contacts today, for AHT
+  stage: new Map(),      // id → furthest STAGE seen
 };
 let socket = null;
 let audio = null;
@@ -92,8 +93,22 @@ function onMessage(m) {
   }
 }
 
+// How far along an interaction is, for an agent's screen. Answers to REST calls and pushed
+// frames may arrive in either order: an update older than what the screen shows is ignored, so
+// a finished contact never comes back.
+const STAGE = { queued: 0, offered: 1, connected: 2, wrap_up: 3, completed: 4, abandoned: 4, closed: 4 };
+
 function onInteraction(ix, expiresInMs) {
-  if (ix.agent !== state.ctx.me.user.id) return;
+  if (ix.agent !== state.ctx.me.user.id) {
+    // No longer ours (rejected, expired, transferred, taken back): off the screen.
+    state.stage.delete(ix.id);
+    removeOffer(ix.id);
+    removeWork(ix.id);
+    return;
+  }
+  const stage = STAGE[ix.state] ?? 0;
+  if ((state.stage.get(ix.id) ?? -1) > stage) return;
+  state.stage.set(ix.id, stage);
   if (ix.state === 'offered') {
     const expiresAt = expiresInMs != null ? Date.now() + expiresInMs : ix.offer_expires_at - state.skew;
     addOffer(ix, expiresAt);
