@@ -69,7 +69,12 @@ Status Validate(const Scenario& s) {
       return Bad(who + ": wrapup must be 0-3600 seconds");
     if (!Finite(q.sl_threshold_s) || q.sl_threshold_s < 0)
       return Bad(who + ": the service level threshold must be >= 0 seconds");
-    if (q.priority < 0 || q.priority > 100) return Bad(who + ": priority must be 0-100");
+    if (q.priority < 0 || q.priority > 100 || q.high_priority < 0 || q.high_priority > 100)
+      return Bad(who + ": priority must be 0-100");
+    if (!Finite(q.high_priority_share) || q.high_priority_share < 0 || q.high_priority_share > 1)
+      return Bad(who + ": the high-priority share must be 0-1");
+    if (!Finite(q.priority_step_s) || q.priority_step_s < 0 || q.priority_step_s > 86400)
+      return Bad(who + ": priority_step must be 0-86400 seconds");
   }
   std::set<std::string> agents;
   for (const AgentSpec& a : s.agents) {

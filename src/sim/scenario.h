@@ -42,6 +42,11 @@ struct QueueSpec {
   double wrapup_s = 0;       // after-contact work, fixed; the engine's wrap-up timer ends it
   double sl_threshold_s = 20;  // the Y of "X % answered within Y s"
   int priority = 0;
+  // A share of the contacts (e.g. premium customers) comes with priority `high_priority`
+  // instead; each priority point is worth priority_step_s of waiting (the engine's rule).
+  double high_priority_share = 0;
+  int high_priority = 1;
+  double priority_step_s = 60;
 };
 
 struct Shift {

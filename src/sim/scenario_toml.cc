@@ -222,8 +222,8 @@ Result<Scenario> ParseScenario(std::string_view text, std::string_view source,
     QueueSpec q;
     q.name = r.String(*t, "[[queue]]", "name", "");
     const std::string where = "queue '" + q.name + "'";
-    r.Keys(*t, where, {"name", "channel", "skills", "strategy", "sl_seconds", "priority", "handle_time",
-                       "patience", "wrapup", "arrivals"});
+    r.Keys(*t, where, {"name", "channel", "skills", "strategy", "sl_seconds", "priority", "priority_step",
+                       "high_priority", "handle_time", "patience", "wrapup", "arrivals"});
     if (auto c = core::ParseChannel(r.String(*t, where, "channel", "voice"))) q.channel = *c;
     else r.Bad(where, "channel must be voice, chat, email, callback or task");
     if (auto st = Strategy(r.String(*t, where, "strategy", "best_proficiency"))) q.strategy = *st;
@@ -231,6 +231,12 @@ Result<Scenario> ParseScenario(std::string_view text, std::string_view source,
     q.skills = r.Skills(*t, where);
     q.sl_threshold_s = r.Number(*t, where, "sl_seconds", 20);
     q.priority = static_cast<int>(r.Integer(*t, where, "priority", 0));
+    q.priority_step_s = r.Number(*t, where, "priority_step", 60);
+    if (const toml::table* h = r.Table(*t, where, "high_priority")) {
+      r.Keys(*h, where + " high_priority", {"share", "priority"});
+      q.high_priority_share = r.Number(*h, where, "share", 0);
+      q.high_priority = static_cast<int>(r.Integer(*h, where, "priority", 1));
+    }
     q.patience_s = r.Number(*t, where, "patience", 0);
     q.wrapup_s = r.Number(*t, where, "wrapup", 0);
     if (const toml::table* h = r.Table(*t, where, "handle_time")) {

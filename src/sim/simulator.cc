@@ -103,9 +103,16 @@ class Run {
       const TimeMs next = std::min(mine, theirs);
       if (next > limit) break;
       if (theirs <= mine) {
+        // RunDue fires everything due by then: a deadline that stays put with no command in
+        // between would spin forever.
+        if (ran_due_ && theirs <= last_due_)
+          return Fail(ErrorCode::kInternal, "simulator: an engine deadline did not advance");
+        ran_due_ = true;
+        last_due_ = theirs;
         Now(theirs);
         engine_.RunDue();
       } else {
+        ran_due_ = false;  // a command may set a timer due at once
         const Ev ev = events_.top();
         events_.pop();
         Now(ev.t);
@@ -149,7 +156,7 @@ class Run {
   };
   struct SimQueue {
     core::QueueId id = 0;
-    std::mt19937_64 arrivals_rng, handle_rng, patience_rng;
+    std::mt19937_64 arrivals_rng, handle_rng, patience_rng, priority_rng;
     Sampler handle;
     std::exponential_distribution<double> patience{1.0};
     double next_arrival_ms = 0;  // exact, so rounding to ms does not bias the rate
@@ -210,12 +217,14 @@ class Run {
       }
       q.sl_threshold = static_cast<DurationMs>(std::llround(spec.sl_threshold_s * 1000));
       q.wrapup = static_cast<DurationMs>(std::llround(spec.wrapup_s * 1000));
+      q.priority_step = static_cast<DurationMs>(std::llround(spec.priority_step_s * 1000));
       auto id = engine_.CreateQueue(q);
       if (!id) return Internal("queue '" + spec.name + "'", id.error());
       const std::uint64_t qs = SplitMix(seed + 0x1000 * (i + 1));
       queues_.push_back(SimQueue{*id, std::mt19937_64(SplitMix(qs + 1)),
                                  std::mt19937_64(SplitMix(qs + 2)),
-                                 std::mt19937_64(SplitMix(qs + 3)), Sampler(spec.handle)});
+                                 std::mt19937_64(SplitMix(qs + 3)), std::mt19937_64(SplitMix(qs + 4)),
+                                 Sampler(spec.handle)});
       queues_.back().wrapup = q.wrapup;
     }
 
@@ -336,6 +345,9 @@ class Run {
     n.channel = spec.channel;
     n.queue = q.id;
     n.priority = spec.priority;
+    if (spec.high_priority_share > 0 &&
+        std::uniform_real_distribution<double>(0, 1)(q.priority_rng) < spec.high_priority_share)
+      n.priority = spec.high_priority;
     auto id = engine_.CreateInteraction(std::move(n));
     if (!id) return Internal("arrival", id.error());
     if (contacts_.empty()) contacts_base_ = *id;
@@ -543,6 +555,8 @@ class Run {
   std::uint64_t base_seed_ = 0;
   core::TenantId tenant_ = 0;
   TimeMs now_ = 0;
+  bool ran_due_ = false;
+  TimeMs last_due_ = 0;
   std::uint64_t order_ = 0;
   std::priority_queue<Ev, std::vector<Ev>, std::greater<>> events_;
   std::vector<SimQueue> queues_;
