@@ -51,7 +51,7 @@
     '.msg.pending { opacity: .6; }',
     '.who { font-size: 12px; color: #4f5b6b; margin-top: 4px; }',
     '.typing { padding: 0 14px; font-size: 13px; color: #4f5b6b; min-height: 18px; }',
-    '.compose { display: flex; gap: 6px; padding: 10px 14px; border-top: 1px solid #dfe3ea; }',
+    '.compose { display: flex; flex-direction: row; gap: 6px; padding: 10px 14px; border-top: 1px solid #dfe3ea; }',
     '.compose textarea { flex: 1; height: 40px; }',
     '.compose button { margin-top: 0; }',
     '.error { color: #b42318; font-size: 13px; min-height: 18px; }',

@@ -186,6 +186,7 @@ describe('desktop and wallboard', { timeout: 180000 }, () => {
   });
 
   test('admin pages', async () => {
+    const ada = await server.login('ada');
     const admin = await signIn(browser, server, 'ada');
     assert.match(admin.url(), /admin/);
     for (const [tab, expect] of [['Company', 'Acme Retail'], ['Users and roles', 'Alice Agent'], ['Skills', 'spanish'],
@@ -209,6 +210,14 @@ describe('desktop and wallboard', { timeout: 180000 }, () => {
     await admin.locator('#pane tr', { hasText: '30 s → ≥ 1' }).waitFor();
     const billing = await server.ok('GET', `${T}/queues/${queues.billing.id}`, undefined, sam);
     assert.deepEqual(billing.steps.map((s) => s.after_s), [30]);
+    // The platform admin adds a company.
+    await admin.getByRole('tab', { name: 'Company' }).click();
+    await admin.getByLabel('Short name (slug)').fill('initech');
+    await admin.getByLabel('Company name', { exact: true }).last().fill('Initech');
+    await admin.getByRole('button', { name: 'Create company' }).click();
+    await admin.locator('tr[data-tenant="initech"]').waitFor();
+    const tenants = (await server.ok('GET', '/api/v1/tenants', undefined, ada)).map((t) => t.slug);
+    assert.ok(tenants.includes('initech'));
     assert.deepEqual(admin.errors || [], []);
     await admin.context().close();
   });

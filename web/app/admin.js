@@ -147,7 +147,32 @@ async function renderCompany() {
   const snippet = `<script src="${location.origin}/widget.js" data-tenant="${t.slug}" async></script>`;
   replace($('pane'),
     h('div.panel', {}, h('h1', {}, `${t.name} `, h('span.muted', {}, `(${t.slug})`)), form),
-    h('div.panel', {}, h('h2', {}, 'Chat widget'), h('p.muted', {}, 'Paste this tag into the pages of your site:'), h('pre', {}, h('code', {}, snippet))));
+    h('div.panel', {}, h('h2', {}, 'Chat widget'), h('p.muted', {}, 'Paste this tag into the pages of your site:'), h('pre', {}, h('code', {}, snippet))),
+    ctx.me.user.platform_admin ? await tenantsPanel() : null);
+}
+
+// Platform admins see every company on the server and may add one (they become its admin).
+async function tenantsPanel() {
+  const all = await get('/tenants');
+  const slug = text('', { required: true, pattern: '[a-z0-9_-]+', placeholder: 'initech' });
+  const name = text('', { required: true, placeholder: 'Initech' });
+  const error = h('p.error', { role: 'alert' });
+  const form = h('form', { 'aria-label': 'New company' },
+    h('div.form-grid', {}, field('Short name (slug)', slug, 'new-slug'), field('Company name', name, 'new-tenant-name')),
+    error, h('button.primary', { type: 'submit' }, 'Create company'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    try {
+      await post('/tenants', { slug: slug.value.trim(), name: name.value.trim() });
+      toast('Company created');
+      show('company');
+    } catch (e) { error.textContent = e.message; }
+  });
+  return h('div.panel', {}, h('h2', {}, 'Companies on this server'),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Company'), h('th', { scope: 'col' }, 'Slug'))),
+      h('tbody', {}, all.map((t) => h('tr', { dataset: { tenant: t.slug } }, h('td', {}, t.name), h('td', {}, t.slug))))),
+    h('h3', {}, 'New company'), form);
 }
 
 // ---- users ---------------------------------------------------------------------------------
@@ -169,6 +194,7 @@ async function renderUsers() {
         capacity: CHANNELS.map((c) => [c, num(u?.capacity?.[c] ?? '', { min: 0, max: 50 })]),
       };
       f.el = h('div', {},
+        u ? null : h('p.muted', {}, 'To add someone who already works for another company here (a contractor), give their login and leave the password empty.'),
         h('div.form-grid', {}, field('Login', f.login, 'login'), field('Name', f.name, 'name'), field('Password', f.password, 'password'), field('Role', f.role, 'role')),
         h('h3', {}, 'Skills (proficiency 1–10; empty: none)'),
         h('div.form-grid', {}, f.skills.map(([n, i]) => field(n, i, 'skill-' + n))),
