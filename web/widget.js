@@ -6,8 +6,9 @@
  * It runs on the company's page, so it keeps to itself: one element with a shadow root (its
  * styles cannot leak in or out), no globals, no cookies. The visitor's chat id and token are
  * kept in sessionStorage of the site's origin, so a reload or a dropped connection resumes the
- * same conversation: the socket reopens with since = the last message seen and unacknowledged
- * messages are resent with their client_id (the server stores each once).
+ * same conversation: the socket reopens with since = the last message this page holds (none
+ * after a reload: the whole transcript comes again) and unacknowledged messages are resent with
+ * their client_id (the server stores each once).
  */
 (function () {
   'use strict';
@@ -97,13 +98,19 @@
   root.appendChild(panel);
 
   // ---- state
-  var chat = load();          // {id, token, name, last} of the current conversation
+  var chat = load();          // {id, token} of the current conversation
   var messages = {};          // seq → message
-  var pending = {};           // client_id → text, until the server echoes it
+  var pending = (chat && chat.pending) || {};  // client_id → text, until the server echoes it
+                                              // (kept with the chat, so a reload resends it)
   var ws = null, wsOpen = false, delay = 500, ended = false, agentTypingUntil = 0, lastTypingSent = 0, counter = 0;
 
   function load() { try { return JSON.parse(sessionStorage.getItem(KEY)) || null; } catch (e) { return null; } }
-  function save() { try { chat ? sessionStorage.setItem(KEY, JSON.stringify(chat)) : sessionStorage.removeItem(KEY); } catch (e) { /* private mode */ } }
+  function save() {
+    try {
+      if (chat) chat.pending = pending;
+      chat ? sessionStorage.setItem(KEY, JSON.stringify(chat)) : sessionStorage.removeItem(KEY);
+    } catch (e) { /* private mode: the chat lasts as long as the page */ }
+  }
 
   function request(method, path, data, token) {
     var headers = {};
@@ -189,7 +196,7 @@
       if (email.value.trim()) data.email = email.value.trim();
       if (QUEUE) data.queue = Number(QUEUE);
       request('POST', '/tenants/' + encodeURIComponent(TENANT) + '/chats', data).then(function (r) {
-        chat = { id: r.chat.id, token: r.token, name: data.name, email: data.email || '', last: 0 };
+        chat = { id: r.chat.id, token: r.token };
         save();
         messages = {};
         if (r.message) messages[r.message.seq] = r.message;
@@ -251,8 +258,10 @@
 
   function connect() {
     if (ws) { ws.onclose = null; try { ws.close(); } catch (e) { /* gone */ } }
+    // Resume after the last message this page holds (after a reload: none, so all of them).
+    var since = Object.keys(messages).reduce(function (m, k) { return Math.max(m, Number(k)); }, 0);
     var url = BASE.replace(/^http/, 'ws') + '/api/v1/public/chats/' + chat.id + '/ws?token=' +
-      encodeURIComponent(chat.token) + '&since=' + (chat.last || 0);
+      encodeURIComponent(chat.token) + '&since=' + since;
     var sock = new WebSocket(url);
     ws = sock;
     sock.onopen = function () { wsOpen = true; delay = 500; };
@@ -278,15 +287,15 @@
       Object.keys(pending).forEach(function (cid) { ws.send(JSON.stringify({ type: 'message', text: pending[cid], client_id: cid })); });
     } else if (m.type === 'message') {
       var msg = m.message;
-      if (msg.client_id && pending[msg.client_id] !== undefined) delete pending[msg.client_id];
+      if (msg.client_id && pending[msg.client_id] !== undefined) { delete pending[msg.client_id]; save(); }
       if (!messages[msg.seq]) {
         messages[msg.seq] = msg;
         if (msg.sender === 'agent') agentTypingUntil = 0;
       }
-      if (msg.seq > (chat.last || 0)) { chat.last = msg.seq; save(); }
       render();
     } else if (m.type === 'ack') {
       delete pending[m.client_id];
+      save();
       render();
     } else if (m.type === 'typing') {
       agentTypingUntil = m.typing ? Date.now() + 6000 : 0;
@@ -369,6 +378,7 @@
     input.value = '';
     var cid = newClientId();
     pending[cid] = text;
+    save();
     render();
     // If the socket is down the message waits in `pending` and goes on the next hello.
     if (wsOpen) ws.send(JSON.stringify({ type: 'message', text: text, client_id: cid }));

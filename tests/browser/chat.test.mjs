@@ -102,14 +102,29 @@ describe('chat widget', { timeout: 200000 }, () => {
     await customer.locator('#homeline-chat .msg.agent', { hasText: 'AB123' }).waitFor();
     await card.locator('.transcript .msg', { hasText: 'AB123' }).waitFor();
 
+    // A reload of the customer's page resumes the same conversation.
+    await customer.reload();
+    await customer.locator('#homeline-chat .msg.agent', { hasText: 'AB123' }).waitFor();
+    await customer.getByRole('status').filter({ hasText: 'chatting with Alice' }).waitFor();
+    // A message written while cut off, then the page reloaded: it is sent once, after the reload
+    // or by the old page's reconnect, whichever comes first.
+    proxy.cut();
+    await write.fill('One more thing.');
+    await write.press('Enter');
+    await customer.locator('#homeline-chat .msg.pending').waitFor();
+    proxy.up();
+    await customer.reload();
+    await card.locator('.transcript .msg', { hasText: 'One more thing.' }).waitFor();
+    await customer.locator('#homeline-chat .msg.visitor', { hasText: 'One more thing.' }).waitFor();
+
     const expected = ['Hi, my parcel is late.', 'Sorry to hear that! What is the order number?', 'It is 4711.',
-      'Are you still there?', 'Yes! It ships today.', 'Tracking: AB123.'];
+      'Are you still there?', 'Yes! It ships today.', 'Tracking: AB123.', 'One more thing.'];
     await sleep(500);  // a duplicate would have arrived by now
     assert.deepEqual(await texts(custMsgs), expected);
     assert.deepEqual(await texts(deskMsgs), expected);
     const stored = await server.ok('GET', `${T}/interactions/${id}/messages`, undefined, sam);
     assert.deepEqual(stored.messages.map((m) => m.text), expected);
-    assert.deepEqual(stored.messages.map((m) => m.seq), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(stored.messages.map((m) => m.seq), [1, 2, 3, 4, 5, 6, 7]);
     await shot(customer, 'widget-chat');
 
     // A second customer: two chats side by side, within alice's capacity of 3.
