@@ -510,6 +510,8 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     ApplyChat(b);
   } else if constexpr (std::is_same_v<B, ChatMessage>) {
     ApplyChat(b, t);
+  } else if constexpr (std::is_same_v<B, ScheduleStored> || std::is_same_v<B, SchedulePublished>) {
+    ApplySchedule(b, t);
   }
 }
 
@@ -1607,6 +1609,66 @@ bool Engine::IsOpen(const Queue& q, TimeMs at) const {
   for (const WeeklyRange& r : h->ranges)
     if (r.day == weekday && minute >= r.start_min && minute < r.end_min) return true;
   return false;
+}
+
+// ---- schedules (WFM) --------------------------------------------------------------------------
+// Kept apart from routing: nothing here touches the routing state.
+
+void Engine::ApplySchedule(const ScheduleStored& b, TimeMs) {
+  schedules_[b.schedule.id] = b.schedule;
+  next_id_ = std::max(next_id_, b.schedule.id + 1);
+}
+
+void Engine::ApplySchedule(const SchedulePublished& b, TimeMs t) {
+  auto it = schedules_.find(b.schedule);
+  if (it == schedules_.end()) return;
+  StoredSchedule& s = it->second;
+  for (auto& [id, other] : schedules_)
+    if (id != s.id && other.tenant == s.tenant && other.state == ScheduleState::kPublished &&
+        other.result.week_start == s.result.week_start)
+      other.state = ScheduleState::kSuperseded;
+  s.state = ScheduleState::kPublished;
+  s.published_by = b.by;
+  s.published_at = t;
+}
+
+Result<ScheduleId> Engine::StoreSchedule(StoredSchedule s) {
+  if (auto st = CheckTenant(s.tenant); !st) return std::unexpected(st.error());
+  if (s.users.size() != s.result.agents.size())
+    return Fail(ErrorCode::kInternal, "schedule: one user per agent");
+  if (Schedules(s.tenant).size() >= kMaxSchedulesPerTenant)
+    return Fail(ErrorCode::kConflict,
+                "the tenant keeps at most " + std::to_string(kMaxSchedulesPerTenant) + " schedules");
+  s.id = next_id_++;
+  s.created_at = now_;
+  s.state = ScheduleState::kDraft;
+  s.published_by = 0;
+  s.published_at = 0;
+  const ScheduleId id = s.id;
+  const TenantId t = s.tenant;
+  Emit(t, ScheduleStored{std::move(s)});
+  return id;
+}
+
+Status Engine::PublishSchedule(TenantId t, ScheduleId id, UserId by) {
+  const StoredSchedule* s = FindSchedule(t, id);
+  if (s == nullptr) return Fail(ErrorCode::kNotFound, "no such schedule");
+  if (s->state != ScheduleState::kDraft)
+    return Fail(ErrorCode::kConflict, std::string("the schedule is ") + Name(s->state) + ", not a draft");
+  Emit(t, SchedulePublished{t, id, by});
+  return {};
+}
+
+const StoredSchedule* Engine::FindSchedule(TenantId t, ScheduleId id) const {
+  auto it = schedules_.find(id);
+  return it == schedules_.end() || it->second.tenant != t ? nullptr : &it->second;
+}
+
+std::vector<const StoredSchedule*> Engine::Schedules(TenantId t) const {
+  std::vector<const StoredSchedule*> out;
+  for (const auto& [id, s] : schedules_)
+    if (s.tenant == t) out.push_back(&s);
+  return out;
 }
 
 }  // namespace homeline::core

@@ -312,6 +312,16 @@ class Engine {
   // them). O(n log n) in the contacts waiting in q.
   std::vector<const Interaction*> ChatsWaiting(TenantId t, QueueId q) const;
 
+  // ---- schedules (WFM) -------------------------------------------------------------------------
+  // Stores a solved week as a draft of s.tenant (the id, created_at and state are set here).
+  // kNotFound for an unknown tenant; kConflict past kMaxSchedulesPerTenant.
+  Result<ScheduleId> StoreSchedule(StoredSchedule s);
+  // A draft becomes what its agents see; the week's previous published schedule is superseded.
+  // kNotFound (unknown, or another tenant's), kConflict when not a draft.
+  Status PublishSchedule(TenantId t, ScheduleId id, UserId by);
+  const StoredSchedule* FindSchedule(TenantId t, ScheduleId id) const;
+  std::vector<const StoredSchedule*> Schedules(TenantId t) const;  // by id
+
  private:
   struct Timer {
     TimeMs due;
@@ -406,6 +416,9 @@ class Engine {
   std::vector<Event> outbox_;
 
   std::map<TenantId, Tenant> tenants_;
+  std::map<ScheduleId, StoredSchedule> schedules_;  // WFM; apart from routing state
+  void ApplySchedule(const ScheduleStored& b, TimeMs t);
+  void ApplySchedule(const SchedulePublished& b, TimeMs t);
   std::map<UserId, User> users_;
   std::unordered_map<std::string, UserId> user_by_login_;
   std::map<UserId, std::map<TenantId, Membership>> members_;

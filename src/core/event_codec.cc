@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/wfm/schedule_json.h"
+
 namespace homeline::core {
 
 namespace {
@@ -891,6 +893,54 @@ void Read(Reader& r, ChatMessage* e) {
   r.Get("agent", &e->agent);
   r.Get("client_id", &e->client_id);
   r.Get("text", &e->text);
+}
+
+// ---- schedules (WFM) ----
+
+void Write(json& j, const ScheduleStored& e) {
+  const StoredSchedule& s = e.schedule;
+  j["id"] = s.id;
+  j["tenant"] = s.tenant;
+  j["name"] = s.name;
+  j["created_by"] = s.created_by;
+  j["created_at"] = s.created_at;
+  j["users"] = s.users;
+  j["result"] = wfm::ToJson(s.result);  // the API's shape (schedule_json.h)
+}
+void Read(Reader& r, ScheduleStored* e) {
+  StoredSchedule& s = e->schedule;
+  r.Req("id", &s.id);
+  r.Req("tenant", &s.tenant);
+  r.Get("name", &s.name);
+  r.Get("created_by", &s.created_by);
+  r.Get("created_at", &s.created_at);
+  const json& o = r.object();
+  if (r.failed()) return;
+  if (auto it = o.find("users"); it != o.end()) {
+    if (!it->is_array()) return r.Fail("users", "must be an array of user ids");
+    for (const json& u : *it) {
+      if (!u.is_number_unsigned()) return r.Fail("users", "must be an array of user ids");
+      s.users.push_back(u.get<UserId>());
+    }
+  }
+  auto it = o.find("result");
+  if (it == o.end()) return r.Fail("result", "is missing");
+  auto result = wfm::ResultFromJson(*it);
+  if (!result) return r.Fail("result", result.error().message);
+  s.result = std::move(*result);
+  if (s.users.size() != s.result.agents.size())
+    r.Fail("users", "must have one entry per agent of the result");
+}
+
+void Write(json& j, const SchedulePublished& e) {
+  j["tenant"] = e.tenant;
+  j["schedule"] = e.schedule;
+  j["by"] = e.by;
+}
+void Read(Reader& r, SchedulePublished* e) {
+  r.Req("tenant", &e->tenant);
+  r.Req("schedule", &e->schedule);
+  r.Get("by", &e->by);
 }
 
 // ---- Dispatch by type name ----

@@ -9,6 +9,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/schedules.h"
 #include "core/types.h"
 
 namespace homeline::core {
@@ -78,6 +79,11 @@ struct ChatMessage {
   std::string client_id;  // the sender's idempotency key; may be empty
   std::string text;
 };
+// ---- schedules (WFM) ----
+// A solved week stored as a draft (the whole schedule: config-style, it carries the entity).
+struct ScheduleStored { StoredSchedule schedule; };
+// Agents see it from now on; the schedule published before for the same week is superseded.
+struct SchedulePublished { TenantId tenant = 0; ScheduleId schedule = 0; UserId by = 0; };
 
 using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
@@ -85,7 +91,8 @@ using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, Ski
                                PresenceChanged, InteractionCreated, InteractionMoved,
                                InteractionStepped, Offered, OfferEnded, Accepted, ContactEnded,
                                WrapUpExtended, Completed, Abandoned, Closed,
-                               ChatStarted, ChatMessage>;
+                               ChatStarted, ChatMessage,
+                               ScheduleStored, SchedulePublished>;
 
 struct Event {
   std::uint64_t seq = 0;

@@ -68,6 +68,8 @@ constexpr const char* EventName(const Abandoned&) { return "interaction.abandone
 constexpr const char* EventName(const Closed&) { return "interaction.closed"; }
 constexpr const char* EventName(const ChatStarted&) { return "chat.started"; }
 constexpr const char* EventName(const ChatMessage&) { return "chat.message"; }
+constexpr const char* EventName(const ScheduleStored&) { return "schedule.stored"; }
+constexpr const char* EventName(const SchedulePublished&) { return "schedule.published"; }
 
 }  // namespace
 
@@ -90,6 +92,15 @@ std::optional<Presence> ParsePresence(std::string_view s) {
 }
 std::optional<Strategy> ParseStrategy(std::string_view s) {
   return ParseIn<Strategy>(kStrategyNames, s);
+}
+
+const char* Name(ScheduleState s) {
+  switch (s) {
+    case ScheduleState::kDraft: return "draft";
+    case ScheduleState::kPublished: return "published";
+    case ScheduleState::kSuperseded: return "superseded";
+  }
+  return "draft";
 }
 
 const char* TypeName(const EventBody& body) {

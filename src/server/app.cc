@@ -17,6 +17,7 @@
 #include "adapters/api/static_files.h"
 #include "adapters/auth/passwords.h"
 #include "adapters/http/http_server.h"
+#include "adapters/solver/cbc_solver.h"
 #include "adapters/store/event_store.h"
 #include "core/engine.h"
 #include "core/event_codec.h"
@@ -295,6 +296,7 @@ struct App::Impl : http::ServerHandler {
       }
     });
     api->SetExtraMetrics([this] { return ExtraMetrics(); });
+    api->SetScheduleSolver(std::make_shared<solver::CbcSolver>());
     FlushOutbox();
     workers = std::make_unique<WorkerPool>(2);
 

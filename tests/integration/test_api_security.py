@@ -48,6 +48,20 @@ BODIES = {
     ("post", "interactions/{id}/callback"): {"phone": "+15550100"},
 }
 
+
+def tiny_schedule_problem(login):
+    """A week in which one agent covers Monday 09:00-17:00: solves in well under a second."""
+    required = [0] * 672
+    for q in range(9 * 4, 17 * 4):
+        required[q] = 1
+    return {"week_start": "2026-11-30T00:00:00Z", "required": required,
+            "templates": [{"id": "day", "length_min": 480, "days": ["mon"], "starts": ["09:00"]}],
+            "agents": [{"id": login, "contract": "contractor", "max_hours": 8,
+                        "hourly_rate": 20}]}
+
+
+BODIES[("post", "schedules")] = tiny_schedule_problem("alice")
+
 # Plausible query strings for routes that need one, so that a GET allowed for the role answers
 # 200 (and a refused one is refused for isolation, role or session, not the query).
 QUERIES = {
@@ -104,9 +118,11 @@ class ApiSecurity(ServerTest):
                   "skills": {"support": 5}}, ada)
         ix = ok("POST", base + "/interactions",
                 {"channel": "email", "queue": queue["id"], "subject": "initech only"}, ada)
+        sched = ok("POST", base + "/schedules?time_limit=10", tiny_schedule_problem("ian"), ada)
         cls.foreign = {"users": ian["id"], "agents": ian["id"], "skills": skill["id"],
                        "queues": queue["id"], "stats/queues": queue["id"], "hours": hours["id"],
-                       "dispositions": disp["id"], "interactions": ix["id"]}
+                       "dispositions": disp["id"], "interactions": ix["id"],
+                       "schedules": sched["id"]}
 
         # An admin of acme only (ada is admin of both tenants now).
         zed = ok("POST", "/api/v1/tenants/acme/users",
@@ -122,7 +138,9 @@ class ApiSecurity(ServerTest):
                    "queues": queues["billing"], "stats/queues": queues["billing"],
                    "hours": a_hours["id"],
                    "dispositions": ok("GET", acme + "/dispositions", token=ada)[0]["id"],
-                   "interactions": a_ix["id"]}
+                   "interactions": a_ix["id"],
+                   "schedules": ok("POST", acme + "/schedules?time_limit=10",
+                                   tiny_schedule_problem("alice"), ada)["id"]}
         cls.acme_queue = queues["support"]
         cls.zed_id = zed["id"]
 

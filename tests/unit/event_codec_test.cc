@@ -12,6 +12,7 @@
 
 #include "core/events.h"
 #include "core/types.h"
+#include "core/wfm/schedule_json.h"
 
 namespace homeline::core {
 namespace {
@@ -230,6 +231,22 @@ void ExpectSame(const ChatMessage& a, const ChatMessage& b) {
   EXPECT_EQ(a.text, b.text);
 }
 
+void ExpectSame(const ScheduleStored& a, const ScheduleStored& b) {
+  EXPECT_EQ(a.schedule.id, b.schedule.id);
+  EXPECT_EQ(a.schedule.tenant, b.schedule.tenant);
+  EXPECT_EQ(a.schedule.name, b.schedule.name);
+  EXPECT_EQ(a.schedule.created_by, b.schedule.created_by);
+  EXPECT_EQ(a.schedule.created_at, b.schedule.created_at);
+  EXPECT_EQ(a.schedule.users, b.schedule.users);
+  // The result's own JSON round trip is tested in tests/wfm/schedule_io_test.cc.
+  EXPECT_EQ(wfm::ToJson(a.schedule.result), wfm::ToJson(b.schedule.result));
+}
+void ExpectSame(const SchedulePublished& a, const SchedulePublished& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.schedule, b.schedule);
+  EXPECT_EQ(a.by, b.by);
+}
+
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
   std::visit([&](const auto& x) { ExpectSame(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
@@ -282,6 +299,34 @@ BusinessHours SampleHours() {
   return h;
 }
 
+StoredSchedule SampleSchedule() {
+  StoredSchedule s;
+  s.id = 90;
+  s.tenant = 3;
+  s.name = "Week 49";
+  s.created_by = 78;
+  s.created_at = 1'700'000'100'000;
+  s.users = {77};
+  wfm::ScheduleResult& r = s.result;
+  r.week_start = 1'795'996'800'000;
+  r.status = wfm::SolveStatus::kTimeLimit;
+  r.objective = 123.5;
+  r.bound = 120;
+  r.gap = 3.5 / 123.5;
+  r.coverage.required.assign(wfm::kIntervalsPerWeek, 1);
+  r.coverage.scheduled.assign(wfm::kIntervalsPerWeek, 0);
+  r.coverage.under.assign(wfm::kIntervalsPerWeek, 1);
+  r.coverage.over.assign(wfm::kIntervalsPerWeek, 0);
+  wfm::AgentSchedule a;
+  a.agent_id = "ann";
+  a.hourly_rate = 20;
+  a.shifts.push_back({"early", r.week_start + 8 * kHour, r.week_start + 16 * kHour,
+                      {{"lunch", r.week_start + 12 * kHour, r.week_start + 12 * kHour + 30 * kMinute, false}},
+                      7.5, 150});
+  r.agents.push_back(a);
+  return s;
+}
+
 std::vector<EventBody> SampleEvents() {
   Tenant tenant{.id = 3, .slug = "acme", .name = "Acme Inc", .settings = SampleSettings()};
   User user{.id = 77,
@@ -332,6 +377,8 @@ std::vector<EventBody> SampleEvents() {
       Closed{big, "restart"},
       ChatStarted{big, "ab12"},
       ChatMessage{big, 7, ChatSender::kAgent, 77, "c-1", "Hello \"there\"\n\u00e9"},
+      ScheduleStored{SampleSchedule()},
+      SchedulePublished{3, 90, 78},
   };
 }
 
@@ -352,7 +399,8 @@ TEST(Names, EventTypeNamesAreStable) {
       "interaction.accepted", "interaction.contact_ended",
       "interaction.wrapup_extended", "interaction.completed",
       "interaction.abandoned", "interaction.closed",
-      "chat.started",        "chat.message"};
+      "chat.started",        "chat.message",
+      "schedule.stored",     "schedule.published"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);

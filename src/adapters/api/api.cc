@@ -1,6 +1,8 @@
 #include "adapters/api/api.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <deque>
 #include <utility>
 
@@ -8,13 +10,17 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/api/chat_service.h"
+#include "adapters/api/schedule_view.h"
 #include "adapters/api/staffing_view.h"
+#include "adapters/wfm/schedule_render.h"
 #include "adapters/api/views.h"
 #include "adapters/http/url.h"
 #include "adapters/auth/passwords.h"
 #include "core/engine.h"
 #include "core/event_codec.h"
 #include "core/interval_stats.h"
+#include "core/wfm/schedule.h"
+#include "core/wfm/schedule_json.h"
 
 namespace homeline::api {
 
@@ -200,6 +206,7 @@ struct Api::Impl {
   std::map<std::string, std::deque<TimeMs>> failures_by_user, failures_by_address;
   std::uint64_t requests_by_class[6] = {};
   ChatService chat;
+  std::atomic<int> solves_in_flight{0};  // schedule solves on the workers (at most one)
 
   Impl(core::Engine& e, ApiOptions o, Api* a) : engine(e), options(o), api(a), chat(e, o.chat) {
     dummy_hash = auth::HashPassword("not a password of anyone");
@@ -272,6 +279,13 @@ struct Api::Impl {
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/messages", Access::kMember, &Impl::AgentPostMessage, "Send a chat message (the connected agent)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/typing", Access::kMember, &Impl::AgentTyping, "Chat typing indicator (the connected agent; not stored)");
     Add("GET", "/api/v1/tenants/{tenant}/staffing", Access::kSupervisor, &Impl::Staffing, "Staffing calculator (Erlang C, or Erlang A with patience): ?calls=&interval=&aht=&target_sl=&answer_within= [&target_asa=&patience=&shrinkage=&max_occupancy=&concurrency=]");
+    // Schedules (WFM): solved on a worker thread, stored as events, published to agents.
+    Add("POST", "/api/v1/tenants/{tenant}/schedules", Access::kSupervisor, &Impl::CreateSchedule, "Solve a weekly shift schedule from the problem in the body (docs/wfm.md) and store it as a draft; ?time_limit=S (1..300, default 30) &name=");
+    Add("GET", "/api/v1/tenants/{tenant}/schedules", Access::kSupervisor, &Impl::ListSchedules, "Schedules (summaries: state, week, cost, gap, under/over)");
+    Add("GET", "/api/v1/tenants/{tenant}/schedules/{id}", Access::kSupervisor, &Impl::GetSchedule, "A schedule: every shift and the per-interval coverage; ?format=csv (shifts) or coverage_csv");
+    Add("POST", "/api/v1/tenants/{tenant}/schedules/{id}/publish", Access::kSupervisor, &Impl::PublishSchedule, "Publish a draft: its agents see their shifts; the week's previous schedule is superseded");
+    Add("GET", "/api/v1/tenants/{tenant}/me/shifts", Access::kMember, &Impl::MyShifts, "The caller's shifts in published schedules");
+    Add("GET", "/api/v1/tenants/{tenant}/me/shifts.ics", Access::kMember, &Impl::MyShiftsIcs, "The caller's shifts as iCalendar (RFC 5545)");
   }
 
   void Add(const char* method, const char* pattern, Access access, Handler fn, const char* summary) {
@@ -1422,6 +1436,124 @@ struct Api::Impl {
     auto s = core::wfm::SolveStaffing(*in);
     if (!s) return Done(FromError(s.error()));
     return Done(JsonResponse(StaffingJson(*in, *s)));
+  }
+
+  // ---- schedules (WFM) -----------------------------------------------------------------------
+
+  Outcome CreateSchedule(Ctx& c) {
+    std::shared_ptr<core::wfm::MipSolver> solver = api->schedule_solver_;
+    if (!solver) return Err(ErrorCode::kUnavailable, "no schedule solver on this server");
+    const std::string name = c.req.QueryParam("name");
+    if (name.size() > 100) return Err(ErrorCode::kBadRequest, "name: at most 100 characters");
+    double limit = 30;
+    if (const std::string v = c.req.QueryParam("time_limit"); !v.empty()) {
+      char* end = nullptr;
+      limit = std::strtod(v.c_str(), &end);
+      if (end != v.c_str() + v.size() || !(limit >= 1 && limit <= 300))
+        return Err(ErrorCode::kBadRequest, "time_limit must be 1..300 seconds");
+    }
+    auto problem = core::wfm::ProblemFromJson(c.body);
+    if (!problem) return Done(FromError(problem.error()));
+    // The problem's agents are the tenant's members, by login: an unknown login and another
+    // tenant's get the same answer.
+    std::vector<core::UserId> users;
+    for (std::size_t i = 0; i < problem->agents.size(); ++i) {
+      const std::string& login = problem->agents[i].id;
+      const core::User* u = engine.FindUserByLogin(login);
+      if (u == nullptr || engine.FindMember(c.tenant, u->id) == nullptr)
+        return Err(ErrorCode::kBadRequest,
+                   fmt::format("agents[{}] ({}): not a member of this tenant", i, login));
+      if (problem->agents[i].name.empty()) problem->agents[i].name = u->name;
+      users.push_back(u->id);
+    }
+    // One solve at a time: a solve holds a worker for up to its time limit, and the workers
+    // also hash passwords for logins.
+    if (solves_in_flight.fetch_add(1) > 0) {
+      solves_in_flight.fetch_sub(1);
+      return Err(ErrorCode::kUnavailable, "another schedule is being solved; try again when it is done");
+    }
+    const core::TenantId tenant = c.tenant;
+    const core::UserId by = c.user->id;
+    Outcome out;
+    out.offload = [this, solver, problem = std::move(*problem), users = std::move(users), name,
+                   limit, tenant, by]() {
+      auto r = core::wfm::SolveSchedule(problem, *solver, {.time_limit_s = limit});
+      solves_in_flight.fetch_sub(1);
+      return std::function<Outcome()>([this, r = std::move(r), users, name, tenant, by]() {
+        Outcome o = FinishSchedule(r, users, name, tenant, by);
+        CountStatus(o.response.status);
+        return o;
+      });
+    };
+    return out;
+  }
+
+  Outcome FinishSchedule(const Result<core::wfm::ScheduleResult>& r,
+                         const std::vector<core::UserId>& users, const std::string& name,
+                         core::TenantId tenant, core::UserId by) {
+    if (!r) return Done(FromError(r.error()));
+    core::StoredSchedule s;
+    s.tenant = tenant;
+    s.name = name.empty() ? "week of " + core::wfm::IsoUtc(r->week_start).substr(0, 10) : name;
+    s.created_by = by;
+    s.users = users;
+    s.result = *r;
+    auto id = engine.StoreSchedule(std::move(s));
+    if (!id) return Done(FromError(id.error()));
+    return Done(JsonResponse(ScheduleFullJson(*engine.FindSchedule(tenant, *id)), 201));
+  }
+
+  Outcome ListSchedules(Ctx& c) {
+    json out = json::array();
+    for (const core::StoredSchedule* s : engine.Schedules(c.tenant)) out.push_back(ScheduleSummaryJson(*s));
+    return Done(JsonResponse(out));
+  }
+
+  const core::StoredSchedule* ScheduleAt(Ctx& c) {
+    auto id = Id(c, 1);
+    return id ? engine.FindSchedule(c.tenant, *id) : nullptr;
+  }
+
+  Outcome GetSchedule(Ctx& c) {
+    const core::StoredSchedule* s = ScheduleAt(c);
+    if (s == nullptr) return Err(ErrorCode::kNotFound, "no such schedule");
+    const std::string format = c.req.QueryParam("format");
+    if (format.empty() || format == "json") return Done(JsonResponse(ScheduleFullJson(*s)));
+    if (format != "csv" && format != "coverage_csv")
+      return Err(ErrorCode::kBadRequest, "format must be json, csv or coverage_csv");
+    http::Response r;
+    r.content_type = "text/csv; charset=utf-8";
+    r.body = format == "csv" ? wfmio::ShiftsCsv(s->result) : wfmio::CoverageCsv(s->result);
+    r.headers.emplace_back("Content-Disposition",
+                           fmt::format("attachment; filename=\"schedule-{}{}.csv\"", s->id,
+                                       format == "csv" ? "" : "-coverage"));
+    return Done(std::move(r));
+  }
+
+  Outcome PublishSchedule(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id || engine.FindSchedule(c.tenant, *id) == nullptr)
+      return Err(ErrorCode::kNotFound, "no such schedule");
+    TRY(engine.PublishSchedule(c.tenant, *id, c.user->id));
+    return Done(JsonResponse(ScheduleSummaryJson(*engine.FindSchedule(c.tenant, *id))));
+  }
+
+  Outcome MyShifts(Ctx& c) {
+    std::vector<core::ScheduleId> from;
+    const core::wfm::AgentSchedule a = ShiftsOf(engine.Schedules(c.tenant), c.user->id, &from);
+    return Done(JsonResponse(MyShiftsJson(a, from)));
+  }
+
+  Outcome MyShiftsIcs(Ctx& c) {
+    core::wfm::AgentSchedule a = ShiftsOf(engine.Schedules(c.tenant), c.user->id, nullptr);
+    a.agent_id = c.user->login;
+    if (a.name.empty()) a.name = c.user->name.empty() ? c.user->login : c.user->name;
+    const core::Tenant* t = engine.FindTenant(c.tenant);
+    http::Response r;
+    r.content_type = "text/calendar; charset=utf-8";
+    r.body = wfmio::AgentIcs(a, t ? t->slug : std::to_string(c.tenant), engine.now());
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"shifts.ics\"");
+    return Done(std::move(r));
   }
 };
 

@@ -4,9 +4,9 @@
 // commands or reads, and encodes the answer. No sockets here (http_server does those), so the
 // same code runs under the fuzzer and in unit tests.
 //
-// Threads: everything runs on the engine thread, except Outcome::offload (password hashing),
-// which the server runs on a worker thread; the continuation it returns runs on the engine
-// thread again.
+// Threads: everything runs on the engine thread, except Outcome::offload (password hashing,
+// schedule solves), which the server runs on a worker thread; the continuation it returns runs
+// on the engine thread again.
 //
 // Errors: every failure is a JSON body {"error":{"code","message"}} with the matching status;
 // a failed request changes nothing.
@@ -27,6 +27,9 @@
 namespace homeline::core {
 class Engine;
 struct User;
+namespace wfm {
+class MipSolver;
+}
 }
 
 namespace homeline::api {
@@ -71,6 +74,11 @@ class Api {
 
   // Web chat, shared with the WebSocket hubs.
   ChatService& chat();
+  // The solver for POST .../schedules. Shared: a solve running on a worker keeps it alive
+  // however the server shuts down. Without one, that route answers 503.
+  void SetScheduleSolver(std::shared_ptr<core::wfm::MipSolver> solver) {
+    schedule_solver_ = std::move(solver);
+  }
 
   // Adds lines to /metrics (store and connection figures owned by the server).
   void SetExtraMetrics(std::function<std::string()> fn) { extra_metrics_ = std::move(fn); }
@@ -85,6 +93,7 @@ class Api {
  private:
   std::unique_ptr<Impl> impl_;
   std::function<std::string()> extra_metrics_;
+  std::shared_ptr<core::wfm::MipSolver> schedule_solver_;
 };
 
 // JSON error body, for the server's own errors (413, 400 from the HTTP layer).
