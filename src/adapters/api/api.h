@@ -74,6 +74,7 @@ class Api {
 
   // Web chat, shared with the WebSocket hubs.
   ChatService& chat();
+
   // The solver for POST .../schedules. Shared: a solve running on a worker keeps it alive
   // however the server shuts down. Without one, that route answers 503.
   void SetScheduleSolver(std::shared_ptr<core::wfm::MipSolver> solver) {
