@@ -43,6 +43,7 @@ constexpr int kMaxAgents = 5000;
 constexpr int kMaxTemplates = 100;
 constexpr int kMaxRequired = 1'000'000;
 constexpr double kMaxRate = 1e6;
+constexpr double kMaxAgentShifts = 4e6;
 
 Status Bad(std::string what) { return Fail(ErrorCode::kBadRequest, std::move(what)); }
 
@@ -322,6 +323,12 @@ Status Validate(const ScheduleProblem& p) {
   }
 
   const auto classes = Classes(p);
+  // The model has up to a column per agent and shift: keep a solve within memory and time.
+  const double pairs = static_cast<double>(classes.size()) * static_cast<double>(p.agents.size());
+  if (pairs > kMaxAgentShifts)
+    return Bad(fmt::format("too large: {} agents × {} possible shifts; at most {:g} pairs (fewer "
+                           "start times or templates)",
+                           p.agents.size(), classes.size(), kMaxAgentShifts));
   std::set<std::string> aids;
   for (std::size_t i = 0; i < p.agents.size(); ++i) {
     const Agent& a = p.agents[i];

@@ -282,6 +282,32 @@ json SegmentJson(const Segment& g) {
   return {{"name", g.name}, {"start", IsoUtc(g.start)}, {"end", IsoUtc(g.end)}, {"paid", g.paid}};
 }
 
+// Numbers read back from a stored schedule: checked, since a double out of int's range
+// converted to int is undefined behaviour. A bad value throws json's type_error, as at() does.
+int IntAt(const json& v) {
+  if (!v.is_number_integer() || v.get<std::int64_t>() < std::numeric_limits<int>::min() ||
+      v.get<std::int64_t>() > std::numeric_limits<int>::max())
+    throw json::type_error::create(302, "expected an integer within range", &v);
+  return static_cast<int>(v.get<std::int64_t>());
+}
+int IntOr(const json& j, const char* key, int def) {
+  auto it = j.find(key);
+  return it == j.end() ? def : IntAt(*it);
+}
+double NumOr(const json& j, const char* key, double def) {
+  auto it = j.find(key);
+  if (it == j.end()) return def;
+  if (!it->is_number()) throw json::type_error::create(302, "expected a number", &*it);
+  return it->get<double>();
+}
+std::vector<int> Ints(const json& a) {
+  if (!a.is_array()) throw json::type_error::create(302, "expected an array", &a);
+  std::vector<int> out;
+  out.reserve(a.size());
+  for (const json& v : a) out.push_back(IntAt(v));
+  return out;
+}
+
 Result<TimeMs> Instant(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string())
@@ -420,36 +446,40 @@ json ToJson(const ScheduleResult& r) {
 
 Result<ScheduleResult> ResultFromJson(const json& j) {
   try {
+    if (!j.is_object()) return Fail(ErrorCode::kBadRequest, "schedule: must be an object");
     ScheduleResult r;
     auto ws = Instant(j, "week_start");
     if (!ws) return std::unexpected(ws.error());
     r.week_start = *ws;
     r.status = j.at("status").get<std::string>() == "optimal" ? SolveStatus::kOptimal
                                                               : SolveStatus::kTimeLimit;
-    r.objective = j.value("objective", 0.0);
-    r.bound = j.value("bound", 0.0);
-    r.gap = j.value("gap", 0.0);
-    r.seconds = j.value("seconds", 0.0);
-    r.labour_cost = j.value("labour_cost", 0.0);
-    r.preference_penalty = j.value("preference_penalty", 0.0);
-    r.variables = j.value("variables", 0);
-    r.constraints = j.value("constraints", 0);
+    r.objective = NumOr(j, "objective", 0);
+    r.bound = NumOr(j, "bound", 0);
+    r.gap = NumOr(j, "gap", 0);
+    r.seconds = NumOr(j, "seconds", 0);
+    r.labour_cost = NumOr(j, "labour_cost", 0);
+    r.preference_penalty = NumOr(j, "preference_penalty", 0);
+    r.variables = IntOr(j, "variables", 0);
+    r.constraints = IntOr(j, "constraints", 0);
     const json& c = j.at("coverage");
-    r.coverage.required = c.at("required").get<std::vector<int>>();
-    r.coverage.scheduled = c.at("scheduled").get<std::vector<int>>();
-    r.coverage.under = c.at("under").get<std::vector<int>>();
-    r.coverage.over = c.at("over").get<std::vector<int>>();
-    r.coverage.under_total = c.value("under_total", 0);
-    r.coverage.over_total = c.value("over_total", 0);
+    r.coverage.required = Ints(c.at("required"));
+    r.coverage.scheduled = Ints(c.at("scheduled"));
+    r.coverage.under = Ints(c.at("under"));
+    r.coverage.over = Ints(c.at("over"));
+    const std::size_t n = r.coverage.scheduled.size();
+    if (r.coverage.required.size() != n || r.coverage.under.size() != n || r.coverage.over.size() != n)
+      return Fail(ErrorCode::kBadRequest, "schedule: coverage arrays differ in length");
+    r.coverage.under_total = IntOr(c, "under_total", 0);
+    r.coverage.over_total = IntOr(c, "over_total", 0);
     for (const json& aj : j.at("agents")) {
       AgentSchedule a;
       a.agent_id = aj.at("id").get<std::string>();
       a.name = aj.value("name", "");
       a.contract = ParseContract(aj.value("contract", "employee")).value_or(Contract::kEmployee);
-      a.hourly_rate = aj.value("hourly_rate", 0.0);
-      a.paid_hours = aj.value("paid_hours", 0.0);
-      a.cost = aj.value("cost", 0.0);
-      a.preference_penalty = aj.value("preference_penalty", 0.0);
+      a.hourly_rate = NumOr(aj, "hourly_rate", 0);
+      a.paid_hours = NumOr(aj, "paid_hours", 0);
+      a.cost = NumOr(aj, "cost", 0);
+      a.preference_penalty = NumOr(aj, "preference_penalty", 0);
       for (const json& sj : aj.at("shifts")) {
         Shift s;
         s.template_id = sj.value("template", "");
@@ -458,8 +488,8 @@ Result<ScheduleResult> ResultFromJson(const json& j) {
         if (!st || !en) return Fail(ErrorCode::kBadRequest, "schedule: bad shift time");
         s.start = *st;
         s.end = *en;
-        s.paid_hours = sj.value("paid_hours", 0.0);
-        s.cost = sj.value("cost", 0.0);
+        s.paid_hours = NumOr(sj, "paid_hours", 0);
+        s.cost = NumOr(sj, "cost", 0);
         for (const json& gj : sj.at("segments")) {
           auto gs = Instant(gj, "start");
           auto ge = Instant(gj, "end");
