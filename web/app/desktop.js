@@ -168,7 +168,7 @@ function addOffer(ix, expiresAt) {
   const el = h('article.panel.offer', { 'aria-label': `Incoming ${ix.channel} from ${who}`, dataset: { offer: ix.id } },
     h('h3', {}, h('span.pill.busy', {}, ix.channel), `Incoming ${ix.channel} · ${queue}`),
     h('div', {}, h('strong', {}, who), ix.subject ? ` — ${ix.subject}` : ''),
-    h('div.bar', { role: 'progressbar', 'aria-label': 'Time left to accept' }, bar),
+    h('div.bar', { role: 'progressbar', 'aria-label': 'Seconds left to accept', 'aria-valuemin': 0 }, bar),
     h('div.row', {}, accept, reject, h('span.spacer'), left));
   state.offers.set(ix.id, { ix, expiresAt, el, bar, left, total: Math.max(1, expiresAt - Date.now()) });
   $('offers').append(el);
@@ -520,6 +520,8 @@ function tick() {
   for (const o of state.offers.values()) {
     const left = Math.max(0, o.expiresAt - now);
     o.bar.style.width = `${(100 * left) / o.total}%`;
+    o.bar.parentElement.setAttribute('aria-valuemax', String(Math.ceil(o.total / 1000)));
+    o.bar.parentElement.setAttribute('aria-valuenow', String(Math.ceil(left / 1000)));
     o.left.textContent = `${Math.ceil(left / 1000)} s left`;
   }
   for (const w of state.work.values()) {
