@@ -137,7 +137,7 @@ class DefaultWebDir(ServerTest):
     """Without --web the server serves the source tree's web/ (compiled in)."""
 
     def test_login_page_and_app_pages(self):
-        for path in ["/", "/app/desktop.html", "/app/wallboard.html", "/app/admin.html", "/widget.js"]:
+        for path in ["/", "/app/", "/app/desktop.html", "/app/wallboard.html", "/app/admin.html", "/widget.js"]:
             status, headers, body = self.server.exchange("GET", path)
             self.assertEqual(status, 200, path)
 
