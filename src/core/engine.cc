@@ -120,6 +120,11 @@ void Engine::EvictFinished() {
   }
 }
 
+void Engine::TakeOutbox(std::vector<Event>* out) {
+  out->clear();
+  out->swap(outbox_);
+}
+
 std::vector<Event> Engine::TakeOutbox() {
   std::vector<Event> out;
   out.swap(outbox_);

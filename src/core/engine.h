@@ -185,6 +185,9 @@ class Engine {
   void RunDue();
   // Events emitted since the last call, in seq order.
   std::vector<Event> TakeOutbox();
+  // The same into *out, whose old events are dropped and whose buffer the engine keeps for the
+  // next ones: a caller that drains after every command (the simulator) allocates nothing.
+  void TakeOutbox(std::vector<Event>* out);
   std::uint64_t last_seq() const { return seq_; }
 
   // ---- recovery ------------------------------------------------------------------------------

@@ -281,6 +281,7 @@ class Run {
     result_.all.intervals.resize(s_.intervals());
     for (std::uint32_t i = 0; i < queues_.size(); ++i) ScheduleArrival(i, 0.0);
     engine_.TakeOutbox();  // configuration events
+    seen_seq_ = engine_.last_seq();
     return {};
   }
 
@@ -394,11 +395,13 @@ class Run {
 
   // Handles what the engine decided: offers are accepted at once; completions free agents.
   Status Pump() {
-    while (true) {
-      std::vector<core::Event> out = engine_.TakeOutbox();
-      if (out.empty()) return {};
-      result_.engine_events += out.size();
-      for (const core::Event& e : out) {
+    // Commands run while a batch is read emit into the engine's outbox: drain until the engine
+    // has emitted nothing more (its seq counts every event).
+    while (engine_.last_seq() != seen_seq_) {
+      seen_seq_ = engine_.last_seq();
+      engine_.TakeOutbox(&batch_);
+      result_.engine_events += batch_.size();
+      for (const core::Event& e : batch_) {
         if (const auto* o = std::get_if<core::Offered>(&e.body)) {
           if (auto st = Answer(o->id, o->agent); !st) return st;
         } else if (const auto* done = std::get_if<core::Completed>(&e.body)) {
@@ -406,6 +409,7 @@ class Run {
         }
       }
     }
+    return {};
   }
 
   Status Answer(InteractionId id, UserId user) {
@@ -565,6 +569,8 @@ class Run {
   UserId first_user_ = 0;
   std::vector<int> agent_of_user_;
   std::deque<Contact> contacts_;
+  std::uint64_t seen_seq_ = 0;         // the engine's seq when its outbox was last drained
+  std::vector<core::Event> batch_;     // the drained events; its buffer goes back and forth
   InteractionId contacts_base_ = 0;
   RunResult result_;
 };
