@@ -34,9 +34,11 @@ TEST(EngineSchedules, DraftPublishSupersedeAndReplay) {
   Engine e;
   e.SetTime(kT0);
   Tenant acme, globex;
-  acme.slug = "acme";
-  globex.slug = "globex";
-  const TenantId a = *e.CreateTenant(acme), g = *e.CreateTenant(globex);
+  acme.slug = acme.name = "acme";
+  globex.slug = globex.name = "globex";
+  auto ra = e.CreateTenant(acme), rg = e.CreateTenant(globex);
+  ASSERT_TRUE(ra && rg);
+  const TenantId a = *ra, g = *rg;
   const UserId sam = 99;
 
   const ScheduleId first = *e.StoreSchedule(Week(a, kWeek, 7));
@@ -91,8 +93,10 @@ TEST(EngineSchedules, DraftPublishSupersedeAndReplay) {
 TEST(EngineSchedules, ATenantKeepsABoundedNumber) {
   Engine e;
   Tenant t;
-  t.slug = "acme";
-  const TenantId a = *e.CreateTenant(t);
+  t.slug = t.name = "acme";
+  auto ra = e.CreateTenant(t);
+  ASSERT_TRUE(ra) << ra.error().message;
+  const TenantId a = *ra;
   for (std::size_t i = 0; i < kMaxSchedulesPerTenant; ++i) ASSERT_TRUE(e.StoreSchedule(Week(a, kWeek, 1)));
   EXPECT_EQ(e.StoreSchedule(Week(a, kWeek, 1)).error().code, ErrorCode::kConflict);
 }
