@@ -236,7 +236,8 @@ IndexHandle RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentRef
   Place place{Place::kDropped, static_cast<std::uint8_t>(c), static_cast<std::uint8_t>(level),
               s, it->second, q, r, fixed};
   const IndexHandle h = NewHandle(place);
-  if (!Refile(h) && places_[h].kind == Place::kDropped) cells_[r].dropped.push_back(h);
+  if (!Refile(h) && places_[h].kind == Place::kDropped)
+    cells_[r].dropped.push_back({h, static_cast<int>(c)});
   return h;
 }
 
@@ -247,7 +248,8 @@ void RoutingIndex::RemoveAvailable(IndexHandle h) {
     EraseAt(queues_[p.slot]->available[p.channel][p.bucket], pos_[h]);
   } else if (p.kind == Place::kDropped) {
     auto& dropped = cells_[p.agent].dropped;
-    dropped.erase(std::find(dropped.begin(), dropped.end(), h));
+    dropped.erase(std::find_if(dropped.begin(), dropped.end(),
+                               [h](const AgentCell::Dropped& d) { return d.handle == h; }));
   }
   FreeHandle(h);
 }
@@ -276,9 +278,12 @@ void RoutingIndex::RefileDropped(AgentRef r, unsigned gained) {
   // In the order they were dropped; the heaps' order does not depend on it (keys are unique).
   std::size_t kept = 0;
   for (std::size_t i = 0; i < dropped.size(); ++i) {
-    const IndexHandle h = dropped[i];
-    if (((gained >> places_[h].channel) & 1u) != 0) Refile(h);
-    if (places_[h].kind == Place::kDropped) dropped[kept++] = h;
+    const AgentCell::Dropped d = dropped[i];
+    if (((gained >> d.channel) & 1u) != 0) {
+      Refile(d.handle);
+      if (places_[d.handle].kind != Place::kDropped) continue;
+    }
+    dropped[kept++] = d;
   }
   dropped.resize(kept);
 }
@@ -301,7 +306,7 @@ void RoutingIndex::SettleHead(std::vector<AgentItem>& heap, int channel, Strateg
     assert(places_[top.handle].strategy == strategy && places_[top.handle].channel == channel);
     if (!Active(top, channel)) {
       places_[top.handle].kind = Place::kDropped;
-      cells_[top.agent].dropped.push_back(top.handle);
+      cells_[top.agent].dropped.push_back({top.handle, channel});
       EraseAt(heap, 0);
       continue;
     }

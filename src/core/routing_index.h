@@ -200,7 +200,13 @@ class RoutingIndex {
     TimeMs idle_since = 0;
     std::int64_t contacts = 0;
     DurationMs talk = 0;
-    std::vector<IndexHandle> dropped;  // its entries of kind kDropped
+    // Its entries of kind kDropped, with their channel: regaining room for one channel
+    // refiles without looking at the others' Places.
+    struct Dropped {
+      IndexHandle handle;
+      int channel;
+    };
+    std::vector<Dropped> dropped;
   };
   AgentKey CurrentKey(const Place& p) const;
   bool Active(const Place& p) const { return (cells_[p.agent].room >> p.channel) & 1u; }
