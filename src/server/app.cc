@@ -283,6 +283,7 @@ struct App::Impl : http::ServerHandler {
     ao.chat.visitor_per_second = config.chat_visitor_per_second;
     ao.chat.address_burst = config.chat_address_burst;
     ao.chat.address_per_second = config.chat_address_per_second;
+    ao.chat.visitor_timeout = config.chat_visitor_timeout_s * kSecond;
     api = std::make_unique<api::Api>(engine, ao);
     hub = std::make_unique<api::EventHub>(engine, *api);
     chat_hub = std::make_unique<api::ChatHub>(engine, api->chat());
@@ -346,6 +347,7 @@ struct App::Impl : http::ServerHandler {
       if (Clock::now() >= next_tick) {
         hub->Tick(/*changed_only=*/false);
         chat_hub->Tick();
+        FlushOutbox();  // visitors gone while waiting were just abandoned
         next_tick = Clock::now() + std::chrono::seconds(1);
       } else if (hub->HasChanges()) {
         hub->Tick(/*changed_only=*/true);

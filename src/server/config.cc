@@ -63,6 +63,7 @@ Result<Config> LoadConfig(const std::string& path) {
     c.chat_visitor_per_second = t["chat"]["visitor_rate"].value_or(c.chat_visitor_per_second);
     c.chat_address_burst = t["chat"]["address_burst"].value_or(c.chat_address_burst);
     c.chat_address_per_second = t["chat"]["address_rate"].value_or(c.chat_address_per_second);
+    c.chat_visitor_timeout_s = t["chat"]["visitor_timeout"].value_or(c.chat_visitor_timeout_s);
   }
   if (const char* v = std::getenv("HOMELINE_HTTP")) {
     if (auto st = ParseHostPort(v, c.http_host, c.http_port); !st) return std::unexpected(st.error());
@@ -76,6 +77,8 @@ Result<Config> LoadConfig(const std::string& path) {
   if (!(c.chat_visitor_burst >= 1 && c.chat_visitor_per_second > 0 && c.chat_address_burst >= 1 &&
         c.chat_address_per_second > 0))
     return Fail(ErrorCode::kBadRequest, "chat limits: bursts must be >= 1 and rates > 0");
+  if (c.chat_visitor_timeout_s < 1 || c.chat_visitor_timeout_s > 86400)
+    return Fail(ErrorCode::kBadRequest, "chat.visitor_timeout must be 1-86400 seconds");
   if (c.tls_cert.empty() != c.tls_key.empty()) return Fail(ErrorCode::kBadRequest, "tls_cert and tls_key go together");
   return c;
 }

@@ -20,6 +20,7 @@
 //   visitor_rate = 2.0        # ...then this many per second
 //   address_burst = 30        # new chats and left messages per client address at once...
 //   address_rate = 0.2        # ...then this many per second
+//   visitor_timeout = 60      # seconds a waiting visitor may be gone before the chat is abandoned
 //   [log]
 //   level = "info"            # HOMELINE_LOG_LEVEL
 
@@ -50,6 +51,7 @@ struct Config {
   double chat_visitor_per_second = 2;
   double chat_address_burst = 30;
   double chat_address_per_second = 0.2;
+  std::int64_t chat_visitor_timeout_s = 60;
 };
 
 // Parses "HOST:PORT", "[::1]:PORT" or ":PORT".

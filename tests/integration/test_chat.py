@@ -4,7 +4,10 @@ idempotent resends, position and estimated wait, origins, leave-a-message, bad i
 tenant, and a SIGKILL after acknowledged messages.
 """
 import json
+import os
+import shutil
 import signal
+import tempfile
 import time
 import unittest
 
@@ -471,6 +474,33 @@ class ChatTest(FlowTest):
         # Globex's widget does not reach acme's chat either.
         status, out = self.api("GET", f"{P}/chats/{v.id}/messages?token=" + "0" * 64)
         self.assertEqual(status, 404, out)
+
+
+class ChatVisitorGone(FlowTest):
+    """A waiting chat whose visitor has no socket and makes no call for [chat] visitor_timeout
+    is abandoned; one with its socket open keeps waiting."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="homeline-chat-cfg-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        config = os.path.join(self.dir, "homeline.toml")
+        with open(config, "w") as f:
+            f.write("[chat]\nvisitor_timeout = 2\n")
+        self.server_args = ("--config", config)
+        super().setUp()
+
+    def test_waiting_chat_of_a_gone_visitor_is_abandoned(self):
+        self.presence("alice", "break", "lunch")  # online, but nobody takes the chats
+        gone = Visitor(self, {"name": "Gone", "text": "hello?"})
+        here = Visitor(self, {"name": "Here", "text": "hello!"})
+        here.connect()
+        self.eventually(lambda: self.ix(gone.id)["state"] == "abandoned", timeout=10,
+                        what="the gone visitor's chat abandoned")
+        self.assertEqual(self.ix(here.id)["state"], "queued")
+        texts = [m["text"] for m in self.ok("GET", f"{T}/interactions/{gone.id}/messages",
+                                            token=self.token("sam"))["messages"]]
+        self.assertEqual(texts, ["hello?", "The visitor left the chat."])
+        self.assertEqual(self.stats("support")["abandoned"], 1)
 
 
 class ChatCrash(unittest.TestCase):

@@ -1279,6 +1279,7 @@ struct Api::Impl {
     if (!id) return ChatErr(id.error(), core::ChatSender::kVisitor);
     const core::Interaction& ix = *engine.FindInteraction(t->id, *id);
     const core::ChatLog& log = *engine.FindChat(t->id, *id);
+    chat.VisitorSeen(*id);
     return Done(JsonResponse(json{{"chat", chat.StateJson(ix)},
                                   {"token", token},
                                   {"message", chat.MessageJson(ix, log.lines.front())}},
@@ -1320,7 +1321,9 @@ struct Api::Impl {
 
   // The visitor's chat named by the path, if the request carries its token.
   const core::Interaction* VisitorChat(Ctx& c) {
-    return chat.VisitorChat(c.params[0], ChatService::VisitorToken(c.req));
+    const core::Interaction* ix = chat.VisitorChat(c.params[0], ChatService::VisitorToken(c.req));
+    if (ix != nullptr) chat.VisitorSeen(ix->id);
+    return ix;
   }
 
   static Result<std::uint64_t> SinceParam(const http::Request& req) {

@@ -193,6 +193,7 @@ void ChatHub::AgentTyping(core::InteractionId id, bool typing) {
 }
 
 void ChatHub::Tick() {
+  chat_.SweepAbsentVisitors([this](core::InteractionId id) { return by_chat_.count(id) > 0; });
   // Waiting visitors by queue, so each queue's line is looked at once.
   std::map<std::pair<core::TenantId, core::QueueId>, std::vector<core::InteractionId>> offered;
   std::set<std::pair<core::TenantId, core::QueueId>> queues;

@@ -128,6 +128,31 @@ Result<core::Engine::ChatPosted> ChatService::PostAgent(const core::Interaction&
                           std::move(text));
 }
 
+void ChatService::VisitorSeen(core::InteractionId id) { visitor_seen_[id] = engine_.now(); }
+
+void ChatService::SweepAbsentVisitors(const std::function<bool(core::InteractionId)>& connected) {
+  const TimeMs now = engine_.now();
+  std::vector<core::InteractionId> gone;
+  for (auto it = visitor_seen_.begin(); it != visitor_seen_.end();) {
+    const core::Interaction* ix = engine_.FindChatInteraction(it->first);
+    if (ix == nullptr || (ix->state != core::InteractionState::kQueued &&
+                          ix->state != core::InteractionState::kOffered)) {
+      it = visitor_seen_.erase(it);  // answered or over: the agent decides from here
+      continue;
+    }
+    if (connected(it->first)) {
+      it->second = now;
+    } else if (now - it->second >= options_.visitor_timeout) {
+      gone.push_back(it->first);
+    }
+    ++it;
+  }
+  for (core::InteractionId id : gone) {
+    visitor_seen_.erase(id);
+    if (const core::Interaction* ix = engine_.FindChatInteraction(id)) (void)Close(*ix);
+  }
+}
+
 bool ChatService::TakeAddress(const std::string& address) {
   return Take(address_buckets_, std::hash<std::string>()(address), options_.address_burst,
               options_.address_per_second);

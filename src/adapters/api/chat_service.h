@@ -19,6 +19,7 @@
 
 #include "adapters/http/http_server.h"
 #include "common/result.h"
+#include "common/time.h"
 #include "core/engine.h"
 
 namespace homeline::api {
@@ -31,6 +32,9 @@ struct ChatOptions {
   // address can put in the queues).
   double address_burst = 30;
   double address_per_second = 0.2;
+  // A waiting chat (queued or offered) whose visitor has had no socket open and made no call
+  // for this long is abandoned: the visitor closed the page.
+  DurationMs visitor_timeout = 60 * kSecond;
 };
 
 class ChatService {
@@ -61,6 +65,11 @@ class ChatService {
                                                std::string text);
   Result<core::Engine::ChatPosted> PostAgent(const core::Interaction& ix, core::UserId agent,
                                              std::string client_id, std::string text);
+  // The visitor of chat id is there now (a call with its token, a socket message).
+  void VisitorSeen(core::InteractionId id);
+  // Abandons the waiting chats whose visitors are gone (see ChatOptions::visitor_timeout);
+  // connected(id): the chat has a visitor socket open now. About once a second.
+  void SweepAbsentVisitors(const std::function<bool(core::InteractionId)>& connected);
   // Counts one new chat or left message from this address; false when over the limit.
   bool TakeAddress(const std::string& address);
   // The visitor leaves: a system line in the transcript, then the contact ends (abandoned
@@ -121,6 +130,8 @@ class ChatService {
   std::unordered_map<std::uint64_t, Bucket> visitor_buckets_;  // by interaction id
   std::unordered_map<std::uint64_t, Bucket> typing_buckets_;   // by id * 4 + sender
   std::unordered_map<std::uint64_t, Bucket> address_buckets_;  // by hash of the address
+  // Waiting chats started in this process, with when their visitor was last there.
+  std::unordered_map<core::InteractionId, TimeMs> visitor_seen_;
 };
 
 }  // namespace homeline::api
