@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstdio>
 
+#include "core/wfm/forecast.h"  // dates and rules of calendar events
+
 namespace homeline::core {
 
 namespace {
@@ -31,19 +33,6 @@ Status CheckName(const std::string& name, std::uint64_t self, const std::vector<
     if (o->*field == name && o->id != self)
       return Fail(ErrorCode::kConflict, std::string(what) + " '" + name + "' exists");
   return {};
-}
-
-// "UTC", "+02:00", "-05:30", "UTC+2": a fixed offset. Named zones need a tz database, which
-// core does not read; see docs/architecture.md.
-DurationMs UtcOffset(const std::string& tz) {
-  std::string s = tz;
-  if (s.rfind("UTC", 0) == 0) s = s.substr(3);
-  if (s.empty()) return 0;
-  const int sign = s[0] == '-' ? -1 : 1;
-  if (s[0] == '+' || s[0] == '-') s = s.substr(1);
-  int h = 0, m = 0;
-  if (std::sscanf(s.c_str(), "%d:%d", &h, &m) < 1) return 0;
-  return sign * (h * kHour + m * kMinute);
 }
 
 // Level and ranking proficiency of a member in a queue (see routing_index.h).
@@ -517,6 +506,11 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     ApplyChat(b, t);
   } else if constexpr (std::is_same_v<B, ScheduleStored> || std::is_same_v<B, SchedulePublished>) {
     ApplySchedule(b, t);
+  } else if constexpr (std::is_same_v<B, CalendarEventSet>) {  // workforce management
+    calendar_[b.event.id] = b.event;
+    bump(b.event.id);
+  } else if constexpr (std::is_same_v<B, CalendarEventDeleted>) {
+    calendar_.erase(b.id);
   }
 }
 
@@ -1674,6 +1668,41 @@ std::vector<const StoredSchedule*> Engine::Schedules(TenantId t) const {
   for (const auto& [id, s] : schedules_)
     if (s.tenant == t) out.push_back(&s);
   return out;
+}
+
+// ---- workforce management: forecast calendar -------------------------------------------------
+
+Result<CalendarEventId> Engine::CreateCalendarEvent(CalendarEntry e) {
+  if (auto st = CheckTenant(e.tenant); !st) return std::unexpected(st.error());
+  if (e.name.empty() || e.name.size() > 200)
+    return Fail(ErrorCode::kBadRequest, "name must be 1-200 characters");
+  const auto first = wfm::ParseDate(e.first_day);
+  const auto last = wfm::ParseDate(e.last_day);
+  if (!first) return Fail(ErrorCode::kBadRequest, "first_day must be a date YYYY-MM-DD");
+  if (!last) return Fail(ErrorCode::kBadRequest, "last_day must be a date YYYY-MM-DD");
+  const wfm::CalendarEvent ce{.name = e.name, .first_day = *first, .last_day = *last,
+                              .multiplier = e.multiplier};
+  if (auto st = wfm::Validate(ce); !st) return std::unexpected(st.error());
+  if (e.queue != 0 && FindQueue(e.tenant, e.queue) == nullptr)
+    return Fail(ErrorCode::kBadRequest, "queue: no such queue");
+  e.id = next_id_++;
+  Emit(e.tenant, CalendarEventSet{e});
+  return e.id;
+}
+
+Status Engine::DeleteCalendarEvent(TenantId t, CalendarEventId id) {
+  if (FindCalendarEvent(t, id) == nullptr)
+    return Fail(ErrorCode::kNotFound, "no such calendar event");
+  Emit(t, CalendarEventDeleted{t, id});
+  return {};
+}
+
+const CalendarEntry* Engine::FindCalendarEvent(TenantId t, CalendarEventId id) const {
+  return FindIn(calendar_, t, id);
+}
+
+std::vector<const CalendarEntry*> Engine::CalendarEvents(TenantId t) const {
+  return ListIn(calendar_, t);
 }
 
 }  // namespace homeline::core

@@ -222,6 +222,14 @@ class Engine {
   Status CreateSession(const std::string& token_hash, UserId u, TimeMs expires);
   Status RevokeSession(const std::string& token_hash);
 
+  // ---- workforce management: forecast calendar -------------------------------------------------
+  // Name 1..200 characters; dates "YYYY-MM-DD", first ≤ last, at most 366 days; multiplier in
+  // (0, 100]; queue 0 (every queue) or one of the tenant's. kBadRequest naming the field.
+  Result<CalendarEventId> CreateCalendarEvent(CalendarEntry e);
+  Status DeleteCalendarEvent(TenantId t, CalendarEventId id);
+  const CalendarEntry* FindCalendarEvent(TenantId t, CalendarEventId id) const;
+  std::vector<const CalendarEntry*> CalendarEvents(TenantId t) const;  // by id
+
   // ---- agents --------------------------------------------------------------------------------
   // The agent works for tenant t from now on. Available/break need a membership as agent or
   // supervisor; break needs one of the tenant's break reasons. Going on break or offline
@@ -431,6 +439,7 @@ class Engine {
   std::map<HoursId, BusinessHours> hours_;
   std::map<DispositionId, Disposition> dispositions_;
   std::unordered_map<TenantId, int> disposition_count_;  // so WrapUp need not list them
+  std::map<CalendarEventId, CalendarEntry> calendar_;    // workforce management (forecast)
   struct Session { UserId user; TimeMs expires; };
   std::unordered_map<std::string, Session> sessions_;
   // Nodes from a pool: a new contact's record costs no malloc. The pool outlives the map.

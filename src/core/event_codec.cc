@@ -943,6 +943,34 @@ void Read(Reader& r, SchedulePublished* e) {
   r.Get("by", &e->by);
 }
 
+// ---- workforce management: forecast calendar ----
+
+json CalendarJson(const CalendarEntry& c) {
+  return {{"id", c.id},         {"tenant", c.tenant},         {"name", c.name},
+          {"first_day", c.first_day}, {"last_day", c.last_day}, {"multiplier", c.multiplier},
+          {"queue", c.queue}};
+}
+void ReadCalendar(Reader& r, CalendarEntry* c) {
+  ReadIds(r, &c->id, &c->tenant);
+  r.Get("name", &c->name, r.api());
+  r.Get("first_day", &c->first_day, r.api());
+  r.Get("last_day", &c->last_day, r.api());
+  r.Get("multiplier", &c->multiplier, r.api());
+  r.Get("queue", &c->queue);
+}
+void Write(json& j, const CalendarEventSet& e) { j["event"] = CalendarJson(e.event); }
+void Read(Reader& r, CalendarEventSet* e) {
+  r.Object("event", [&](Reader& s) { ReadCalendar(s, &e->event); }, true);
+}
+void Write(json& j, const CalendarEventDeleted& e) {
+  j["tenant"] = e.tenant;
+  j["id"] = e.id;
+}
+void Read(Reader& r, CalendarEventDeleted* e) {
+  r.Get("tenant", &e->tenant);
+  r.Req("id", &e->id);
+}
+
 // ---- Dispatch by type name ----
 
 constexpr std::size_t kEventTypes = std::variant_size_v<EventBody>;
@@ -1051,6 +1079,11 @@ Result<Capacity> FromJson(const json& j, const Capacity& base) {
 }
 Result<Customer> FromJson(const json& j, const Customer& base) {
   return ParseApi(j, base, "customer", ReadCustomer);
+}
+
+json ToJson(const CalendarEntry& c) { return CalendarJson(c); }
+Result<CalendarEntry> FromJson(const json& j, const CalendarEntry& base) {
+  return ParseApi(j, base, "calendar event", ReadCalendar);
 }
 
 }  // namespace homeline::core

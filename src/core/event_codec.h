@@ -77,6 +77,12 @@ constexpr DurationMs kMaxApiDuration = 365 * kDay;
 [[nodiscard]] Result<Capacity> FromJson(const nlohmann::json& json, const Capacity& base);
 [[nodiscard]] Result<Customer> FromJson(const nlohmann::json& json, const Customer& base);
 
+// Calendar events (forecast): {"id","tenant","name","first_day","last_day","multiplier",
+// "queue"}. FromJson needs name, first_day, last_day and multiplier (a POST body); the rules on
+// their values are Engine::CreateCalendarEvent's.
+nlohmann::json ToJson(const CalendarEntry& event);
+[[nodiscard]] Result<CalendarEntry> FromJson(const nlohmann::json& json, const CalendarEntry& base);
+
 // "rejected", "expired", "withdrawn" (OfferResult has no Name() in types.h).
 const char* Name(OfferResult r);
 std::optional<OfferResult> ParseOfferResult(std::string_view s);

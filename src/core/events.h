@@ -85,6 +85,10 @@ struct ScheduleStored { StoredSchedule schedule; };
 // Agents see it from now on; the schedule published before for the same week is superseded.
 struct SchedulePublished { TenantId tenant = 0; ScheduleId schedule = 0; UserId by = 0; };
 
+// ---- workforce management: forecast calendar ----
+struct CalendarEventSet { CalendarEntry event; };
+struct CalendarEventDeleted { TenantId tenant = 0; CalendarEventId id = 0; };
+
 using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
                                DispositionSet, DispositionDeleted, SessionCreated, SessionRevoked,
@@ -92,7 +96,9 @@ using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, Ski
                                InteractionStepped, Offered, OfferEnded, Accepted, ContactEnded,
                                WrapUpExtended, Completed, Abandoned, Closed,
                                ChatStarted, ChatMessage,
-                               ScheduleStored, SchedulePublished>;
+                               ScheduleStored, SchedulePublished,
+                               // workforce management
+                               CalendarEventSet, CalendarEventDeleted>;
 
 struct Event {
   std::uint64_t seq = 0;

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdio>
 #include <optional>
 #include <string_view>
 #include <variant>
@@ -70,6 +71,9 @@ constexpr const char* EventName(const ChatStarted&) { return "chat.started"; }
 constexpr const char* EventName(const ChatMessage&) { return "chat.message"; }
 constexpr const char* EventName(const ScheduleStored&) { return "schedule.stored"; }
 constexpr const char* EventName(const SchedulePublished&) { return "schedule.published"; }
+// workforce management
+constexpr const char* EventName(const CalendarEventSet&) { return "calendar.set"; }
+constexpr const char* EventName(const CalendarEventDeleted&) { return "calendar.deleted"; }
 
 }  // namespace
 
@@ -105,6 +109,19 @@ const char* Name(ScheduleState s) {
 
 const char* TypeName(const EventBody& body) {
   return std::visit([](const auto& e) { return EventName(e); }, body);
+}
+
+// "UTC", "+02:00", "-05:30", "UTC+2": a fixed offset. Named zones need a tz database, which
+// core does not read; see docs/decisions.md (5).
+DurationMs UtcOffset(const std::string& tz) {
+  std::string s = tz;
+  if (s.rfind("UTC", 0) == 0) s = s.substr(3);
+  if (s.empty()) return 0;
+  const int sign = s[0] == '-' ? -1 : 1;
+  if (s[0] == '+' || s[0] == '-') s = s.substr(1);
+  int h = 0, m = 0;
+  if (std::sscanf(s.c_str(), "%d:%d", &h, &m) < 1) return 0;
+  return sign * (h * kHour + m * kMinute);
 }
 
 }  // namespace homeline::core

@@ -184,4 +184,24 @@ enum class ChatSender : std::uint8_t { kVisitor, kAgent, kSystem };
 const char* Name(ChatSender s);
 std::optional<ChatSender> ParseChatSender(std::string_view s);
 
+// The tenant's offset from UTC for its `timezone` setting: "UTC", "+02:00", "-05:30",
+// "UTC+2" (fixed offsets; anything else reads as UTC).
+DurationMs UtcOffset(const std::string& tz);
+
+// ---- workforce management: calendar events (forecast) ----
+using CalendarEventId = std::uint64_t;
+
+// A named date range whose demand is `multiplier` times a normal day's (a holiday 0.3, Black
+// Friday 1.8): the forecast scales the days it covers and leaves them out when it learns its
+// profile (core/wfm/forecast.h). Dates are the tenant's local "YYYY-MM-DD", inclusive.
+struct CalendarEntry {
+  CalendarEventId id = 0;
+  TenantId tenant = 0;
+  std::string name;
+  std::string first_day;
+  std::string last_day;
+  double multiplier = 1;
+  QueueId queue = 0;  // 0: every queue of the tenant
+};
+
 }  // namespace homeline::core

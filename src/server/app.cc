@@ -298,6 +298,13 @@ struct App::Impl : http::ServerHandler {
     });
     api->SetExtraMetrics([this] { return ExtraMetrics(); });
     api->SetScheduleSolver(std::make_shared<solver::CbcSolver>());
+    // Forecasts read the stored history on a worker thread (the store outlives the workers).
+    api->SetEventScan([this](std::uint64_t tenant, TimeMs from,
+                             const std::vector<std::string>& types, const auto& fn) {
+      return store->ScanTenant(tenant, from, types, [&fn](const store::StoredEvent& e) {
+        return fn(e.ts, e.type, e.payload);
+      });
+    });
     FlushOutbox();
     workers = std::make_unique<WorkerPool>(2);
 

@@ -46,6 +46,8 @@ BODIES = {
     ("post", "interactions/{id}/wrapup"): {"disposition": "resolved", "notes": "n"},
     ("post", "interactions/{id}/wrapup/extend"): {"seconds": 30},
     ("post", "interactions/{id}/callback"): {"phone": "+15550100"},
+    ("post", "calendar"): {"name": "intruder", "first_day": "2026-12-24",
+                           "last_day": "2026-12-26", "multiplier": 0.3},
 }
 
 
@@ -64,8 +66,11 @@ BODIES[("post", "schedules")] = tiny_schedule_problem("alice")
 
 # Plausible query strings for routes that need one, so that a GET allowed for the role answers
 # 200 (and a refused one is refused for isolation, role or session, not the query).
+# "{queue}" becomes an acme queue's id.
 QUERIES = {
     ("get", "staffing"): "calls=100&interval=1800&aht=180&target_sl=0.8&answer_within=20",
+    ("get", "forecast"): "queue={queue}&weeks=1",
+    ("get", "requirements"): "queue={queue}&weeks=1&target_sl=0.8&answer_within=20",
 }
 
 
@@ -119,10 +124,13 @@ class ApiSecurity(ServerTest):
         ix = ok("POST", base + "/interactions",
                 {"channel": "email", "queue": queue["id"], "subject": "initech only"}, ada)
         sched = ok("POST", base + "/schedules?time_limit=10", tiny_schedule_problem("ian"), ada)
+        cal = ok("POST", base + "/calendar", {"name": "initech day", "first_day": "2026-12-24",
+                                              "last_day": "2026-12-24", "multiplier": 0.5}, ada)
         cls.foreign = {"users": ian["id"], "agents": ian["id"], "skills": skill["id"],
                        "queues": queue["id"], "stats/queues": queue["id"], "hours": hours["id"],
                        "dispositions": disp["id"], "interactions": ix["id"],
-                       "schedules": sched["id"]}
+                       "schedules": sched["id"],
+                       "calendar": cal["id"]}
 
         # An admin of acme only (ada is admin of both tenants now).
         zed = ok("POST", "/api/v1/tenants/acme/users",
@@ -140,7 +148,10 @@ class ApiSecurity(ServerTest):
                    "dispositions": ok("GET", acme + "/dispositions", token=ada)[0]["id"],
                    "interactions": a_ix["id"],
                    "schedules": ok("POST", acme + "/schedules?time_limit=10",
-                                   tiny_schedule_problem("alice"), ada)["id"]}
+                                   tiny_schedule_problem("alice"), ada)["id"],
+                   "calendar": ok("POST", acme + "/calendar",
+                                  {"name": "acme day", "first_day": "2026-12-25",
+                                   "last_day": "2026-12-25", "multiplier": 0.3}, ada)["id"]}
         cls.acme_queue = queues["support"]
         cls.zed_id = zed["id"]
 
@@ -183,6 +194,7 @@ class ApiSecurity(ServerTest):
         route."""
         query = QUERIES.get((method, tenant_tail(pattern)))
         if query:
+            query = query.replace("{queue}", str(self.acme_queue))
             path += ("&" if "?" in path else "?") + query
         return self.api(method.upper(), path, self.body_for(method, pattern), token=token, **kw)
 

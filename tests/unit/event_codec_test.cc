@@ -247,6 +247,21 @@ void ExpectSame(const SchedulePublished& a, const SchedulePublished& b) {
   EXPECT_EQ(a.by, b.by);
 }
 
+// workforce management
+void ExpectSame(const CalendarEventSet& a, const CalendarEventSet& b) {
+  EXPECT_EQ(a.event.id, b.event.id);
+  EXPECT_EQ(a.event.tenant, b.event.tenant);
+  EXPECT_EQ(a.event.name, b.event.name);
+  EXPECT_EQ(a.event.first_day, b.event.first_day);
+  EXPECT_EQ(a.event.last_day, b.event.last_day);
+  EXPECT_EQ(a.event.multiplier, b.event.multiplier);
+  EXPECT_EQ(a.event.queue, b.event.queue);
+}
+void ExpectSame(const CalendarEventDeleted& a, const CalendarEventDeleted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.id, b.id);
+}
+
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
   std::visit([&](const auto& x) { ExpectSame(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
@@ -379,6 +394,11 @@ std::vector<EventBody> SampleEvents() {
       ChatMessage{big, 7, ChatSender::kAgent, 77, "c-1", "Hello \"there\"\n\u00e9"},
       ScheduleStored{SampleSchedule()},
       SchedulePublished{3, 90, 78},
+      // workforce management
+      CalendarEventSet{CalendarEntry{.id = 51, .tenant = 3, .name = "Black Friday",
+                                     .first_day = "2026-11-27", .last_day = "2026-11-28",
+                                     .multiplier = 1.85, .queue = 41}},
+      CalendarEventDeleted{3, 51},
   };
 }
 
@@ -400,7 +420,8 @@ TEST(Names, EventTypeNamesAreStable) {
       "interaction.wrapup_extended", "interaction.completed",
       "interaction.abandoned", "interaction.closed",
       "chat.started",        "chat.message",
-      "schedule.stored",     "schedule.published"};
+      "schedule.stored",     "schedule.published",
+      "calendar.set",        "calendar.deleted"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);
@@ -564,6 +585,28 @@ TEST(EventCodec, EncodeDoesNotThrowOnInvalidUtf8) {
 }
 
 // ---- API shape ----
+
+TEST(ApiJson, CalendarEventNeedsItsFields) {
+  const json body = {{"name", "Christmas"}, {"first_day", "2026-12-24"},
+                     {"last_day", "2026-12-26"}, {"multiplier", 0.3}};
+  auto e = FromJson(body, CalendarEntry{});
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->name, "Christmas");
+  EXPECT_EQ(e->multiplier, 0.3);
+  EXPECT_EQ(e->queue, 0u);
+  EXPECT_EQ(ToJson(*e)["last_day"], "2026-12-26");
+  for (const char* field : {"name", "first_day", "last_day", "multiplier"}) {
+    json partial = body;
+    partial.erase(field);
+    EXPECT_FALSE(FromJson(partial, CalendarEntry{})) << field;
+  }
+  json extra = body;
+  extra["colour"] = "red";
+  EXPECT_FALSE(FromJson(extra, CalendarEntry{}));
+  json wrong = body;
+  wrong["multiplier"] = "0.3";
+  EXPECT_FALSE(FromJson(wrong, CalendarEntry{}));
+}
 
 TEST(ApiJson, UserHasNoPasswordHash) {
   User user;

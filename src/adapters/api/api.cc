@@ -278,6 +278,13 @@ struct Api::Impl {
     Add("GET", "/api/v1/tenants/{tenant}/interactions/{id}/messages", Access::kMember, &Impl::ChatTranscript, "A chat's messages after ?since=N (its agent, supervisors)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/messages", Access::kMember, &Impl::AgentPostMessage, "Send a chat message (the connected agent)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/typing", Access::kMember, &Impl::AgentTyping, "Chat typing indicator (the connected agent; not stored)");
+    // workforce management: forecast (docs/wfm.md)
+    Add("GET", "/api/v1/tenants/{tenant}/calendar", Access::kSupervisor, &Impl::ListCalendar, "Calendar events that raise or lower the forecast (holidays, Black Friday, seasons)");
+    Add("POST", "/api/v1/tenants/{tenant}/calendar", Access::kSupervisor, &Impl::CreateCalendar, "Create a calendar event: name, first_day, last_day (YYYY-MM-DD, inclusive), multiplier, optional queue");
+    Add("GET", "/api/v1/tenants/{tenant}/calendar/{id}", Access::kSupervisor, &Impl::GetCalendar, "A calendar event");
+    Add("DELETE", "/api/v1/tenants/{tenant}/calendar/{id}", Access::kSupervisor, &Impl::DeleteCalendar, "Delete a calendar event");
+    Add("GET", "/api/v1/tenants/{tenant}/forecast", Access::kSupervisor, &Impl::Forecast, "Forecast volume and AHT per interval from the stored history: ?queue=ID [&weeks=4&interval=30&from=YYYY-MM-DD&format=csv]");
+    Add("GET", "/api/v1/tenants/{tenant}/requirements", Access::kSupervisor, &Impl::Requirements, "Required agents per interval from the forecast: ?queue=ID&target_sl=&answer_within= (or target_asa) [&patience=&shrinkage=&max_occupancy=&concurrency=&weeks=&interval=&from=&format=csv]");
     Add("GET", "/api/v1/tenants/{tenant}/staffing", Access::kSupervisor, &Impl::Staffing, "Staffing calculator (Erlang C, or Erlang A with patience): ?calls=&interval=&aht=&target_sl=&answer_within= [&target_asa=&patience=&shrinkage=&max_occupancy=&concurrency=]");
     // Schedules (WFM): solved on a worker thread, stored as events, published to agents.
     Add("POST", "/api/v1/tenants/{tenant}/schedules", Access::kSupervisor, &Impl::CreateSchedule, "Solve a weekly shift schedule from the problem in the body (docs/wfm.md) and store it as a draft; ?time_limit=S (1..300, default 30) &name=");
@@ -1557,6 +1564,70 @@ struct Api::Impl {
     r.body = wfmio::AgentIcs(a, t ? t->slug : std::to_string(c.tenant), engine.now());
     r.headers.emplace_back("Content-Disposition", "attachment; filename=\"shifts.ics\"");
     return Done(std::move(r));
+  }
+
+  // ---- workforce management: forecast calendar and forecasts ---------------------------------
+
+  Outcome ListCalendar(Ctx& c) {
+    json out = json::array();
+    for (const core::CalendarEntry* e : engine.CalendarEvents(c.tenant)) out.push_back(core::ToJson(*e));
+    return Done(JsonResponse(out));
+  }
+
+  Outcome GetCalendar(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::CalendarEntry* e = id ? engine.FindCalendarEvent(c.tenant, *id) : nullptr;
+    if (!e) return Err(ErrorCode::kNotFound, "no such calendar event");
+    return Done(JsonResponse(core::ToJson(*e)));
+  }
+
+  Outcome CreateCalendar(Ctx& c) {
+    auto e = core::FromJson(c.body, core::CalendarEntry{});
+    if (!e) return Done(FromError(e.error()));
+    e->tenant = c.tenant;
+    if (e->queue != 0 && engine.FindQueue(c.tenant, e->queue) == nullptr)
+      return Err(ErrorCode::kNotFound, "no such queue");
+    auto id = engine.CreateCalendarEvent(*e);
+    if (!id) return Done(FromError(id.error()));
+    return Done(JsonResponse(core::ToJson(*engine.FindCalendarEvent(c.tenant, *id)), 201));
+  }
+
+  Outcome DeleteCalendar(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id) return Err(ErrorCode::kNotFound, "no such calendar event");
+    TRY(engine.DeleteCalendarEvent(c.tenant, *id));
+    return Done(JsonResponse(json{{"deleted", *id}}));
+  }
+
+  Outcome Forecast(Ctx& c) { return ForecastJob(c, false); }
+  Outcome Requirements(Ctx& c) { return ForecastJob(c, true); }
+
+  // Gathers what the job needs here, on the engine thread; the scan and the math run on a
+  // worker (the history is in the store, and a long one takes a while to read).
+  Outcome ForecastJob(Ctx& c, bool requirements) {
+    auto q = ForecastQueryFrom(c.req);
+    if (!q) return Done(FromError(q.error()));
+    if (engine.FindQueue(c.tenant, q->queue) == nullptr) return Err(ErrorCode::kNotFound, "no such queue");
+    api::ForecastJob job;
+    job.tenant = c.tenant;
+    job.query = *q;
+    job.utc_offset = core::UtcOffset(engine.FindTenant(c.tenant)->settings.timezone);
+    job.now = engine.now();
+    job.calendar = CalendarFor(engine.CalendarEvents(c.tenant), q->queue);
+    if (requirements) {
+      auto targets = StaffingTargetsFromQuery(c.req);
+      if (!targets) return Done(FromError(targets.error()));
+      job.staffing = *targets;
+    }
+    Outcome out;
+    out.offload = [this, job = std::move(job), scan = api->event_scan_]() {
+      http::Response r = RunForecastJob(job, scan);
+      return std::function<Outcome()>([this, r = std::move(r)]() mutable {
+        CountStatus(r.status);
+        return Done(std::move(r));
+      });
+    };
+    return out;
   }
 };
 

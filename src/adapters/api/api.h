@@ -5,8 +5,8 @@
 // same code runs under the fuzzer and in unit tests.
 //
 // Threads: everything runs on the engine thread, except Outcome::offload (password hashing,
-// schedule solves), which the server runs on a worker thread; the continuation it returns runs
-// on the engine thread again.
+// schedule solves, reading the stored history for a forecast), which the server runs on a
+// worker thread; the continuation it returns runs on the engine thread again.
 //
 // Errors: every failure is a JSON body {"error":{"code","message"}} with the matching status;
 // a failed request changes nothing.
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "adapters/api/chat_service.h"
+#include "adapters/api/forecast_view.h"
 #include "adapters/http/http_server.h"
 #include "common/time.h"
 #include "core/types.h"
@@ -83,6 +84,8 @@ class Api {
 
   // Adds lines to /metrics (store and connection figures owned by the server).
   void SetExtraMetrics(std::function<std::string()> fn) { extra_metrics_ = std::move(fn); }
+  // How the forecast routes read the stored history (on a worker thread). Unset: they are 503.
+  void SetEventScan(EventScan scan) { event_scan_ = std::move(scan); }
 
   // The OpenAPI 3 document, generated from the route table.
   std::string OpenApiJson() const;
@@ -95,6 +98,7 @@ class Api {
   std::unique_ptr<Impl> impl_;
   std::function<std::string()> extra_metrics_;
   std::shared_ptr<core::wfm::MipSolver> schedule_solver_;
+  EventScan event_scan_;
 };
 
 // JSON error body, for the server's own errors (413, 400 from the HTTP layer).

@@ -25,13 +25,16 @@ Status Number(const http::Request& req, const char* name, bool required, double&
 
 }  // namespace
 
-Result<core::wfm::StaffingInput> StaffingInputFromQuery(const http::Request& req) {
+namespace {
+
+// Parses the target and the optional parameters; calls, interval and aht only when `volume`.
+Result<core::wfm::StaffingInput> FromQuery(const http::Request& req, bool volume) {
   core::wfm::StaffingInput in;
   in.interval_s = 0;
   double concurrency = 1;
-  for (auto st : {Number(req, "calls", true, in.contacts),
-                  Number(req, "interval", true, in.interval_s),
-                  Number(req, "aht", true, in.aht_s),
+  for (auto st : {Number(req, "calls", volume, in.contacts),
+                  Number(req, "interval", volume, in.interval_s),
+                  Number(req, "aht", volume, in.aht_s),
                   Number(req, "target_sl", false, in.target_sl),
                   Number(req, "answer_within", false, in.answer_within_s),
                   Number(req, "target_asa", false, in.target_asa_s),
@@ -48,8 +51,26 @@ Result<core::wfm::StaffingInput> StaffingInputFromQuery(const http::Request& req
   if (concurrency != std::floor(concurrency) || concurrency < 1 || concurrency > 100)
     return Fail(ErrorCode::kBadRequest, "concurrency must be 1..100");
   in.concurrency = static_cast<int>(concurrency);
+  if (!volume) {  // checked with a stand-in interval; the forecast's come later
+    core::wfm::StaffingInput probe = in;
+    probe.contacts = 0;
+    probe.interval_s = 1800;
+    probe.aht_s = 1;
+    if (auto st = core::wfm::Validate(probe); !st) return std::unexpected(st.error());
+    return in;
+  }
   if (auto st = core::wfm::Validate(in); !st) return std::unexpected(st.error());
   return in;
+}
+
+}  // namespace
+
+Result<core::wfm::StaffingInput> StaffingInputFromQuery(const http::Request& req) {
+  return FromQuery(req, true);
+}
+
+Result<core::wfm::StaffingInput> StaffingTargetsFromQuery(const http::Request& req) {
+  return FromQuery(req, false);
 }
 
 nlohmann::json StaffingJson(const core::wfm::StaffingInput& in, const core::wfm::Staffing& s) {

@@ -16,6 +16,11 @@ namespace homeline::api {
 // malformed or out-of-range value is kBadRequest naming the parameter.
 [[nodiscard]] Result<core::wfm::StaffingInput> StaffingInputFromQuery(const http::Request& req);
 
+// The same parameters without calls, interval and aht (the requirements route takes those
+// from the forecast): the target (target_sl with answer_within, and/or target_asa) and the
+// optional patience, shrinkage, max_occupancy, concurrency.
+[[nodiscard]] Result<core::wfm::StaffingInput> StaffingTargetsFromQuery(const http::Request& req);
+
 // {"model", "erlangs", "servers", "agents", "scheduled_agents", "service_level",
 //  "answer_within_s", "probability_of_waiting", "asa_s", "occupancy", ["abandon_rate"],
 //  "input": {...}}; abandon_rate only under Erlang A.

@@ -60,6 +60,15 @@ class EventStore {
   virtual void Stop() = 0;
 
   virtual StoreStats Stats() const = 0;
+
+  // Reads the committed events of one tenant with ts ≥ from whose type is one of `types`, in
+  // seq order, on a connection of its own: callable from any thread, at any time after open,
+  // alongside the writer (it sees what was committed when it started). For reads of the
+  // history that the engine no longer holds (forecasts, reports), off the engine thread.
+  // Stops at the first error fn returns. Cost: a scan of the tenant's events since `from`.
+  [[nodiscard]] virtual Status ScanTenant(
+      std::uint64_t tenant, TimeMs from, const std::vector<std::string>& types,
+      const std::function<Status(const StoredEvent&)>& fn) const = 0;
 };
 
 struct SqliteOptions {

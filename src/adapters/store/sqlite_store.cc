@@ -239,8 +239,10 @@ Result<OpenedDb> OpenAndMigrate(const std::string& path, const SqliteOptions& op
 
 class SqliteEventStore final : public EventStore {
  public:
-  SqliteEventStore(DbPtr db, const SqliteOptions& options, std::uint64_t last_seq)
-      : db_(std::move(db)),
+  SqliteEventStore(DbPtr db, const SqliteOptions& options, std::uint64_t last_seq,
+                   std::string path)
+      : path_(std::move(path)),
+        db_(std::move(db)),
         max_batch_(std::max<std::size_t>(options.max_batch, 1)),
         last_seq_(last_seq),
         next_seq_(last_seq + 1) {}
@@ -300,6 +302,52 @@ class SqliteEventStore final : public EventStore {
   }
 
   std::uint64_t LastSeq() const override { return last_seq_.load(std::memory_order_acquire); }
+
+  Status ScanTenant(std::uint64_t tenant, TimeMs from, const std::vector<std::string>& types,
+                    const std::function<Status(const StoredEvent&)>& fn) const override {
+    try {
+      // A connection per scan: the writer's is used only by its thread, and WAL lets a reader
+      // run beside it without blocking either.
+      sqlite3* raw = nullptr;
+      const int rc = sqlite3_open_v2(path_.c_str(), &raw,
+                                     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+      DbPtr db(raw);
+      if (rc != SQLITE_OK) return std::unexpected(SqliteError(raw, rc, "open for reading"));
+      sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+      std::string sql =
+          "SELECT seq, ts, tenant, type, payload FROM events WHERE tenant = ? AND ts >= ?";
+      if (!types.empty()) {
+        sql += " AND type IN (";
+        for (std::size_t i = 0; i < types.size(); ++i) sql += i == 0 ? "?" : ", ?";
+        sql += ")";
+      }
+      sql += " ORDER BY seq";
+      auto stmt = Prepare(db.get(), sql);
+      if (!stmt) return std::unexpected(stmt.error());
+      sqlite3_stmt* st = stmt->get();
+      sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(tenant));
+      sqlite3_bind_int64(st, 2, from);
+      for (std::size_t i = 0; i < types.size(); ++i)
+        sqlite3_bind_text(st, static_cast<int>(i) + 3, types[i].data(),
+                          static_cast<int>(types[i].size()), SQLITE_STATIC);
+      StoredEvent event;
+      int step;
+      while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        event.seq = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+        event.ts = sqlite3_column_int64(st, 1);
+        event.tenant = static_cast<std::uint64_t>(sqlite3_column_int64(st, 2));
+        const auto* type = reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+        event.type.assign(type != nullptr ? type : "", sqlite3_column_bytes(st, 3));
+        const auto* payload = reinterpret_cast<const char*>(sqlite3_column_text(st, 4));
+        event.payload.assign(payload != nullptr ? payload : "", sqlite3_column_bytes(st, 4));
+        if (auto status = fn(event); !status) return status;
+      }
+      if (step != SQLITE_DONE) return std::unexpected(SqliteError(db.get(), step, "scan"));
+      return {};
+    } catch (const std::exception& e) {
+      return Fail(ErrorCode::kInternal, std::string("sqlite store: scan: ") + e.what());
+    }
+  }
 
   void Start(std::function<void(std::uint64_t seq)> on_durable,
              std::function<void(const Error&)> on_failure) override {
@@ -475,6 +523,7 @@ class SqliteEventStore final : public EventStore {
   }
 
   // Declared first so it is destroyed last, after the statements that belong to it.
+  const std::string path_;  // for ScanTenant's own connections
   DbPtr db_;
   StmtPtr begin_;
   StmtPtr commit_;
@@ -513,7 +562,7 @@ Result<std::unique_ptr<EventStore>> OpenSqliteStore(const std::string& path,
     auto last_seq = QueryInt(opened->db.get(), "SELECT coalesce(max(seq), 0) FROM events");
     if (!last_seq) return std::unexpected(last_seq.error());
     auto store = std::make_unique<SqliteEventStore>(std::move(opened->db), options,
-                                                    static_cast<std::uint64_t>(*last_seq));
+                                                    static_cast<std::uint64_t>(*last_seq), path);
     if (auto s = store->Init(); !s) return std::unexpected(s.error());
     return std::unique_ptr<EventStore>(std::move(store));
   } catch (const std::exception& e) {
