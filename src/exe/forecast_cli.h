@@ -1,6 +1,6 @@
 #pragma once
-// `homeline forecast`: a queue's forecast (or a backtest of it) from a CSV of history, printed
-// as text, CSV or JSON. See docs/wfm.md.
+// `homeline forecast`: a queue's forecast (or a backtest of it) from a CSV of history, or from
+// a server's database, printed as text, CSV or JSON. See docs/wfm.md.
 
 #include <string>
 
@@ -8,6 +8,11 @@ namespace homeline::cli {
 
 struct ForecastArgs {
   std::string csv;       // history CSV (history_csv.h)
+  // Or the server's data directory: the history of one queue of one tenant (id or slug; the
+  // queue by id or name), with the tenant's calendar and time zone, as the API reads them.
+  std::string data;
+  std::string tenant;
+  std::string queue;
   std::string calendar;  // optional calendar CSV
   int interval_min = 30;
   int weeks = 4;

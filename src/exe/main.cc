@@ -211,7 +211,10 @@ int main(int argc, char** argv) {
   homeline::cli::ForecastArgs fc;
   CLI::App* forecast = cli.add_subcommand(
       "forecast", "Forecast contacts and AHT per interval from a CSV of history (or backtest it), then exit");
-  forecast->add_option("--csv", fc.csv, "History CSV (interval_start,offered[,handled,handle_s_sum]; .gz too)")->required()->check(CLI::ExistingFile);
+  forecast->add_option("--csv", fc.csv, "History CSV (interval_start,offered[,handled,handle_s_sum]; .gz too)")->check(CLI::ExistingFile);
+  forecast->add_option("--data", fc.data, "Or a server's data directory (its database), with --tenant and --queue")->check(non_empty);
+  forecast->add_option("--tenant", fc.tenant, "With --data: tenant slug or id");
+  forecast->add_option("--queue", fc.queue, "With --data: queue name or id");
   forecast->add_option("--calendar", fc.calendar, "Calendar CSV: name,first_day,last_day,multiplier")->check(CLI::ExistingFile);
   forecast->add_option("--interval", fc.interval_min, "Interval length, minutes (15 or 30; 5..60)");
   forecast->add_option("--weeks", fc.weeks, "Weeks to forecast (1..26)");

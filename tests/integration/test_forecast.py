@@ -285,6 +285,21 @@ class ForecastFromHistory(unittest.TestCase):
         self.assertEqual(int(dict((r[0], r) for r in table[1:])[peak["start"]][5]),
                          peak["scheduled_agents"])
 
+    def test_cli_reads_the_servers_database_like_the_api(self):
+        # Beside the running server (WAL lets a second reader in): the same forecast.
+        args = [BIN, "forecast", "--data", self.server.data_dir, "--tenant", "acme",
+                "--queue", "support", "--weeks", "1", "--format", "csv"]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        status, _, body = self.server.exchange(
+            "GET", f"/api/v1/tenants/acme/forecast?queue={self.queue}&weeks=1&format=csv",
+            headers={"Authorization": "Bearer " + self.sam})
+        self.assertEqual(status, 200)
+        self.assertEqual(p.stdout, body)
+        p = subprocess.run(args[:7] + ["nosuchqueue", "--format", "json"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no queue", p.stderr)
+
     def test_a_queue_without_history_forecasts_zeros(self):
         fc = self.get(f"/forecast?queue={self.billing}&weeks=2")
         self.assertEqual(fc["history_days"], 0)
