@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/api/adherence_view.h"
 #include "adapters/api/chat_service.h"
 #include "adapters/api/schedule_view.h"
 #include "adapters/api/staffing_view.h"
@@ -293,6 +294,10 @@ struct Api::Impl {
     Add("POST", "/api/v1/tenants/{tenant}/schedules/{id}/publish", Access::kSupervisor, &Impl::PublishSchedule, "Publish a draft: its agents see their shifts; the week's previous schedule is superseded");
     Add("GET", "/api/v1/tenants/{tenant}/me/shifts", Access::kMember, &Impl::MyShifts, "The caller's shifts in published schedules");
     Add("GET", "/api/v1/tenants/{tenant}/me/shifts.ics", Access::kMember, &Impl::MyShiftsIcs, "The caller's shifts as iCalendar (RFC 5545)");
+    // Adherence (WFM): presence history against the published schedules (docs/wfm.md).
+    Add("GET", "/api/v1/tenants/{tenant}/adherence", Access::kSupervisor, &Impl::Adherence, "Adherence and conformance per scheduled agent for a day from the presence history: ?date=YYYY-MM-DD (default today) &agent=ID &grace=MIN (default 5) &format=csv");
+    Add("GET", "/api/v1/tenants/{tenant}/adherence/live", Access::kSupervisor, &Impl::AdherenceLive, "Agents out of adherence now (scheduled activity vs current state, since when); ?grace=MIN");
+    Add("GET", "/api/v1/tenants/{tenant}/me/adherence", Access::kMember, &Impl::MyAdherence, "The caller's adherence for a day: ?date=YYYY-MM-DD &grace=MIN &format=csv");
   }
 
   void Add(const char* method, const char* pattern, Access access, Handler fn, const char* summary) {
@@ -1564,6 +1569,97 @@ struct Api::Impl {
     r.body = wfmio::AgentIcs(a, t ? t->slug : std::to_string(c.tenant), engine.now());
     r.headers.emplace_back("Content-Disposition", "attachment; filename=\"shifts.ics\"");
     return Done(std::move(r));
+  }
+
+  // ---- workforce management: adherence -------------------------------------------------------
+
+  // Every user in the tenant's published schedules who is still a member, in user id order.
+  std::vector<core::UserId> ScheduledUsers(core::TenantId t) {
+    std::vector<core::UserId> out;
+    for (const core::StoredSchedule* s : engine.Schedules(t)) {
+      if (s->state != core::ScheduleState::kPublished) continue;
+      for (core::UserId u : s->users)
+        if (engine.FindMember(t, u) != nullptr) out.push_back(u);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  api::AdherenceAgent AdherenceAgentOf(core::TenantId t, core::UserId u) {
+    api::AdherenceAgent a;
+    a.user = u;
+    a.schedule = ShiftsOf(engine.Schedules(t), u, nullptr);
+    if (const core::User* user = engine.FindUser(u)) {
+      a.login = user->login;
+      a.name = user->name;
+    }
+    return a;
+  }
+
+  Outcome Adherence(Ctx& c) { return AdherenceJob(c, 0); }
+  Outcome MyAdherence(Ctx& c) { return AdherenceJob(c, c.user->id); }
+
+  // Gathers the shifts here, on the engine thread; the history scan and the math on a worker.
+  Outcome AdherenceJob(Ctx& c, core::UserId self) {
+    auto q = AdherenceQueryFrom(c.req);
+    if (!q) return Done(FromError(q.error()));
+    if (self != 0) {
+      if (q->agent != 0 && q->agent != self) return Err(ErrorCode::kBadRequest, "agent is not a parameter of /me/adherence");
+      q->agent = self;
+    }
+    api::AdherenceJob job;
+    job.tenant = c.tenant;
+    job.query = *q;
+    job.utc_offset = core::UtcOffset(engine.FindTenant(c.tenant)->settings.timezone);
+    job.now = engine.now();
+    if (q->agent != 0) {
+      if (engine.FindMember(c.tenant, q->agent) == nullptr) return Err(ErrorCode::kNotFound, "no such agent");
+      job.agents.push_back(AdherenceAgentOf(c.tenant, q->agent));
+    } else {
+      for (core::UserId u : ScheduledUsers(c.tenant)) job.agents.push_back(AdherenceAgentOf(c.tenant, u));
+    }
+    Outcome out;
+    out.offload = [this, job = std::move(job), scan = api->event_scan_]() {
+      http::Response r = RunAdherenceJob(job, scan);
+      return std::function<Outcome()>([this, r = std::move(r)]() mutable {
+        CountStatus(r.status);
+        return Done(std::move(r));
+      });
+    };
+    return out;
+  }
+
+  // Cheap: one schedule lookup and one state check per scheduled agent, from current state.
+  Outcome AdherenceLive(Ctx& c) {
+    auto grace = GraceFrom(c.req);
+    if (!grace) return Done(FromError(grace.error()));
+    const TimeMs now = engine.now();
+    json agents = json::array();
+    for (core::UserId u : ScheduledUsers(c.tenant)) {
+      const api::AdherenceAgent a = AdherenceAgentOf(c.tenant, u);
+      const core::Agent* live = engine.FindAgent(u);
+      // Working for another tenant is offline for this one.
+      const bool here = live != nullptr && live->tenant == c.tenant;
+      const core::Presence p = here ? live->presence : core::Presence::kOffline;
+      const TimeMs since = live != nullptr ? live->presence_since : 0;
+      auto out = core::wfm::LiveOutOfAdherence(a.schedule, AdherenceState(p), since, now, {.grace = *grace});
+      if (!out) continue;
+      json j = StretchJson(*out);
+      j.erase("end");
+      j.erase("forgiven");
+      j["since"] = j["start"];
+      j.erase("start");
+      j["agent"] = u;
+      j["login"] = a.login;
+      j["name"] = a.name;
+      j["presence"] = core::Name(p);
+      j["reason"] = here ? live->reason : "";
+      agents.push_back(std::move(j));
+    }
+    return Done(JsonResponse(json{{"now", core::wfm::IsoUtc(now)},
+                                  {"grace_min", static_cast<double>(*grace) / 60'000.0},
+                                  {"agents", agents}}));
   }
 
   // ---- workforce management: forecast calendar and forecasts ---------------------------------
