@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -1573,28 +1574,36 @@ struct Api::Impl {
 
   // ---- workforce management: adherence -------------------------------------------------------
 
-  // Every user in the tenant's published schedules who is still a member, in user id order.
-  std::vector<core::UserId> ScheduledUsers(core::TenantId t) {
-    std::vector<core::UserId> out;
+  // Every member in the tenant's published schedules, with their shifts that overlap
+  // [from, to), by user id: one pass over the schedules (O(shifts)), so the live list stays cheap
+  // on the engine thread however many weeks are published.
+  std::map<core::UserId, api::AdherenceAgent> ScheduledAgents(core::TenantId t, TimeMs from, TimeMs to) {
+    std::map<core::UserId, api::AdherenceAgent> out;
     for (const core::StoredSchedule* s : engine.Schedules(t)) {
       if (s->state != core::ScheduleState::kPublished) continue;
-      for (core::UserId u : s->users)
-        if (engine.FindMember(t, u) != nullptr) out.push_back(u);
+      for (std::size_t i = 0; i < s->users.size() && i < s->result.agents.size(); ++i) {
+        const core::UserId u = s->users[i];
+        if (engine.FindMember(t, u) == nullptr) continue;
+        api::AdherenceAgent& a = out[u];
+        for (const core::wfm::Shift& sh : s->result.agents[i].shifts)
+          if (sh.end > from && sh.start < to) a.schedule.shifts.push_back(sh);
+      }
     }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
+    for (auto& [u, a] : out) {
+      a.user = u;
+      NameAgent(a);
+      std::sort(a.schedule.shifts.begin(), a.schedule.shifts.end(),
+                [](const core::wfm::Shift& x, const core::wfm::Shift& y) { return x.start < y.start; });
+    }
     return out;
   }
 
-  api::AdherenceAgent AdherenceAgentOf(core::TenantId t, core::UserId u) {
-    api::AdherenceAgent a;
-    a.user = u;
-    a.schedule = ShiftsOf(engine.Schedules(t), u, nullptr);
-    if (const core::User* user = engine.FindUser(u)) {
+  void NameAgent(api::AdherenceAgent& a) {
+    if (const core::User* user = engine.FindUser(a.user)) {
       a.login = user->login;
       a.name = user->name;
+      a.schedule.agent_id = user->login;
     }
-    return a;
   }
 
   Outcome Adherence(Ctx& c) { return AdherenceJob(c, 0); }
@@ -1613,11 +1622,21 @@ struct Api::Impl {
     job.query = *q;
     job.utc_offset = core::UtcOffset(engine.FindTenant(c.tenant)->settings.timezone);
     job.now = engine.now();
+    if (q->agent != 0 && engine.FindMember(c.tenant, q->agent) == nullptr)
+      return Err(ErrorCode::kNotFound, "no such agent");
+    // The day's bounds, as the job computes them (shifts outside them cannot matter).
+    const TimeMs day = q->date ? *q->date * kDay - job.utc_offset
+                               : (job.now + job.utc_offset) / kDay * kDay - job.utc_offset;
+    auto agents = ScheduledAgents(c.tenant, day - kDay, day + 2 * kDay);
     if (q->agent != 0) {
-      if (engine.FindMember(c.tenant, q->agent) == nullptr) return Err(ErrorCode::kNotFound, "no such agent");
-      job.agents.push_back(AdherenceAgentOf(c.tenant, q->agent));
+      auto it = agents.find(q->agent);
+      api::AdherenceAgent a;
+      if (it != agents.end()) a = std::move(it->second);
+      a.user = q->agent;
+      NameAgent(a);
+      job.agents.push_back(std::move(a));
     } else {
-      for (core::UserId u : ScheduledUsers(c.tenant)) job.agents.push_back(AdherenceAgentOf(c.tenant, u));
+      for (auto& [u, a] : agents) job.agents.push_back(std::move(a));
     }
     Outcome out;
     out.offload = [this, job = std::move(job), scan = api->event_scan_]() {
@@ -1636,8 +1655,8 @@ struct Api::Impl {
     if (!grace) return Done(FromError(grace.error()));
     const TimeMs now = engine.now();
     json agents = json::array();
-    for (core::UserId u : ScheduledUsers(c.tenant)) {
-      const api::AdherenceAgent a = AdherenceAgentOf(c.tenant, u);
+    // Shifts within a day around now: enough for the activity now and its start.
+    for (const auto& [u, a] : ScheduledAgents(c.tenant, now - kDay, now + kDay)) {
       const core::Agent* live = engine.FindAgent(u);
       // Working for another tenant is offline for this one.
       const bool here = live != nullptr && live->tenant == c.tenant;
