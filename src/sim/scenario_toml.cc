@@ -182,6 +182,12 @@ Result<core::wfm::ScheduleResult> ReadSchedule(const std::string& path) {
 
 Result<Scenario> ParseScenario(std::string_view text, std::string_view source,
                                const std::string& base_dir) {
+  return ParseScenario(text, source, ParseOptions{.base_dir = base_dir});
+}
+
+Result<Scenario> ParseScenario(std::string_view text, std::string_view source,
+                               const ParseOptions& options) {
+  const std::string& base_dir = options.base_dir;
   const std::string file(source);
   toml::table root;
   try {
@@ -190,6 +196,7 @@ Result<Scenario> ParseScenario(std::string_view text, std::string_view source,
     return Fail(ErrorCode::kBadRequest, file + ":" + std::to_string(e.source().begin.line) + ": " +
                                             std::string(e.description()));
   }
+  if (options.schedule != nullptr && !root.contains("schedule")) root.insert("schedule", toml::table{});
   Reader r;
   Scenario s;
   const std::string top = "top level";
@@ -202,7 +209,7 @@ Result<Scenario> ParseScenario(std::string_view text, std::string_view source,
   s.warmup = static_cast<DurationMs>(std::llround(r.Number(root, top, "warmup_minutes", 0) * kMinute));
   s.drain = static_cast<DurationMs>(std::llround(r.Number(root, top, "drain_minutes", 240) * kMinute));
   if (s.interval <= 0 || kDay % s.interval != 0) r.Bad(top, "interval_minutes must divide a day (15, 30, 60)");
-  if (s.days < 1 || s.days > 366) r.Bad(top, "days must be 1-366");
+  if (s.days < 1 || s.days > options.max_days) r.Bad(top, "days must be 1-" + std::to_string(options.max_days));
   if (!r.ok()) return Fail(ErrorCode::kBadRequest, file + ": " + r.error());
 
   auto tables = [&](const char* key) {
@@ -327,9 +334,21 @@ Result<Scenario> ParseScenario(std::string_view text, std::string_view source,
     const std::string where = "[schedule]";
     r.Keys(*t, where, {"file", "first_day", "skills", "capacity"});
     const std::string name = r.String(*t, where, "file", "");
-    if (name.empty()) r.Bad(where, "'file' (a `homeline schedule --json` result) is required");
-    const std::string path = !name.empty() && name[0] == '/' ? name : base_dir + "/" + name;
-    auto schedule = r.ok() ? ReadSchedule(path) : Result<core::wfm::ScheduleResult>();
+    Result<core::wfm::ScheduleResult> schedule;
+    if (options.schedule != nullptr || !options.allow_files) {
+      if (t->contains("file"))
+        r.Bad(where, options.schedule != nullptr
+                         ? "'file' is not allowed here: the schedule is the one given (schedule_id)"
+                         : "'file' is not allowed here (name a stored schedule instead)");
+      else if (options.schedule == nullptr)
+        r.Bad(where, "needs a schedule (schedule_id)");
+      else
+        schedule = *options.schedule;
+    } else {
+      if (name.empty()) r.Bad(where, "'file' (a `homeline schedule --json` result) is required");
+      const std::string path = !name.empty() && name[0] == '/' ? name : base_dir + "/" + name;
+      if (r.ok()) schedule = ReadSchedule(path);
+    }
     if (r.ok() && !schedule) r.Bad(where, schedule.error().message);
     if (r.ok()) {
       TimeMs day_one = schedule->week_start - ((schedule->week_start % kDay) + kDay) % kDay;

@@ -48,6 +48,7 @@ BODIES = {
     ("post", "interactions/{id}/callback"): {"phone": "+15550100"},
     ("post", "calendar"): {"name": "intruder", "first_day": "2026-12-24",
                            "last_day": "2026-12-26", "multiplier": 0.3},
+    ("post", "simulations"): {"scenario": "[[queue]]\nname = \"q\"\narrivals = { per_interval = [1] }\n"},
 }
 
 

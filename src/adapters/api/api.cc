@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <deque>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -23,6 +24,9 @@
 #include "core/interval_stats.h"
 #include "core/wfm/schedule.h"
 #include "core/wfm/schedule_json.h"
+#include "sim/report.h"
+#include "sim/scenario_toml.h"
+#include "sim/summary.h"
 
 namespace homeline::api {
 
@@ -209,6 +213,7 @@ struct Api::Impl {
   std::uint64_t requests_by_class[6] = {};
   ChatService chat;
   std::atomic<int> solves_in_flight{0};  // schedule solves on the workers (at most one)
+  std::atomic<int> sims_in_flight{0};    // simulations on the workers (at most one)
 
   Impl(core::Engine& e, ApiOptions o, Api* a) : engine(e), options(o), api(a), chat(e, o.chat) {
     dummy_hash = auth::HashPassword("not a password of anyone");
@@ -294,6 +299,7 @@ struct Api::Impl {
     Add("GET", "/api/v1/tenants/{tenant}/schedules/{id}", Access::kSupervisor, &Impl::GetSchedule, "A schedule: every shift and the per-interval coverage; ?format=csv (shifts) or coverage_csv");
     Add("POST", "/api/v1/tenants/{tenant}/schedules/{id}/publish", Access::kSupervisor, &Impl::PublishSchedule, "Publish a draft: its agents see their shifts; the week's previous schedule is superseded");
     Add("GET", "/api/v1/tenants/{tenant}/me/shifts", Access::kMember, &Impl::MyShifts, "The caller's shifts in published schedules");
+    Add("POST", "/api/v1/tenants/{tenant}/simulations", Access::kSupervisor, &Impl::CreateSimulation, "Simulate a scenario through the routing engine (docs/wfm.md, Simulator): {scenario: TOML text, replications, seed, schedule_id}; the report of `homeline sim --json`, or ?format=csv; nothing stored");
     Add("GET", "/api/v1/tenants/{tenant}/me/shifts.ics", Access::kMember, &Impl::MyShiftsIcs, "The caller's shifts as iCalendar (RFC 5545)");
     // Adherence (WFM): presence history against the published schedules (docs/wfm.md).
     Add("GET", "/api/v1/tenants/{tenant}/adherence", Access::kSupervisor, &Impl::Adherence, "Adherence and conformance per scheduled agent for a day from the presence history: ?date=YYYY-MM-DD (default today) &agent=ID &grace=MIN (default 5) &format=csv");
@@ -1552,6 +1558,89 @@ struct Api::Impl {
       return Err(ErrorCode::kNotFound, "no such schedule");
     TRY(engine.PublishSchedule(c.tenant, *id, c.user->id));
     return Done(JsonResponse(ScheduleSummaryJson(*engine.FindSchedule(c.tenant, *id))));
+  }
+
+  // ---- simulations (WFM) ---------------------------------------------------------------------
+
+  // Bounds on one API simulation, so a request holds a worker for seconds, not hours
+  // (docs/api.md). The CLI has none: its user owns the machine.
+  static constexpr std::size_t kSimMaxScenario = 256 * 1024;  // bytes of TOML
+  static constexpr int kSimMaxDays = 7;
+  static constexpr int kSimMaxReplications = 20;
+  static constexpr std::int64_t kSimMaxAgents = 500;          // listed + staffing groups' peaks
+  static constexpr double kSimMaxContacts = 200000;           // expected arrivals × replications
+  static constexpr std::size_t kSimMaxTables = 1000;          // [[queue]], [[agent]], [[shift]]…
+
+  Outcome CreateSimulation(Ctx& c) {
+    const std::string format = c.req.QueryParam("format");
+    if (!format.empty() && format != "json" && format != "csv")
+      return Err(ErrorCode::kBadRequest, "format must be json or csv");
+    std::string text;
+    TRY(Want(c.body, "scenario", text, /*required=*/true, kSimMaxScenario));
+    std::int64_t replications = 1, seed = -1, schedule_id = 0;
+    TRY(Want(c.body, "replications", replications, false, 1, kSimMaxReplications));
+    TRY(Want(c.body, "seed", seed, false, 0, std::numeric_limits<std::int64_t>::max()));
+    TRY(Want(c.body, "schedule_id", schedule_id, false, 1, std::numeric_limits<std::int64_t>::max()));
+    for (const auto& [key, v] : c.body.items())
+      if (key != "scenario" && key != "replications" && key != "seed" && key != "schedule_id")
+        return Err(ErrorCode::kBadRequest, fmt::format("unknown field '{}'", key));
+    std::optional<core::wfm::ScheduleResult> schedule;
+    if (schedule_id != 0) {
+      const core::StoredSchedule* st = engine.FindSchedule(c.tenant, static_cast<core::ScheduleId>(schedule_id));
+      if (st == nullptr) return Err(ErrorCode::kNotFound, "no such schedule");
+      schedule = st->result;  // a copy: the worker must not touch the engine's state
+    }
+    // A cheap bound on what parsing expands (each table's profiles are per interval).
+    std::size_t tables = 0;
+    for (std::size_t at = text.find("[["); at != std::string::npos; at = text.find("[[", at + 2)) ++tables;
+    if (tables > kSimMaxTables)
+      return Err(ErrorCode::kBadRequest, fmt::format("at most {} [[tables]] in an API simulation", kSimMaxTables));
+    // One at a time: a simulation holds a worker, and the workers also hash passwords.
+    if (sims_in_flight.fetch_add(1) > 0) {
+      sims_in_flight.fetch_sub(1);
+      return Err(ErrorCode::kUnavailable, "another simulation is running; try again when it is done");
+    }
+    Outcome out;
+    out.offload = [this, text = std::move(text), schedule = std::move(schedule), seed,
+                   n = static_cast<int>(replications), csv = format == "csv"]() {
+      http::Response r = RunSimulation(text, schedule ? &*schedule : nullptr, seed, n, csv);
+      sims_in_flight.fetch_sub(1);
+      return std::function<Outcome()>([this, r = std::move(r)]() {
+        Outcome o = Done(r);
+        CountStatus(o.response.status);
+        return o;
+      });
+    };
+    return out;
+  }
+
+  // On a worker: parse (which may expand profiles over days), check the bounds, run, report.
+  static http::Response RunSimulation(const std::string& text, const core::wfm::ScheduleResult* schedule,
+                                      std::int64_t seed, int replications, bool csv) {
+    auto scenario = sim::ParseScenario(
+        text, "scenario", sim::ParseOptions{.allow_files = false, .schedule = schedule, .max_days = kSimMaxDays});
+    if (!scenario) return FromError(scenario.error());
+    if (seed >= 0) scenario->seed = static_cast<std::uint64_t>(seed);
+    std::int64_t agents = static_cast<std::int64_t>(scenario->agents.size());
+    for (const sim::StaffingGroup& g : scenario->groups)
+      if (!g.agents.empty()) agents += *std::max_element(g.agents.begin(), g.agents.end());
+    if (agents > kSimMaxAgents)
+      return FromError(Error{ErrorCode::kBadRequest,
+                             fmt::format("{} agents: at most {} in an API simulation", agents, kSimMaxAgents)});
+    double contacts = 0;
+    for (const sim::QueueSpec& q : scenario->queues)
+      for (double a : q.arrivals) contacts += a;
+    if (contacts * replications > kSimMaxContacts)
+      return FromError(Error{ErrorCode::kBadRequest,
+                             fmt::format("{:.0f} expected contacts x {} replications: at most {:.0f} in an API simulation",
+                                         contacts, replications, kSimMaxContacts)});
+    auto summary = sim::Replicate(*scenario, replications);
+    if (!summary) return FromError(summary.error());
+    if (!csv) return JsonResponse(sim::JsonReport(*scenario, *summary));
+    http::Response r;
+    r.content_type = "text/csv; charset=utf-8";
+    r.body = sim::CsvReport(*scenario, *summary);
+    return r;
   }
 
   Outcome MyShifts(Ctx& c) {
