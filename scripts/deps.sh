@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libboost-system-dev libssl-dev
   nlohmann-json3-dev libsqlite3-dev libsodium-dev zlib1g-dev
-  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   coinor-libcbc-dev
   python3 python3-mpmath curl openssl sqlite3 wrk procps
