@@ -74,6 +74,7 @@ async function resync(hello) {
   for (const ix of mine) onInteraction(ix, null);
   for (const [client_id, p] of pendingSends()) sendChat(p.id, p.text, client_id);
   loadMyDay();
+  loadMyShifts();
 }
 
 // ---- messages ------------------------------------------------------------------------------
@@ -508,6 +509,23 @@ function renderMyDay() {
     ...['available', 'busy', 'wrap_up', 'break'].map((k) => [`Time ${ACTIVITY[k].toLowerCase()}`, clock(times[k] || 0), k]),
   ];
   replace($('myday'), rows.map(([k, v, id]) => [h('dt', {}, k), h('dd', { dataset: { stat: id } }, v)]));
+}
+
+// The next published shifts (docs/wfm.md), and the same as an iCalendar feed to subscribe to.
+async function loadMyShifts() {
+  $('myshifts-ics').href = `/api/v1${state.ctx.T}/me/shifts.ics`;
+  try {
+    const { shifts } = await get(state.ctx.T + '/me/shifts');
+    const now = Date.now();
+    const next = shifts.filter((x) => Date.parse(x.end) > now).slice(0, 5);
+    const when = (iso) => new Date(iso).toLocaleString([], { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+    replace($('myshifts'), next.length
+      ? next.map((x) => h('li', {}, `${when(x.start)} – ${timeOfDay(Date.parse(x.end))}`,
+        x.segments.some((g) => !g.paid) ? h('span.muted', {}, ` (${x.segments.filter((g) => !g.paid).map((g) => `${g.name} ${timeOfDay(Date.parse(g.start))}`).join(', ')})`) : null))
+      : h('li.muted', {}, 'No published shifts ahead.'));
+  } catch (e) {
+    replace($('myshifts'), h('li.muted', {}, e.message));
+  }
 }
 
 // ---- ticking -------------------------------------------------------------------------------
