@@ -8,6 +8,22 @@ import { Server, launchBrowser, signIn, shot } from './harness.mjs';
 
 const T = '/api/v1/tenants/acme';
 
+// A week starting on a Monday at least two days ahead (so that no shift of it is "today" in
+// any time zone), one 8-hour shift for alice on its Monday from 09:00 UTC.
+function problem() {
+  const d = new Date(Date.now() + 2 * 86400000);
+  d.setUTCHours(0, 0, 0, 0);
+  d.setUTCDate(d.getUTCDate() + ((8 - d.getUTCDay()) % 7));
+  const required = new Array(672).fill(0);
+  for (let i = 36; i < 68; i++) required[i] = 1;
+  return {
+    week_start: d.toISOString().replace('.000Z', 'Z'), required, min_rest_hours: 11,
+    weights: { under: 1000, over: 1 },
+    templates: [{ id: 'day', length_min: 480, days: ['mon'], starts: ['09:00'] }],
+    agents: [{ id: 'alice', contract: 'employee', min_hours: 8, max_hours: 8, hourly_rate: 20 }],
+  };
+}
+
 describe('planning', { timeout: 180000 }, () => {
   let server, browser;
 
@@ -20,7 +36,9 @@ describe('planning', { timeout: 180000 }, () => {
     await server?.cleanup();
   });
 
-  test('supervisor: forecast week, calendar event added and listed, adherence', async () => {
+  test('supervisor: forecast week, calendar event added and listed, schedule published, adherence', async () => {
+    const sam = await server.login('sam');
+    const draft = await server.ok('POST', T + '/schedules?time_limit=20&name=Week%20one', problem(), sam);
     const page = await signIn(browser, server, 'sam');
     const link = page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Planning' });
     await link.click();
@@ -54,7 +72,6 @@ describe('planning', { timeout: 180000 }, () => {
     const row = page.locator('#calendar tr', { hasText: 'Spring sale' });
     await row.waitFor({ timeout: 30000 });
     assert.match(await row.textContent(), /2030-03-01.*2030-03-03.*1\.8.*support/);
-    const sam = await server.login('sam');
     const stored = await server.ok('GET', T + '/calendar', undefined, sam);
     assert.equal(stored.length, 1);
     assert.equal(stored[0].name, 'Spring sale');
@@ -64,7 +81,17 @@ describe('planning', { timeout: 180000 }, () => {
     await page.locator('#adherence-title', { hasText: /Adherence on \d{4}-\d\d-\d\d/ }).waitFor({ timeout: 30000 });
     await page.locator('#adherence tr', { hasText: 'Nobody is scheduled' }).waitFor();
     await page.locator('#adherence-live li', { hasText: 'Everyone matches' }).waitFor();
-    await page.locator('#schedules tr', { hasText: 'No schedules yet' }).waitFor();
+
+    // The draft with its coverage, published from the page.
+    const sched = page.locator(`#schedules tr[data-schedule="${draft.id}"]`);
+    await sched.locator('.pill', { hasText: 'draft' }).waitFor();
+    const cells = await sched.locator('td').allTextContents();
+    assert.equal(cells[5], String(draft.under_total ?? draft.coverage.reduce((t, c) => t + c.under, 0)));
+    await sched.getByRole('button', { name: 'Publish Week one' }).click();
+    await sched.locator('.pill', { hasText: 'published' }).waitFor({ timeout: 30000 });
+    assert.equal(await sched.getByRole('button', { name: /Publish/ }).count(), 0);
+    const listed = await server.ok('GET', T + '/schedules', undefined, sam);
+    assert.equal(listed.find((x) => x.id === draft.id).state, 'published');
     await shot(page, 'planning');
 
     // Deleting it from the page removes it from the store.
@@ -75,11 +102,14 @@ describe('planning', { timeout: 180000 }, () => {
   });
 
   test('agent: no Planning link, the page is refused; My shifts on the desktop', async () => {
+    // The schedule published above: alice's Monday shift.
     const page = await signIn(browser, server, 'alice');
     assert.match(page.url(), /desktop/);
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Desktop' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'Planning' }).count(), 0);
-    await page.locator('#myshifts li', { hasText: 'No published shifts ahead' }).waitFor({ timeout: 30000 });
+    await page.locator('#myshifts li', { hasText: 'Mon' }).waitFor({ timeout: 30000 });
+    assert.equal(await page.locator('#myshifts li').count(), 1);
+    await shot(page, 'desktop-myshifts');
     assert.match(await page.locator('#myshifts-ics').getAttribute('href'), /\/api\/v1\/tenants\/acme\/me\/shifts\.ics$/);
 
     await page.goto(server.base + '/app/planning.html');
