@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 import harness
@@ -160,6 +162,27 @@ class SimApi(ServerTest):
         status, out = self.api("POST", f"{self.base}/simulations", {"scenario": SCENARIO})
         self.assertEqual(status, 401, out)
 
+
+    def test_5_one_simulation_at_a_time(self):
+        # About 200 000 contacts and 500 agents over a week: seconds in a Debug build.
+        big = ("days = 7\ninterval_minutes = 60\n[[queue]]\nname = \"q\"\nskills = { q = 1 }\n"
+               "handle_time = { mean = 200, sd = 100 }\npatience = 60\n"
+               "arrivals = { start = \"00:00\", per_interval = [" + ", ".join(["1190"] * 24) + "] }\n"
+               "[[agent]]\nname = \"a\"\ncount = 500\nskills = { q = 5 }\n"
+               "shifts = [{ start = \"00:00\", end = \"24:00\" }]\n")
+        first = {}
+        t = threading.Thread(target=lambda: first.update(r=self.simulate({"scenario": big})))
+        t.start()
+        time.sleep(0.5)
+        status, out = self.simulate({"scenario": SCENARIO})
+        still_running = t.is_alive()
+        t.join(120)
+        self.assertEqual(first["r"][0], 200, str(first["r"][1])[:300])
+        self.assertGreater(first["r"][1]["all"]["total"]["offered"]["mean"], 150000)
+        if still_running:  # the second request came while the first was running
+            self.assertEqual(status, 503, out)
+            self.assertEqual(out["error"]["code"], "unavailable")
+        self.assertEqual(self.simulate({"scenario": SCENARIO})[0], 200)
 
 if __name__ == "__main__":
     unittest.main()

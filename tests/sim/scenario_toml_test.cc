@@ -135,5 +135,40 @@ TEST(ScenarioToml, ScheduleErrors) {
             "(accepted)");
 }
 
+// The API's options: a schedule given in memory is worked exactly as the same schedule read
+// from a file; a `file` key is refused whether or not a schedule is given; max_days bounds days.
+TEST(ScenarioToml, ScheduleInMemoryAndNoFiles) {
+  std::ifstream in(HOMELINE_SOURCE_DIR "/examples/sim/week_schedule.json");
+  auto schedule = core::wfm::ResultFromJson(nlohmann::json::parse(in));
+  ASSERT_TRUE(schedule) << schedule.error().message;
+  const std::string queue = "days = 7\n[[queue]]\nname = \"q\"\nhandle_time = { mean = 60, sd = 30 }\n";
+  const std::string table = "[schedule]\nskills = { q = 1 }\n";
+  auto from_file = ParseScenario(queue + table + "file = \"week_schedule.json\"\n", "x.toml",
+                                 HOMELINE_SOURCE_DIR "/examples/sim");
+  ASSERT_TRUE(from_file) << from_file.error().message;
+  auto given = ParseScenario(queue + table, "x.toml", ParseOptions{.allow_files = false, .schedule = &*schedule});
+  ASSERT_TRUE(given) << given.error().message;
+  ASSERT_EQ(given->agents.size(), from_file->agents.size());
+  for (std::size_t i = 0; i < given->agents.size(); ++i) {
+    EXPECT_EQ(given->agents[i].name, from_file->agents[i].name);
+    ASSERT_EQ(given->agents[i].shifts.size(), from_file->agents[i].shifts.size());
+    for (std::size_t k = 0; k < given->agents[i].shifts.size(); ++k) {
+      EXPECT_EQ(given->agents[i].shifts[k].start, from_file->agents[i].shifts[k].start);
+      EXPECT_EQ(given->agents[i].shifts[k].end, from_file->agents[i].shifts[k].end);
+    }
+  }
+  auto err = [&](const std::string& text, const ParseOptions& o) {
+    auto s = ParseScenario(text, "x.toml", o);
+    return s ? std::string("(accepted)") : s.error().message;
+  };
+  const std::string with_file = queue + table + "file = \"/etc/passwd\"\n";
+  EXPECT_NE(err(with_file, {.allow_files = false}).find("'file' is not allowed"), std::string::npos);
+  EXPECT_NE(err(with_file, {.schedule = &*schedule}).find("'file' is not allowed"), std::string::npos);
+  EXPECT_NE(err(queue + table, {.allow_files = false}).find("needs a schedule"), std::string::npos);
+  // No [schedule] table at all: an empty one, so the schedule's agents need [[agent]] entries.
+  EXPECT_NE(err(queue, {.schedule = &*schedule}).find("no [[agent]] entry"), std::string::npos);
+  EXPECT_NE(err(queue + table, {.schedule = &*schedule, .max_days = 5}).find("days must be 1-5"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace homeline::sim
