@@ -48,7 +48,19 @@ class Server:
         return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self, port=None):
-        self.port = port or free_port()
+        # A port picked by free_port() can be taken by another test's server before ours binds
+        # it; then our process exits ("cannot bind") while /healthz answers from the other
+        # one. So a server counts as up only when the listening socket is its own, and a lost
+        # race is retried on a new port (unless the caller asked for this very port).
+        for attempt in range(5):
+            self.port = port or free_port()
+            if self._launch():
+                return self
+            if port is not None:
+                break
+        raise RuntimeError("server did not start: " + self.read_log())
+
+    def _launch(self):
         args = [BIN, "serve", "--http", f"127.0.0.1:{self.port}", "--data", self.data_dir,
                 "--log-level", "warn"] + self.extra_args
         if not self.demo:
@@ -60,15 +72,47 @@ class Server:
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.read_log()}")
+                self.log.close()
+                code, self.proc = self.proc.returncode, None
+                if "cannot bind" in self.read_log():
+                    return False
+                raise RuntimeError(f"server exited with {code}: {self.read_log()}")
             try:
                 status, _ = self.request("GET", "/healthz", timeout=1)
-                if status == 200:
-                    return self
+                if status == 200 and self._listens_on_port():
+                    return True
             except (OSError, urllib.error.URLError):
                 pass
             time.sleep(0.05)
         raise RuntimeError("server did not become healthy: " + self.read_log())
+
+    def _listens_on_port(self):
+        """Whether our process owns the socket listening on self.port (Linux /proc)."""
+        suffix = f":{self.port:04X}"
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table) as f:
+                    next(f)
+                    for line in f:
+                        fields = line.split()
+                        if fields[3] == "0A" and fields[1].endswith(suffix):  # 0A = LISTEN
+                            inodes.add(fields[9])
+            except OSError:
+                pass
+        fd_dir = f"/proc/{self.proc.pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            return False
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                return True
+        return False
 
     def read_log(self):
         try:
