@@ -2,7 +2,7 @@
 // directory, Debian's Chromium driven by playwright-core (never a downloaded browser), and a
 // small REST client for setting things up the way an integration would.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, openSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,20 +27,56 @@ export function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Whether process `pid` owns the socket listening on 127.0.0.1:`port` (Linux /proc). A port
+// from freePort() can be taken by another test's server before ours binds it; /healthz would
+// then answer from that other process.
+function ownsListeningPort(pid, port) {
+  const suffix = ':' + port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = readFileSync(table, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && f[1].endsWith(suffix)) inodes.add(f[9]);
+    }
+  }
+  let fds = [];
+  try { fds = readdirSync(`/proc/${pid}/fd`); } catch { return false; }
+  for (const fd of fds) {
+    let target = '';
+    try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+    if (target.startsWith('socket:[') && inodes.has(target.slice(8, -1))) return true;
+  }
+  return false;
+}
+
 export class Server {
   async start(extraArgs = []) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'homeline-browser-'));
+    // A lost race for the port (our server cannot bind it) is retried on a new one.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (await this.launch(extraArgs)) return this;
+    }
+    throw new Error('server could not bind a free port');
+  }
+
+  async launch(extraArgs) {
     this.port = await freePort();
     this.base = `http://127.0.0.1:${this.port}`;
-    const log = openSync(path.join(this.dir, 'server.log'), 'a');
+    const logPath = path.join(this.dir, 'server.log');
+    const log = openSync(logPath, 'a');
     this.proc = spawn(BIN, ['serve', '--http', `127.0.0.1:${this.port}`, '--data', this.dir, '--log-level', 'warn', ...extraArgs],
       { stdio: ['ignore', log, log] });
     const deadline = Date.now() + 60000;
     while (Date.now() < deadline) {
-      if (this.proc.exitCode !== null) throw new Error(`server exited with ${this.proc.exitCode}`);
+      if (this.proc.exitCode !== null) {
+        if (readFileSync(logPath, 'utf8').includes('cannot bind')) return false;
+        throw new Error(`server exited with ${this.proc.exitCode}`);
+      }
       try {
         const r = await fetch(this.base + '/healthz', { signal: AbortSignal.timeout(1000) });
-        if (r.ok) return this;
+        if (r.ok && ownsListeningPort(this.proc.pid, this.port)) return true;
       } catch { /* not yet */ }
       await sleep(50);
     }
