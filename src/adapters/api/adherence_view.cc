@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "adapters/api/responses.h"
 #include "core/event_codec.h"
 #include "core/events.h"
 #include "core/wfm/schedule_json.h"
@@ -14,14 +15,6 @@ namespace wfm = core::wfm;
 using nlohmann::json;
 
 namespace {
-
-http::Response Error(int status, const std::string& code, const std::string& message) {
-  http::Response r;
-  r.status = status;
-  r.body = json{{"error", {{"code", code}, {"message", message}}}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
 
 wfm::Day LocalDay(TimeMs local) { return local >= 0 ? local / kDay : (local - kDay + 1) / kDay; }
 
@@ -93,7 +86,7 @@ http::Response RunAdherenceJob(const AdherenceJob& job, const EventScan& scan) {
   // Each agent's presence timeline in this tenant, from the lookback on.
   std::map<core::UserId, std::vector<wfm::StateChange>> timelines;
   for (const AdherenceAgent& a : job.agents) timelines[a.user];
-  if (!scan) return Error(503, "unavailable", "the event history cannot be read");
+  if (!scan) return ErrorResponse(503, "unavailable", "the event history cannot be read");
   if (to > from) {
     static const std::vector<std::string> kTypes = {"agent.presence"};
     auto st = scan(job.tenant, from - kAdherenceLookback, kTypes,
@@ -108,7 +101,7 @@ http::Response RunAdherenceJob(const AdherenceJob& job, const EventScan& scan) {
                      it->second.push_back({ts, AdherenceState(p->presence)});
                      return {};
                    });
-    if (!st) return Error(503, "unavailable", st.error().message);
+    if (!st) return ErrorResponse(503, "unavailable", st.error().message);
   }
 
   const wfm::AdherenceOptions options{.grace = q.grace};

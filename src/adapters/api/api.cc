@@ -42,6 +42,20 @@ http::Response ErrorResponse(int status, const std::string& code, const std::str
   return r;
 }
 
+http::Response ErrorResponse(const Error& e) {
+  return ErrorResponse(HttpStatusOf(e.code), ErrorCodeName(e.code), e.message);
+}
+
+std::optional<std::uint64_t> ParseId(const std::string& s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v == 0 ? std::nullopt : std::optional(v);
+}
+
 namespace {
 
 http::Response JsonResponse(const json& j, int status = 200) {
@@ -49,10 +63,6 @@ http::Response JsonResponse(const json& j, int status = 200) {
   r.status = status;
   r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
-}
-
-http::Response FromError(const Error& e) {
-  return ErrorResponse(HttpStatusOf(e.code), ErrorCodeName(e.code), e.message);
 }
 
 // Prometheus label values are quoted; queue names are free text.
@@ -89,15 +99,6 @@ constexpr std::size_t kMaxFailureKeys = 10000;
 // Deeper request bodies are refused (see Dispatch).
 constexpr int kMaxBodyDepth = 32;
 
-std::optional<std::uint64_t> ParseId(const std::string& s) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return v == 0 ? std::nullopt : std::optional(v);
-}
 
 // Typed field access on a request body; every mismatch is a 400 naming the field.
 Status Want(const json& j, const char* key, std::string& out, bool required, std::size_t max = 1000) {
@@ -153,7 +154,7 @@ Status OnlyFields(const json& j, std::initializer_list<const char*> allowed) {
 
 #define TRY(expr)                                   \
   do {                                              \
-    if (auto _st = (expr); !_st) return Done(FromError(_st.error())); \
+    if (auto _st = (expr); !_st) return Done(ErrorResponse(_st.error())); \
   } while (0)
 
 std::string CookieValue(const std::string& cookies, const std::string& name) {
@@ -313,10 +314,10 @@ struct Api::Impl {
 
   Outcome Done(http::Response r) { return Outcome{std::move(r), engine.last_seq(), {}}; }
   Outcome Done(const Status& st, const json& ok) {
-    if (!st) return Done(FromError(st.error()));
+    if (!st) return Done(ErrorResponse(st.error()));
     return Done(JsonResponse(ok));
   }
-  Outcome Err(ErrorCode code, const std::string& msg) { return Done(FromError(Error{code, msg})); }
+  Outcome Err(ErrorCode code, const std::string& msg) { return Done(ErrorResponse(Error{code, msg})); }
 
   // ---- dispatch ------------------------------------------------------------------------------
 
@@ -564,7 +565,7 @@ struct Api::Impl {
     const std::string token = auth::NewToken();
     const TimeMs expires = engine.now() + options.session_ttl;
     if (auto st = engine.CreateSession(auth::TokenHash(token), uid, expires); !st)
-      return Done(FromError(st.error()));
+      return Done(ErrorResponse(st.error()));
     json body = MeJson(*user);
     body["token"] = token;
     body["expires_at"] = expires;
@@ -590,7 +591,7 @@ struct Api::Impl {
     auto st = engine.RevokeSession(auth::TokenHash(token));
     http::Response r = JsonResponse(json{{"ok", true}});
     r.headers.emplace_back("Set-Cookie", "homeline_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    if (!st) return Done(FromError(st.error()));
+    if (!st) return Done(ErrorResponse(st.error()));
     return Done(std::move(r));
   }
 
@@ -624,13 +625,13 @@ struct Api::Impl {
     TRY(Want(c.body, "name", t.name, true, 200));
     if (c.body.contains("settings")) {
       auto s = core::FromJson(c.body["settings"], t.settings);
-      if (!s) return Done(FromError(s.error()));
+      if (!s) return Done(ErrorResponse(s.error()));
       t.settings = *s;
     }
     if (t.settings.chat_queue != 0)
       return Err(ErrorCode::kBadRequest, "settings.chat_queue: a new tenant has no queues yet");
     auto id = engine.CreateTenant(t);
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     core::Membership m;
     m.role = Role::kAdmin;
     (void)engine.SetMember(*id, c.user->id, m);
@@ -647,7 +648,7 @@ struct Api::Impl {
     if (c.body.contains("slug")) TRY(SlugIsNotAnId(t.slug));
     if (c.body.contains("settings")) {
       auto s = core::FromJson(c.body["settings"], t.settings);
-      if (!s) return Done(FromError(s.error()));
+      if (!s) return Done(ErrorResponse(s.error()));
       t.settings = *s;
     }
     if (t.settings.chat_queue != 0 && engine.FindQueue(c.tenant, t.settings.chat_queue) == nullptr)
@@ -725,8 +726,8 @@ struct Api::Impl {
       u.password_hash = auth::HashPassword(password);
       return std::function<Outcome()>([this, u, m, tenant]() {
         auto id = engine.CreateUser(u);
-        if (!id) return Done(FromError(id.error()));
-        if (auto st = engine.SetMember(tenant, *id, m); !st) return Done(FromError(st.error()));
+        if (!id) return Done(ErrorResponse(id.error()));
+        if (auto st = engine.SetMember(tenant, *id, m); !st) return Done(ErrorResponse(st.error()));
         Outcome o = Done(JsonResponse(MemberJson(engine, tenant, *id), 201));
         CountStatus(201);
         return o;
@@ -814,7 +815,7 @@ struct Api::Impl {
     s.tenant = c.tenant;
     TRY(Want(c.body, "name", s.name, true, 64));
     auto id = engine.CreateSkill(s);
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     return Done(JsonResponse(core::ToJson(*engine.FindSkill(c.tenant, *id)), 201));
   }
   Outcome GetSkill(Ctx& c) {
@@ -849,10 +850,10 @@ struct Api::Impl {
     base.tenant = c.tenant;
     if (!c.body.contains("name")) return Err(ErrorCode::kBadRequest, "missing field 'name'");
     auto q = core::FromJson(c.body, base);
-    if (!q) return Done(FromError(q.error()));
+    if (!q) return Done(ErrorResponse(q.error()));
     q->tenant = c.tenant;
     auto id = engine.CreateQueue(*q);
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     return Done(JsonResponse(core::ToJson(*engine.FindQueue(c.tenant, *id)), 201));
   }
   Outcome GetQueue(Ctx& c) {
@@ -866,7 +867,7 @@ struct Api::Impl {
     const core::Queue* q = id ? engine.FindQueue(c.tenant, *id) : nullptr;
     if (!q) return Err(ErrorCode::kNotFound, "no such queue");
     auto next = core::FromJson(c.body, *q);
-    if (!next) return Done(FromError(next.error()));
+    if (!next) return Done(ErrorResponse(next.error()));
     next->id = q->id;
     next->tenant = c.tenant;
     TRY(engine.UpdateQueue(*next));
@@ -888,10 +889,10 @@ struct Api::Impl {
     base.tenant = c.tenant;
     if (!c.body.contains("name")) return Err(ErrorCode::kBadRequest, "missing field 'name'");
     auto h = core::FromJson(c.body, base);
-    if (!h) return Done(FromError(h.error()));
+    if (!h) return Done(ErrorResponse(h.error()));
     h->tenant = c.tenant;
     auto id = engine.CreateHours(*h);
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     return Done(JsonResponse(core::ToJson(*engine.FindHours(c.tenant, *id)), 201));
   }
   Outcome GetHours(Ctx& c) {
@@ -905,7 +906,7 @@ struct Api::Impl {
     const core::BusinessHours* h = id ? engine.FindHours(c.tenant, *id) : nullptr;
     if (!h) return Err(ErrorCode::kNotFound, "no such business hours");
     auto next = core::FromJson(c.body, *h);
-    if (!next) return Done(FromError(next.error()));
+    if (!next) return Done(ErrorResponse(next.error()));
     next->id = h->id;
     next->tenant = c.tenant;
     TRY(engine.UpdateHours(*next));
@@ -930,7 +931,7 @@ struct Api::Impl {
     TRY(Want(c.body, "name", d.name, false, 200));
     if (d.name.empty()) d.name = d.code;
     auto id = engine.CreateDisposition(d);
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     return Done(JsonResponse(core::ToJson(*engine.FindDisposition(c.tenant, *id)), 201));
   }
   Outcome GetDisposition(Ctx& c) {
@@ -990,7 +991,7 @@ struct Api::Impl {
     TRY(Want(c.body, "subject", n.subject, false, 1000));
     if (c.body.contains("customer")) {
       auto cu = core::FromJson(c.body["customer"], core::Customer{});
-      if (!cu) return Done(FromError(cu.error()));
+      if (!cu) return Done(ErrorResponse(cu.error()));
       n.customer = *cu;
     }
     if (c.body.contains("data")) {
@@ -998,7 +999,7 @@ struct Api::Impl {
       n.data = c.body["data"].dump();
     }
     auto id = engine.CreateInteraction(std::move(n));
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, *id)), 201));
   }
 
@@ -1011,7 +1012,7 @@ struct Api::Impl {
   }
 
   Outcome IxResult(Ctx& c, const core::Interaction* ix, const Status& st) {
-    if (!st) return Done(FromError(st.error()));
+    if (!st) return Done(ErrorResponse(st.error()));
     return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, ix->id))));
   }
 
@@ -1104,7 +1105,7 @@ struct Api::Impl {
     TRY(Want(c.body, "queue", queue, false, 1, INT64_MAX));
     if (queue != 0) n.queue = static_cast<core::QueueId>(queue);
     auto id = engine.CreateInteraction(std::move(n));
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, *id)), 201));
   }
 
@@ -1334,7 +1335,7 @@ struct Api::Impl {
     n.subject = "Message from the chat widget";
     n.data = json{{"source", "chat_widget"}, {"text", text}}.dump();
     auto id = engine.CreateInteraction(std::move(n));
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     return Done(JsonResponse(json{{"id", *id}, {"channel", "email"}}, 201));
   }
 
@@ -1363,7 +1364,7 @@ struct Api::Impl {
     const core::Interaction* ix = VisitorChat(c);
     if (ix == nullptr) return Err(ErrorCode::kNotFound, "no such chat");
     auto since = SinceParam(c.req);
-    if (!since) return Done(FromError(since.error()));
+    if (!since) return Done(ErrorResponse(since.error()));
     // The reply waits for every event the engine holds, so every message shown is durable.
     return Done(JsonResponse(json{{"chat", chat.StateJson(*ix)},
                                   {"messages", chat.MessagesJson(*ix, *since, UINT64_MAX)}}));
@@ -1418,7 +1419,7 @@ struct Api::Impl {
     if (!c.AtLeast(Role::kSupervisor) && ix->agent != c.user->id)
       return Err(ErrorCode::kForbidden, "not your interaction");
     auto since = SinceParam(c.req);
-    if (!since) return Done(FromError(since.error()));
+    if (!since) return Done(ErrorResponse(since.error()));
     // Other channels have no transcript: an empty one, so a desktop can ask of any contact.
     if (engine.FindChat(c.tenant, ix->id) == nullptr)
       return Done(JsonResponse(json{{"chat", nullptr}, {"messages", json::array()}}));
@@ -1454,9 +1455,9 @@ struct Api::Impl {
 
   Outcome Staffing(Ctx& c) {
     auto in = StaffingInputFromQuery(c.req);
-    if (!in) return Done(FromError(in.error()));
+    if (!in) return Done(ErrorResponse(in.error()));
     auto s = core::wfm::SolveStaffing(*in);
-    if (!s) return Done(FromError(s.error()));
+    if (!s) return Done(ErrorResponse(s.error()));
     return Done(JsonResponse(StaffingJson(*in, *s)));
   }
 
@@ -1475,7 +1476,7 @@ struct Api::Impl {
         return Err(ErrorCode::kBadRequest, "time_limit must be 1..300 seconds");
     }
     auto problem = core::wfm::ProblemFromJson(c.body);
-    if (!problem) return Done(FromError(problem.error()));
+    if (!problem) return Done(ErrorResponse(problem.error()));
     // The problem's agents are the tenant's members, by login: an unknown login and another
     // tenant's get the same answer.
     std::vector<core::UserId> users;
@@ -1513,7 +1514,7 @@ struct Api::Impl {
   Outcome FinishSchedule(const Result<core::wfm::ScheduleResult>& r,
                          const std::vector<core::UserId>& users, const std::string& name,
                          core::TenantId tenant, core::UserId by) {
-    if (!r) return Done(FromError(r.error()));
+    if (!r) return Done(ErrorResponse(r.error()));
     core::StoredSchedule s;
     s.tenant = tenant;
     s.name = name.empty() ? "week of " + core::wfm::IsoUtc(r->week_start).substr(0, 10) : name;
@@ -1521,7 +1522,7 @@ struct Api::Impl {
     s.users = users;
     s.result = *r;
     auto id = engine.StoreSchedule(std::move(s));
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     return Done(JsonResponse(ScheduleFullJson(*engine.FindSchedule(tenant, *id)), 201));
   }
 
@@ -1619,23 +1620,23 @@ struct Api::Impl {
                                       std::int64_t seed, int replications, bool csv) {
     auto scenario = sim::ParseScenario(
         text, "scenario", sim::ParseOptions{.allow_files = false, .schedule = schedule, .max_days = kSimMaxDays});
-    if (!scenario) return FromError(scenario.error());
+    if (!scenario) return ErrorResponse(scenario.error());
     if (seed >= 0) scenario->seed = static_cast<std::uint64_t>(seed);
     std::int64_t agents = static_cast<std::int64_t>(scenario->agents.size());
     for (const sim::StaffingGroup& g : scenario->groups)
       if (!g.agents.empty()) agents += *std::max_element(g.agents.begin(), g.agents.end());
     if (agents > kSimMaxAgents)
-      return FromError(Error{ErrorCode::kBadRequest,
+      return ErrorResponse(Error{ErrorCode::kBadRequest,
                              fmt::format("{} agents: at most {} in an API simulation", agents, kSimMaxAgents)});
     double contacts = 0;
     for (const sim::QueueSpec& q : scenario->queues)
       for (double a : q.arrivals) contacts += a;
     if (contacts * replications > kSimMaxContacts)
-      return FromError(Error{ErrorCode::kBadRequest,
+      return ErrorResponse(Error{ErrorCode::kBadRequest,
                              fmt::format("{:.0f} expected contacts x {} replications: at most {:.0f} in an API simulation",
                                          contacts, replications, kSimMaxContacts)});
     auto summary = sim::Replicate(*scenario, replications);
-    if (!summary) return FromError(summary.error());
+    if (!summary) return ErrorResponse(summary.error());
     if (!csv) return JsonResponse(sim::JsonReport(*scenario, *summary));
     http::Response r;
     r.content_type = "text/csv; charset=utf-8";
@@ -1701,7 +1702,7 @@ struct Api::Impl {
   // Gathers the shifts here, on the engine thread; the history scan and the math on a worker.
   Outcome AdherenceJob(Ctx& c, core::UserId self) {
     auto q = AdherenceQueryFrom(c.req);
-    if (!q) return Done(FromError(q.error()));
+    if (!q) return Done(ErrorResponse(q.error()));
     if (self != 0) {
       if (q->agent != 0 && q->agent != self) return Err(ErrorCode::kBadRequest, "agent is not a parameter of /me/adherence");
       q->agent = self;
@@ -1741,7 +1742,7 @@ struct Api::Impl {
   // Cheap: one schedule lookup and one state check per scheduled agent, from current state.
   Outcome AdherenceLive(Ctx& c) {
     auto grace = GraceFrom(c.req);
-    if (!grace) return Done(FromError(grace.error()));
+    if (!grace) return Done(ErrorResponse(grace.error()));
     const TimeMs now = engine.now();
     json agents = json::array();
     // Shifts within a day around now: enough for the activity now and its start.
@@ -1787,12 +1788,12 @@ struct Api::Impl {
 
   Outcome CreateCalendar(Ctx& c) {
     auto e = core::FromJson(c.body, core::CalendarEntry{});
-    if (!e) return Done(FromError(e.error()));
+    if (!e) return Done(ErrorResponse(e.error()));
     e->tenant = c.tenant;
     if (e->queue != 0 && engine.FindQueue(c.tenant, e->queue) == nullptr)
       return Err(ErrorCode::kNotFound, "no such queue");
     auto id = engine.CreateCalendarEvent(*e);
-    if (!id) return Done(FromError(id.error()));
+    if (!id) return Done(ErrorResponse(id.error()));
     return Done(JsonResponse(core::ToJson(*engine.FindCalendarEvent(c.tenant, *id)), 201));
   }
 
@@ -1810,7 +1811,7 @@ struct Api::Impl {
   // worker (the history is in the store, and a long one takes a while to read).
   Outcome ForecastJob(Ctx& c, bool requirements) {
     auto q = ForecastQueryFrom(c.req);
-    if (!q) return Done(FromError(q.error()));
+    if (!q) return Done(ErrorResponse(q.error()));
     if (engine.FindQueue(c.tenant, q->queue) == nullptr) return Err(ErrorCode::kNotFound, "no such queue");
     api::ForecastJob job;
     job.tenant = c.tenant;
@@ -1820,7 +1821,7 @@ struct Api::Impl {
     job.calendar = CalendarFor(engine.CalendarEvents(c.tenant), q->queue);
     if (requirements) {
       auto targets = StaffingTargetsFromQuery(c.req);
-      if (!targets) return Done(FromError(targets.error()));
+      if (!targets) return Done(ErrorResponse(targets.error()));
       job.staffing = *targets;
     }
     Outcome out;

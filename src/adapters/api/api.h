@@ -21,6 +21,7 @@
 
 #include "adapters/api/chat_service.h"
 #include "adapters/api/forecast_view.h"
+#include "adapters/api/responses.h"
 #include "adapters/http/http_server.h"
 #include "common/time.h"
 #include "core/types.h"
@@ -100,8 +101,5 @@ class Api {
   std::shared_ptr<core::wfm::MipSolver> schedule_solver_;
   EventScan event_scan_;
 };
-
-// JSON error body, for the server's own errors (413, 400 from the HTTP layer).
-http::Response ErrorResponse(int status, const std::string& code, const std::string& message);
 
 }  // namespace homeline::api

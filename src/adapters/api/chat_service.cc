@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "adapters/api/responses.h"
 #include "adapters/auth/passwords.h"
 
 namespace homeline::api {
@@ -17,15 +18,6 @@ constexpr double kDefaultChatAhtS = 180;
 // Rate-limit tables are swept of full (idle) buckets past this many keys.
 constexpr std::size_t kMaxBuckets = 10000;
 
-std::optional<std::uint64_t> ParseId(const std::string& s) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return v == 0 ? std::nullopt : std::optional(v);
-}
 
 }  // namespace
 

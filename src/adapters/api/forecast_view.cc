@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/api/responses.h"
 #include "adapters/api/staffing_view.h"
 #include "adapters/wfm/forecast_render.h"
 #include "core/contact_history.h"
@@ -19,17 +20,6 @@ namespace {
 
 // History read for a forecast: the longest window (12 weeks of shape) with room for gaps.
 constexpr int kHistoryWeeks = 20;
-
-http::Response Error(int status, const std::string& code, const std::string& message) {
-  http::Response r;
-  r.status = status;
-  r.body = json{{"error", {{"code", code}, {"message", message}}}}.dump(
-      -1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-http::Response Error(const homeline::Error& e) {
-  return Error(HttpStatusOf(e.code), ErrorCodeName(e.code), e.message);
-}
 
 Status Integer(const http::Request& req, const char* name, int lo, int hi, int& out) {
   const std::string v = req.QueryParam(name);
@@ -124,7 +114,7 @@ http::Response RunForecastJob(const ForecastJob& job, const EventScan& scan) {
   const TimeMs scan_from = scan_from_day * kDay - job.utc_offset;
 
   core::ContactHistoryBuilder builder(job.utc_offset, q.interval_min);
-  if (!scan) return Error(503, "unavailable", "the event history cannot be read");
+  if (!scan) return ErrorResponse(503, "unavailable", "the event history cannot be read");
   static const std::vector<std::string> kTypes = {
       "interaction.created", "interaction.accepted", "interaction.completed",
       "interaction.closed", "interaction.abandoned"};
@@ -134,7 +124,7 @@ http::Response RunForecastJob(const ForecastJob& job, const EventScan& scan) {
                    if (body) builder.Add(ts, *body);  // an undecodable event was never applied
                    return {};
                  });
-  if (!st) return Error(503, "unavailable", st.error().message);
+  if (!st) return ErrorResponse(503, "unavailable", st.error().message);
   auto histories = builder.Finish(job.now);
 
   wfm::Forecast f;
@@ -149,7 +139,7 @@ http::Response RunForecastJob(const ForecastJob& job, const EventScan& scan) {
     o.first_day = first_day;
     o.days = 7 * q.weeks;
     auto made = wfm::MakeForecast(it->second, job.calendar, o);
-    if (!made) return Error(made.error());
+    if (!made) return ErrorResponse(made.error());
     f = std::move(*made);
   } else {
     f = Zeros(first_day, 7 * q.weeks, q.interval_min, job.calendar);
@@ -176,7 +166,7 @@ http::Response RunForecastJob(const ForecastJob& job, const EventScan& scan) {
     in.interval_s = q.interval_min * 60.0;
     in.aht_s = p.aht_s;
     auto s = wfm::SolveStaffing(in);
-    if (!s) return Error(400, "bad_request", wfmio::IntervalStart(p.day, p.slot, q.interval_min) + ": " + s.error().message);
+    if (!s) return ErrorResponse(400, "bad_request", wfmio::IntervalStart(p.day, p.slot, q.interval_min) + ": " + s.error().message);
     req[i] = Requirement{*s, true};
   }
   const wfm::StaffingInput& target = *job.staffing;

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "adapters/api/api.h"
+#include "adapters/api/responses.h"
 #include "adapters/http/url.h"
 
 namespace homeline::api {
