@@ -173,15 +173,20 @@ class SimApi(ServerTest):
         first = {}
         t = threading.Thread(target=lambda: first.update(r=self.simulate({"scenario": big})))
         t.start()
-        time.sleep(0.5)
-        status, out = self.simulate({"scenario": SCENARIO})
-        still_running = t.is_alive()
+        # Ask again while the big one runs; the server must refuse at least once. (Before, the
+        # check was skipped when the big run had already finished, so it could not fail.)
+        busy = None
+        while t.is_alive() and busy is None:
+            status, out = self.simulate({"scenario": SCENARIO})
+            if status == 503:
+                busy = out
+            else:
+                time.sleep(0.05)
         t.join(120)
         self.assertEqual(first["r"][0], 200, str(first["r"][1])[:300])
         self.assertGreater(first["r"][1]["all"]["total"]["offered"]["mean"], 150000)
-        if still_running:  # the second request came while the first was running
-            self.assertEqual(status, 503, out)
-            self.assertEqual(out["error"]["code"], "unavailable")
+        self.assertIsNotNone(busy, "no request was refused while the big simulation ran")
+        self.assertEqual(busy["error"]["code"], "unavailable")
         self.assertEqual(self.simulate({"scenario": SCENARIO})[0], 200)
 
 if __name__ == "__main__":
