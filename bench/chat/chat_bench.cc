@@ -20,6 +20,8 @@
 // Usage: bench_chat --port P [--host 127.0.0.1] [--chats 1000] [--rate 1] [--seconds 20]
 //          [--user ada] [--password demo] [--timeout-ms 10000]
 
+#include "ws_client.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -50,9 +52,9 @@
 
 namespace {
 
-struct Options {
-  std::string host = "127.0.0.1";
-  int port = 0;
+using namespace bench;  // bench/common/ws_client.h: the HTTP and WebSocket client, the JSON walker
+
+struct Options : bench::Endpoint {
   std::string user = "ada";  // a platform admin: creates the bench tenant
   std::string password = "demo";
   int chats = 1000;
@@ -61,268 +63,6 @@ struct Options {
   int timeout_ms = 10000;
   int in_flight = 128;  // handshakes under way at once
 };
-
-
-using Clock = std::chrono::steady_clock;
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "bench_chat: %s\n", what.c_str());
-  std::exit(1);
-}
-
-// ---- a JSON walker over the text, without building a tree (the hot path scans 100k frames) --
-
-using Pos = std::size_t;
-constexpr Pos kBad = std::string_view::npos;
-
-Pos SkipWs(std::string_view s, Pos i) {
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
-  return i;
-}
-
-Pos SkipString(std::string_view s, Pos i) {  // i at the opening quote
-  for (Pos j = i + 1; j < s.size(); ++j) {
-    if (s[j] == '\\')
-      ++j;
-    else if (s[j] == '"')
-      return j + 1;
-  }
-  return kBad;
-}
-
-Pos SkipValue(std::string_view s, Pos i);
-
-// Calls f(key, value_pos) for each member of the object at i; returns the position after it.
-// Keys are returned raw (the keys looked at here have no escapes).
-template <class F>
-Pos Members(std::string_view s, Pos i, F&& f) {
-  i = SkipWs(s, i);
-  if (i >= s.size() || s[i] != '{') return kBad;
-  i = SkipWs(s, i + 1);
-  if (i < s.size() && s[i] == '}') return i + 1;
-  for (;;) {
-    if (i >= s.size() || s[i] != '"') return kBad;
-    const Pos kend = SkipString(s, i);
-    if (kend == kBad) return kBad;
-    const std::string_view key = s.substr(i + 1, kend - i - 2);
-    i = SkipWs(s, kend);
-    if (i >= s.size() || s[i] != ':') return kBad;
-    i = SkipWs(s, i + 1);
-    f(key, i);
-    i = SkipValue(s, i);
-    if (i == kBad) return kBad;
-    i = SkipWs(s, i);
-    if (i < s.size() && s[i] == ',') {
-      i = SkipWs(s, i + 1);
-      continue;
-    }
-    if (i < s.size() && s[i] == '}') return i + 1;
-    return kBad;
-  }
-}
-
-// Calls f(value_pos) for each element of the array at i; returns the position after it.
-template <class F>
-Pos Elements(std::string_view s, Pos i, F&& f) {
-  i = SkipWs(s, i);
-  if (i >= s.size() || s[i] != '[') return kBad;
-  i = SkipWs(s, i + 1);
-  if (i < s.size() && s[i] == ']') return i + 1;
-  for (;;) {
-    f(i);
-    i = SkipValue(s, i);
-    if (i == kBad) return kBad;
-    i = SkipWs(s, i);
-    if (i < s.size() && s[i] == ',') {
-      i = SkipWs(s, i + 1);
-      continue;
-    }
-    if (i < s.size() && s[i] == ']') return i + 1;
-    return kBad;
-  }
-}
-
-Pos SkipValue(std::string_view s, Pos i) {
-  i = SkipWs(s, i);
-  if (i >= s.size()) return kBad;
-  switch (s[i]) {
-    case '"':
-      return SkipString(s, i);
-    case '{':
-      return Members(s, i, [](std::string_view, Pos) {});
-    case '[':
-      return Elements(s, i, [](Pos) {});
-    default: {
-      const Pos start = i;
-      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '-' ||
-                              s[i] == '+' || s[i] == '.'))
-        ++i;
-      return i == start ? kBad : i;
-    }
-  }
-}
-
-// The raw text of a string value (no unescaping: enough for tokens, names and types here).
-std::optional<std::string_view> StringAt(std::string_view s, Pos i) {
-  if (i >= s.size() || s[i] != '"') return std::nullopt;
-  const Pos end = SkipString(s, i);
-  if (end == kBad) return std::nullopt;
-  return s.substr(i + 1, end - i - 2);
-}
-
-std::optional<std::int64_t> IntAt(std::string_view s, Pos i) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data() + i, s.data() + s.size(), v);
-  if (ec != std::errc()) return std::nullopt;
-  return v;
-}
-
-// ---- blocking HTTP/1.1 for setup (Connection: close, read to EOF) ---------------------------
-
-struct HttpResult {
-  int status = 0;
-  std::string body;
-};
-
-int ConnectTcp(const Options& o, bool nonblocking) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(o.port));
-  if (inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1)
-    Die("--host must be an IPv4 address");
-  const int fd = socket(AF_INET, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
-  if (fd < 0) Die(std::string("socket: ") + std::strerror(errno));
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
-    const int e = errno;
-    close(fd);
-    Die(std::string("connect: ") + std::strerror(e));
-  }
-  return fd;
-}
-
-std::string HttpRequestText(const Options& o, const std::string& method, const std::string& path,
-                            const std::string& token, const std::string& body) {
-  std::string r = method + " " + path + " HTTP/1.1\r\nHost: " + o.host + ":" +
-                  std::to_string(o.port) + "\r\nConnection: close\r\n";
-  if (!token.empty()) r += "Authorization: Bearer " + token + "\r\n";
-  if (!body.empty() || method == "POST" || method == "PUT")
-    r +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  return r + "\r\n" + body;
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// Value of a header in a response head (up to the blank line), or "".
-std::string_view HeaderValue(std::string_view head, std::string_view name) {
-  Pos i = head.find("\r\n");
-  while (i != kBad && i + 2 < head.size()) {
-    const Pos start = i + 2;
-    Pos end = head.find("\r\n", start);
-    if (end == kBad) end = head.size();
-    const std::string_view line = head.substr(start, end - start);
-    const Pos colon = line.find(':');
-    if (colon != kBad && IEquals(line.substr(0, colon), name)) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-      return v;
-    }
-    i = end;
-  }
-  return {};
-}
-
-std::optional<HttpResult> ParseHttpResponse(std::string_view raw) {
-  const Pos head_end = raw.find("\r\n\r\n");
-  if (head_end == kBad || raw.substr(0, 9).find("HTTP/1.") != 0) return std::nullopt;
-  const std::string_view head = raw.substr(0, head_end);
-  HttpResult r;
-  auto [p, ec] = std::from_chars(raw.data() + 9, raw.data() + raw.size(), r.status);
-  if (ec != std::errc()) return std::nullopt;
-  std::string_view body = raw.substr(head_end + 4);
-  if (IEquals(HeaderValue(head, "transfer-encoding"), "chunked")) {
-    for (;;) {
-      std::size_t n = 0;
-      auto [q, e] = std::from_chars(body.data(), body.data() + body.size(), n, 16);
-      const Pos line_end = body.find("\r\n");
-      if (e != std::errc() || line_end == kBad || n == 0) break;
-      body.remove_prefix(line_end + 2);
-      if (body.size() < n) return std::nullopt;
-      r.body.append(body.substr(0, n));
-      body.remove_prefix(std::min(body.size(), n + 2));
-    }
-  } else {
-    const std::string_view cl = HeaderValue(head, "content-length");
-    std::size_t n = body.size();
-    if (!cl.empty()) std::from_chars(cl.data(), cl.data() + cl.size(), n);
-    if (body.size() < n) return std::nullopt;
-    r.body.assign(body.substr(0, n));
-  }
-  return r;
-}
-
-void SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) Die(std::string("send: ") + std::strerror(errno));
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
-HttpResult Http(const Options& o, const std::string& method, const std::string& path,
-                const std::string& token = "", const std::string& body = "") {
-  const int fd = ConnectTcp(o, false);
-  SendAll(fd, HttpRequestText(o, method, path, token, body));
-  std::string raw;
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    raw.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fd);
-  auto r = ParseHttpResponse(raw);
-  if (!r) Die(method + " " + path + ": no HTTP response");
-  return *r;
-}
-
-// ---- WebSocket -------------------------------------------------------------------------------
-
-std::string Base64(const unsigned char* p, std::size_t n) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < n; i += 3) {
-    std::uint32_t v = p[i] << 16;
-    if (i + 1 < n) v |= p[i + 1] << 8;
-    if (i + 2 < n) v |= p[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < n ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
-
-std::string AcceptFor(const std::string& key) {
-  const std::string in = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(in.data(), in.size(), digest, &len, EVP_sha1(), nullptr);
-  return Base64(digest, len);
-}
-
 
 std::string JsonEscape(std::string_view s) {
   std::string out;
@@ -935,4 +675,7 @@ Options ParseArgs(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return Bench(ParseArgs(argc, argv)).Run(); }
+int main(int argc, char** argv) {
+  bench::SetProgramName("bench_chat");
+  return Bench(ParseArgs(argc, argv)).Run();
+}

@@ -10,20 +10,13 @@ cd "$(dirname "$0")/../.."
 chats=${1:-1000}
 rate=${2:-1}
 seconds=${3:-20}
-bash scripts/deps.sh
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOMELINE_TESTS=OFF -DHOMELINE_BENCH=ON >/dev/null
-cmake --build build/release -j2 --target homeline bench_chat >/dev/null
+source bench/common/run_lib.sh
+bench_build -j2 --target homeline bench_chat
 ulimit -n "$(ulimit -Hn)"
 if (( $(ulimit -n) < chats * 2 + 200 )); then
   echo "ulimit -n is $(ulimit -n): too low for $chats chats" >&2
   exit 1
 fi
-data=$(mktemp -d)
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-printf '[chat]\nvisitor_burst = 1000\nvisitor_rate = 1000.0\naddress_burst = 1000000\naddress_rate = 1000.0\n' >"$data/bench.toml"
-build/release/src/exe/homeline serve --config "$data/bench.toml" --http 127.0.0.1:$port --data "$data/db" --log-level warn &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
+bench_serve "$(printf '[chat]\nvisitor_burst = 1000\nvisitor_rate = 1000.0\naddress_burst = 1000000\naddress_rate = 1000.0\n')"
 echo "== web chat: $chats conversations, $rate messages/s per conversation and side, $seconds s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 build/release/bench/chat/bench_chat --port "$port" --chats "$chats" --rate "$rate" --seconds "$seconds"
