@@ -10,6 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   coinor-libcbc-dev
+  libsndfile1-dev espeak-ng
   python3 python3-mpmath curl openssl sqlite3 wrk procps
   nodejs chromium
 )

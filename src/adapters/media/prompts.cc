@@ -1,0 +1,232 @@
+#include "adapters/media/prompts.h"
+
+#include <fcntl.h>
+#include <sndfile.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <numbers>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "adapters/media/g711.h"
+
+extern char** environ;
+
+namespace homeline::media {
+namespace fs = std::filesystem;
+
+std::shared_ptr<const Prompt> MakePrompt(std::vector<std::int16_t> pcm) {
+  auto p = std::make_shared<Prompt>();
+  p->ulaw.resize(pcm.size());
+  p->alaw.resize(pcm.size());
+  g711::Encode(pcm.data(), pcm.size(), false, p->ulaw.data());
+  g711::Encode(pcm.data(), pcm.size(), true, p->alaw.data());
+  p->pcm = std::move(pcm);
+  return p;
+}
+
+std::vector<float> Resample(const std::vector<float>& in, int from_rate, int to_rate) {
+  if (from_rate == to_rate || in.empty()) return in;
+  const double step = static_cast<double>(from_rate) / to_rate;  // input samples per output
+  // Cut-off just below the lower Nyquist frequency, in cycles per input sample.
+  const double cutoff = 0.5 * std::min(1.0, 1.0 / step) * 0.92;
+  const int half = static_cast<int>(std::ceil(12.0 / (2.0 * cutoff)));  // 12 zero crossings
+  const std::size_t n_out =
+      static_cast<std::size_t>(std::floor(static_cast<double>(in.size()) / step));
+  std::vector<float> out(n_out);
+  const long n_in = static_cast<long>(in.size());
+  for (std::size_t i = 0; i < n_out; ++i) {
+    double t = static_cast<double>(i) * step;
+    long center = static_cast<long>(std::floor(t));
+    double acc = 0, norm = 0;
+    for (long k = center - half + 1; k <= center + half; ++k) {
+      double x = t - static_cast<double>(k);
+      double w = 0.5 + 0.5 * std::cos(std::numbers::pi * x / (half + 1));  // Hann window
+      double arg = 2.0 * cutoff * x;
+      double s = arg == 0 ? 1.0 : std::sin(std::numbers::pi * arg) / (std::numbers::pi * arg);
+      double h = 2.0 * cutoff * s * w;
+      norm += h;
+      if (k >= 0 && k < n_in) acc += h * in[static_cast<std::size_t>(k)];
+    }
+    out[i] = static_cast<float>(norm != 0 ? acc / norm : 0);
+  }
+  return out;
+}
+
+Result<std::shared_ptr<const Prompt>> LoadPromptFile(const std::string& path) {
+  SF_INFO info{};
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+  if (!f) return Fail(ErrorCode::kNotFound, fmt::format("prompt {}: {}", path, sf_strerror(nullptr)));
+  if (info.channels < 1 || info.samplerate < 1000 || info.frames > 8000LL * 3600) {
+    sf_close(f);
+    return Fail(ErrorCode::kBadRequest, fmt::format("prompt {}: unsupported audio", path));
+  }
+  std::vector<float> frames(static_cast<std::size_t>(info.frames) * info.channels);
+  sf_count_t got = sf_readf_float(f, frames.data(), info.frames);
+  sf_close(f);
+  std::vector<float> mono(static_cast<std::size_t>(std::max<sf_count_t>(got, 0)));
+  for (std::size_t i = 0; i < mono.size(); ++i) {
+    float sum = 0;
+    for (int c = 0; c < info.channels; ++c) sum += frames[i * info.channels + c];
+    mono[i] = sum / static_cast<float>(info.channels);
+  }
+  std::vector<float> at8k = Resample(mono, info.samplerate, kSampleRate);
+  std::vector<std::int16_t> pcm(at8k.size());
+  for (std::size_t i = 0; i < at8k.size(); ++i) {
+    pcm[i] = static_cast<std::int16_t>(std::lround(std::clamp(at8k[i], -1.0f, 1.0f) * 32767.0f));
+  }
+  return MakePrompt(std::move(pcm));
+}
+
+Status WriteWav(const std::string& path, const std::vector<std::int16_t>& pcm) {
+  SF_INFO info{};
+  info.samplerate = kSampleRate;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  if (!f) return Fail(ErrorCode::kUnavailable, fmt::format("{}: {}", path, sf_strerror(nullptr)));
+  sf_count_t n = sf_write_short(f, pcm.data(), static_cast<sf_count_t>(pcm.size()));
+  sf_close(f);
+  if (n != static_cast<sf_count_t>(pcm.size())) {
+    return Fail(ErrorCode::kUnavailable, fmt::format("{}: short write", path));
+  }
+  return {};
+}
+
+const std::vector<DefaultPrompt>& DefaultPrompts() {
+  static const std::vector<DefaultPrompt> prompts = [] {
+    std::vector<DefaultPrompt> p = {
+        {"greeting", "Thank you for calling. All of our agents are helping other customers. "
+                     "Please stay on the line, and your call will be answered in turn."},
+        {"you_are_number", "You are number"},
+        {"in_line", "in line."},
+        {"hundred", "hundred"},
+        {"goodbye", "Thank you for calling. Goodbye."},
+        {"invalid", "Sorry, that is not a valid choice."},
+        {"moh", ""},
+    };
+    static const char* kWords[] = {"zero",    "one",     "two",       "three",    "four",
+                                   "five",    "six",     "seven",     "eight",    "nine",
+                                   "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                                   "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+    for (int i = 0; i < 20; ++i) p.push_back({std::to_string(i), kWords[i]});
+    static const char* kTens[] = {"twenty", "thirty", "forty", "fifty",
+                                  "sixty",  "seventy", "eighty", "ninety"};
+    for (int i = 0; i < 8; ++i) p.push_back({std::to_string((i + 2) * 10), kTens[i]});
+    return p;
+  }();
+  return prompts;
+}
+
+std::vector<std::int16_t> SynthesizeMusicOnHold() {
+  // I - vi - IV - V in C major, 4 s per chord, each a soft triad over a bass note with a slow
+  // attack and release, so chord changes do not click and the loop point (silence) is clean.
+  static const double kChords[4][4] = {
+      {130.81, 261.63, 329.63, 392.00},  // C
+      {110.00, 220.00, 261.63, 329.63},  // Am
+      {87.31, 174.61, 220.00, 261.63},   // F
+      {98.00, 196.00, 246.94, 293.66},   // G
+  };
+  const int per_chord = 4 * kSampleRate;
+  std::vector<std::int16_t> out(static_cast<std::size_t>(4 * per_chord));
+  for (int c = 0; c < 4; ++c) {
+    for (int i = 0; i < per_chord; ++i) {
+      double t = static_cast<double>(i) / kSampleRate;
+      double env = std::min({1.0, t / 0.4, (4.0 - t) / 0.6});
+      double v = 0;
+      for (int k = 0; k < 4; ++k) {
+        double f = kChords[c][k];
+        double amp = k == 0 ? 0.35 : 0.22;
+        // A little second harmonic makes it less of a test tone.
+        v += amp * (std::sin(2 * std::numbers::pi * f * t) +
+                    0.25 * std::sin(4 * std::numbers::pi * f * t));
+      }
+      out[static_cast<std::size_t>(c * per_chord + i)] =
+          static_cast<std::int16_t>(std::lround(v * env * 0.18 * 32767.0));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+Status Speak(const std::string& text, const std::string& out_path) {
+  std::string tmp = out_path + ".tmp";
+  std::vector<std::string> args = {"espeak-ng", "-v", "en-us", "-s", "150", "-w", tmp, text};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, "espeak-ng", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    return Fail(ErrorCode::kUnavailable,
+                "espeak-ng is needed to generate the default prompts (apt-get install espeak-ng)");
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    return Fail(ErrorCode::kUnavailable, fmt::format("espeak-ng failed for \"{}\"", text));
+  }
+  // Store at 8 kHz: the cache is what the engine loads, and then loads quickly.
+  auto prompt = LoadPromptFile(tmp);
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  if (!prompt) return std::unexpected(prompt.error());
+  return WriteWav(out_path, (*prompt)->pcm);
+}
+
+}  // namespace
+
+Status EnsureDefaultPrompts(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Fail(ErrorCode::kUnavailable, fmt::format("{}: {}", dir, ec.message()));
+  for (const DefaultPrompt& p : DefaultPrompts()) {
+    std::string path = (fs::path(dir) / (p.name + ".wav")).string();
+    if (fs::exists(path, ec)) continue;
+    Status s = p.text.empty() ? WriteWav(path + ".tmp", SynthesizeMusicOnHold())
+                              : Speak(p.text, path + ".tmp");
+    if (!s) return s;
+    // Whole files only: a crash mid-generation leaves a .tmp, never a truncated prompt.
+    fs::rename(path + ".tmp", path, ec);
+    if (ec) return Fail(ErrorCode::kUnavailable, fmt::format("{}: {}", path, ec.message()));
+  }
+  return {};
+}
+
+std::vector<std::string> PositionPromptNames(int position) {
+  std::vector<std::string> names;
+  if (position < 1) return names;
+  position = std::min(position, 999);
+  names.push_back("you_are_number");
+  if (position >= 100) {
+    names.push_back(std::to_string(position / 100));
+    names.push_back("hundred");
+    position %= 100;
+  }
+  if (position >= 20) {
+    names.push_back(std::to_string(position / 10 * 10));
+    position %= 10;
+    if (position != 0) names.push_back(std::to_string(position));
+  } else if (position != 0 || names.size() == 1) {
+    names.push_back(std::to_string(position));
+  }
+  names.push_back("in_line");
+  return names;
+}
+
+}  // namespace homeline::media

@@ -1,0 +1,147 @@
+#pragma once
+// Helpers for the media tests: a UDP peer on 127.0.0.1 (a phone or a trunk), RTP packets, and
+// an engine on a port range of its own (tests run in parallel).
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/media/media_engine.h"
+#include "adapters/media/rtp.h"
+
+namespace homeline::media::testing {
+
+struct Received {
+  std::vector<std::uint8_t> bytes;
+  std::uint16_t from_port = 0;
+  rtp::Packet rtp;
+  std::vector<std::uint8_t> payload() const {
+    return {bytes.begin() + static_cast<long>(rtp.payload_offset),
+            bytes.begin() + static_cast<long>(rtp.payload_offset + rtp.payload_size)};
+  }
+};
+
+class Peer {
+ public:
+  Peer() {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Peer() { close(fd_); }
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  Endpoint endpoint() const { return {"127.0.0.1", port_}; }
+
+  void SendTo(std::uint16_t port, const std::vector<std::uint8_t>& bytes) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+
+  // The next RTP packet within timeout_ms, if any.
+  std::optional<Received> Receive(int timeout_ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return std::nullopt;
+    Received r;
+    r.bytes.resize(2048);
+    sockaddr_in from{};
+    socklen_t len = sizeof from;
+    ssize_t n = recvfrom(fd_, r.bytes.data(), r.bytes.size(), 0,
+                         reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) return std::nullopt;
+    r.bytes.resize(static_cast<std::size_t>(n));
+    r.from_port = ntohs(from.sin_port);
+    if (!rtp::Parse(r.bytes.data(), r.bytes.size(), &r.rtp)) return std::nullopt;
+    return r;
+  }
+
+  void Drain() {
+    while (Receive(0)) {
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+inline std::vector<std::uint8_t> RtpPacket(std::uint8_t pt, std::uint16_t seq, std::uint32_t ts,
+                                           std::uint32_t ssrc,
+                                           const std::vector<std::uint8_t>& payload,
+                                           bool marker = false) {
+  std::vector<std::uint8_t> p(rtp::kHeaderSize + payload.size());
+  rtp::WriteHeader(p.data(), pt, marker, seq, ts, ssrc);
+  std::copy(payload.begin(), payload.end(), p.begin() + rtp::kHeaderSize);
+  return p;
+}
+
+// Options on a port range unlikely to meet another test process's.
+inline Options TestOptions() {
+  Options o;
+  std::uint16_t base = static_cast<std::uint16_t>(30000 + (getpid() % 1500) * 20);
+  o.port_min = base;
+  o.port_max = static_cast<std::uint16_t>(base + 40);
+  return o;
+}
+
+// Collects MediaEvents from the engine's threads.
+class EventLog {
+ public:
+  std::function<void(const MediaEvent&)> Sink() {
+    return [this](const MediaEvent& e) {
+      std::lock_guard lock(mu_);
+      events_.push_back(e);
+      cv_.notify_all();
+    };
+  }
+  // Waits for an event of `kind` (optionally on `leg`) and removes it.
+  std::optional<MediaEvent> Wait(MediaEvent::Kind kind, int timeout_ms, LegId leg = 0) {
+    std::unique_lock lock(mu_);
+    std::optional<MediaEvent> found;
+    cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+      for (auto it = events_.begin(); it != events_.end(); ++it) {
+        if (it->kind == kind && (leg == 0 || it->leg == leg)) {
+          found = *it;
+          events_.erase(it);
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  std::size_t Count(MediaEvent::Kind kind) {
+    std::lock_guard lock(mu_);
+    std::size_t n = 0;
+    for (const auto& e : events_) n += e.kind == kind;
+    return n;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<MediaEvent> events_;
+};
+
+}  // namespace homeline::media::testing
