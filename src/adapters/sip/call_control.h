@@ -1,0 +1,61 @@
+#pragma once
+// The seam between the two halves of voice: the SIP side (calls.h: libre sessions and media
+// legs, on the SIP thread) and the engine side (voice_service.h: interactions, on the engine
+// thread). Calls are named by CallId across it, never by pointer, so an order for a call that
+// has ended meanwhile is a no-op on the other side.
+//
+// CallControl is what the engine side orders. The SIP side implements it by posting each order
+// to the SIP thread (SipStack::Post); tests implement it with a recorder. Orders are one-way
+// and never fail to the caller: what happens on the wire comes back as a happening
+// (VoiceService::OnAgentFailed, OnCustomerHangUp, ...).
+
+#include <cstdint>
+#include <string>
+
+#include "common/time.h"
+#include "core/types.h"
+
+namespace homeline::sip {
+
+// One customer call: the customer leg plus at most one agent leg at a time. Unique per process.
+using CallId = std::uint64_t;
+
+// A new INVITE from outside, as the SIP thread saw it (the engine side decides on it).
+struct InboundCall {
+  CallId call = 0;
+  std::string source;   // the packet's source address (no port): the trunk check
+  std::string number;   // the request URI's user part: the dialled number
+  std::string from_user;  // the caller: From URI user (a phone number for a PSTN trunk)
+  std::string from_name;  // From display name, if any
+};
+
+// What the customer hears while waiting; empty strings mean the defaults (media's prompts).
+struct WaitPrompts {
+  std::string greeting;
+  std::string music;
+};
+
+class CallControl {
+ public:
+  virtual ~CallControl() = default;
+  // Answer the customer (200 with our SDP) and play greeting then music on hold, looped.
+  virtual void Answer(CallId call, WaitPrompts prompts) = 0;
+  // Refuse the customer's INVITE with a final status (403, 404, 480, 503...).
+  virtual void Refuse(CallId call, int status, std::string reason) = 0;
+  // Tell the waiting customer its place in line, then music on hold again.
+  virtual void Announce(CallId call, int position) = 0;
+  // Ring the agent's registered phone (sip_user is its registration's user name); ends with
+  // OnAgentAnswered or OnAgentFailed. timeout is a safety net: the engine's offer expiry
+  // normally cancels first.
+  virtual void RingAgent(CallId call, core::UserId agent, std::string sip_user,
+                         DurationMs timeout) = 0;
+  // Stop ringing (CANCEL), or BYE an agent leg that answered too late. Only if the leg
+  // belongs to `agent`: an order about an earlier agent leaves a newer one alone.
+  virtual void DropAgent(CallId call, core::UserId agent) = 0;
+  // Music off, customer and agent legs bridged.
+  virtual void Bridge(CallId call) = 0;
+  // End every leg of the call (BYE, CANCEL or a final response, whatever each leg needs).
+  virtual void HangUp(CallId call, std::string cause) = 0;
+};
+
+}  // namespace homeline::sip

@@ -1,0 +1,232 @@
+#include "adapters/sip/voice_service.h"
+
+#include <algorithm>
+#include <map>
+#include <type_traits>
+#include <variant>
+
+#include <spdlog/spdlog.h>
+
+namespace homeline::sip {
+
+namespace {
+
+int StatusOf(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kBadRequest: return 400;
+    default: return 480;
+  }
+}
+
+}  // namespace
+
+VoiceService::VoiceService(core::Engine& engine, CallControl& calls, InboundRouter router)
+    : engine_(engine), control_(calls), router_(std::move(router)) {
+  sip_user_of_ = [this](core::UserId u) {
+    const core::User* user = engine_.FindUser(u);
+    return user ? user->login : std::string();
+  };
+}
+
+VoiceService::Call* VoiceService::Find(CallId id) {
+  auto it = calls_.find(id);
+  return it == calls_.end() ? nullptr : &it->second;
+}
+
+CallId VoiceService::CallOf(core::InteractionId id) const {
+  auto it = by_interaction_.find(id);
+  return it == by_interaction_.end() ? 0 : it->second;
+}
+
+void VoiceService::End(CallId id, const std::string& cause) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;
+  by_interaction_.erase(it->second.interaction);
+  calls_.erase(it);
+  control_.HangUp(id, cause);
+}
+
+// ---- happenings from the SIP side ------------------------------------------------------------
+
+void VoiceService::OnInbound(const InboundCall& in) {
+  ++counters_.inbound;
+  auto route = router_(engine_, in);
+  if (!route) {
+    ++counters_.refused;
+    spdlog::info("voice: call={} from {} ({}) to {} refused: {}", in.call, in.from_user, in.source,
+                 in.number, route.error().message);
+    control_.Refuse(in.call, StatusOf(route.error().code), route.error().message);
+    return;
+  }
+  core::Engine::NewInteraction n;
+  n.tenant = route->tenant;
+  n.channel = core::Channel::kVoice;
+  n.queue = route->queue;
+  n.customer.name = in.from_name;
+  n.customer.phone = in.from_user;
+  n.subject = "Call to " + in.number;
+  auto id = engine_.CreateInteraction(std::move(n));
+  if (!id) {
+    ++counters_.refused;
+    spdlog::warn("voice: call={} to {}: no interaction: {}", in.call, in.number, id.error().message);
+    control_.Refuse(in.call, 480, id.error().message);
+    return;
+  }
+  Call c;
+  c.id = in.call;
+  c.interaction = *id;
+  c.tenant = route->tenant;
+  c.announce_every = route->announce_every;
+  c.last_announce = engine_.now();
+  calls_.emplace(in.call, c);
+  by_interaction_.emplace(*id, in.call);
+  spdlog::info("voice: call={} from {} to {}: interaction={} queued", in.call, in.from_user,
+               in.number, *id);
+  // The engine may already have offered it: Observe (after this command) orders the ring,
+  // which the SIP side receives after this answer.
+  control_.Answer(in.call, route->prompts);
+}
+
+void VoiceService::OnAgentAnswered(CallId call, core::UserId agent) {
+  Call* c = Find(call);
+  if (c == nullptr || c->state != State::kRinging || c->agent != agent) {
+    // The offer ended meanwhile (expired, withdrawn, customer gone): a late answer.
+    control_.DropAgent(call, agent);
+    return;
+  }
+  auto st = engine_.Accept(agent, c->interaction);
+  if (!st) {
+    spdlog::info("voice: call={} agent={} answered too late: {}", call, agent, st.error().message);
+    control_.DropAgent(call, agent);
+    return;
+  }
+  c->state = State::kBridged;
+  ++counters_.bridged;
+  control_.Bridge(call);
+}
+
+void VoiceService::OnAgentFailed(CallId call, core::UserId agent, int status) {
+  Call* c = Find(call);
+  if (c == nullptr || c->state != State::kRinging || c->agent != agent) return;
+  c->state = State::kWaiting;
+  c->agent = 0;
+  // Back in line with its place; the engine counts the miss and offers it to someone else.
+  // It may have expired just now: then the engine already did.
+  auto st = engine_.Reject(agent, c->interaction);
+  spdlog::info("voice: call={} agent={} phone answered {}{}", call, agent, status,
+               st ? "" : " (offer already ended)");
+}
+
+void VoiceService::OnCustomerHangUp(CallId call) {
+  Call* c = Find(call);
+  if (c == nullptr) return;
+  const core::InteractionId ix = c->interaction;
+  if (c->state == State::kBridged) {
+    (void)engine_.EndContact(ix, "customer_hung_up");
+  } else {
+    ++counters_.abandoned;
+    (void)engine_.Abandon(ix);
+  }
+  End(call, "customer hung up");
+}
+
+void VoiceService::OnAgentHangUp(CallId call, core::UserId agent) {
+  Call* c = Find(call);
+  if (c == nullptr || c->state != State::kBridged || c->agent != agent) return;
+  (void)engine_.EndContact(c->interaction, "agent_hung_up");
+  End(call, "agent hung up");
+}
+
+// ---- the engine's events ---------------------------------------------------------------------
+
+void VoiceService::Observe(const std::vector<core::Event>& events) {
+  if (calls_.empty()) return;
+  for (const core::Event& e : events) OnEvent(e);
+}
+
+void VoiceService::OnEvent(const core::Event& e) {
+  std::visit(
+      [&](const auto& b) {
+        using B = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<B, core::Offered> || std::is_same_v<B, core::OfferEnded> ||
+                      std::is_same_v<B, core::ContactEnded> ||
+                      std::is_same_v<B, core::Abandoned> || std::is_same_v<B, core::Closed> ||
+                      std::is_same_v<B, core::Completed>) {
+          const CallId id = CallOf(b.id);
+          if (id == 0) return;
+          Call& c = calls_.at(id);
+          if constexpr (std::is_same_v<B, core::Offered>) {
+            c.state = State::kRinging;
+            c.agent = b.agent;
+            ++counters_.rung;
+            const DurationMs timeout = std::max<DurationMs>(b.expires - engine_.now(), 0);
+            // The engine's expiry cancels the ring; the phone's own timer is only a safety
+            // net in case that order is lost.
+            control_.RingAgent(id, b.agent, sip_user_of_(b.agent), timeout + 5 * kSecond);
+          } else if constexpr (std::is_same_v<B, core::OfferEnded>) {
+            if (c.state == State::kRinging && c.agent == b.agent) {
+              c.state = State::kWaiting;
+              c.agent = 0;
+            }
+            // Expired, withdrawn, or rejected because the phone refused: stop that phone
+            // (a no-op on the SIP side when its leg has already ended).
+            control_.DropAgent(id, b.agent);
+          } else if constexpr (std::is_same_v<B, core::ContactEnded>) {
+            End(id, "contact ended: " + b.reason);  // wrap-up from the desktop, transfer...
+          } else if constexpr (std::is_same_v<B, core::Closed>) {
+            End(id, "closed: " + b.reason);
+          } else {
+            End(id, "ended");
+          }
+        }
+      },
+      e.body);
+}
+
+void VoiceService::Tick() {
+  const TimeMs now = engine_.now();
+  // Positions per queue, computed once per tick for the queues that have an announcement due.
+  std::map<std::pair<core::TenantId, core::QueueId>, std::vector<std::pair<std::int64_t, core::InteractionId>>> lines;
+  std::vector<std::pair<CallId, const core::Interaction*>> due;
+  for (auto& [id, c] : calls_) {
+    if (c.state == State::kBridged || c.announce_every <= 0) continue;
+    if (now - c.last_announce < c.announce_every) continue;
+    const core::Interaction* ix = engine_.FindInteraction(c.tenant, c.interaction);
+    if (ix == nullptr || (ix->state != core::InteractionState::kQueued &&
+                          ix->state != core::InteractionState::kOffered))
+      continue;
+    due.emplace_back(id, ix);
+    lines.try_emplace({ix->tenant, ix->queue});
+  }
+  if (due.empty()) return;
+  // The line of each queue, in routing order (score, then id), among this process's calls:
+  // every voice contact of a queue is a call here.
+  for (auto& [id, c] : calls_) {
+    const core::Interaction* ix = engine_.FindInteraction(c.tenant, c.interaction);
+    if (ix == nullptr) continue;
+    auto it = lines.find({ix->tenant, ix->queue});
+    if (it == lines.end()) continue;
+    if (ix->state == core::InteractionState::kQueued || ix->state == core::InteractionState::kOffered)
+      it->second.emplace_back(ix->score, ix->id);
+  }
+  for (auto& [key, line] : lines) std::sort(line.begin(), line.end());
+  for (auto& [id, ix] : due) {
+    const auto& line = lines.at({ix->tenant, ix->queue});
+    auto pos = std::lower_bound(line.begin(), line.end(), std::make_pair(ix->score, ix->id));
+    calls_.at(id).last_announce = now;
+    control_.Announce(id, static_cast<int>(pos - line.begin()) + 1);
+  }
+}
+
+void VoiceService::HangUpAll(const std::string& cause) {
+  // No engine commands: the interactions stay live until the next start closes them
+  // (Engine::Recover, reason "restart"), as for a crash.
+  std::vector<CallId> ids;
+  ids.reserve(calls_.size());
+  for (const auto& [id, c] : calls_) ids.push_back(id);
+  for (CallId id : ids) End(id, cause);
+}
+
+}  // namespace homeline::sip

@@ -1,0 +1,100 @@
+#pragma once
+// Voice on the engine side: turns what happens on calls (an INVITE from a trunk, the agent's
+// phone ringing, answering, refusing, either side hanging up) into engine commands, and the
+// engine's events about voice interactions (offered, offer ended, contact ended, closed) into
+// orders for the calls (ring the agent's phone, cancel, bridge, hang up). Like
+// api::ChatService for web chats; the SIP half is calls.h, the seam call_control.h.
+//
+// Threads: engine thread only (every method). The SIP side posts its happenings here.
+// State: the live calls, by CallId and by interaction. Not durable: a restart closes live
+// voice interactions (Engine::Recover) and the calls died with the process anyway.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "adapters/sip/call_control.h"
+#include "common/result.h"
+#include "core/engine.h"
+
+namespace homeline::sip {
+
+// Where an inbound call goes: the tenant's queue, and what the caller hears while waiting.
+struct InboundRoute {
+  core::TenantId tenant = 0;
+  core::QueueId queue = 0;
+  WaitPrompts prompts;
+  DurationMs announce_every = 30 * kSecond;  // position announcements; 0: never
+};
+
+// Decides on an inbound call from the engine's state: kForbidden (no trunk allows the source:
+// 403), kNotFound (no such number: 404), kUnavailable (closed, no queue: 480).
+using InboundRouter =
+    std::function<Result<InboundRoute>(const core::Engine&, const InboundCall&)>;
+
+struct VoiceCounters {
+  std::uint64_t inbound = 0;    // INVITEs decided on
+  std::uint64_t refused = 0;    // of which refused
+  std::uint64_t rung = 0;       // agent legs started
+  std::uint64_t bridged = 0;
+  std::uint64_t abandoned = 0;  // customer hung up while waiting or ringing
+};
+
+class VoiceService {
+ public:
+  VoiceService(core::Engine& engine, CallControl& calls, InboundRouter router);
+
+  // SIP login of a user (the registrar's user name); the default is the user's login.
+  void SetSipUserOf(std::function<std::string(core::UserId)> fn) { sip_user_of_ = std::move(fn); }
+
+  // ---- happenings from the SIP side ---------------------------------------------------------
+  void OnInbound(const InboundCall& in);
+  void OnAgentAnswered(CallId call, core::UserId agent);
+  // The agent leg ended before answering: 486 busy, 603 decline, 480 not registered, 408...
+  void OnAgentFailed(CallId call, core::UserId agent, int status);
+  // The customer hung up (BYE, or CANCEL before we answered).
+  void OnCustomerHangUp(CallId call);
+  // The agent hung up a bridged call.
+  void OnAgentHangUp(CallId call, core::UserId agent);
+
+  // ---- the engine's events (every event the engine emitted, in order) ------------------------
+  void Observe(const std::vector<core::Event>& events);
+  // Position announcements that are due. About once a second.
+  void Tick();
+  // The server stops: every call is hung up.
+  void HangUpAll(const std::string& cause);
+
+  // ---- reads ---------------------------------------------------------------------------------
+  std::size_t live_calls() const { return calls_.size(); }
+  const VoiceCounters& counters() const { return counters_; }
+  // The call of a voice interaction, 0 when none (not a call of this process, or ended).
+  CallId CallOf(core::InteractionId id) const;
+
+ private:
+  enum class State : std::uint8_t { kWaiting, kRinging, kBridged };
+  struct Call {
+    CallId id = 0;
+    core::InteractionId interaction = 0;
+    core::TenantId tenant = 0;
+    State state = State::kWaiting;
+    core::UserId agent = 0;  // ringing or bridged
+    DurationMs announce_every = 0;
+    TimeMs last_announce = 0;
+  };
+  Call* Find(CallId id);
+  // Forgets the call and orders its legs hung up.
+  void End(CallId id, const std::string& cause);
+  void OnEvent(const core::Event& e);
+
+  core::Engine& engine_;
+  CallControl& control_;
+  InboundRouter router_;
+  std::function<std::string(core::UserId)> sip_user_of_;
+  std::unordered_map<CallId, Call> calls_;
+  std::unordered_map<core::InteractionId, CallId> by_interaction_;
+  VoiceCounters counters_;
+};
+
+}  // namespace homeline::sip

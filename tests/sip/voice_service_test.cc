@@ -1,0 +1,223 @@
+// VoiceService between a real engine (simulated clock) and a recorder standing in for the SIP
+// side: the orders it gives for each happening, and the engine state that results. The same
+// flows run against real SIP peers in tests/integration/test_voice.py.
+
+#include "adapters/sip/voice_service.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace homeline::sip {
+namespace {
+
+constexpr TimeMs kT0 = 1'700'000'000'000;
+
+struct Recorder : CallControl {
+  std::vector<std::string> orders;
+  void Answer(CallId c, WaitPrompts) override { orders.push_back(fmt::format("answer {}", c)); }
+  void Refuse(CallId c, int status, std::string) override {
+    orders.push_back(fmt::format("refuse {} {}", c, status));
+  }
+  void Announce(CallId c, int position) override {
+    orders.push_back(fmt::format("announce {} {}", c, position));
+  }
+  void RingAgent(CallId c, core::UserId, std::string user, DurationMs timeout) override {
+    orders.push_back(fmt::format("ring {} {} {}", c, user, timeout));
+  }
+  void DropAgent(CallId c, core::UserId agent) override {
+    orders.push_back(fmt::format("drop {} {}", c, agent));
+  }
+  void Bridge(CallId c) override { orders.push_back(fmt::format("bridge {}", c)); }
+  void HangUp(CallId c, std::string) override { orders.push_back(fmt::format("hangup {}", c)); }
+  std::vector<std::string> Take() { return std::exchange(orders, {}); }
+};
+
+struct Fixture {
+  core::Engine engine;
+  Recorder rec;
+  core::TenantId tenant = 0;
+  core::QueueId queue = 0;
+  core::UserId alice = 0, bob = 0;
+  std::unique_ptr<VoiceService> voice;
+
+  Fixture() {
+    engine.SetTime(kT0);
+    core::Tenant t;
+    t.slug = "acme";
+    t.name = "Acme";
+    tenant = *engine.CreateTenant(t);
+    core::Queue q;
+    q.tenant = tenant;
+    q.name = "support";
+    q.offer_timeout = 20 * kSecond;
+    queue = *engine.CreateQueue(q);
+    for (core::UserId* u : {&alice, &bob}) {
+      core::User user;
+      user.login = u == &alice ? "alice" : "bob";
+      user.name = user.login;
+      *u = *engine.CreateUser(user);
+      EXPECT_TRUE(engine.SetMember(tenant, *u, core::Membership{}).has_value());
+    }
+    voice = std::make_unique<VoiceService>(
+        engine, rec, [this](const core::Engine&, const InboundCall& in) -> Result<InboundRoute> {
+          if (in.source != "127.0.0.1") return Fail(ErrorCode::kForbidden, "no trunk");
+          if (in.number != "+15550100") return Fail(ErrorCode::kNotFound, "no such number");
+          InboundRoute r;
+          r.tenant = tenant;
+          r.queue = queue;
+          r.announce_every = 30 * kSecond;
+          return r;
+        });
+    Flush();
+  }
+  // What the server's loop does after every task: the engine's events go to the service.
+  void Flush() { voice->Observe(engine.TakeOutbox()); }
+  void Available(core::UserId u) {
+    ASSERT_TRUE(engine.SetPresence(u, tenant, core::Presence::kAvailable, "").has_value());
+    Flush();
+  }
+  void Call(CallId id, std::string number = "+15550100", std::string source = "127.0.0.1") {
+    voice->OnInbound(InboundCall{id, std::move(source), std::move(number), "+15557654321", "Vera"});
+    Flush();
+  }
+  void Advance(DurationMs d) {
+    engine.SetTime(engine.now() + d);
+    engine.RunDue();
+    Flush();
+  }
+  const core::Interaction* Ix(CallId call) {
+    for (const core::Interaction* ix : engine.Interactions(tenant, false))
+      if (ix->channel == core::Channel::kVoice && ix->customer.name == "Vera") return ix;
+    return nullptr;
+  }
+};
+
+TEST(VoiceService, UnknownSourceIsForbiddenAndUnknownNumberNotFound) {
+  Fixture f;
+  f.Call(1, "+15550100", "192.0.2.7");
+  f.Call(2, "+15559999");
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"refuse 1 403", "refuse 2 404"}));
+  EXPECT_EQ(f.voice->live_calls(), 0u);
+  EXPECT_TRUE(f.engine.Interactions(f.tenant, false).empty());
+}
+
+TEST(VoiceService, QueuedThenRungThenBridgedThenHungUpToWrapUp) {
+  Fixture f;
+  f.Call(7);
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"answer 7"}));
+  const core::Interaction* ix = f.Ix(7);
+  ASSERT_NE(ix, nullptr);
+  EXPECT_EQ(ix->state, core::InteractionState::kQueued);
+  EXPECT_EQ(ix->customer.phone, "+15557654321");
+
+  f.Available(f.alice);  // the engine offers it: the phone rings for the offer's time + margin
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"ring 7 alice 25000"}));
+  f.voice->OnAgentAnswered(7, f.alice);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"bridge 7"}));
+  EXPECT_EQ(ix->state, core::InteractionState::kConnected);
+
+  f.voice->OnAgentHangUp(7, f.alice);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 7"}));
+  EXPECT_EQ(ix->state, core::InteractionState::kWrapUp);
+  EXPECT_EQ(ix->reason, "agent_hung_up");
+  EXPECT_EQ(f.voice->live_calls(), 0u);
+  EXPECT_EQ(f.voice->counters().bridged, 1u);
+}
+
+TEST(VoiceService, BusyPhoneRejectsAndTheCallRingsTheNextAgent) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(3);
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"answer 3", "ring 3 alice 25000"}));
+  f.Available(f.bob);  // bob is free too, but alice has it
+  EXPECT_TRUE(f.rec.Take().empty());
+  f.voice->OnAgentFailed(3, f.alice, 486);
+  f.Flush();
+  // The drop for alice is a no-op on the SIP side (her leg already ended with the 486).
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop 3 " + std::to_string(f.alice), "ring 3 bob 25000"}));
+  EXPECT_EQ(f.Ix(3)->agent, f.bob);
+}
+
+TEST(VoiceService, OfferExpiryCancelsTheRingAndALateAnswerIsDropped) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(4);
+  f.rec.Take();
+  f.Advance(20 * kSecond);  // no answer: the engine's offer expires, the phone is cancelled
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop 4 " + std::to_string(f.alice)}));
+  EXPECT_EQ(f.Ix(4)->state, core::InteractionState::kQueued);
+  f.voice->OnAgentAnswered(4, f.alice);  // the 200 crossed the CANCEL: ACK + BYE that leg
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop 4 " + std::to_string(f.alice)}));
+  EXPECT_EQ(f.Ix(4)->state, core::InteractionState::kQueued);
+  EXPECT_EQ(f.voice->live_calls(), 1u);
+}
+
+TEST(VoiceService, CustomerHangingUpWhileWaitingOrRingingIsAbandoned) {
+  Fixture f;
+  f.Call(5);
+  f.voice->OnCustomerHangUp(5);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"answer 5", "hangup 5"}));
+  EXPECT_EQ(f.Ix(5)->state, core::InteractionState::kAbandoned);
+  EXPECT_EQ(f.engine.Stats(f.tenant, f.queue).abandoned, 1);
+  EXPECT_EQ(f.voice->counters().abandoned, 1u);
+}
+
+TEST(VoiceService, CustomerHangingUpWhileRingingCancelsThePhone) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(6);
+  f.rec.Take();
+  f.voice->OnCustomerHangUp(6);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 6"}));  // every leg, the ringing one too
+  EXPECT_EQ(f.engine.Stats(f.tenant, f.queue).abandoned, 1);
+  EXPECT_EQ(f.engine.AgentView(f.alice).activity, core::Activity::kAvailable);
+}
+
+TEST(VoiceService, WrapUpFromTheDesktopHangsTheCallUp) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(8);
+  f.voice->OnAgentAnswered(8, f.alice);
+  f.Flush();
+  f.rec.Take();
+  ASSERT_TRUE(f.engine.WrapUp(f.alice, f.Ix(8)->id, 0, "done").has_value());
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 8"}));
+  EXPECT_EQ(f.voice->live_calls(), 0u);
+  // Happenings for the ended call are no-ops.
+  f.voice->OnCustomerHangUp(8);
+  f.voice->OnAgentHangUp(8, f.alice);
+  EXPECT_TRUE(f.rec.Take().empty());
+}
+
+TEST(VoiceService, PositionAnnouncementsFollowTheLine) {
+  Fixture f;
+  f.Call(10);
+  f.Advance(1 * kSecond);
+  f.Call(11);
+  f.rec.Take();
+  f.Advance(29 * kSecond);
+  f.voice->Tick();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"announce 10 1"}));  // 11 not due yet
+  f.Advance(1 * kSecond);
+  f.voice->Tick();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"announce 11 2"}));
+  f.voice->OnCustomerHangUp(10);
+  f.Flush();
+  f.rec.Take();
+  f.Advance(30 * kSecond);
+  f.voice->Tick();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"announce 11 1"}));
+}
+
+}  // namespace
+}  // namespace homeline::sip
