@@ -1,0 +1,331 @@
+"""Small SIP peers for the voice tests (Python stdlib only, UDP on loopback).
+
+- Phone: an agent's softphone that registers with digest auth, answers (or refuses, or lets
+  ring) INVITEs, records the RTP payloads it receives and sends a known pattern back
+  (symmetric RTP: to where the media comes from), answers BYE or sends one.
+- invite_status(): a one-shot INVITE that returns the final status (refused calls).
+- pcap_payloads(): the RTP payloads of a pcap file (what SIPp plays as the customer).
+
+Every wait is bounded. Not a SIP stack: just enough for Homeline's flows.
+"""
+import hashlib
+import os
+import random
+import re
+import select
+import socket
+import struct
+import threading
+import time
+
+PATTERN = b"HLPT"
+
+
+def _hdrs(msg, names):
+    out = []
+    for line in msg.split("\r\n")[1:]:
+        if not line:
+            break
+        n = line.split(":", 1)[0].strip().lower()
+        if n in names:
+            out.append(line)
+    return out
+
+
+def _hdr(msg, name):
+    h = _hdrs(msg, (name,))
+    return h[0].split(":", 1)[1].strip() if h else ""
+
+
+def _body(msg):
+    i = msg.find("\r\n\r\n")
+    return msg[i + 4:] if i >= 0 else ""
+
+
+def _sdp_media(sdp):
+    addr = re.search(r"^c=IN IP4 (\S+)", sdp, re.M)
+    port = re.search(r"^m=audio (\d+)", sdp, re.M)
+    return (addr.group(1), int(port.group(1))) if addr and port else None
+
+
+class Phone:
+    """An agent's phone on 127.0.0.1. mode: 'answer' (after answer_delay s), 'busy' (486),
+    'ring' (never answers), 'hangup' (answers, then sends BYE after talk_s)."""
+
+    def __init__(self, user, password, server_port, mode="answer", answer_delay=0.2,
+                 talk_s=2.0, realm=None):
+        self.user, self.password, self.server = user, password, ("127.0.0.1", server_port)
+        self.mode, self.answer_delay, self.talk_s = mode, answer_delay, talk_s
+        self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sip.bind(("127.0.0.1", 0))
+        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp.bind(("127.0.0.1", 0))
+        self.port = self.sip.getsockname()[1]
+        self.rtp_port = self.rtp.getsockname()[1]
+        self.invites = 0       # INVITEs received (retransmissions not counted)
+        self.cancels = 0
+        self.answered = 0
+        self.byes_in = 0
+        self.byes_out = 0
+        self.rx_payloads = []  # PCMA payloads received (not our own pattern)
+        self.rx_pattern = 0    # our pattern packets that came back (echoed by the customer)
+        self.rx_other = 0      # other payload types (telephone-event, PCMU)
+        self.tx = 0
+        self.stop = threading.Event()
+        self.thread = None
+        self._call = None      # the current dialog: dict
+        self._seen = set()
+        self.log = []
+
+    # ---- registration -----------------------------------------------------------------------
+    def _send(self, text, addr=None):
+        self.sip.sendto(text.encode(), addr or self.server)
+
+    def _recv(self, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            r, _, _ = select.select([self.sip], [], [], max(0, end - time.time()))
+            if r:
+                data, addr = self.sip.recvfrom(65535)
+                return data.decode(errors="replace"), addr
+        return None, None
+
+    def register(self, expires=300, timeout=5.0):
+        """REGISTER with digest auth; returns the final status code."""
+        call_id = f"reg-{random.getrandbits(48):x}@127.0.0.1"
+        tag = f"{random.getrandbits(32):x}"
+        auth = ""
+        for cseq in (1, 2):
+            branch = f"z9hG4bK{random.getrandbits(48):x}"
+            uri = f"sip:127.0.0.1:{self.server[1]}"
+            self._send(
+                f"REGISTER {uri} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch={branch};rport\r\n"
+                f"From: <sip:{self.user}@127.0.0.1>;tag={tag}\r\n"
+                f"To: <sip:{self.user}@127.0.0.1>\r\n"
+                f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
+                f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>\r\n"
+                f"{auth}Expires: {expires}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+            end = time.time() + timeout
+            while True:
+                msg, _ = self._recv(max(0.01, end - time.time()))
+                if msg is None:
+                    return 0
+                if not msg.startswith("SIP/2.0 ") or _hdr(msg, "call-id") != call_id:
+                    continue
+                code = int(msg.split()[1])
+                if code < 200:
+                    continue
+                break
+            if code != 401 or cseq == 2:
+                return code
+            chal = _hdr(msg, "www-authenticate")
+            f = dict(re.findall(r'(\w+)="?([^",]*)"?', chal))
+            realm, nonce = f.get("realm", ""), f.get("nonce", "")
+            ha1 = hashlib.md5(f"{self.user}:{realm}:{self.password}".encode()).hexdigest()
+            ha2 = hashlib.md5(f"REGISTER:{uri}".encode()).hexdigest()
+            cnonce = f"{random.getrandbits(32):x}"
+            if "auth" in f.get("qop", ""):
+                resp = hashlib.md5(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}".encode()).hexdigest()
+                auth = (f'Authorization: Digest username="{self.user}", realm="{realm}", '
+                        f'nonce="{nonce}", uri="{uri}", response="{resp}", algorithm=MD5, '
+                        f'qop=auth, nc=00000001, cnonce="{cnonce}"\r\n')
+            else:
+                resp = hashlib.md5(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+                auth = (f'Authorization: Digest username="{self.user}", realm="{realm}", '
+                        f'nonce="{nonce}", uri="{uri}", response="{resp}", algorithm=MD5\r\n')
+        return 0
+
+    # ---- calls ------------------------------------------------------------------------------
+    def start(self, seconds=30):
+        self.deadline = time.time() + seconds
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def join(self, timeout=30):
+        self.stop.set()
+        if self.thread:
+            self.thread.join(timeout)
+        self.sip.close()
+        self.rtp.close()
+
+    def _reply(self, msg, addr, code, extra="", body="", to_tag=None):
+        h = _hdrs(msg, ("via", "from", "call-id", "cseq", "record-route"))
+        to = _hdrs(msg, ("to",))[0]
+        if ";tag=" not in to and to_tag:
+            to += f";tag={to_tag}"
+        self._send(f"SIP/2.0 {code}\r\n" + "\r\n".join(h) + f"\r\n{to}\r\n{extra}"
+                   f"Content-Length: {len(body)}\r\n\r\n{body}", addr)
+
+    def _loop(self):
+        peer = None
+        last_tx = 0.0
+        seq = 0
+        pending = []  # (due, fn)
+        while not self.stop.is_set() and time.time() < self.deadline:
+            now = time.time()
+            for item in [p for p in pending if p[0] <= now]:
+                pending.remove(item)
+                item[1]()
+            r, _, _ = select.select([self.sip, self.rtp], [], [], 0.005)
+            if self.sip in r:
+                data, addr = self.sip.recvfrom(65535)
+                msg = data.decode(errors="replace")
+                first = msg.split("\r\n", 1)[0]
+                self.log.append(first)
+                if first.startswith("INVITE"):
+                    key = (_hdr(msg, "call-id"), _hdr(msg, "cseq"))
+                    tag = f"pp{random.getrandbits(32):x}"
+                    if key in self._seen:
+                        continue  # retransmission
+                    self._seen.add(key)
+                    self.invites += 1
+                    self._call = {"invite": msg, "addr": addr, "tag": tag, "up": False}
+                    if self.mode == "busy":
+                        self._reply(msg, addr, "486 Busy Here", to_tag=tag)
+                        continue
+                    self._reply(msg, addr, "180 Ringing",
+                                f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>\r\n", to_tag=tag)
+                    if self.mode in ("answer", "hangup"):
+                        call = self._call
+                        pending.append((now + self.answer_delay, lambda call=call: self._answer(call)))
+                elif first.startswith("CANCEL"):
+                    self.cancels += 1
+                    self._reply(msg, addr, "200 OK", to_tag=self._call["tag"] if self._call else None)
+                    if self._call:
+                        inv = self._call["invite"]
+                        self._reply(inv, self._call["addr"], "487 Request Terminated",
+                                    to_tag=self._call["tag"])
+                        self._call = None
+                elif first.startswith("ACK"):
+                    if self._call and self._call.get("answered") and not self._call["up"]:
+                        self._call["up"] = True
+                        self._call["ack"] = msg
+                        if self.mode == "hangup":
+                            call = self._call
+                            pending.append((now + self.talk_s, lambda call=call: self._bye(call)))
+                elif first.startswith("BYE"):
+                    self.byes_in += 1
+                    self._reply(msg, addr, "200 OK")
+                    self._call = None
+                elif first.startswith("OPTIONS"):
+                    self._reply(msg, addr, "200 OK", to_tag="opt")
+            if self.rtp in r:
+                data, addr = self.rtp.recvfrom(2048)
+                peer = addr  # symmetric RTP: answer where the media comes from
+                if len(data) > 12:
+                    pl = data[12:]
+                    if pl[:4] == PATTERN:
+                        self.rx_pattern += 1
+                    elif data[1] & 0x7F == 8:
+                        self.rx_payloads.append(pl)
+                    else:
+                        self.rx_other += 1
+            if peer and self._call and self._call["up"] and time.time() - last_tx >= 0.02:
+                last_tx = time.time()
+                seq += 1
+                self.tx += 1
+                pl = PATTERN + struct.pack("!I", seq) + bytes(152)
+                self.rtp.sendto(struct.pack("!BBHII", 0x80, 8, seq & 0xFFFF, seq * 160, 0x1234) + pl, peer)
+
+    def _answer(self, call):
+        if self._call is not call:
+            return  # cancelled meanwhile
+        sdp = ("v=0\r\no=agent 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+               f"m=audio {self.rtp_port} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
+               "a=rtpmap:101 telephone-event/8000\r\n")
+        call["answered"] = True
+        self.answered += 1
+        self._reply(call["invite"], call["addr"], "200 OK",
+                    f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>\r\n"
+                    "Content-Type: application/sdp\r\n", sdp, to_tag=call["tag"])
+
+    def _bye(self, call):
+        if self._call is not call:
+            return
+        inv = call["invite"]
+        # We are the callee: From/To swap; the request goes by the recorded route set.
+        rr = [h.split(":", 1)[1].strip() for h in _hdrs(inv, ("record-route",))]
+        route = "".join(f"Route: {r}\r\n" for r in rr)
+        contact = re.search(r"<([^>]+)>", _hdr(inv, "contact")).group(1)
+        frm = _hdr(inv, "to") + f";tag={call['tag']}"
+        self._send(f"BYE {contact} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{random.getrandbits(48):x};rport\r\n"
+                   f"{route}From: {frm}\r\nTo: {_hdr(inv, 'from')}\r\nCall-ID: {_hdr(inv, 'call-id')}\r\n"
+                   "CSeq: 1 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", call["addr"])
+        self.byes_out += 1
+        self._call = None
+
+
+def invite_status(server_port, number, source="127.0.0.1", timeout=5.0):
+    """Sends one INVITE for `number` from `source` and returns the final status (0: none)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source, 0))
+    port = s.getsockname()[1]
+    call_id = f"inv-{random.getrandbits(48):x}@{source}"
+    branch = f"z9hG4bK{random.getrandbits(48):x}"
+    sdp = (f"v=0\r\no=- 1 1 IN IP4 {source}\r\ns=-\r\nc=IN IP4 {source}\r\nt=0 0\r\n"
+           "m=audio 4000 RTP/AVP 0\r\n")
+    via = f"Via: SIP/2.0/UDP {source}:{port};branch={branch};rport\r\n"
+    frm = f"From: <sip:15557654321@{source}>;tag=x1\r\n"
+    to = f"<sip:{number}@127.0.0.1:{server_port}>"
+    s.sendto((f"INVITE sip:{number}@127.0.0.1:{server_port} SIP/2.0\r\n{via}{frm}To: {to}\r\n"
+              f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:c@{source}:{port}>\r\n"
+              f"Max-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}"
+              ).encode(), ("127.0.0.1", server_port))
+    end = time.time() + timeout
+    code = 0
+    try:
+        while time.time() < end:
+            r, _, _ = select.select([s], [], [], max(0, end - time.time()))
+            if not r:
+                break
+            msg = s.recv(65535).decode(errors="replace")
+            if not msg.startswith("SIP/2.0 "):
+                continue
+            code = int(msg.split()[1])
+            if code >= 200:
+                to_tagged = _hdr(msg, "to")
+                s.sendto((f"ACK sip:{number}@127.0.0.1:{server_port} SIP/2.0\r\n{via}{frm}"
+                          f"To: {to_tagged}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\n"
+                          "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(),
+                         ("127.0.0.1", server_port))
+                break
+    finally:
+        s.close()
+    return code
+
+
+def pcap_payloads(path, pt=8):
+    """RTP payloads of payload type pt in a pcap file (Ethernet, Linux cooked or raw IP)."""
+    d = open(path, "rb").read()
+    linktype = struct.unpack("<I", d[20:24])[0]
+    l2 = 14 if linktype == 1 else (16 if linktype == 113 else 0)
+    off, out = 24, []
+    while off + 16 <= len(d):
+        _, _, incl, _ = struct.unpack("<IIII", d[off:off + 16])
+        pkt = d[off + 16:off + 16 + incl]
+        off += 16 + incl
+        ip = pkt[l2:]
+        ihl = (ip[0] & 15) * 4
+        rtp = ip[ihl + 8:]
+        if len(rtp) > 12 and (rtp[1] & 0x7F) == pt:
+            out.append(rtp[12:])
+    return out
+
+
+def contiguous_slice(received, sent):
+    """How many received packets, after any leading packets that are not the sender's, form
+    one contiguous run of the sent packets, in order; -1 if they do not."""
+    sent_set = set(sent)
+    i = 0
+    while i < len(received) and received[i] not in sent_set:
+        i += 1
+    run = received[i:]
+    if not run:
+        return 0
+    for start in (k for k, p in enumerate(sent) if p == run[0]):
+        if sent[start:start + len(run)] == run:
+            return len(run)
+    return -1
