@@ -8,7 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <numbers>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -143,5 +147,33 @@ class EventLog {
   std::condition_variable cv_;
   std::deque<MediaEvent> events_;
 };
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("homeline_media_" + std::to_string(getpid()) + "_" + std::to_string(counter_++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+inline std::vector<std::int16_t> Tone(double hz, int samples, int rate, double amplitude = 8000) {
+  std::vector<std::int16_t> v(static_cast<std::size_t>(samples));
+  for (int i = 0; i < samples; ++i) {
+    v[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(
+        std::lround(amplitude * std::sin(2 * std::numbers::pi * hz * i / rate)));
+  }
+  return v;
+}
 
 }  // namespace homeline::media::testing

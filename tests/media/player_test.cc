@@ -17,34 +17,8 @@ namespace {
 
 using testing::EventLog;
 using testing::Peer;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("homeline_media_" + std::to_string(getpid()) + "_" + std::to_string(counter_++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-  std::string path() const { return path_.string(); }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
-
-std::vector<std::int16_t> Tone(double hz, int samples, int rate, double amplitude = 8000) {
-  std::vector<std::int16_t> v(static_cast<std::size_t>(samples));
-  for (int i = 0; i < samples; ++i) {
-    v[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(
-        std::lround(amplitude * std::sin(2 * std::numbers::pi * hz * i / rate)));
-  }
-  return v;
-}
+using testing::TempDir;
+using testing::Tone;
 
 TEST(MediaPlayer, FarEndHearsTheWavSamplesPacedAt20ms) {
   TempDir dir;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numbers>
+#include <numeric>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -33,28 +34,60 @@ std::shared_ptr<const Prompt> MakePrompt(std::vector<std::int16_t> pcm) {
 
 std::vector<float> Resample(const std::vector<float>& in, int from_rate, int to_rate) {
   if (from_rate == to_rate || in.empty()) return in;
-  const double step = static_cast<double>(from_rate) / to_rate;  // input samples per output
+  // Output sample i sits at input position i * from / to; with g = gcd(from, to) its fractional
+  // part takes only to / g values, so the filter taps are computed once per phase.
+  const long g = std::gcd(static_cast<long>(from_rate), static_cast<long>(to_rate));
+  const long up = to_rate / g, down = from_rate / g;  // output i: input position i*down/up
+  const double step = static_cast<double>(from_rate) / to_rate;
   // Cut-off just below the lower Nyquist frequency, in cycles per input sample.
   const double cutoff = 0.5 * std::min(1.0, 1.0 / step) * 0.92;
   const int half = static_cast<int>(std::ceil(12.0 / (2.0 * cutoff)));  // 12 zero crossings
+  const int taps = 2 * half;
+  const bool tabled = up <= 4096;
+  auto kernel = [&](double frac, double* h) {  // taps for k = center-half+1 .. center+half
+    double norm = 0;
+    for (int j = 0; j < taps; ++j) {
+      double x = frac + static_cast<double>(half - 1 - j);  // t - k
+      double w = 0.5 + 0.5 * std::cos(std::numbers::pi * x / (half + 1));  // Hann window
+      double arg = 2.0 * cutoff * x;
+      double sn = arg == 0 ? 1.0 : std::sin(std::numbers::pi * arg) / (std::numbers::pi * arg);
+      h[j] = sn * w;
+      norm += h[j];
+    }
+    for (int j = 0; j < taps; ++j) h[j] /= norm;  // unity gain at DC
+  };
+  std::vector<double> table;
+  if (tabled) {
+    table.resize(static_cast<std::size_t>(up * taps));
+    for (long ph = 0; ph < up; ++ph) {
+      kernel(static_cast<double>(ph) / static_cast<double>(up), &table[static_cast<std::size_t>(ph * taps)]);
+    }
+  }
   const std::size_t n_out =
       static_cast<std::size_t>(std::floor(static_cast<double>(in.size()) / step));
   std::vector<float> out(n_out);
+  std::vector<double> scratch(static_cast<std::size_t>(taps));
   const long n_in = static_cast<long>(in.size());
   for (std::size_t i = 0; i < n_out; ++i) {
-    double t = static_cast<double>(i) * step;
-    long center = static_cast<long>(std::floor(t));
-    double acc = 0, norm = 0;
-    for (long k = center - half + 1; k <= center + half; ++k) {
-      double x = t - static_cast<double>(k);
-      double w = 0.5 + 0.5 * std::cos(std::numbers::pi * x / (half + 1));  // Hann window
-      double arg = 2.0 * cutoff * x;
-      double s = arg == 0 ? 1.0 : std::sin(std::numbers::pi * arg) / (std::numbers::pi * arg);
-      double h = 2.0 * cutoff * s * w;
-      norm += h;
-      if (k >= 0 && k < n_in) acc += h * in[static_cast<std::size_t>(k)];
+    long center;
+    const double* h;
+    if (tabled) {
+      long pos = static_cast<long>(i) * down;
+      center = pos / up;
+      h = &table[static_cast<std::size_t>((pos % up) * taps)];
+    } else {
+      double t = static_cast<double>(i) * step;
+      center = static_cast<long>(std::floor(t));
+      kernel(t - static_cast<double>(center), scratch.data());
+      h = scratch.data();
     }
-    out[i] = static_cast<float>(norm != 0 ? acc / norm : 0);
+    double acc = 0;
+    const long first = center - half + 1;
+    for (int j = 0; j < taps; ++j) {
+      long k = first + j;
+      if (k >= 0 && k < n_in) acc += h[j] * in[static_cast<std::size_t>(k)];
+    }
+    out[i] = static_cast<float>(acc);
   }
   return out;
 }
