@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   coinor-libcbc-dev
   libsndfile1-dev espeak-ng
+  libre-dev
   python3 python3-mpmath curl openssl sqlite3 wrk procps
   nodejs chromium
 )

@@ -12,7 +12,7 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOMELINE_TESTS
 cmake --build build/release --target homeline >/dev/null
 data=$(mktemp -d)
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-build/release/src/exe/homeline serve --http 127.0.0.1:$port --data "$data" --log-level warn &
+build/release/src/exe/homeline serve --http 127.0.0.1:$port --data "$data" --log-level warn --sip off &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done

@@ -14,7 +14,7 @@ bench_serve() {
   data=$(mktemp -d)
   port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
   printf '%s' "$1" >"$data/bench.toml"
-  build/release/src/exe/homeline serve --config "$data/bench.toml" --http 127.0.0.1:$port --data "$data/db" --log-level warn &
+  build/release/src/exe/homeline serve --config "$data/bench.toml" --http 127.0.0.1:$port --data "$data/db" --log-level warn --sip off &
   pid=$!
   trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
   for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done

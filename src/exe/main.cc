@@ -42,7 +42,7 @@ void RaiseFileLimit() {
 
 int Serve(const std::string& config_path, const std::string& http, const std::string& data,
           bool no_demo, const std::string& tls_cert, const std::string& tls_key,
-          const std::string& log_level, const std::string& web) {
+          const std::string& log_level, const std::string& web, const std::string& sip) {
   auto loaded = homeline::server::LoadConfig(config_path);
   if (!loaded) {
     std::fprintf(stderr, "homeline: %s\n", loaded.error().message.c_str());
@@ -61,6 +61,12 @@ int Serve(const std::string& config_path, const std::string& http, const std::st
   if (!tls_key.empty()) config.tls_key = tls_key;
   if (!log_level.empty()) config.log_level = log_level;
   if (!web.empty()) config.web_dir = web;
+  if (!sip.empty()) {
+    if (auto st = homeline::server::ParseSip(sip, config); !st) {
+      std::fprintf(stderr, "homeline: --sip: %s\n", st.error().message.c_str());
+      return 2;
+    }
+  }
   if (config.tls_cert.empty() != config.tls_key.empty()) {
     std::fprintf(stderr, "homeline: --tls-cert and --tls-key go together\n");
     return 2;
@@ -175,7 +181,15 @@ int main(int argc, char** argv) {
       },
       "", "HOSTPORT");
 
-  std::string config_path, http, data, tls_cert, tls_key, log_level, web;
+  const CLI::Validator sip_listen(
+      [](std::string& v) {
+        homeline::server::Config c;
+        auto st = homeline::server::ParseSip(v, c);
+        return st ? std::string() : st.error().message;
+      },
+      "", "HOSTPORT|off");
+
+  std::string config_path, http, data, tls_cert, tls_key, log_level, web, sip;
   bool no_demo = false;
   CLI::App* serve = cli.add_subcommand("serve", "Run the server (HTTP API, WebSocket, routing engine)");
   serve->add_option("--config", config_path, "TOML config file (see docs/configuration.md)")->check(CLI::ExistingFile);
@@ -186,6 +200,7 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(non_empty);
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
   serve->add_option("--web", web, "Directory of the browser pages (default: the source tree's web/)")->check(CLI::ExistingDirectory);
+  serve->add_option("--sip", sip, "SIP (UDP and TCP) on HOST:PORT (default 127.0.0.1:5060), or off")->check(sip_listen);
 
   std::string migrate_data = "var";
   CLI::App* migrate = cli.add_subcommand("migrate", "Create or upgrade the database schema, then exit");
@@ -272,7 +287,7 @@ int main(int argc, char** argv) {
     return Staffing(staffing_in, staffing_json);
   }
 
-  if (serve->parsed()) return Serve(config_path, http, data, no_demo, tls_cert, tls_key, log_level, web);
+  if (serve->parsed()) return Serve(config_path, http, data, no_demo, tls_cert, tls_key, log_level, web, sip);
   if (migrate->parsed()) {
     std::error_code ec;
     std::filesystem::create_directories(migrate_data, ec);

@@ -17,6 +17,7 @@
 #include "adapters/api/static_files.h"
 #include "adapters/auth/passwords.h"
 #include "adapters/http/http_server.h"
+#include "adapters/sip/sip_stack.h"
 #include "adapters/solver/cbc_solver.h"
 #include "adapters/store/event_store.h"
 #include "core/engine.h"
@@ -88,6 +89,7 @@ struct App::Impl : http::ServerHandler {
   std::unique_ptr<http::Server> http;
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<api::StaticFiles> pages;  // read-only after Start: used on the I/O threads
+  std::unique_ptr<sip::SipStack> sip_stack;  // null when SIP is off
 
   // The loop's inbox.
   std::mutex mu;
@@ -326,6 +328,18 @@ struct App::Impl : http::ServerHandler {
     spdlog::info("http: serving {}://{}:{}", config.tls_cert.empty() ? "http" : "https",
                  config.http_host.find(':') != std::string::npos ? "[" + config.http_host + "]" : config.http_host,
                  http->port());
+
+    if (config.sip_enabled) {
+      sip::StackOptions so;
+      so.host = config.sip_host;
+      so.port = config.sip_port;
+      auto started = sip::SipStack::Start(so);
+      if (!started) return std::unexpected(started.error());
+      sip_stack = std::move(*started);
+      spdlog::info("sip: listening on {}:{} (udp, tcp)", sip_stack->host(), sip_stack->port());
+    } else {
+      spdlog::info("sip: off");
+    }
     return {};
   }
 
@@ -365,7 +379,9 @@ struct App::Impl : http::ServerHandler {
   void Shutdown() {
     // A graceful stop answers what was already asked: run the requests still in the inbox,
     // commit everything, release the replies held for durability, and only then close the
-    // connections (the HTTP server gives them a moment to flush).
+    // connections (the HTTP server gives them a moment to flush). SIP stops first: what it
+    // would post from now on could not be run.
+    if (sip_stack) sip_stack->Stop();
     std::deque<std::function<void()>> tasks;
     {
       std::lock_guard lk(mu);

@@ -37,6 +37,16 @@ Status ParseHostPort(const std::string& text, std::string& host, std::uint16_t& 
   return {};
 }
 
+Status ParseSip(const std::string& text, Config& config) {
+  if (text == "off") {
+    config.sip_enabled = false;
+    return {};
+  }
+  if (auto st = ParseHostPort(text, config.sip_host, config.sip_port); !st) return st;
+  config.sip_enabled = true;
+  return {};
+}
+
 Result<Config> LoadConfig(const std::string& path) {
   Config c;
   if (!path.empty()) {
@@ -57,6 +67,9 @@ Result<Config> LoadConfig(const std::string& path) {
     c.body_limit = t["server"]["body_limit"].value_or(static_cast<std::int64_t>(c.body_limit));
     c.fsync = t["server"]["fsync"].value_or(c.fsync);
     c.web_dir = t["server"]["web"].value_or(c.web_dir);
+    if (auto v = t["server"]["sip"].value<std::string>()) {
+      if (auto st = ParseSip(*v, c); !st) return Fail(ErrorCode::kBadRequest, "server.sip: " + st.error().message);
+    }
     c.session_ttl_s = t["auth"]["session_ttl"].value_or(c.session_ttl_s);
     c.log_level = t["log"]["level"].value_or(c.log_level);
     c.chat_visitor_burst = t["chat"]["visitor_burst"].value_or(c.chat_visitor_burst);
@@ -72,6 +85,9 @@ Result<Config> LoadConfig(const std::string& path) {
   if (const char* v = std::getenv("HOMELINE_DEMO")) c.demo = std::string(v) != "0" && std::string(v) != "false";
   if (const char* v = std::getenv("HOMELINE_LOG_LEVEL")) c.log_level = v;
   if (const char* v = std::getenv("HOMELINE_WEB")) c.web_dir = v;
+  if (const char* v = std::getenv("HOMELINE_SIP")) {
+    if (auto st = ParseSip(v, c); !st) return Fail(ErrorCode::kBadRequest, "HOMELINE_SIP: " + st.error().message);
+  }
   if (c.session_ttl_s < 1) return Fail(ErrorCode::kBadRequest, "auth.session_ttl must be at least 1 second");
   if (c.http_threads < 1 || c.http_threads > 64) return Fail(ErrorCode::kBadRequest, "http_threads must be 1-64");
   if (!(c.chat_visitor_burst >= 1 && c.chat_visitor_per_second > 0 && c.chat_address_burst >= 1 &&

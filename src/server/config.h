@@ -13,6 +13,7 @@
 //   fsync = true              # off only for throwaway benchmarks
 //   web = "web"               # HOMELINE_WEB: directory of the browser pages (default: the
 //                             # source tree's web/, compiled in)
+//   sip = "127.0.0.1:5060"    # HOMELINE_SIP: SIP over UDP and TCP on HOST:PORT; "off" disables
 //   [auth]
 //   session_ttl = 43200       # seconds a login token lasts
 //   [chat]                    # web chat limits (see docs/api.md)
@@ -52,10 +53,16 @@ struct Config {
   double chat_address_burst = 30;
   double chat_address_per_second = 0.2;
   std::int64_t chat_visitor_timeout_s = 60;
+  bool sip_enabled = true;
+  std::string sip_host = "127.0.0.1";
+  std::uint16_t sip_port = 5060;
 };
 
 // Parses "HOST:PORT", "[::1]:PORT" or ":PORT".
 [[nodiscard]] Status ParseHostPort(const std::string& text, std::string& host, std::uint16_t& port);
+
+// Parses the SIP listen setting: "off", or HOST:PORT as ParseHostPort.
+[[nodiscard]] Status ParseSip(const std::string& text, Config& config);
 
 // Reads the TOML file (if path is not empty) over the defaults, then the environment.
 [[nodiscard]] Result<Config> LoadConfig(const std::string& path);

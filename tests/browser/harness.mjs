@@ -67,7 +67,8 @@ export class Server {
     const logPath = path.join(this.dir, 'server.log');
     const log = openSync(logPath, 'a');
     this.proc = spawn(BIN, ['serve', '--http', `127.0.0.1:${this.port}`, '--data', this.dir, '--log-level', 'warn', ...extraArgs],
-      { stdio: ['ignore', log, log] });
+      // SIP off unless asked: servers run side by side and would all want 127.0.0.1:5060.
+      { stdio: ['ignore', log, log], env: { HOMELINE_SIP: 'off', ...process.env } });
     const deadline = Date.now() + 60000;
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) {

@@ -22,6 +22,11 @@ import urllib.request
 BIN = os.environ.get("HOMELINE_BIN", "build/test/src/exe/homeline")
 TIMEOUT = 10.0
 
+# Servers started by tests have SIP off unless a test asks for it on a port of its own
+# (Server(sip=True)): many servers run at once and would all want 127.0.0.1:5060. The variable
+# reaches servers that tests start without the harness too (test_cli).
+os.environ.setdefault("HOMELINE_SIP", "off")
+
 
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -29,11 +34,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_sip_port():
+    """A port free on 127.0.0.1 for both UDP and TCP (SIP listens on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 class Server:
     """One homeline process. data_dir survives restarts so crash tests can reopen it."""
 
-    def __init__(self, data_dir=None, demo=True, extra_args=(), tls=None):
+    def __init__(self, data_dir=None, demo=True, extra_args=(), tls=None, sip=False):
         self.own_dir = data_dir is None
+        self.sip = sip  # True: SIP on a free port of its own (self.sip_port)
+        self.sip_port = None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="homeline-test-")
         self.demo = demo
         self.extra_args = list(extra_args)
@@ -67,6 +89,9 @@ class Server:
             args.append("--no-demo")
         if self.tls:
             args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
+        if self.sip:
+            self.sip_port = free_sip_port()
+            args += ["--sip", f"127.0.0.1:{self.sip_port}"]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
@@ -74,7 +99,9 @@ class Server:
             if self.proc.poll() is not None:
                 self.log.close()
                 code, self.proc = self.proc.returncode, None
-                if "cannot bind" in self.read_log():
+                log = self.read_log()
+                # Lost a race for the HTTP or the SIP port: try others.
+                if "cannot bind" in log or "sip: cannot listen" in log:
                     return False
                 raise RuntimeError(f"server exited with {code}: {self.read_log()}")
             try:
