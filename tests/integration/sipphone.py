@@ -329,3 +329,112 @@ def contiguous_slice(received, sent):
         if sent[start:start + len(run)] == run:
             return len(run)
     return -1
+
+
+class Customer:
+    """A caller through the trunk: INVITE (PCMA), ACK on 200, records what it hears, sends
+    payloads given to it at 20 ms, hangs up on hangup() or answers Homeline's BYE."""
+
+    def __init__(self, server_port, number="+15550100", source="127.0.0.1", payloads=()):
+        self.server = ("127.0.0.1", server_port)
+        self.number = number
+        self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sip.bind((source, 0))
+        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp.bind((source, 0))
+        self.source = source
+        self.port = self.sip.getsockname()[1]
+        self.rtp_port = self.rtp.getsockname()[1]
+        self.payloads = list(payloads)
+        self.call_id = f"cust-{random.getrandbits(48):x}@{source}"
+        self.tag = f"c{random.getrandbits(32):x}"
+        self.status = 0         # final status of the INVITE
+        self.provisional = []
+        self.to = None          # the To header with Homeline's tag
+        self.rx = []            # payloads heard
+        self.rx_pt = set()
+        self.bye_in = False
+        self.bye_answered = 0
+        self.media_to = None
+        self._hangup = threading.Event()
+        self.stop = threading.Event()
+        self.thread = None
+
+    def _via(self):
+        return f"Via: SIP/2.0/UDP {self.source}:{self.port};branch=z9hG4bK{random.getrandbits(48):x};rport\r\n"
+
+    def _req(self, method, cseq, extra="", body=""):
+        to = self.to or f"<sip:{self.number}@127.0.0.1:{self.server[1]}>"
+        return (f"{method} sip:{self.number}@127.0.0.1:{self.server[1]} SIP/2.0\r\n{self._via()}"
+                f"From: \"Vera Customer\" <sip:15557654321@{self.source}>;tag={self.tag}\r\n"
+                f"To: {to}\r\nCall-ID: {self.call_id}\r\nCSeq: {cseq} {method}\r\n"
+                f"Contact: <sip:15557654321@{self.source}:{self.port}>\r\nMax-Forwards: 70\r\n"
+                f"{extra}Content-Length: {len(body)}\r\n\r\n{body}")
+
+    def start(self, seconds=30):
+        self.deadline = time.time() + seconds
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def hangup(self):
+        self._hangup.set()
+
+    def join(self, timeout=30):
+        if self.thread:
+            self.thread.join(timeout)
+        self.sip.close()
+        self.rtp.close()
+
+    def _loop(self):
+        sdp = (f"v=0\r\no=- 1 1 IN IP4 {self.source}\r\ns=-\r\nc=IN IP4 {self.source}\r\nt=0 0\r\n"
+               f"m=audio {self.rtp_port} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
+               "a=rtpmap:101 telephone-event/8000\r\n")
+        invite = self._req("INVITE", 1, "Content-Type: application/sdp\r\n", sdp)
+        self.sip.sendto(invite.encode(), self.server)
+        last_invite, last_tx, seq, sent_bye = time.time(), 0.0, 0, False
+        while time.time() < self.deadline and not self.stop.is_set():
+            if self.status == 0 and time.time() - last_invite > 0.5:
+                self.sip.sendto(invite.encode(), self.server)  # retransmission (timer A)
+                last_invite = time.time()
+            if self._hangup.is_set() and self.status == 200 and not sent_bye and not self.bye_in:
+                self.sip.sendto(self._req("BYE", 2).encode(), self.server)
+                sent_bye = True
+            r, _, _ = select.select([self.sip, self.rtp], [], [], 0.005)
+            if self.sip in r:
+                msg = self.sip.recv(65535).decode(errors="replace")
+                first = msg.split("\r\n", 1)[0]
+                if first.startswith("SIP/2.0 ") and "INVITE" in _hdr(msg, "cseq"):
+                    code = int(first.split()[1])
+                    if code < 200:
+                        self.provisional.append(code)
+                        continue
+                    self.to = _hdr(msg, "to")
+                    if self.status == 0:
+                        self.status = code
+                        m = _sdp_media(_body(msg))
+                        if m:
+                            self.media_to = m
+                    self.sip.sendto(self._req("ACK", 1).encode(), self.server)
+                    if code >= 300:
+                        return
+                elif first.startswith("SIP/2.0 ") and "BYE" in _hdr(msg, "cseq"):
+                    return
+                elif first.startswith("BYE"):
+                    self.bye_in = True
+                    h = _hdrs(msg, ("via", "from", "to", "call-id", "cseq"))
+                    self.sip.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(h) +
+                                     "\r\nContent-Length: 0\r\n\r\n").encode(), self.server)
+                    self.bye_answered += 1
+                    return
+            if self.rtp in r:
+                data, addr = self.rtp.recvfrom(2048)
+                if len(data) > 12:
+                    self.rx_pt.add(data[1] & 0x7F)
+                    self.rx.append(data[12:])
+            if self.status == 200 and self.payloads and self.media_to and time.time() - last_tx >= 0.02:
+                last_tx = time.time()
+                pl = self.payloads[seq % len(self.payloads)]
+                seq += 1
+                self.rtp.sendto(struct.pack("!BBHII", 0x80, 8, seq & 0xFFFF, seq * 160, 0x5678) + pl,
+                                self.media_to)
