@@ -23,6 +23,7 @@
 #include "core/engine.h"
 #include "core/event_codec.h"
 #include "server/demo.h"
+#include "server/voice.h"
 
 namespace homeline::server {
 
@@ -90,6 +91,7 @@ struct App::Impl : http::ServerHandler {
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<api::StaticFiles> pages;  // read-only after Start: used on the I/O threads
   std::unique_ptr<sip::SipStack> sip_stack;  // null when SIP is off
+  std::unique_ptr<Voice> voice;              // calls and media; null when SIP is off
 
   // The loop's inbox.
   std::mutex mu;
@@ -118,6 +120,7 @@ struct App::Impl : http::ServerHandler {
   void FlushOutbox() {
     std::vector<core::Event> events = engine.TakeOutbox();
     if (events.empty()) return;
+    if (voice) voice->Observe(events);
     std::vector<store::StoredEvent> batch;
     batch.reserve(events.size());
     for (const core::Event& e : events) {
@@ -232,6 +235,7 @@ struct App::Impl : http::ServerHandler {
     out += fmt::format("homeline_chat_visitor_connections {}\n", chat_hub->connections());
     out += "# TYPE homeline_held_replies gauge\n";
     out += fmt::format("homeline_held_replies {}\n", held.size());
+    if (voice) out += voice->Metrics();
     return out;
   }
 
@@ -337,6 +341,12 @@ struct App::Impl : http::ServerHandler {
       if (!started) return std::unexpected(started.error());
       sip_stack = std::move(*started);
       spdlog::info("sip: listening on {}:{} (udp, tcp)", sip_stack->host(), sip_stack->port());
+      VoiceOptions vo;
+      vo.data_dir = config.data_dir;
+      vo.media_address = config.sip_host == "0.0.0.0" ? "127.0.0.1" : config.sip_host;
+      auto v = Voice::Start(engine, *sip_stack, [this](std::function<void()> fn) { Post(std::move(fn)); }, vo);
+      if (!v) return std::unexpected(v.error());
+      voice = std::move(*v);
     } else {
       spdlog::info("sip: off");
     }
@@ -368,6 +378,7 @@ struct App::Impl : http::ServerHandler {
       if (Clock::now() >= next_tick) {
         hub->Tick(/*changed_only=*/false);
         chat_hub->Tick();
+        if (voice) voice->Tick();
         FlushOutbox();  // visitors gone while waiting were just abandoned
         next_tick = Clock::now() + std::chrono::seconds(1);
       } else if (hub->HasChanges()) {

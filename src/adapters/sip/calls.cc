@@ -1,0 +1,532 @@
+#include "adapters/sip/calls.h"
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "adapters/media/media_engine.h"
+#include "adapters/sip/re_include.h"
+#include "adapters/sip/sdp.h"
+#include "adapters/sip/sip_stack.h"
+
+namespace homeline::sip {
+
+namespace {
+
+constexpr const char* kAllow = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER\r\n";
+constexpr int kDtmfPt = 101;
+
+std::string Str(const struct pl& p) { return std::string(p.p ? p.p : "", p.p ? p.l : 0); }
+
+// The SIP message body (after the headers), as text.
+std::string_view Body(const struct sip_msg* msg) {
+  if (msg == nullptr || msg->mb == nullptr) return {};
+  return std::string_view(reinterpret_cast<const char*>(mbuf_buf(msg->mb)), mbuf_get_left(msg->mb));
+}
+
+struct mbuf* ToMbuf(const std::string& text) {
+  struct mbuf* mb = mbuf_alloc(text.size());
+  if (mb == nullptr) return nullptr;
+  (void)mbuf_write_mem(mb, reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  mb->pos = 0;
+  return mb;
+}
+
+media::Codec CodecOf(int pt) { return pt == kPtPcma ? media::Codec::kPcma : media::Codec::kPcmu; }
+
+// Releases libre session objects outside libre's own call stack: handlers ask for it while
+// libre is still working on the session (close handlers), so the last reference goes on the
+// next loop turn. The handler arguments (LegRef) of those sessions go in the same turn, after
+// them: a released session stops calling our handlers (libre swaps in its own).
+template <typename Ref>
+struct Graveyard {
+  std::vector<void*> sessions;
+  std::vector<std::unique_ptr<Ref>> refs;
+  struct tmr tmr {};
+  bool armed = false;
+  static void Flush(void* arg) {
+    auto* g = static_cast<Graveyard*>(arg);
+    g->armed = false;
+    auto sessions = std::move(g->sessions);
+    auto refs = std::move(g->refs);
+    g->sessions.clear();
+    g->refs.clear();
+    for (void* p : sessions) mem_deref(p);
+    refs.clear();
+  }
+  void Add(void* session, std::unique_ptr<Ref> ref) {
+    if (session != nullptr) sessions.push_back(session);
+    if (ref) refs.push_back(std::move(ref));
+    if (!armed) {
+      armed = true;
+      tmr_start(&tmr, 0, Flush, this);
+    }
+  }
+  void Clear() {
+    tmr_cancel(&tmr);
+    Flush(this);
+  }
+};
+
+}  // namespace
+
+struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
+  SipStack& stack;
+  media::MediaEngine& media;
+  CallHappenings& happenings;
+  BindingLookup bindings;
+
+  std::atomic<std::uint64_t> next_call{1};
+  mutable std::mutex stats_mu;
+  CallsStats counters;
+
+  // ---- SIP thread state ------------------------------------------------------------------------
+  struct Call;
+  // A libre handler's argument: which call and which leg. Owned by the call; libre stops using
+  // it when the session is released (its handlers are replaced by internal ones).
+  struct LegRef {
+    Impl* impl = nullptr;
+    CallId call = 0;
+    bool agent_side = false;
+    core::UserId agent = 0;
+    std::uint64_t serial = 0;  // which agent leg of the call
+  };
+  struct AgentLeg {
+    struct sipsess* sess = nullptr;
+    media::LegId media = 0;
+    core::UserId agent = 0;
+    bool established = false;
+    std::unique_ptr<LegRef> ref;
+    struct tmr ring_tmr {};
+  };
+  struct Call {
+    CallId id = 0;
+    struct sipsess* customer = nullptr;
+    std::unique_ptr<LegRef> customer_ref;
+    media::LegId customer_media = 0;
+    bool answered = false;      // 200 sent
+    bool bridged = false;
+    bool waiting_music = false;  // music/prompts on the customer leg (until bridged)
+    MediaDescription offer;      // the customer's SDP
+    int codec = kPtPcmu;
+    std::optional<int> dtmf;
+    std::string from_user, from_name;
+    WaitPrompts prompts;
+    std::uint64_t agent_serial = 0;
+    std::unique_ptr<AgentLeg> agent;
+  };
+  std::unordered_map<CallId, std::unique_ptr<Call>> calls;
+  std::unordered_map<media::LegId, CallId> by_customer_media;
+  Graveyard<LegRef> graveyard;
+
+  Impl(SipStack& s, media::MediaEngine& m, CallHappenings& h, BindingLookup b)
+      : stack(s), media(m), happenings(h), bindings(std::move(b)) {}
+
+  Call* Find(CallId id) {
+    auto it = calls.find(id);
+    return it == calls.end() ? nullptr : it->second.get();
+  }
+  void Count(std::uint64_t CallsStats::*field) {
+    std::lock_guard lk(stats_mu);
+    ++(counters.*field);
+  }
+  void SetLive() {
+    std::lock_guard lk(stats_mu);
+    counters.live = calls.size();
+  }
+
+  // ---- customer leg ----------------------------------------------------------------------------
+
+  static int OnOffer(struct mbuf** descp, const struct sip_msg*, void*) {
+    // Re-INVITEs (hold from the customer side) are not negotiated yet: answer with nothing new.
+    *descp = nullptr;
+    return 0;
+  }
+  static int OnAnswerNone(const struct sip_msg*, void*) { return 0; }
+  static void OnCustomerEstablished(const struct sip_msg*, void*) {}
+  static void OnCustomerClosed(int err, const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    const CallId id = ref->call;
+    spdlog::info("sip: call={} customer leg closed ({})", id,
+                 msg ? fmt::format("{}", msg->scode) : (err ? std::strerror(err) : "bye"));
+    Call* c = self->Find(id);
+    if (c == nullptr) return;
+    self->EndCall(id, "customer hung up");
+    self->happenings.CustomerHungUp(id);
+  }
+
+  // Detaches the customer session from the call; returns it for release (or null).
+  struct sipsess* ReleaseCustomer(Call& c) {
+    struct sipsess* s = c.customer;
+    c.customer = nullptr;
+    return s;
+  }
+
+  void OnInvite(const struct sip_msg& msg) {
+    Count(&CallsStats::invites_in);
+    auto offer = ParseSdp(Body(&msg));
+    std::optional<int> codec;
+    if (offer) codec = ChooseCodec(*offer);
+    if (!offer || !codec) {
+      Count(&CallsStats::bad_sdp);
+      (void)sip_treply(nullptr, stack.sip(), &msg, 488, "Not Acceptable Here");
+      return;
+    }
+    auto c = std::make_unique<Call>();
+    c->id = next_call++;
+    c->offer = std::move(*offer);
+    c->codec = *codec;
+    c->dtmf = c->offer.DtmfPt();
+    c->from_user = Str(msg.from.uri.user);
+    c->from_name = Str(msg.from.dname);
+    c->customer_ref = std::make_unique<LegRef>(LegRef{this, c->id, false, 0, 0});
+    // 180 at once: the INVITE transaction is ours (retransmissions absorbed) while the engine
+    // thread decides on the call (trunk, number); the final answer follows in milliseconds.
+    int err = sipsess_accept(&c->customer, stack.sessions(), &msg, 180, "Ringing", "homeline",
+                             "application/sdp", nullptr, nullptr, nullptr, false, OnOffer,
+                             OnAnswerNone, OnCustomerEstablished, nullptr, nullptr,
+                             OnCustomerClosed, c->customer_ref.get(), "%s", kAllow);
+    if (err != 0) {
+      spdlog::warn("sip: accepting an INVITE failed: {}", std::strerror(err));
+      (void)sip_treply(nullptr, stack.sip(), &msg, 500, "Server Internal Error");
+      return;
+    }
+    char src[64];
+    re_snprintf(src, sizeof(src), "%j", &msg.src);
+    InboundCall in;
+    in.call = c->id;
+    in.source = src;
+    in.number = Str(msg.uri.user);
+    in.from_user = c->from_user;
+    in.from_name = c->from_name;
+    calls.emplace(c->id, std::move(c));
+    SetLive();
+    happenings.Inbound(std::move(in));
+  }
+
+  void DoAnswer(CallId id, WaitPrompts prompts) {
+    Call* c = Find(id);
+    if (c == nullptr || c->answered || c->customer == nullptr) return;
+    auto leg = media.OpenLeg();
+    if (!leg) {
+      spdlog::warn("sip: call={} no media port: {}", id, leg.error().message);
+      DoRefuse(id, 503, "Service Unavailable");
+      return;
+    }
+    c->customer_media = leg->id;
+    by_customer_media[leg->id] = id;
+    media.SetRemote(leg->id, media::Endpoint{c->offer.address, c->offer.port}, CodecOf(c->codec),
+                    c->dtmf.value_or(-1));
+    LocalMedia lm;
+    lm.address = media.address();
+    lm.port = leg->local_port;
+    lm.codec_pt = c->codec;
+    lm.dtmf_pt = c->dtmf;
+    lm.session_id = id;
+    lm.version = 1;
+    struct mbuf* desc = ToMbuf(BuildSdp(lm));
+    int err = sipsess_answer(c->customer, 200, "OK", desc, "%s", kAllow);
+    mem_deref(desc);
+    if (err != 0) {
+      spdlog::warn("sip: call={} answer failed: {}", id, std::strerror(err));
+      EndCall(id, "answer failed");
+      happenings.CustomerHungUp(id);
+      return;
+    }
+    c->answered = true;
+    c->prompts = std::move(prompts);
+    c->waiting_music = true;
+    const std::string greeting = c->prompts.greeting.empty() ? "greeting" : c->prompts.greeting;
+    if (auto st = media.Play(leg->id, {media::PromptRef{greeting}}, false); !st) {
+      spdlog::warn("sip: call={} greeting: {}", id, st.error().message);
+      PlayMusic(*c);
+    }
+  }
+
+  void PlayMusic(Call& c) {
+    if (!c.waiting_music || c.customer_media == 0) return;
+    const std::string music = c.prompts.music.empty() ? "moh" : c.prompts.music;
+    if (auto st = media.Play(c.customer_media, {media::PromptRef{music}}, true); !st)
+      spdlog::warn("sip: call={} music on hold: {}", c.id, st.error().message);
+  }
+
+  void DoRefuse(CallId id, int status, const std::string& reason) {
+    Call* c = Find(id);
+    if (c == nullptr) return;
+    if (c->customer != nullptr && !c->answered) {
+      (void)sipsess_reject(c->customer, static_cast<std::uint16_t>(status), reason.c_str(), nullptr);
+    }
+    EndCall(id, reason);
+  }
+
+  void DoAnnounce(CallId id, int position) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->waiting_music || c->customer_media == 0) return;
+    if (auto st = media.Play(c->customer_media, media::MediaEngine::PositionAnnouncement(position), false); !st)
+      spdlog::warn("sip: call={} position prompt: {}", id, st.error().message);
+  }
+
+  // A prompt ended on a waiting customer's leg: music again.
+  void OnPlayDone(media::LegId leg) {
+    auto it = by_customer_media.find(leg);
+    if (it == by_customer_media.end()) return;
+    if (Call* c = Find(it->second)) PlayMusic(*c);
+  }
+
+  // ---- agent leg -------------------------------------------------------------------------------
+
+  AgentLeg* AgentOf(LegRef* ref) {
+    Call* c = Find(ref->call);
+    if (c == nullptr || !c->agent || c->agent->ref.get() != ref) return nullptr;
+    return c->agent.get();
+  }
+
+  static int OnAgentAnswer(const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    AgentLeg* leg = self->AgentOf(ref);
+    if (leg == nullptr) return 0;
+    auto md = ParseSdp(Body(msg));
+    std::optional<int> codec;
+    if (md) codec = ChooseCodec(*md);
+    if (!md || !codec) {
+      spdlog::info("sip: call={} agent={} answered with unusable SDP", ref->call, ref->agent);
+      return EPROTO;  // libre ends the leg (ACK + BYE); the close handler reports it
+    }
+    // The agent may answer with the other G.711 law: media transcodes between the legs.
+    self->media.SetRemote(leg->media, media::Endpoint{md->address, md->port}, CodecOf(*codec),
+                          md->DtmfPt().value_or(-1));
+    return 0;
+  }
+  static void OnAgentProgress(const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    spdlog::debug("sip: call={} agent={} phone {}", ref->call, ref->agent, msg->scode);
+  }
+  static void OnAgentEstablished(const struct sip_msg*, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    AgentLeg* leg = self->AgentOf(ref);
+    if (leg == nullptr) return;
+    leg->established = true;
+    tmr_cancel(&leg->ring_tmr);
+    self->happenings.AgentAnswered(ref->call, ref->agent);
+  }
+  static void OnAgentClosed(int err, const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    const CallId id = ref->call;
+    const core::UserId agent = ref->agent;
+    AgentLeg* leg = self->AgentOf(ref);
+    if (leg == nullptr) return;
+    const bool was_up = leg->established;
+    const int status = msg && msg->scode >= 300 ? msg->scode : (err == ETIMEDOUT ? 408 : 480);
+    Call* c = self->Find(id);
+    const bool bridged = c->bridged;
+    self->ReleaseAgentLeg(*c);
+    if (was_up && bridged) {
+      spdlog::info("sip: call={} agent={} hung up", id, agent);
+      self->EndCall(id, "agent hung up");
+      self->happenings.AgentHungUp(id, agent);
+    } else if (was_up) {
+      // Answered but never bridged (a late answer being dropped, or the engine refused it).
+      spdlog::info("sip: call={} agent={} leg ended before the bridge", id, agent);
+    } else {
+      spdlog::info("sip: call={} agent={} phone answered {}", id, agent, status);
+      self->happenings.AgentFailed(id, agent, status);
+    }
+  }
+  static void OnRingTimeout(void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    AgentLeg* leg = self->AgentOf(ref);
+    if (leg == nullptr || leg->established) return;
+    const CallId id = ref->call;
+    const core::UserId agent = ref->agent;
+    self->ReleaseAgentLeg(*self->Find(id));  // CANCEL
+    self->happenings.AgentFailed(id, agent, 408);
+  }
+
+  // Ends the call's agent leg: CANCEL when ringing, BYE when answered (libre decides from the
+  // session state when it is released; a session the peer ended is just freed), and closes
+  // its media.
+  void ReleaseAgentLeg(Call& c) {
+    if (!c.agent) return;
+    std::unique_ptr<AgentLeg> leg = std::move(c.agent);
+    tmr_cancel(&leg->ring_tmr);
+    if (leg->media != 0) media.CloseLeg(leg->media);
+    c.bridged = false;
+    graveyard.Add(leg->sess, std::move(leg->ref));
+  }
+
+  void DoRingAgent(CallId id, core::UserId agent, const std::string& sip_user, DurationMs timeout) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->answered) return;
+    if (c->agent) ReleaseAgentLeg(*c);  // a previous agent's leg, if still there
+    std::optional<AgentBinding> b;
+    if (bindings && !sip_user.empty()) b = bindings(sip_user);
+    if (!b) {
+      spdlog::info("sip: call={} agent={} ({}) has no registered phone", id, agent, sip_user);
+      happenings.AgentFailed(id, agent, 480);
+      return;
+    }
+    auto leg = std::make_unique<AgentLeg>();
+    leg->agent = agent;
+    leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, agent, ++c->agent_serial});
+    auto ml = media.OpenLegNear(c->customer_media);
+    if (!ml) {
+      spdlog::warn("sip: call={} no media port for the agent leg: {}", id, ml.error().message);
+      happenings.AgentFailed(id, agent, 503);
+      return;
+    }
+    leg->media = ml->id;
+    // Offer only the customer's codec (and telephone-event): the relay then forwards packets
+    // as they are.
+    LocalMedia lm;
+    lm.address = media.address();
+    lm.port = ml->local_port;
+    lm.codec_pt = c->codec;
+    lm.dtmf_pt = kDtmfPt;
+    lm.session_id = id * 2 + 1;
+    lm.version = 1;
+    struct mbuf* desc = ToMbuf(BuildSdp(lm));
+    const std::string from_uri = fmt::format(
+        "sip:{}@{}", c->from_user.empty() ? "anonymous" : c->from_user, stack.host());
+    const std::string our_rr = fmt::format("sip:{}:{}", stack.host(), stack.port());
+    const char* routev[] = {b->route.c_str()};
+    const std::string from_name = c->from_name.empty() ? c->from_user : c->from_name;
+    int err = sipsess_connect(&leg->sess, stack.sessions(), b->contact.c_str(), from_name.c_str(),
+                              from_uri.c_str(), "homeline", routev, 1, "application/sdp", desc,
+                              nullptr, nullptr, false, OnOffer, OnAgentAnswer, OnAgentProgress,
+                              OnAgentEstablished, nullptr, nullptr, OnAgentClosed, leg->ref.get(),
+                              "Record-Route: <%s;lr>\r\nRecord-Route: <%s;lr>\r\n%s",
+                              our_rr.c_str(), b->route.c_str(), kAllow);
+    mem_deref(desc);
+    if (err != 0) {
+      spdlog::warn("sip: call={} agent={} INVITE to {} failed: {}", id, agent, b->contact,
+                   std::strerror(err));
+      media.CloseLeg(leg->media);
+      happenings.AgentFailed(id, agent, 503);
+      return;
+    }
+    Count(&CallsStats::invites_out);
+    tmr_init(&leg->ring_tmr);
+    tmr_start(&leg->ring_tmr, static_cast<std::uint64_t>(std::max<DurationMs>(timeout, 1000)),
+              OnRingTimeout, leg->ref.get());
+    c->agent = std::move(leg);
+  }
+
+  void DoDropAgent(CallId id, core::UserId agent) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->agent || c->agent->agent != agent) return;
+    if (c->bridged) return;  // a bridged leg ends only by hang-up
+    ReleaseAgentLeg(*c);
+  }
+
+  void DoBridge(CallId id) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->agent || !c->agent->established) return;
+    c->waiting_music = false;
+    media.StopPlay(c->customer_media);
+    media.Bridge(c->customer_media, c->agent->media);
+    c->bridged = true;
+  }
+
+  // Ends both legs of a call and forgets it. No happening: the caller reports what it needs.
+  void EndCall(CallId id, const std::string& cause) {
+    auto it = calls.find(id);
+    if (it == calls.end()) return;
+    std::unique_ptr<Call> c = std::move(it->second);
+    calls.erase(it);
+    SetLive();
+    spdlog::debug("sip: call={} ends: {}", id, cause);
+    c->bridged = false;
+    ReleaseAgentLeg(*c);
+    if (c->customer != nullptr && !c->answered)
+      (void)sipsess_reject(c->customer, 480, "Temporarily Unavailable", nullptr);
+    // An established session sends BYE when released; one the peer ended is just freed.
+    graveyard.Add(ReleaseCustomer(*c), std::move(c->customer_ref));
+    if (c->customer_media != 0) {
+      by_customer_media.erase(c->customer_media);
+      media.CloseLeg(c->customer_media);
+    }
+  }
+
+  void EndAll() {
+    std::vector<CallId> ids;
+    for (const auto& [id, c] : calls) ids.push_back(id);
+    for (CallId id : ids) EndCall(id, "server stopping");
+    graveyard.Clear();
+  }
+};
+
+Calls::Calls(SipStack& stack, media::MediaEngine& media, CallHappenings& happenings,
+             BindingLookup bindings)
+    : impl_(std::make_shared<Impl>(stack, media, happenings, std::move(bindings))) {}
+
+Calls::~Calls() = default;
+
+void Calls::Install() {
+  std::weak_ptr<Impl> weak = impl_;
+  impl_->media.SetSink([weak](const media::MediaEvent& e) {
+    if (e.kind != media::MediaEvent::Kind::kPlayDone) return;
+    auto self = weak.lock();
+    if (!self) return;
+    self->stack.Post([weak, leg = e.leg] {
+      if (auto s = weak.lock()) s->OnPlayDone(leg);
+    });
+  });
+  auto self = impl_;
+  impl_->stack.Post([self] {
+    tmr_init(&self->graveyard.tmr);
+    self->stack.SetInviteHandler([self](const ::sip_msg& msg) { self->OnInvite(msg); });
+    self->stack.AddShutdownHook([self] { self->EndAll(); });
+  });
+}
+
+void Calls::Answer(CallId call, WaitPrompts prompts) {
+  impl_->stack.Post([s = impl_, call, p = std::move(prompts)]() mutable { s->DoAnswer(call, std::move(p)); });
+}
+void Calls::Refuse(CallId call, int status, std::string reason) {
+  impl_->stack.Post([s = impl_, call, status, r = std::move(reason)] { s->DoRefuse(call, status, r); });
+}
+void Calls::Announce(CallId call, int position) {
+  impl_->stack.Post([s = impl_, call, position] { s->DoAnnounce(call, position); });
+}
+void Calls::RingAgent(CallId call, core::UserId agent, std::string sip_user, DurationMs timeout) {
+  impl_->stack.Post([s = impl_, call, agent, u = std::move(sip_user), timeout] {
+    s->DoRingAgent(call, agent, u, timeout);
+  });
+}
+void Calls::DropAgent(CallId call, core::UserId agent) {
+  impl_->stack.Post([s = impl_, call, agent] { s->DoDropAgent(call, agent); });
+}
+void Calls::Bridge(CallId call) {
+  impl_->stack.Post([s = impl_, call] { s->DoBridge(call); });
+}
+void Calls::HangUp(CallId call, std::string cause) {
+  impl_->stack.Post([s = impl_, call, c = std::move(cause)] { s->EndCall(call, c); });
+}
+
+void Calls::HangUpAll() {
+  auto done = std::make_shared<std::promise<void>>();
+  auto f = done->get_future();
+  impl_->stack.Post([s = impl_, done] {
+    s->EndAll();
+    done->set_value();
+  });
+  // The stack may be stopping (posts dropped): do not wait forever.
+  (void)f.wait_for(std::chrono::seconds(2));
+}
+
+CallsStats Calls::stats() const {
+  std::lock_guard lk(impl_->stats_mu);
+  return impl_->counters;
+}
+
+}  // namespace homeline::sip

@@ -1,0 +1,97 @@
+#pragma once
+// Calls: Homeline's back-to-back user agent on the SIP thread. The customer leg is an INVITE
+// accepted from a trunk (libre sipsess_accept); the agent leg an INVITE Homeline sends to the
+// agent's registered phone (sipsess_connect). Each leg has a media leg (media::MediaEngine)
+// whose port is in our SDP; music and prompts play on the customer's media leg while it waits,
+// and the two media legs are bridged when the agent answers.
+//
+// Calls does not decide anything about routing: it reports what happens on the wire
+// (CallHappenings, which the server hands to VoiceService on the engine thread) and carries
+// out VoiceService's orders (CallControl, posted to the SIP thread). It does decide on its own
+// when a call is over on the wire: a customer who hangs up, or a bridged agent who does, ends
+// both legs at once (the other leg gets its BYE or CANCEL without waiting for the engine), and
+// the happening reports it. Orders naming a call or leg that has ended are no-ops.
+//
+// NAT (home agents): the agent leg is sent to the address the phone registered from, with two
+// Record-Route headers (ours, then that address), so libre's in-dialog requests (ACK, BYE)
+// follow the route set to the phone's public address rather than the private Contact. Media
+// latches on the source of the first RTP packet (media::MediaEngine).
+//
+// Threads: construct anywhere, then Install() once; the CallControl methods may be called from
+// any thread (each posts to the SIP thread); the rest runs on the SIP thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "adapters/sip/call_control.h"
+
+namespace homeline::media {
+class MediaEngine;
+}
+
+namespace homeline::sip {
+
+class SipStack;
+
+// What Calls reports, on the SIP thread (implementations post to the engine thread, in order).
+class CallHappenings {
+ public:
+  virtual ~CallHappenings() = default;
+  virtual void Inbound(InboundCall call) = 0;
+  virtual void AgentAnswered(CallId call, core::UserId agent) = 0;
+  virtual void AgentFailed(CallId call, core::UserId agent, int status) = 0;
+  virtual void CustomerHungUp(CallId call) = 0;
+  virtual void AgentHungUp(CallId call, core::UserId agent) = 0;
+};
+
+// Where an agent's phone is reached: its registered Contact and the address (and transport)
+// the registration came from, as a route URI "sip:203.0.113.9:5062;transport=tcp".
+struct AgentBinding {
+  std::string contact;
+  std::string route;
+};
+// Looks a SIP user's current binding up (the registrar), on the SIP thread.
+using BindingLookup = std::function<std::optional<AgentBinding>(const std::string& sip_user)>;
+
+struct CallsStats {
+  std::uint64_t live = 0;
+  std::uint64_t invites_in = 0;
+  std::uint64_t invites_out = 0;
+  std::uint64_t bad_sdp = 0;  // INVITEs refused with 488
+};
+
+class Calls final : public CallControl {
+ public:
+  Calls(SipStack& stack, media::MediaEngine& media, CallHappenings& happenings,
+        BindingLookup bindings);
+  ~Calls() override;
+  Calls(const Calls&) = delete;
+  Calls& operator=(const Calls&) = delete;
+
+  // Takes the stack's INVITEs and the media engine's events, and ends every call when the
+  // stack stops. Call once, from any thread, before calls arrive.
+  void Install();
+
+  // ---- CallControl (any thread) ---------------------------------------------------------------
+  void Answer(CallId call, WaitPrompts prompts) override;
+  void Refuse(CallId call, int status, std::string reason) override;
+  void Announce(CallId call, int position) override;
+  void RingAgent(CallId call, core::UserId agent, std::string sip_user, DurationMs timeout) override;
+  void DropAgent(CallId call, core::UserId agent) override;
+  void Bridge(CallId call) override;
+  void HangUp(CallId call, std::string cause) override;
+
+  // Ends every call (BYE/CANCEL/480) and waits until done. Any thread but the SIP thread.
+  void HangUpAll();
+  CallsStats stats() const;  // any thread
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;  // shared: closures posted to the SIP thread keep it alive
+};
+
+}  // namespace homeline::sip

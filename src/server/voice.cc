@@ -1,0 +1,122 @@
+#include "server/voice.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "adapters/media/media_engine.h"
+#include "adapters/sip/calls.h"
+#include "adapters/sip/sip_stack.h"
+#include "adapters/sip/voice_service.h"
+
+namespace homeline::server {
+
+namespace {
+
+// Until trunks and numbers are configured in core: the demo's trunk accepts calls from
+// 127.0.0.1 and +15550100 rings acme's support queue.
+Result<sip::InboundRoute> DemoRoute(const core::Engine& engine, const sip::InboundCall& in) {
+  if (in.source != "127.0.0.1") return Fail(ErrorCode::kForbidden, "no trunk for " + in.source);
+  std::string digits;
+  for (char c : in.number)
+    if (c >= '0' && c <= '9') digits += c;
+  const core::Tenant* t = engine.FindTenantBySlug("acme");
+  if (digits != "15550100" || t == nullptr) return Fail(ErrorCode::kNotFound, "no such number");
+  for (const core::Queue* q : engine.Queues(t->id)) {
+    if (q->name == "support") {
+      sip::InboundRoute r;
+      r.tenant = t->id;
+      r.queue = q->id;
+      r.announce_every = 30 * kSecond;
+      return r;
+    }
+  }
+  return Fail(ErrorCode::kNotFound, "no queue for the number");
+}
+
+}  // namespace
+
+// Calls' happenings, handed to the engine loop in the order they happened.
+struct Voice::Impl : sip::CallHappenings {
+  core::Engine& engine;
+  std::function<void(std::function<void()>)> post;
+  std::unique_ptr<media::MediaEngine> media;
+  std::unique_ptr<sip::Calls> calls;
+  std::unique_ptr<sip::VoiceService> voice;
+
+  Impl(core::Engine& e, std::function<void(std::function<void()>)> p) : engine(e), post(std::move(p)) {}
+
+  void Inbound(sip::InboundCall call) override {
+    post([this, call = std::move(call)] { voice->OnInbound(call); });
+  }
+  void AgentAnswered(sip::CallId call, core::UserId agent) override {
+    post([this, call, agent] { voice->OnAgentAnswered(call, agent); });
+  }
+  void AgentFailed(sip::CallId call, core::UserId agent, int status) override {
+    post([this, call, agent, status] { voice->OnAgentFailed(call, agent, status); });
+  }
+  void CustomerHungUp(sip::CallId call) override {
+    post([this, call] { voice->OnCustomerHangUp(call); });
+  }
+  void AgentHungUp(sip::CallId call, core::UserId agent) override {
+    post([this, call, agent] { voice->OnAgentHangUp(call, agent); });
+  }
+};
+
+Voice::Voice(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Voice::~Voice() {
+  // The SIP stack has stopped (its shutdown hook ended the calls): nothing uses the media
+  // engine any more.
+  impl_->calls.reset();
+  impl_->media.reset();
+}
+
+Result<std::unique_ptr<Voice>> Voice::Start(core::Engine& engine, sip::SipStack& stack,
+                                            std::function<void(std::function<void()>)> post,
+                                            const VoiceOptions& options) {
+  auto impl = std::make_unique<Impl>(engine, std::move(post));
+  media::Options mo;
+  mo.bind_address = options.media_address;
+  mo.port_min = options.rtp_port_min;
+  mo.port_max = options.rtp_port_max;
+  mo.prompt_dir = (std::filesystem::path(options.data_dir) / "prompts").string();
+  auto media = media::MediaEngine::Start(mo);
+  if (!media) return std::unexpected(media.error());
+  impl->media = std::move(*media);
+  impl->calls = std::make_unique<sip::Calls>(stack, *impl->media, *impl, sip::BindingLookup{});
+  impl->voice = std::make_unique<sip::VoiceService>(engine, *impl->calls, DemoRoute);
+  impl->calls->Install();
+  spdlog::info("voice: media on {} ports {}-{}, prompts in {}", mo.bind_address, mo.port_min,
+               mo.port_max, mo.prompt_dir);
+  return std::unique_ptr<Voice>(new Voice(std::move(impl)));
+}
+
+void Voice::Observe(const std::vector<core::Event>& events) { impl_->voice->Observe(events); }
+
+void Voice::Tick() { impl_->voice->Tick(); }
+
+std::string Voice::Metrics() const {
+  const sip::VoiceCounters& v = impl_->voice->counters();
+  const sip::CallsStats c = impl_->calls->stats();
+  const media::Stats m = impl_->media->stats();
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, std::uint64_t value) {
+    out += fmt::format("# TYPE {} {}\n{} {}\n", name, type, name, value);
+  };
+  metric("homeline_voice_calls_live", "gauge", c.live);
+  metric("homeline_voice_inbound_total", "counter", v.inbound);
+  metric("homeline_voice_refused_total", "counter", v.refused);
+  metric("homeline_voice_agent_rings_total", "counter", v.rung);
+  metric("homeline_voice_bridged_total", "counter", v.bridged);
+  metric("homeline_voice_abandoned_total", "counter", v.abandoned);
+  metric("homeline_voice_bad_sdp_total", "counter", c.bad_sdp);
+  metric("homeline_media_legs", "gauge", m.legs);
+  metric("homeline_media_packets_in_total", "counter", m.packets_in);
+  metric("homeline_media_packets_out_total", "counter", m.packets_out);
+  metric("homeline_media_packets_relayed_total", "counter", m.packets_relayed);
+  return out;
+}
+
+}  // namespace homeline::server
