@@ -151,6 +151,9 @@ void Engine::EmitFields(TenantId t, Fields&&... fields) {
 
 void Engine::EmitChat(TenantId t, ChatStarted b) { Emit(t, std::move(b)); }
 void Engine::EmitChat(TenantId t, ChatMessage b) { Emit(t, std::move(b)); }
+void Engine::EmitVoice(TenantId t, EventBody body) {
+  std::visit([&](auto& b) { Emit(t, std::move(b)); }, body);
+}
 
 Status Engine::Replay(const Event& event) {
   if (event.seq != seq_ + 1) {
@@ -278,6 +281,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     if (queue_memo_ != nullptr && queue_memo_->queue->id == b.queue) queue_memo_ = nullptr;
     queues_.erase(b.queue);
     queue_by_id_.erase(b.queue);
+    queue_voice_.erase(b.queue);
     index_.RemoveQueue(b.queue);
     RecomputeTenantFits(b.tenant);
   } else if constexpr (std::is_same_v<B, HoursSet>) {
@@ -511,6 +515,10 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     bump(b.event.id);
   } else if constexpr (std::is_same_v<B, CalendarEventDeleted>) {
     calendar_.erase(b.id);
+  } else if constexpr (std::is_same_v<B, TrunkSet> || std::is_same_v<B, TrunkDeleted> ||
+                       std::is_same_v<B, NumberSet> || std::is_same_v<B, NumberDeleted> ||
+                       std::is_same_v<B, QueueVoiceSet>) {  // voice (engine_voice.cc)
+    ApplyVoice(b);
   }
 }
 
@@ -1137,6 +1145,8 @@ Status Engine::DeleteQueue(TenantId t, QueueId id) {
   for (const Queue* q : Queues(t))
     for (const RelaxStep& s : q->steps)
       if (s.overflow_to == id) return Fail(ErrorCode::kConflict, "queue " + q->name + " overflows to it");
+  for (const PhoneNumber* n : Numbers(t))
+    if (n->queue == id) return Fail(ErrorCode::kConflict, "number " + n->e164 + " routes to it");
   Emit(t, QueueDeleted{t, id});
   Dispatch();
   return {};

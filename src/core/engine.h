@@ -230,6 +230,50 @@ class Engine {
   const CalendarEntry* FindCalendarEvent(TenantId t, CalendarEventId id) const;
   std::vector<const CalendarEntry*> CalendarEvents(TenantId t) const;  // by id
 
+  // ---- voice: trunks, numbers, queue voice settings (core/voice.h, engine_voice.cc) -----------
+  // Commands check and canonicalise (kBadRequest naming the field; kConflict for a number or
+  // digest user name taken server-wide; kNotFound for another tenant's id), then emit.
+  // Trunk: name 1..100; sources parse as IP prefixes (ParseIpPrefix), at most kMaxTrunkSources,
+  // stored canonical and deduplicated; inbound_user 1..64 of [A-Za-z0-9._-] and unique among
+  // trunks and user logins, with a password 1..128 (a user without a password is refused);
+  // outbound_host a host name or address (no spaces, ':' only inside an IPv6 address), port
+  // 1..65535; caller_id E.164 (NormalizeE164) or "".
+  Result<TrunkId> CreateTrunk(Trunk t);
+  Status UpdateTrunk(const Trunk& t);
+  // kConflict while a number names it.
+  Status DeleteTrunk(TenantId t, TrunkId id);
+  const Trunk* FindTrunk(TenantId t, TrunkId id) const;
+  std::vector<const Trunk*> Trunks(TenantId t) const;  // by id
+  // Number: e164 normalised (NormalizeE164), unique server-wide; exactly one target, a queue or
+  // an IVR menu of the tenant; trunk 0 or one of the tenant's; name at most 100.
+  Result<NumberId> CreateNumber(PhoneNumber n);
+  Status UpdateNumber(const PhoneNumber& n);
+  Status DeleteNumber(TenantId t, NumberId id);
+  const PhoneNumber* FindNumberById(TenantId t, NumberId id) const;
+  std::vector<const PhoneNumber*> Numbers(TenantId t) const;  // by id
+  // Queue voice settings: files ValidPromptFile or ""; greeting_text at most 1000 bytes;
+  // position interval 0 or 10 s..1 h. kNotFound for an unknown queue.
+  Status SetQueueVoice(QueueVoice v);
+  // The queue's settings, or the defaults (QueueVoice{} with the queue's ids) when none were
+  // set; nullopt for an unknown queue.
+  std::optional<QueueVoice> VoiceOf(TenantId t, QueueId q) const;
+
+  // Lookups for the SIP adapter (engine thread). Cost: FindNumber and TrunkByDigestUser are
+  // one hash lookup; TrunkForSource scans every trunk source prefix (O(prefixes); a few hundred
+  // at most per server in practice).
+  // The number a call is for: the dialled text as NormalizeDialled reads it; nullptr if unknown.
+  const PhoneNumber* FindNumber(std::string_view dialled) const;
+  // The trunk that accepts calls from this source address ("203.0.113.7", "::1",
+  // "[2001:db8::1]"; IPv4-mapped IPv6 matches IPv4 entries): the most specific prefix over
+  // every tenant, then the lowest trunk id. nullptr if none (or the text is not an address).
+  // Tenants can share a carrier's addresses, so the called number decides the tenant: check
+  // with the tenant overload below.
+  const Trunk* TrunkForSource(std::string_view address) const;
+  // The same among tenant t's trunks only.
+  const Trunk* TrunkForSource(TenantId t, std::string_view address) const;
+  // The trunk whose inbound digest user name this is; nullptr if none.
+  const Trunk* TrunkByDigestUser(std::string_view user) const;
+
   // ---- agents --------------------------------------------------------------------------------
   // The agent works for tenant t from now on. Available/break need a membership as agent or
   // supervisor; break needs one of the tenant's break reasons. Going on break or offline
@@ -430,6 +474,22 @@ class Engine {
   std::map<ScheduleId, StoredSchedule> schedules_;  // WFM; apart from routing state
   void ApplySchedule(const ScheduleStored& b, TimeMs t);
   void ApplySchedule(const SchedulePublished& b, TimeMs t);
+  // voice (engine_voice.cc)
+  void ApplyVoice(const TrunkSet& b);
+  void ApplyVoice(const TrunkDeleted& b);
+  void ApplyVoice(const NumberSet& b);
+  void ApplyVoice(const NumberDeleted& b);
+  void ApplyVoice(const QueueVoiceSet& b);
+  void EmitVoice(TenantId t, EventBody body);
+  Status ValidateTrunk(Trunk& t) const;
+  Status ValidateNumber(PhoneNumber& n) const;
+  std::map<TrunkId, Trunk> trunks_;
+  std::unordered_map<std::string, TrunkId> trunk_by_user_;
+  struct SourceEntry { IpPrefix net; TrunkId trunk; TenantId tenant; };
+  std::vector<SourceEntry> trunk_sources_;  // every trunk's source prefixes
+  std::map<NumberId, PhoneNumber> numbers_;
+  std::unordered_map<std::string, NumberId> number_by_e164_;
+  std::map<QueueId, QueueVoice> queue_voice_;
   std::map<UserId, User> users_;
   std::unordered_map<std::string, UserId> user_by_login_;
   std::map<UserId, std::map<TenantId, Membership>> members_;

@@ -175,6 +175,16 @@ std::string Convert(const json& v, OfferResult* out) {
                                      [](OfferResult e) { return Name(e); });
 }
 
+std::string Convert(const json& v, SipTransport* out) {
+  if (v.is_string()) {
+    if (auto t = ParseSipTransport(v.get_ref<const std::string&>())) {
+      *out = *t;
+      return {};
+    }
+  }
+  return "must be one of udp, tcp";
+}
+
 // A web origin as browsers send it: "http" or "https", "://", a host of letters, digits, '-'
 // and '.' (or a bracketed IPv6 address), an optional ":port"; no path, no trailing slash.
 bool IsOrigin(std::string_view o) {
@@ -971,6 +981,140 @@ void Read(Reader& r, CalendarEventDeleted* e) {
   r.Req("id", &e->id);
 }
 
+// ---- voice (core/voice.h) ----
+// Trunks: flat in the store (secrets included); in the API, "inbound" and "outbound" objects
+// whose passwords are write-only ("password_set" shows whether one is stored).
+
+json TrunkStoreJson(const Trunk& t) {
+  return {{"id", t.id},
+          {"tenant", t.tenant},
+          {"name", t.name},
+          {"sources", t.sources},
+          {"inbound_user", t.inbound_user},
+          {"inbound_password", t.inbound_password},
+          {"outbound_host", t.outbound_host},
+          {"outbound_port", t.outbound_port},
+          {"outbound_transport", Name(t.outbound_transport)},
+          {"outbound_user", t.outbound_user},
+          {"outbound_password", t.outbound_password},
+          {"caller_id", t.caller_id}};
+}
+void ReadTrunkStore(Reader& r, Trunk* t) {
+  r.Req("id", &t->id);
+  r.Get("tenant", &t->tenant);
+  r.Get("name", &t->name);
+  r.Get("sources", &t->sources);
+  r.Get("inbound_user", &t->inbound_user);
+  r.Get("inbound_password", &t->inbound_password);
+  r.Get("outbound_host", &t->outbound_host);
+  r.Get("outbound_port", &t->outbound_port);
+  r.Get("outbound_transport", &t->outbound_transport);
+  r.Get("outbound_user", &t->outbound_user);
+  r.Get("outbound_password", &t->outbound_password);
+  r.Get("caller_id", &t->caller_id);
+}
+json TrunkApiJson(const Trunk& t) {
+  return {{"id", t.id},
+          {"tenant", t.tenant},
+          {"name", t.name},
+          {"inbound",
+           {{"sources", t.sources},
+            {"username", t.inbound_user},
+            {"password_set", !t.inbound_password.empty()}}},
+          {"outbound",
+           {{"host", t.outbound_host},
+            {"port", t.outbound_port},
+            {"transport", Name(t.outbound_transport)},
+            {"username", t.outbound_user},
+            {"password_set", !t.outbound_password.empty()},
+            {"caller_id", t.caller_id}}}};
+}
+void ReadTrunkApi(Reader& r, Trunk* t) {
+  ReadIds(r, &t->id, &t->tenant);
+  r.Get("name", &t->name);
+  r.Object("inbound", [&](Reader& in) {
+    in.Get("sources", &t->sources);
+    in.Get("username", &t->inbound_user);
+    in.Get("password", &t->inbound_password);
+    in.Ignore("password_set");
+  });
+  r.Object("outbound", [&](Reader& out) {
+    out.Get("host", &t->outbound_host);
+    out.Get("port", &t->outbound_port);
+    out.Get("transport", &t->outbound_transport);
+    out.Get("username", &t->outbound_user);
+    out.Get("password", &t->outbound_password);
+    out.Get("caller_id", &t->caller_id);
+    out.Ignore("password_set");
+  });
+}
+void Write(json& j, const TrunkSet& e) { j["trunk"] = TrunkStoreJson(e.trunk); }
+void Read(Reader& r, TrunkSet* e) {
+  r.Object("trunk", [&](Reader& s) { ReadTrunkStore(s, &e->trunk); }, true);
+}
+void Write(json& j, const TrunkDeleted& e) {
+  j["tenant"] = e.tenant;
+  j["id"] = e.id;
+}
+void Read(Reader& r, TrunkDeleted* e) {
+  r.Get("tenant", &e->tenant);
+  r.Req("id", &e->id);
+}
+
+json NumberJson(const PhoneNumber& n) {
+  return {{"id", n.id},     {"tenant", n.tenant}, {"number", n.e164}, {"name", n.name},
+          {"queue", n.queue}, {"ivr", n.ivr},     {"trunk", n.trunk}};
+}
+void ReadNumber(Reader& r, PhoneNumber* n) {
+  ReadIds(r, &n->id, &n->tenant);
+  r.Get("number", &n->e164);
+  r.Get("name", &n->name);
+  r.Get("queue", &n->queue);
+  r.Get("ivr", &n->ivr);
+  r.Get("trunk", &n->trunk);
+}
+void Write(json& j, const NumberSet& e) { j["number"] = NumberJson(e.number); }
+void Read(Reader& r, NumberSet* e) {
+  r.Object("number", [&](Reader& s) { ReadNumber(s, &e->number); }, true);
+}
+void Write(json& j, const NumberDeleted& e) {
+  j["tenant"] = e.tenant;
+  j["id"] = e.id;
+}
+void Read(Reader& r, NumberDeleted* e) {
+  r.Get("tenant", &e->tenant);
+  r.Req("id", &e->id);
+}
+
+json QueueVoiceJson(const QueueVoice& v, Shape shape) {
+  json j = {{"queue", v.queue},
+            {"tenant", v.tenant},
+            {"greeting_text", v.greeting_text},
+            {"greeting_file", v.greeting_file},
+            {"moh_file", v.moh_file},
+            {"record", v.record}};
+  PutDuration(j, shape, "position_interval", v.position_interval);
+  return j;
+}
+void ReadQueueVoice(Reader& r, QueueVoice* v) {
+  if (r.api()) {
+    r.Ignore("queue");
+    r.Ignore("tenant");
+  } else {
+    r.Req("queue", &v->queue);
+    r.Get("tenant", &v->tenant);
+  }
+  r.Get("greeting_text", &v->greeting_text);
+  r.Get("greeting_file", &v->greeting_file);
+  r.Get("moh_file", &v->moh_file);
+  r.Duration("position_interval", &v->position_interval);
+  r.Get("record", &v->record);
+}
+void Write(json& j, const QueueVoiceSet& e) { j["voice"] = QueueVoiceJson(e.voice, Shape::kStore); }
+void Read(Reader& r, QueueVoiceSet* e) {
+  r.Object("voice", [&](Reader& s) { ReadQueueVoice(s, &e->voice); }, true);
+}
+
 // ---- Dispatch by type name ----
 
 constexpr std::size_t kEventTypes = std::variant_size_v<EventBody>;
@@ -1084,6 +1228,21 @@ Result<Customer> FromJson(const json& j, const Customer& base) {
 json ToJson(const CalendarEntry& c) { return CalendarJson(c); }
 Result<CalendarEntry> FromJson(const json& j, const CalendarEntry& base) {
   return ParseApi(j, base, "calendar event", ReadCalendar);
+}
+
+
+// voice
+json ToJson(const Trunk& t) { return TrunkApiJson(t); }
+Result<Trunk> FromJson(const json& j, const Trunk& base) {
+  return ParseApi(j, base, "trunk", ReadTrunkApi);
+}
+json ToJson(const PhoneNumber& n) { return NumberJson(n); }
+Result<PhoneNumber> FromJson(const json& j, const PhoneNumber& base) {
+  return ParseApi(j, base, "number", ReadNumber);
+}
+json ToJson(const QueueVoice& v) { return QueueVoiceJson(v, Shape::kApi); }
+Result<QueueVoice> FromJson(const json& j, const QueueVoice& base) {
+  return ParseApi(j, base, "queue voice", ReadQueueVoice);
 }
 
 }  // namespace homeline::core

@@ -83,6 +83,23 @@ constexpr DurationMs kMaxApiDuration = 365 * kDay;
 nlohmann::json ToJson(const CalendarEntry& event);
 [[nodiscard]] Result<CalendarEntry> FromJson(const nlohmann::json& json, const CalendarEntry& base);
 
+// ---- voice (core/voice.h) ----
+// Trunk: {"id","tenant","name","inbound":{"sources","username","password_set"},
+//   "outbound":{"host","port","transport","username","password_set","caller_id"}}; the
+//   passwords are never shown. FromJson reads "password" in either object (write-only; absent
+//   keeps the stored one, "" clears it) and ignores "password_set".
+// PhoneNumber: {"id","tenant","number","name","queue","ivr","trunk"}.
+// QueueVoice: {"queue","tenant","greeting_text","greeting_file","moh_file",
+//   "position_interval_s","record"}.
+// FromJson checks types only; the rules on values (addresses, E.164, ports, targets, files)
+// are the engine's (Engine::CreateTrunk etc.), which also puts values in canonical form.
+nlohmann::json ToJson(const Trunk& trunk);
+[[nodiscard]] Result<Trunk> FromJson(const nlohmann::json& json, const Trunk& base);
+nlohmann::json ToJson(const PhoneNumber& number);
+[[nodiscard]] Result<PhoneNumber> FromJson(const nlohmann::json& json, const PhoneNumber& base);
+nlohmann::json ToJson(const QueueVoice& voice);
+[[nodiscard]] Result<QueueVoice> FromJson(const nlohmann::json& json, const QueueVoice& base);
+
 // "rejected", "expired", "withdrawn" (OfferResult has no Name() in types.h).
 const char* Name(OfferResult r);
 std::optional<OfferResult> ParseOfferResult(std::string_view s);

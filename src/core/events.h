@@ -11,6 +11,7 @@
 
 #include "core/schedules.h"
 #include "core/types.h"
+#include "core/voice.h"
 
 namespace homeline::core {
 
@@ -89,6 +90,14 @@ struct SchedulePublished { TenantId tenant = 0; ScheduleId schedule = 0; UserId 
 struct CalendarEventSet { CalendarEntry event; };
 struct CalendarEventDeleted { TenantId tenant = 0; CalendarEventId id = 0; };
 
+// ---- voice (core/voice.h; engine_voice.cc) ----
+struct TrunkSet { Trunk trunk; };
+struct TrunkDeleted { TenantId tenant = 0; TrunkId id = 0; };
+struct NumberSet { PhoneNumber number; };
+struct NumberDeleted { TenantId tenant = 0; NumberId id = 0; };
+// A queue's voice settings (whole value); they go with the queue when it is deleted.
+struct QueueVoiceSet { QueueVoice voice; };
+
 using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
                                DispositionSet, DispositionDeleted, SessionCreated, SessionRevoked,
@@ -98,7 +107,9 @@ using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, Ski
                                ChatStarted, ChatMessage,
                                ScheduleStored, SchedulePublished,
                                // workforce management
-                               CalendarEventSet, CalendarEventDeleted>;
+                               CalendarEventSet, CalendarEventDeleted,
+                               // voice
+                               TrunkSet, TrunkDeleted, NumberSet, NumberDeleted, QueueVoiceSet>;
 
 struct Event {
   std::uint64_t seq = 0;

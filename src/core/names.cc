@@ -74,6 +74,12 @@ constexpr const char* EventName(const SchedulePublished&) { return "schedule.pub
 // workforce management
 constexpr const char* EventName(const CalendarEventSet&) { return "calendar.set"; }
 constexpr const char* EventName(const CalendarEventDeleted&) { return "calendar.deleted"; }
+// voice
+constexpr const char* EventName(const TrunkSet&) { return "trunk.set"; }
+constexpr const char* EventName(const TrunkDeleted&) { return "trunk.deleted"; }
+constexpr const char* EventName(const NumberSet&) { return "number.set"; }
+constexpr const char* EventName(const NumberDeleted&) { return "number.deleted"; }
+constexpr const char* EventName(const QueueVoiceSet&) { return "queue_voice.set"; }
 
 }  // namespace
 

@@ -75,6 +75,21 @@ Status SeedDemo(Engine& e) {
   acme.id = acme_id;
   acme.settings.chat_queue = q_support;
   if (auto st = e.UpdateTenant(acme); !st) return st;
+  // Voice: calls from the local machine (SIPp, baresip in the tests) reach acme's number.
+  Trunk trunk;
+  trunk.tenant = acme_id;
+  trunk.name = "local";
+  trunk.sources = {"127.0.0.1", "::1"};
+  trunk.caller_id = "+15550100";
+  TRY_ASSIGN(acme_trunk, e.CreateTrunk(trunk));
+  (void)acme_trunk;
+  PhoneNumber number;
+  number.tenant = acme_id;
+  number.e164 = "+15550100";
+  number.name = "Support line";
+  number.queue = q_support;
+  TRY_ASSIGN(acme_number, e.CreateNumber(number));
+  (void)acme_number;
   TRY_ASSIGN(q_sales, MakeQueue(e, acme_id, "sales", skill["sales"], 1, {}));
   (void)q_sales;
   TRY_ASSIGN(q_billing, MakeQueue(e, acme_id, "billing", skill["billing"], 1, {}));

@@ -48,6 +48,11 @@ BODIES = {
     ("post", "interactions/{id}/callback"): {"phone": "+15550100"},
     ("post", "calendar"): {"name": "intruder", "first_day": "2026-12-24",
                            "last_day": "2026-12-26", "multiplier": 0.3},
+    ("post", "trunks"): {"name": "intruder", "inbound": {"sources": ["192.0.2.1"]}},
+    ("patch", "trunks/{id}"): {"name": "renamed"},
+    ("post", "numbers"): {"number": "+15550999", "queue": 1},
+    ("patch", "numbers/{id}"): {"name": "renamed"},
+    ("put", "queues/{id}/voice"): {"record": True},
     ("post", "simulations"): {"scenario": "[[queue]]\nname = \"q\"\narrivals = { per_interval = [1] }\n"},
 }
 
@@ -127,11 +132,15 @@ class ApiSecurity(ServerTest):
         sched = ok("POST", base + "/schedules?time_limit=10", tiny_schedule_problem("ian"), ada)
         cal = ok("POST", base + "/calendar", {"name": "initech day", "first_day": "2026-12-24",
                                               "last_day": "2026-12-24", "multiplier": 0.5}, ada)
+        trunk = ok("POST", base + "/trunks",
+                   {"name": "initech carrier", "inbound": {"sources": ["192.0.2.0/24"]}}, ada)
+        number = ok("POST", base + "/numbers", {"number": "+15550900", "queue": queue["id"]}, ada)
         cls.foreign = {"users": ian["id"], "agents": ian["id"], "skills": skill["id"],
                        "queues": queue["id"], "stats/queues": queue["id"], "hours": hours["id"],
                        "dispositions": disp["id"], "interactions": ix["id"],
                        "schedules": sched["id"],
-                       "calendar": cal["id"]}
+                       "calendar": cal["id"],
+                       "trunks": trunk["id"], "numbers": number["id"]}
 
         # An admin of acme only (ada is admin of both tenants now).
         zed = ok("POST", "/api/v1/tenants/acme/users",
@@ -152,7 +161,9 @@ class ApiSecurity(ServerTest):
                                    tiny_schedule_problem("alice"), ada)["id"],
                    "calendar": ok("POST", acme + "/calendar",
                                   {"name": "acme day", "first_day": "2026-12-25",
-                                   "last_day": "2026-12-25", "multiplier": 0.3}, ada)["id"]}
+                                   "last_day": "2026-12-25", "multiplier": 0.3}, ada)["id"],
+                   "trunks": ok("GET", acme + "/trunks", token=ada)[0]["id"],
+                   "numbers": ok("GET", acme + "/numbers", token=ada)[0]["id"]}
         cls.acme_queue = queues["support"]
         cls.zed_id = zed["id"]
 

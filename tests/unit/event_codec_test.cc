@@ -262,6 +262,49 @@ void ExpectSame(const CalendarEventDeleted& a, const CalendarEventDeleted& b) {
   EXPECT_EQ(a.id, b.id);
 }
 
+// voice
+void ExpectSame(const TrunkSet& a, const TrunkSet& b) {
+  const Trunk &x = a.trunk, &y = b.trunk;
+  EXPECT_EQ(x.id, y.id);
+  EXPECT_EQ(x.tenant, y.tenant);
+  EXPECT_EQ(x.name, y.name);
+  EXPECT_EQ(x.sources, y.sources);
+  EXPECT_EQ(x.inbound_user, y.inbound_user);
+  EXPECT_EQ(x.inbound_password, y.inbound_password);
+  EXPECT_EQ(x.outbound_host, y.outbound_host);
+  EXPECT_EQ(x.outbound_port, y.outbound_port);
+  EXPECT_EQ(x.outbound_transport, y.outbound_transport);
+  EXPECT_EQ(x.outbound_user, y.outbound_user);
+  EXPECT_EQ(x.outbound_password, y.outbound_password);
+  EXPECT_EQ(x.caller_id, y.caller_id);
+}
+void ExpectSame(const TrunkDeleted& a, const TrunkDeleted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.id, b.id);
+}
+void ExpectSame(const NumberSet& a, const NumberSet& b) {
+  EXPECT_EQ(a.number.id, b.number.id);
+  EXPECT_EQ(a.number.tenant, b.number.tenant);
+  EXPECT_EQ(a.number.e164, b.number.e164);
+  EXPECT_EQ(a.number.name, b.number.name);
+  EXPECT_EQ(a.number.queue, b.number.queue);
+  EXPECT_EQ(a.number.ivr, b.number.ivr);
+  EXPECT_EQ(a.number.trunk, b.number.trunk);
+}
+void ExpectSame(const NumberDeleted& a, const NumberDeleted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.id, b.id);
+}
+void ExpectSame(const QueueVoiceSet& a, const QueueVoiceSet& b) {
+  EXPECT_EQ(a.voice.queue, b.voice.queue);
+  EXPECT_EQ(a.voice.tenant, b.voice.tenant);
+  EXPECT_EQ(a.voice.greeting_text, b.voice.greeting_text);
+  EXPECT_EQ(a.voice.greeting_file, b.voice.greeting_file);
+  EXPECT_EQ(a.voice.moh_file, b.voice.moh_file);
+  EXPECT_EQ(a.voice.position_interval, b.voice.position_interval);
+  EXPECT_EQ(a.voice.record, b.voice.record);
+}
+
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
   std::visit([&](const auto& x) { ExpectSame(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
@@ -342,6 +385,21 @@ StoredSchedule SampleSchedule() {
   return s;
 }
 
+Trunk SampleTrunk() {
+  return Trunk{.id = 60,
+               .tenant = 3,
+               .name = "carrier",
+               .sources = {"203.0.113.0/24", "2001:db8::/32"},
+               .inbound_user = "acme-trunk",
+               .inbound_password = "in secret",
+               .outbound_host = "sip.example.net",
+               .outbound_port = 5080,
+               .outbound_transport = SipTransport::kTcp,
+               .outbound_user = "acme",
+               .outbound_password = "out secret",
+               .caller_id = "+15550100"};
+}
+
 std::vector<EventBody> SampleEvents() {
   Tenant tenant{.id = 3, .slug = "acme", .name = "Acme Inc", .settings = SampleSettings()};
   User user{.id = 77,
@@ -399,6 +457,15 @@ std::vector<EventBody> SampleEvents() {
                                      .first_day = "2026-11-27", .last_day = "2026-11-28",
                                      .multiplier = 1.85, .queue = 41}},
       CalendarEventDeleted{3, 51},
+      // voice
+      TrunkSet{SampleTrunk()},
+      TrunkDeleted{3, 60},
+      NumberSet{PhoneNumber{.id = 61, .tenant = 3, .e164 = "+15550100", .name = "Support",
+                            .queue = 41, .ivr = 62, .trunk = 60}},
+      NumberDeleted{3, 61},
+      QueueVoiceSet{QueueVoice{.queue = 41, .tenant = 3, .greeting_text = "Welcome to Acme",
+                               .greeting_file = "hello.wav", .moh_file = "jazz.wav",
+                               .position_interval = 45 * kSecond, .record = true}},
   };
 }
 
@@ -421,7 +488,10 @@ TEST(Names, EventTypeNamesAreStable) {
       "interaction.abandoned", "interaction.closed",
       "chat.started",        "chat.message",
       "schedule.stored",     "schedule.published",
-      "calendar.set",        "calendar.deleted"};
+      "calendar.set",        "calendar.deleted",
+      "trunk.set",           "trunk.deleted",
+      "number.set",          "number.deleted",
+      "queue_voice.set"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);
@@ -606,6 +676,44 @@ TEST(ApiJson, CalendarEventNeedsItsFields) {
   json wrong = body;
   wrong["multiplier"] = "0.3";
   EXPECT_FALSE(FromJson(wrong, CalendarEntry{}));
+}
+
+TEST(ApiJson, TrunkNeverShowsPasswords) {
+  const json j = ToJson(SampleTrunk());
+  const std::string text = j.dump();
+  EXPECT_EQ(text.find("secret"), std::string::npos) << text;
+  EXPECT_EQ(j["inbound"]["password_set"], true);
+  EXPECT_EQ(j["outbound"]["password_set"], true);
+  EXPECT_EQ(j["outbound"]["transport"], "tcp");
+  EXPECT_EQ(j["inbound"]["sources"], json({"203.0.113.0/24", "2001:db8::/32"}));
+  // Sent back as it was read, it changes nothing, and the passwords are kept.
+  Result<Trunk> back = FromJson(j, SampleTrunk());
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  ExpectSame(TrunkSet{*back}, TrunkSet{SampleTrunk()});
+  // A password is write-only; "" clears it.
+  back = FromJson(json::parse(R"({"outbound":{"password":""},"inbound":{"password":"new"}})"),
+                  SampleTrunk());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->outbound_password, "");
+  EXPECT_EQ(back->inbound_password, "new");
+  for (const char* bad : {R"({"outbound":{"transport":"sctp"}})", R"({"outbound":{"port":"5060"}})",
+                          R"({"inbound":{"sources":"10.0.0.0/8"}})", R"({"inbound":{"user":"x"}})",
+                          R"({"secret":1})", R"({"inbound":[]})"}) {
+    EXPECT_FALSE(FromJson(json::parse(bad), SampleTrunk()).has_value()) << bad;
+  }
+}
+
+TEST(ApiJson, QueueVoiceUsesSeconds) {
+  const QueueVoice v{.queue = 41, .tenant = 3, .position_interval = 45 * kSecond, .record = true};
+  const json j = ToJson(v);
+  EXPECT_EQ(j["position_interval_s"], 45);
+  EXPECT_FALSE(j.contains("position_interval_ms"));
+  auto back = FromJson(json::parse(R"({"position_interval_s": 30, "record": false})"), v);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->position_interval, 30 * kSecond);
+  EXPECT_FALSE(back->record);
+  EXPECT_FALSE(FromJson(json::parse(R"({"position_interval_ms": 30})"), v).has_value());
+  EXPECT_FALSE(FromJson(json::parse(R"({"record": "yes"})"), v).has_value());
 }
 
 TEST(ApiJson, UserHasNoPasswordHash) {

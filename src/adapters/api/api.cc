@@ -306,6 +306,19 @@ struct Api::Impl {
     Add("GET", "/api/v1/tenants/{tenant}/adherence", Access::kSupervisor, &Impl::Adherence, "Adherence and conformance per scheduled agent for a day from the presence history: ?date=YYYY-MM-DD (default today) &agent=ID &grace=MIN (default 5) &format=csv");
     Add("GET", "/api/v1/tenants/{tenant}/adherence/live", Access::kSupervisor, &Impl::AdherenceLive, "Agents out of adherence now (scheduled activity vs current state, since when); ?grace=MIN");
     Add("GET", "/api/v1/tenants/{tenant}/me/adherence", Access::kMember, &Impl::MyAdherence, "The caller's adherence for a day: ?date=YYYY-MM-DD &grace=MIN &format=csv");
+    // Voice (issue 3; docs/api.md "Voice"): trunks, numbers, per-queue voice settings.
+    Add("GET", "/api/v1/tenants/{tenant}/trunks", Access::kSupervisor, &Impl::ListTrunks, "SIP trunks (passwords never shown)");
+    Add("POST", "/api/v1/tenants/{tenant}/trunks", Access::kAdmin, &Impl::CreateTrunk, "Create a SIP trunk: name, inbound {sources, username, password}, outbound {host, port, transport, username, password, caller_id}");
+    Add("GET", "/api/v1/tenants/{tenant}/trunks/{id}", Access::kSupervisor, &Impl::GetTrunk, "A SIP trunk");
+    Add("PATCH", "/api/v1/tenants/{tenant}/trunks/{id}", Access::kAdmin, &Impl::PatchTrunk, "Change a SIP trunk (absent fields are kept; a password is changed only when given)");
+    Add("DELETE", "/api/v1/tenants/{tenant}/trunks/{id}", Access::kAdmin, &Impl::DeleteTrunk, "Delete a SIP trunk no number names");
+    Add("GET", "/api/v1/tenants/{tenant}/numbers", Access::kSupervisor, &Impl::ListNumbers, "Phone numbers (E.164) and where their calls go");
+    Add("POST", "/api/v1/tenants/{tenant}/numbers", Access::kAdmin, &Impl::CreateNumber, "Add a phone number: number (E.164, unique server-wide), queue or ivr, optional trunk and name");
+    Add("GET", "/api/v1/tenants/{tenant}/numbers/{id}", Access::kSupervisor, &Impl::GetNumber, "A phone number");
+    Add("PATCH", "/api/v1/tenants/{tenant}/numbers/{id}", Access::kAdmin, &Impl::PatchNumber, "Change a phone number or its target");
+    Add("DELETE", "/api/v1/tenants/{tenant}/numbers/{id}", Access::kAdmin, &Impl::DeleteNumber, "Remove a phone number");
+    Add("GET", "/api/v1/tenants/{tenant}/queues/{id}/voice", Access::kSupervisor, &Impl::GetQueueVoice, "A queue's voice settings: greeting, music on hold, position announcements, recording");
+    Add("PUT", "/api/v1/tenants/{tenant}/queues/{id}/voice", Access::kAdmin, &Impl::PutQueueVoice, "Change a queue's voice settings (absent fields are kept)");
   }
 
   void Add(const char* method, const char* pattern, Access access, Handler fn, const char* summary) {
@@ -1834,6 +1847,104 @@ struct Api::Impl {
     };
     return out;
   }
+
+  // ---- voice: trunks, numbers, queue voice settings ------------------------------------------
+
+  Outcome ListTrunks(Ctx& c) {
+    json out = json::array();
+    for (const core::Trunk* t : engine.Trunks(c.tenant)) out.push_back(core::ToJson(*t));
+    return Done(JsonResponse(out));
+  }
+  Outcome CreateTrunk(Ctx& c) {
+    if (!c.body.contains("name")) return Err(ErrorCode::kBadRequest, "missing field 'name'");
+    auto t = core::FromJson(c.body, core::Trunk{});
+    if (!t) return Done(ErrorResponse(t.error()));
+    t->tenant = c.tenant;
+    auto id = engine.CreateTrunk(*t);
+    if (!id) return Done(ErrorResponse(id.error()));
+    return Done(JsonResponse(core::ToJson(*engine.FindTrunk(c.tenant, *id)), 201));
+  }
+  Outcome GetTrunk(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::Trunk* t = id ? engine.FindTrunk(c.tenant, *id) : nullptr;
+    if (!t) return Err(ErrorCode::kNotFound, "no such trunk");
+    return Done(JsonResponse(core::ToJson(*t)));
+  }
+  Outcome PatchTrunk(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::Trunk* t = id ? engine.FindTrunk(c.tenant, *id) : nullptr;
+    if (!t) return Err(ErrorCode::kNotFound, "no such trunk");
+    auto next = core::FromJson(c.body, *t);
+    if (!next) return Done(ErrorResponse(next.error()));
+    next->id = *id;
+    next->tenant = c.tenant;
+    TRY(engine.UpdateTrunk(*next));
+    return Done(JsonResponse(core::ToJson(*engine.FindTrunk(c.tenant, *id))));
+  }
+  Outcome DeleteTrunk(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id || !engine.FindTrunk(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such trunk");
+    return Done(engine.DeleteTrunk(c.tenant, *id), json{{"ok", true}});
+  }
+
+  Outcome ListNumbers(Ctx& c) {
+    json out = json::array();
+    for (const core::PhoneNumber* n : engine.Numbers(c.tenant)) out.push_back(core::ToJson(*n));
+    return Done(JsonResponse(out));
+  }
+  Outcome CreateNumber(Ctx& c) {
+    if (!c.body.contains("number")) return Err(ErrorCode::kBadRequest, "missing field 'number'");
+    auto n = core::FromJson(c.body, core::PhoneNumber{});
+    if (!n) return Done(ErrorResponse(n.error()));
+    n->tenant = c.tenant;
+    auto id = engine.CreateNumber(*n);
+    if (!id) return Done(ErrorResponse(id.error()));
+    return Done(JsonResponse(core::ToJson(*engine.FindNumberById(c.tenant, *id)), 201));
+  }
+  Outcome GetNumber(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::PhoneNumber* n = id ? engine.FindNumberById(c.tenant, *id) : nullptr;
+    if (!n) return Err(ErrorCode::kNotFound, "no such number");
+    return Done(JsonResponse(core::ToJson(*n)));
+  }
+  Outcome PatchNumber(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::PhoneNumber* n = id ? engine.FindNumberById(c.tenant, *id) : nullptr;
+    if (!n) return Err(ErrorCode::kNotFound, "no such number");
+    core::PhoneNumber base = *n;
+    // A new target replaces the old one: {"ivr": 7} on a number routed to a queue moves it.
+    if (c.body.contains("queue") || c.body.contains("ivr")) base.queue = base.ivr = 0;
+    auto next = core::FromJson(c.body, base);
+    if (!next) return Done(ErrorResponse(next.error()));
+    next->id = *id;
+    next->tenant = c.tenant;
+    TRY(engine.UpdateNumber(*next));
+    return Done(JsonResponse(core::ToJson(*engine.FindNumberById(c.tenant, *id))));
+  }
+  Outcome DeleteNumber(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id || !engine.FindNumberById(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such number");
+    return Done(engine.DeleteNumber(c.tenant, *id), json{{"ok", true}});
+  }
+
+  Outcome GetQueueVoice(Ctx& c) {
+    auto id = Id(c, 1);
+    auto v = id ? engine.VoiceOf(c.tenant, *id) : std::nullopt;
+    if (!v) return Err(ErrorCode::kNotFound, "no such queue");
+    return Done(JsonResponse(core::ToJson(*v)));
+  }
+  Outcome PutQueueVoice(Ctx& c) {
+    auto id = Id(c, 1);
+    auto v = id ? engine.VoiceOf(c.tenant, *id) : std::nullopt;
+    if (!v) return Err(ErrorCode::kNotFound, "no such queue");
+    auto next = core::FromJson(c.body, *v);
+    if (!next) return Done(ErrorResponse(next.error()));
+    next->queue = *id;
+    next->tenant = c.tenant;
+    TRY(engine.SetQueueVoice(*next));
+    return Done(JsonResponse(core::ToJson(*engine.VoiceOf(c.tenant, *id))));
+  }
+
 };
 
 Api::Api(core::Engine& engine, ApiOptions options)

@@ -1,0 +1,301 @@
+// Voice configuration in the engine: trunks, numbers and per-queue voice settings (core/voice.h),
+// and the lookups the SIP adapter makes on the engine thread. Kept apart from engine.cc:
+// nothing here touches routing; a call is routed as any contact of channel voice.
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "core/engine.h"
+
+namespace homeline::core {
+
+namespace {
+
+bool ValidSipUser(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A host name (letters, digits, '-', '.') or an IPv4/IPv6 address; what goes into a SIP URI.
+bool ValidHost(const std::string& h) {
+  if (h.empty() || h.size() > 253) return false;
+  if (h.find(':') != std::string::npos) return ParseIpAddress(h).has_value();
+  for (char c : h) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return h.front() != '.' && h.front() != '-';
+}
+
+bool HasControl(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+}
+
+template <typename Map>
+auto FindOf(const Map& m, TenantId t, std::uint64_t id) -> const typename Map::mapped_type* {
+  auto it = m.find(id);
+  return it == m.end() || it->second.tenant != t ? nullptr : &it->second;
+}
+
+template <typename Map>
+auto ListOf(const Map& m, TenantId t) {
+  std::vector<const typename Map::mapped_type*> out;
+  for (const auto& [id, v] : m)
+    if (v.tenant == t) out.push_back(&v);
+  return out;
+}
+
+}  // namespace
+
+// ---- trunks ----------------------------------------------------------------------------------
+
+Status Engine::ValidateTrunk(Trunk& t) const {
+  if (t.name.empty() || t.name.size() > 100 || HasControl(t.name))
+    return Fail(ErrorCode::kBadRequest, "name must be 1-100 characters");
+  if (t.sources.size() > kMaxTrunkSources)
+    return Fail(ErrorCode::kBadRequest,
+                "inbound.sources: at most " + std::to_string(kMaxTrunkSources) + " entries");
+  std::vector<std::string> canonical;
+  for (const std::string& s : t.sources) {
+    auto p = ParseIpPrefix(s);
+    if (!p) return Fail(ErrorCode::kBadRequest, "inbound.sources: " + p.error().message);
+    std::string c = ToString(*p);
+    if (std::find(canonical.begin(), canonical.end(), c) == canonical.end())
+      canonical.push_back(std::move(c));
+  }
+  t.sources = std::move(canonical);
+  if (!t.inbound_user.empty()) {
+    if (!ValidSipUser(t.inbound_user))
+      return Fail(ErrorCode::kBadRequest, "inbound.username must be 1-64 of A-Z a-z 0-9 . _ -");
+    if (t.inbound_password.empty())
+      return Fail(ErrorCode::kBadRequest, "inbound.password is needed with inbound.username");
+    auto it = trunk_by_user_.find(t.inbound_user);
+    if (it != trunk_by_user_.end() && it->second != t.id)
+      return Fail(ErrorCode::kConflict, "inbound.username '" + t.inbound_user + "' is taken");
+    // Agents register with their login as SIP user name: a trunk must not shadow one.
+    if (FindUserByLogin(t.inbound_user) != nullptr)
+      return Fail(ErrorCode::kConflict, "inbound.username '" + t.inbound_user + "' is taken");
+  }
+  if (t.inbound_password.size() > 128 || HasControl(t.inbound_password))
+    return Fail(ErrorCode::kBadRequest, "inbound.password must be at most 128 characters");
+  if (!t.outbound_host.empty() && !ValidHost(t.outbound_host))
+    return Fail(ErrorCode::kBadRequest, "outbound.host must be a host name or an IP address");
+  if (t.outbound_port < 1 || t.outbound_port > 65535)
+    return Fail(ErrorCode::kBadRequest, "outbound.port must be 1..65535");
+  if (!t.outbound_user.empty() && !ValidSipUser(t.outbound_user))
+    return Fail(ErrorCode::kBadRequest, "outbound.username must be 1-64 of A-Z a-z 0-9 . _ -");
+  if (t.outbound_password.size() > 128 || HasControl(t.outbound_password))
+    return Fail(ErrorCode::kBadRequest, "outbound.password must be at most 128 characters");
+  if (!t.caller_id.empty()) {
+    auto e = NormalizeE164(t.caller_id);
+    if (!e) return Fail(ErrorCode::kBadRequest, "outbound.caller_id must be an E.164 number (+ and 7-15 digits)");
+    t.caller_id = *e;
+  }
+  return {};
+}
+
+Result<TrunkId> Engine::CreateTrunk(Trunk t) {
+  if (auto st = CheckTenant(t.tenant); !st) return std::unexpected(st.error());
+  t.id = 0;
+  if (auto st = ValidateTrunk(t); !st) return std::unexpected(st.error());
+  t.id = next_id_++;
+  const TrunkId id = t.id;
+  EmitVoice(t.tenant, TrunkSet{std::move(t)});
+  return id;
+}
+
+Status Engine::UpdateTrunk(const Trunk& t) {
+  if (FindTrunk(t.tenant, t.id) == nullptr) return Fail(ErrorCode::kNotFound, "no such trunk");
+  Trunk next = t;
+  if (auto st = ValidateTrunk(next); !st) return st;
+  EmitVoice(t.tenant, TrunkSet{std::move(next)});
+  return {};
+}
+
+Status Engine::DeleteTrunk(TenantId t, TrunkId id) {
+  if (FindTrunk(t, id) == nullptr) return Fail(ErrorCode::kNotFound, "no such trunk");
+  for (const PhoneNumber* n : Numbers(t))
+    if (n->trunk == id) return Fail(ErrorCode::kConflict, "number " + n->e164 + " names this trunk");
+  EmitVoice(t, TrunkDeleted{t, id});
+  return {};
+}
+
+const Trunk* Engine::FindTrunk(TenantId t, TrunkId id) const { return FindOf(trunks_, t, id); }
+std::vector<const Trunk*> Engine::Trunks(TenantId t) const { return ListOf(trunks_, t); }
+
+void Engine::ApplyVoice(const TrunkSet& b) {
+  auto old = trunks_.find(b.trunk.id);
+  if (old != trunks_.end() && !old->second.inbound_user.empty())
+    trunk_by_user_.erase(old->second.inbound_user);
+  std::erase_if(trunk_sources_, [&](const SourceEntry& e) { return e.trunk == b.trunk.id; });
+  const Trunk& t = trunks_[b.trunk.id] = b.trunk;
+  if (!t.inbound_user.empty()) trunk_by_user_[t.inbound_user] = t.id;
+  for (const std::string& s : t.sources) {
+    // Committed sources parsed when they were stored; one that no longer parses is skipped
+    // rather than failing the replay.
+    if (auto p = ParseIpPrefix(s)) trunk_sources_.push_back(SourceEntry{*p, t.id, t.tenant});
+  }
+  next_id_ = std::max(next_id_, t.id + 1);
+}
+
+void Engine::ApplyVoice(const TrunkDeleted& b) {
+  auto it = trunks_.find(b.id);
+  if (it == trunks_.end()) return;
+  if (!it->second.inbound_user.empty()) trunk_by_user_.erase(it->second.inbound_user);
+  std::erase_if(trunk_sources_, [&](const SourceEntry& e) { return e.trunk == b.id; });
+  trunks_.erase(it);
+}
+
+// ---- numbers ---------------------------------------------------------------------------------
+
+Status Engine::ValidateNumber(PhoneNumber& n) const {
+  auto e = NormalizeE164(n.e164);
+  if (!e) return Fail(ErrorCode::kBadRequest, "number must be an E.164 number: + and 7-15 digits, e.g. +15550100");
+  n.e164 = *e;
+  auto it = number_by_e164_.find(n.e164);
+  if (it != number_by_e164_.end() && it->second != n.id)
+    return Fail(ErrorCode::kConflict, "number " + n.e164 + " is taken");
+  if (n.name.size() > 100 || HasControl(n.name))
+    return Fail(ErrorCode::kBadRequest, "name must be at most 100 characters");
+  if ((n.queue == 0) == (n.ivr == 0))
+    return Fail(ErrorCode::kBadRequest, "a number routes to exactly one of queue and ivr");
+  if (n.queue != 0 && FindQueue(n.tenant, n.queue) == nullptr)
+    return Fail(ErrorCode::kBadRequest, "queue: no such queue");
+  if (n.ivr != 0) return Fail(ErrorCode::kBadRequest, "ivr: no such IVR menu");
+  if (n.trunk != 0 && FindTrunk(n.tenant, n.trunk) == nullptr)
+    return Fail(ErrorCode::kBadRequest, "trunk: no such trunk");
+  return {};
+}
+
+Result<NumberId> Engine::CreateNumber(PhoneNumber n) {
+  if (auto st = CheckTenant(n.tenant); !st) return std::unexpected(st.error());
+  n.id = 0;
+  if (auto st = ValidateNumber(n); !st) return std::unexpected(st.error());
+  n.id = next_id_++;
+  const NumberId id = n.id;
+  EmitVoice(n.tenant, NumberSet{std::move(n)});
+  return id;
+}
+
+Status Engine::UpdateNumber(const PhoneNumber& n) {
+  if (FindNumberById(n.tenant, n.id) == nullptr) return Fail(ErrorCode::kNotFound, "no such number");
+  PhoneNumber next = n;
+  if (auto st = ValidateNumber(next); !st) return st;
+  EmitVoice(n.tenant, NumberSet{std::move(next)});
+  return {};
+}
+
+Status Engine::DeleteNumber(TenantId t, NumberId id) {
+  if (FindNumberById(t, id) == nullptr) return Fail(ErrorCode::kNotFound, "no such number");
+  EmitVoice(t, NumberDeleted{t, id});
+  return {};
+}
+
+const PhoneNumber* Engine::FindNumberById(TenantId t, NumberId id) const {
+  return FindOf(numbers_, t, id);
+}
+std::vector<const PhoneNumber*> Engine::Numbers(TenantId t) const { return ListOf(numbers_, t); }
+
+void Engine::ApplyVoice(const NumberSet& b) {
+  auto old = numbers_.find(b.number.id);
+  if (old != numbers_.end()) number_by_e164_.erase(old->second.e164);
+  numbers_[b.number.id] = b.number;
+  number_by_e164_[b.number.e164] = b.number.id;
+  next_id_ = std::max(next_id_, b.number.id + 1);
+}
+
+void Engine::ApplyVoice(const NumberDeleted& b) {
+  auto it = numbers_.find(b.id);
+  if (it == numbers_.end()) return;
+  number_by_e164_.erase(it->second.e164);
+  numbers_.erase(it);
+}
+
+// ---- queue voice settings ------------------------------------------------------------------
+
+Status Engine::SetQueueVoice(QueueVoice v) {
+  if (FindQueue(v.tenant, v.queue) == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+  if (v.greeting_text.size() > 1000 || HasControl(v.greeting_text))
+    return Fail(ErrorCode::kBadRequest, "greeting_text must be at most 1000 characters, one line");
+  for (const auto& [field, value] : {std::pair{"greeting_file", &v.greeting_file},
+                                     std::pair{"moh_file", &v.moh_file}}) {
+    if (!value->empty() && !ValidPromptFile(*value))
+      return Fail(ErrorCode::kBadRequest,
+                  std::string(field) + " must be a .wav file name: 1-100 of A-Z a-z 0-9 . _ -");
+  }
+  if (v.position_interval != 0 &&
+      (v.position_interval < 10 * kSecond || v.position_interval > kHour))
+    return Fail(ErrorCode::kBadRequest, "position_interval_s must be 0 (never) or 10..3600");
+  EmitVoice(v.tenant, QueueVoiceSet{std::move(v)});
+  return {};
+}
+
+std::optional<QueueVoice> Engine::VoiceOf(TenantId t, QueueId q) const {
+  if (FindQueue(t, q) == nullptr) return std::nullopt;
+  auto it = queue_voice_.find(q);
+  if (it != queue_voice_.end()) return it->second;
+  QueueVoice v;
+  v.queue = q;
+  v.tenant = t;
+  return v;
+}
+
+void Engine::ApplyVoice(const QueueVoiceSet& b) { queue_voice_[b.voice.queue] = b.voice; }
+
+// ---- lookups for the SIP adapter -------------------------------------------------------------
+
+const PhoneNumber* Engine::FindNumber(std::string_view dialled) const {
+  auto e = NormalizeDialled(dialled);
+  if (!e) return nullptr;
+  auto it = number_by_e164_.find(*e);
+  return it == number_by_e164_.end() ? nullptr : &numbers_.at(it->second);
+}
+
+namespace {
+
+template <typename Entries, typename Pred>
+std::uint64_t BestSource(const Entries& entries, const IpPrefix& a, Pred keep) {
+  std::uint64_t best = 0;
+  int best_bits = -1;
+  for (const auto& e : entries) {
+    if (!keep(e) || !Contains(e.net, a)) continue;
+    if (e.net.bits > best_bits || (e.net.bits == best_bits && e.trunk < best)) {
+      best = e.trunk;
+      best_bits = e.net.bits;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+const Trunk* Engine::TrunkForSource(std::string_view address) const {
+  auto a = ParseIpAddress(address);
+  if (!a) return nullptr;
+  const TrunkId id = BestSource(trunk_sources_, *a, [](const SourceEntry&) { return true; });
+  return id == 0 ? nullptr : &trunks_.at(id);
+}
+
+const Trunk* Engine::TrunkForSource(TenantId t, std::string_view address) const {
+  auto a = ParseIpAddress(address);
+  if (!a) return nullptr;
+  const TrunkId id =
+      BestSource(trunk_sources_, *a, [t](const SourceEntry& e) { return e.tenant == t; });
+  return id == 0 ? nullptr : &trunks_.at(id);
+}
+
+const Trunk* Engine::TrunkByDigestUser(std::string_view user) const {
+  auto it = trunk_by_user_.find(std::string(user));
+  return it == trunk_by_user_.end() ? nullptr : &trunks_.at(it->second);
+}
+
+}  // namespace homeline::core

@@ -1,0 +1,165 @@
+#include "core/voice.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace homeline::core {
+
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsSeparator(char c) { return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')'; }
+
+// Digits of a number after its '+' (or from the start), separators dropped.
+std::optional<std::string> CanonicalDigits(std::string_view s) {
+  std::string out = "+";
+  for (char c : s) {
+    if (IsDigit(c)) {
+      out += c;
+    } else if (!IsSeparator(c)) {
+      return std::nullopt;
+    }
+  }
+  const std::size_t digits = out.size() - 1;
+  if (digits < 7 || digits > 15 || out[1] == '0') return std::nullopt;
+  return out;
+}
+
+constexpr std::array<std::uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool IsMapped(const std::uint8_t* b) { return std::memcmp(b, kMappedPrefix.data(), 12) == 0; }
+
+// Parses an address without prefix length into p (bits = full length).
+bool ParseAddressInto(std::string_view text, IpPrefix* p) {
+  if (text.empty() || text.size() > 45) return false;
+  const std::string s(text);
+  if (s.find(':') == std::string::npos) {
+    in_addr a{};
+    if (inet_pton(AF_INET, s.c_str(), &a) != 1) return false;
+    std::memcpy(p->bytes.data(), &a, 4);
+    p->bits = 32;
+    p->v6 = false;
+    return true;
+  }
+  in6_addr a{};
+  if (inet_pton(AF_INET6, s.c_str(), &a) != 1) return false;
+  std::memcpy(p->bytes.data(), &a, 16);
+  p->bits = 128;
+  p->v6 = true;
+  return true;
+}
+
+// IPv4-mapped IPv6 becomes IPv4 (a prefix only when it lies within ::ffff:0:0/96).
+void Unmap(IpPrefix* p) {
+  if (!p->v6 || p->bits < 96 || !IsMapped(p->bytes.data())) return;
+  std::array<std::uint8_t, 16> b{};
+  std::memcpy(b.data(), p->bytes.data() + 12, 4);
+  p->bytes = b;
+  p->bits = static_cast<std::uint8_t>(p->bits - 96);
+  p->v6 = false;
+}
+
+bool HostBitsZero(const IpPrefix& p) {
+  const int len = p.v6 ? 16 : 4;
+  for (int i = 0; i < len; ++i) {
+    const int first_bit = i * 8;
+    if (first_bit + 8 <= p.bits) continue;
+    const int keep = std::max(0, p.bits - first_bit);
+    const std::uint8_t mask = keep == 0 ? 0 : static_cast<std::uint8_t>(0xff << (8 - keep));
+    if ((p.bytes[i] & ~mask) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> NormalizeE164(std::string_view text) {
+  if (text.empty() || text.size() > 40 || text[0] != '+') return std::nullopt;
+  text.remove_prefix(1);
+  if (text.empty() || !IsDigit(text[0])) return std::nullopt;  // "+ 1 ..." or "+(..." refused
+  return CanonicalDigits(text);
+}
+
+std::optional<std::string> NormalizeDialled(std::string_view text) {
+  if (!text.empty() && text[0] == '+') return NormalizeE164(text);
+  if (text.empty() || text.size() > 40 || !IsDigit(text[0])) return std::nullopt;
+  return CanonicalDigits(text);
+}
+
+Result<IpPrefix> ParseIpPrefix(std::string_view text) {
+  IpPrefix p;
+  const std::size_t slash = text.find('/');
+  const std::string_view addr = text.substr(0, slash);
+  if (!ParseAddressInto(addr, &p))
+    return Fail(ErrorCode::kBadRequest, "'" + std::string(text.substr(0, 60)) +
+                                            "' is not an IPv4 or IPv6 address or network");
+  if (slash != std::string_view::npos) {
+    const std::string_view len = text.substr(slash + 1);
+    int bits = 0;
+    if (len.empty() || len.size() > 3) return Fail(ErrorCode::kBadRequest, "bad prefix length in '" + std::string(text) + "'");
+    for (char c : len) {
+      if (!IsDigit(c)) return Fail(ErrorCode::kBadRequest, "bad prefix length in '" + std::string(text) + "'");
+      bits = bits * 10 + (c - '0');
+    }
+    if (bits > (p.v6 ? 128 : 32))
+      return Fail(ErrorCode::kBadRequest, "prefix length too long in '" + std::string(text) + "'");
+    p.bits = static_cast<std::uint8_t>(bits);
+  }
+  if (!HostBitsZero(p))
+    return Fail(ErrorCode::kBadRequest, "'" + std::string(text) +
+                                            "' has bits set below its prefix length");
+  Unmap(&p);
+  return p;
+}
+
+std::optional<IpPrefix> ParseIpAddress(std::string_view text) {
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+    text = text.substr(1, text.size() - 2);
+  IpPrefix p;
+  if (!ParseAddressInto(text, &p)) return std::nullopt;
+  Unmap(&p);
+  return p;
+}
+
+std::string ToString(const IpPrefix& p) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (p.v6) {
+    inet_ntop(AF_INET6, p.bytes.data(), buf, sizeof buf);
+  } else {
+    inet_ntop(AF_INET, p.bytes.data(), buf, sizeof buf);
+  }
+  return std::string(buf) + "/" + std::to_string(p.bits);
+}
+
+bool Contains(const IpPrefix& net, const IpPrefix& address) {
+  if (net.v6 != address.v6 || address.bits < net.bits) return false;
+  const int full = net.bits / 8;
+  if (std::memcmp(net.bytes.data(), address.bytes.data(), full) != 0) return false;
+  const int rest = net.bits % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
+  return (net.bytes[full] & mask) == (address.bytes[full] & mask);
+}
+
+const char* Name(SipTransport t) { return t == SipTransport::kTcp ? "tcp" : "udp"; }
+
+std::optional<SipTransport> ParseSipTransport(std::string_view s) {
+  if (s == "udp") return SipTransport::kUdp;
+  if (s == "tcp") return SipTransport::kTcp;
+  return std::nullopt;
+}
+
+bool ValidPromptFile(std::string_view name) {
+  if (name.size() < 5 || name.size() > 100 || name.front() == '.' || !name.ends_with(".wav"))
+    return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace homeline::core

@@ -1,0 +1,123 @@
+#pragma once
+// Voice configuration and records as the engine keeps them (issue 3): per-tenant SIP trunks,
+// phone numbers (E.164, unique server-wide, each routed to a queue or an IVR menu), per-queue
+// voice settings, IVR menus, call detail records and recordings. Plain values, plus the
+// pure helpers the engine and the SIP adapter share: E.164 normalisation and IP prefix
+// matching. No I/O; safe from any thread (the values themselves belong to the engine thread).
+//
+// See docs/decisions.md for why numbers are normalised by our own strict rules (not
+// libphonenumber) and how IPv4-mapped IPv6 source addresses match.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/time.h"
+#include "core/types.h"
+
+namespace homeline::core {
+
+using TrunkId = std::uint64_t;
+using NumberId = std::uint64_t;
+using IvrMenuId = std::uint64_t;
+
+// ---- E.164 -------------------------------------------------------------------------------------
+
+// The canonical form of an international number: '+' and 7..15 digits, the first not 0
+// (ITU-T E.164 allows at most 15 digits; no country code starts with 0). Spaces, '-', '.', '(' and
+// ')' between digits are dropped. Anything else (letters, a missing '+', a national number,
+// "00" prefixes, extensions) is refused: the API takes international numbers only, so nothing
+// depends on guessing a region.
+std::optional<std::string> NormalizeE164(std::string_view text);
+// A dialled number as a SIP peer sends it in a Request-URI user part: the same, except that a
+// string of digits without '+' is read as international (many trunks drop the '+').
+std::optional<std::string> NormalizeDialled(std::string_view text);
+
+// ---- IP addresses and prefixes -------------------------------------------------------------------
+
+// An IPv4 or IPv6 network. IPv4 is kept as such (4 bytes used); an IPv4-mapped IPv6 address
+// (::ffff:a.b.c.d, what a dual-stack socket reports for an IPv4 peer) is read as the IPv4
+// address, so "::ffff:127.0.0.1" matches an entry "127.0.0.1". See docs/decisions.md.
+struct IpPrefix {
+  std::array<std::uint8_t, 16> bytes{};
+  std::uint8_t bits = 0;  // prefix length: 0..32 (v4) or 0..128 (v6)
+  bool v6 = false;
+  bool operator==(const IpPrefix&) const = default;
+};
+
+// "203.0.113.7" (/32), "203.0.113.0/24", "2001:db8::/32", "::1" (/128). Host bits below the
+// prefix must be zero ("10.1.2.3/8" is refused: it is most likely a typo). Zone ids ("%eth0")
+// and brackets are refused.
+Result<IpPrefix> ParseIpPrefix(std::string_view text);
+// One address (no prefix length); brackets around IPv6 ("[::1]") are accepted, as SIP writes them.
+std::optional<IpPrefix> ParseIpAddress(std::string_view text);
+// Canonical text: "203.0.113.0/24", "2001:db8::/32" (a single address keeps its /32 or /128).
+std::string ToString(const IpPrefix& p);
+// Whether the address lies in the network (families must agree, after the mapping above).
+bool Contains(const IpPrefix& net, const IpPrefix& address);
+
+// ---- trunks --------------------------------------------------------------------------------------
+
+enum class SipTransport : std::uint8_t { kUdp, kTcp };
+const char* Name(SipTransport t);  // "udp", "tcp"
+std::optional<SipTransport> ParseSipTransport(std::string_view s);
+
+constexpr std::size_t kMaxTrunkSources = 100;
+
+// A tenant's connection to a carrier. Inbound calls are accepted from the listed source
+// networks, and/or from a peer that authenticates with the digest credentials; outbound calls
+// go to host:port with the outbound credentials and the caller id.
+struct Trunk {
+  TrunkId id = 0;
+  TenantId tenant = 0;
+  std::string name;
+  // inbound
+  std::vector<std::string> sources;  // canonical prefixes (ToString), no duplicates
+  std::string inbound_user;          // digest user name; unique across the server; "" none
+  std::string inbound_password;      // never shown by the API
+  // outbound
+  std::string outbound_host;         // "" : no outbound calls through this trunk
+  int outbound_port = 5060;
+  SipTransport outbound_transport = SipTransport::kUdp;
+  std::string outbound_user;
+  std::string outbound_password;     // never shown by the API
+  std::string caller_id;             // E.164, "" none
+};
+
+// ---- numbers -------------------------------------------------------------------------------------
+
+// Where a number's calls go: exactly one of queue and ivr is set.
+struct PhoneNumber {
+  NumberId id = 0;
+  TenantId tenant = 0;
+  std::string e164;      // canonical (NormalizeE164); unique across the server
+  std::string name;      // label, free text
+  QueueId queue = 0;
+  IvrMenuId ivr = 0;
+  TrunkId trunk = 0;     // only calls through this trunk; 0: any trunk of the tenant
+};
+
+// ---- per-queue voice settings ------------------------------------------------------------------
+
+// What a caller waiting in a queue hears, and whether its calls are recorded. A queue without
+// settings uses the defaults below (the media adapter's default greeting and music).
+struct QueueVoice {
+  QueueId queue = 0;
+  TenantId tenant = 0;
+  std::string greeting_text;   // spoken with espeak-ng; "" : greeting_file or the default
+  std::string greeting_file;   // WAV file name under data_dir/prompts; wins over the text
+  std::string moh_file;        // music on hold, WAV file name under data_dir/prompts; "" default
+  DurationMs position_interval = 0;  // announce the position every this often; 0 never
+  bool record = false;
+};
+
+// A prompt or music file name: 1-100 of A-Z a-z 0-9 . _ -, ending ".wav", not starting with
+// '.'. Plain names only (no directories), so a name can never lead out of the prompts folder.
+bool ValidPromptFile(std::string_view name);
+
+}  // namespace homeline::core

@@ -1,0 +1,337 @@
+// Voice configuration in the engine (core/voice.h, engine_voice.cc): E.164 normalisation, IP
+// prefix matching, trunks, numbers and queue voice settings, the SIP adapter's lookups, tenant
+// scoping, and the same state after replaying the events into a fresh engine (a restart).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/engine.h"
+#include "core/event_codec.h"
+
+namespace homeline::core {
+namespace {
+
+constexpr TimeMs kT0 = 1'700'000'000'000;
+
+// ---- E.164 ---------------------------------------------------------------------------------
+
+TEST(VoiceE164, NormalisesSeparatorsAndRefusesTheRest) {
+  EXPECT_EQ(NormalizeE164("+15550100"), "+15550100");
+  EXPECT_EQ(NormalizeE164("+1 (555) 010-0"), "+15550100");
+  EXPECT_EQ(NormalizeE164("+44 20 7946.0958"), "+442079460958");
+  EXPECT_EQ(NormalizeE164("+123456789012345"), "+123456789012345");  // 15 digits
+  for (const char* bad : {"", "+", "15550100", "0015550100", "+0123456789", "+1234567890123456",
+                          "+123456", "+1555010a", "+ 15550100", "+(1)5550100", "tel:+15550100",
+                          "+15550100;ext=1", "+1555\n0100", "+１5550100"}) {
+    EXPECT_EQ(NormalizeE164(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(VoiceE164, DialledNumbersMayLackThePlus) {
+  EXPECT_EQ(NormalizeDialled("15550100"), "+15550100");
+  EXPECT_EQ(NormalizeDialled("+15550100"), "+15550100");
+  EXPECT_EQ(NormalizeDialled("alice"), std::nullopt);
+  EXPECT_EQ(NormalizeDialled("0123456789"), std::nullopt);
+  EXPECT_EQ(NormalizeDialled(""), std::nullopt);
+}
+
+// ---- IP prefixes ------------------------------------------------------------------------------
+
+IpPrefix P(const char* s) {
+  auto p = ParseIpPrefix(s);
+  EXPECT_TRUE(p.has_value()) << s << ": " << (p ? "" : p.error().message);
+  return p.value_or(IpPrefix{});
+}
+
+bool In(const char* net, const char* addr) {
+  auto a = ParseIpAddress(addr);
+  EXPECT_TRUE(a.has_value()) << addr;
+  return a && Contains(P(net), *a);
+}
+
+TEST(VoiceIp, ParsesAndPrintsCanonically) {
+  EXPECT_EQ(ToString(P("127.0.0.1")), "127.0.0.1/32");
+  EXPECT_EQ(ToString(P("10.0.0.0/8")), "10.0.0.0/8");
+  EXPECT_EQ(ToString(P("0.0.0.0/0")), "0.0.0.0/0");
+  EXPECT_EQ(ToString(P("::1")), "::1/128");
+  EXPECT_EQ(ToString(P("2001:DB8:0:0::/32")), "2001:db8::/32");
+  // IPv4-mapped IPv6 is IPv4 (decisions.md).
+  EXPECT_EQ(ToString(P("::ffff:192.0.2.0/120")), "192.0.2.0/24");
+  EXPECT_EQ(ToString(P("::ffff:127.0.0.1")), "127.0.0.1/32");
+  for (const char* bad : {"", "10.0.0.1/33", "::1/129", "10.1.2.3/8", "2001:db8::1/32",
+                          "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8/8", "10.0.0", "host.example",
+                          "fe80::1%eth0", "[::1]", "1.2.3.4 ", "10.0.0.0/08x"}) {
+    EXPECT_FALSE(ParseIpPrefix(bad).has_value()) << bad;
+  }
+}
+
+TEST(VoiceIp, MatchesBothFamiliesAndMappedAddresses) {
+  EXPECT_TRUE(In("127.0.0.1", "127.0.0.1"));
+  EXPECT_FALSE(In("127.0.0.1", "127.0.0.2"));
+  EXPECT_TRUE(In("203.0.113.0/24", "203.0.113.255"));
+  EXPECT_FALSE(In("203.0.113.0/24", "203.0.114.0"));
+  EXPECT_TRUE(In("203.0.113.128/25", "203.0.113.200"));
+  EXPECT_FALSE(In("203.0.113.128/25", "203.0.113.127"));  // a prefix not on a byte boundary
+  EXPECT_TRUE(In("0.0.0.0/0", "198.51.100.1"));
+  EXPECT_TRUE(In("2001:db8::/32", "2001:db8:ffff::1"));
+  EXPECT_TRUE(In("2001:db8::/32", "[2001:db8::5]"));  // as SIP writes it
+  EXPECT_FALSE(In("2001:db8::/32", "2001:db9::1"));
+  EXPECT_TRUE(In("::1", "::1"));
+  // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: they match IPv4 entries...
+  EXPECT_TRUE(In("127.0.0.1", "::ffff:127.0.0.1"));
+  EXPECT_TRUE(In("10.0.0.0/8", "::ffff:10.9.8.7"));
+  // ...and never an IPv6 entry, not even ::/0, nor does an IPv4 entry match IPv6.
+  EXPECT_FALSE(In("::/0", "::ffff:10.9.8.7"));
+  EXPECT_FALSE(In("0.0.0.0/0", "::1"));
+  EXPECT_FALSE(ParseIpAddress("10.0.0.0/8").has_value());
+  EXPECT_FALSE(ParseIpAddress("localhost").has_value());
+}
+
+// ---- engine ------------------------------------------------------------------------------------
+
+struct World {
+  Engine e;
+  TenantId acme = 0, globex = 0;
+  QueueId support = 0, g_support = 0;
+  World() {
+    e.SetTime(kT0);
+    Tenant a, g;
+    a.slug = a.name = "acme";
+    g.slug = g.name = "globex";
+    acme = *e.CreateTenant(a);
+    globex = *e.CreateTenant(g);
+    Queue q;
+    q.tenant = acme;
+    q.name = "support";
+    support = *e.CreateQueue(q);
+    q.tenant = globex;
+    g_support = *e.CreateQueue(q);
+    User u;
+    u.login = "alice";
+    (void)*e.CreateUser(u);
+  }
+  Trunk MakeTrunk(TenantId t, std::vector<std::string> sources, std::string user = "") {
+    Trunk tr;
+    tr.tenant = t;
+    tr.name = "carrier";
+    tr.sources = std::move(sources);
+    tr.inbound_user = std::move(user);
+    if (!tr.inbound_user.empty()) tr.inbound_password = "pw";
+    return tr;
+  }
+};
+
+TEST(EngineVoice, TrunksAreCheckedCanonicalAndScoped) {
+  World w;
+  Trunk t = w.MakeTrunk(w.acme, {"203.0.113.0/24", "::ffff:127.0.0.1", "127.0.0.1", "::1"}, "acme-in");
+  t.caller_id = "+1 555 0100";
+  t.outbound_host = "sip.example.net";
+  auto id = w.e.CreateTrunk(t);
+  ASSERT_TRUE(id) << id.error().message;
+  const Trunk* got = w.e.FindTrunk(w.acme, *id);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->sources, (std::vector<std::string>{"203.0.113.0/24", "127.0.0.1/32", "::1/128"}));
+  EXPECT_EQ(got->caller_id, "+15550100");
+  EXPECT_EQ(w.e.FindTrunk(w.globex, *id), nullptr);
+  EXPECT_TRUE(w.e.Trunks(w.globex).empty());
+
+  struct Bad {
+    const char* what;
+    void (*change)(Trunk&);
+    ErrorCode code;
+  };
+  const std::vector<Bad> bad{
+      {"empty name", [](Trunk& x) { x.name = ""; }, ErrorCode::kBadRequest},
+      {"bad source", [](Trunk& x) { x.sources = {"10.0.0.1/8"}; }, ErrorCode::kBadRequest},
+      {"bad caller id", [](Trunk& x) { x.caller_id = "5550100"; }, ErrorCode::kBadRequest},
+      {"port", [](Trunk& x) { x.outbound_port = 70000; }, ErrorCode::kBadRequest},
+      {"host", [](Trunk& x) { x.outbound_host = "sip.example.net;transport=tls"; }, ErrorCode::kBadRequest},
+      {"user no password", [](Trunk& x) { x.inbound_user = "u2"; x.inbound_password = ""; }, ErrorCode::kBadRequest},
+      {"user taken", [](Trunk& x) { x.inbound_user = "acme-in"; x.inbound_password = "p"; }, ErrorCode::kConflict},
+      {"user is a login", [](Trunk& x) { x.inbound_user = "alice"; x.inbound_password = "p"; }, ErrorCode::kConflict},
+  };
+  for (const Bad& b : bad) {
+    Trunk x = w.MakeTrunk(w.globex, {"198.51.100.7"});
+    b.change(x);
+    const std::uint64_t seq = w.e.last_seq();
+    auto r = w.e.CreateTrunk(x);
+    ASSERT_FALSE(r) << b.what;
+    EXPECT_EQ(r.error().code, b.code) << b.what;
+    EXPECT_EQ(w.e.last_seq(), seq) << b.what << ": a refused command emitted";
+  }
+  // The trunk may keep its own user name on update.
+  Trunk same = *got;
+  same.name = "renamed";
+  EXPECT_TRUE(w.e.UpdateTrunk(same));
+  same.tenant = w.globex;
+  EXPECT_EQ(w.e.UpdateTrunk(same).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(w.e.DeleteTrunk(w.globex, *id).error().code, ErrorCode::kNotFound);
+}
+
+TEST(EngineVoice, SourceLookupPicksTheMostSpecificAndTheTenantOverloadScopes) {
+  World w;
+  const TrunkId wide = *w.e.CreateTrunk(w.MakeTrunk(w.acme, {"203.0.113.0/24", "127.0.0.1"}));
+  const TrunkId narrow = *w.e.CreateTrunk(w.MakeTrunk(w.globex, {"203.0.113.64/26", "2001:db8::/32"}));
+  const TrunkId by_user = *w.e.CreateTrunk(w.MakeTrunk(w.globex, {}, "globex-pbx"));
+
+  auto id_of = [](const Trunk* t) { return t == nullptr ? TrunkId{0} : t->id; };
+  EXPECT_EQ(id_of(w.e.TrunkForSource("203.0.113.1")), wide);
+  EXPECT_EQ(id_of(w.e.TrunkForSource("203.0.113.70")), narrow);  // /26 beats /24
+  EXPECT_EQ(id_of(w.e.TrunkForSource(w.acme, "203.0.113.70")), wide);  // a carrier shared by both
+  EXPECT_EQ(id_of(w.e.TrunkForSource(w.globex, "203.0.113.1")), 0u);
+  EXPECT_EQ(id_of(w.e.TrunkForSource("::ffff:127.0.0.1")), wide);
+  EXPECT_EQ(id_of(w.e.TrunkForSource("[2001:db8::9]")), narrow);
+  EXPECT_EQ(id_of(w.e.TrunkForSource("198.51.100.1")), 0u);
+  EXPECT_EQ(id_of(w.e.TrunkForSource("not an address")), 0u);
+  EXPECT_EQ(id_of(w.e.TrunkByDigestUser("globex-pbx")), by_user);
+  EXPECT_EQ(w.e.TrunkByDigestUser("nobody"), nullptr);
+
+  // Changing the sources or user name moves the lookups; deleting removes them.
+  Trunk t = *w.e.FindTrunk(w.globex, narrow);
+  t.sources = {"198.51.100.0/24"};
+  ASSERT_TRUE(w.e.UpdateTrunk(t));
+  EXPECT_EQ(id_of(w.e.TrunkForSource("203.0.113.70")), wide);
+  EXPECT_EQ(id_of(w.e.TrunkForSource("198.51.100.1")), narrow);
+  Trunk u = *w.e.FindTrunk(w.globex, by_user);
+  u.inbound_user = "globex-2";
+  ASSERT_TRUE(w.e.UpdateTrunk(u));
+  EXPECT_EQ(w.e.TrunkByDigestUser("globex-pbx"), nullptr);
+  EXPECT_EQ(id_of(w.e.TrunkByDigestUser("globex-2")), by_user);
+  ASSERT_TRUE(w.e.DeleteTrunk(w.globex, narrow));
+  EXPECT_EQ(w.e.TrunkForSource("198.51.100.1"), nullptr);
+  // The old user name is free again.
+  EXPECT_TRUE(w.e.CreateTrunk(w.MakeTrunk(w.acme, {}, "globex-pbx")));
+}
+
+TEST(EngineVoice, NumbersAreUniqueServerWideAndRouteToOneTarget) {
+  World w;
+  PhoneNumber n;
+  n.tenant = w.acme;
+  n.e164 = "+1 555 0100";
+  n.queue = w.support;
+  const NumberId id = *w.e.CreateNumber(n);
+  EXPECT_EQ(w.e.FindNumberById(w.acme, id)->e164, "+15550100");
+  const PhoneNumber* found = w.e.FindNumber("15550100");  // a trunk that drops the '+'
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->tenant, w.acme);
+  EXPECT_EQ(found->queue, w.support);
+  EXPECT_EQ(w.e.FindNumber("+15550101"), nullptr);
+  EXPECT_EQ(w.e.FindNumber("support"), nullptr);
+
+  const std::uint64_t seq = w.e.last_seq();
+  PhoneNumber taken = n;
+  taken.tenant = w.globex;
+  taken.queue = w.g_support;
+  taken.e164 = "+15550100";
+  EXPECT_EQ(w.e.CreateNumber(taken).error().code, ErrorCode::kConflict);  // another tenant's
+  PhoneNumber x = n;
+  x.e164 = "+15550199";
+  x.queue = w.g_support;  // another tenant's queue
+  EXPECT_EQ(w.e.CreateNumber(x).error().code, ErrorCode::kBadRequest);
+  x.queue = 0;
+  EXPECT_EQ(w.e.CreateNumber(x).error().code, ErrorCode::kBadRequest);  // no target
+  x.queue = w.support;
+  x.ivr = 12345;
+  EXPECT_EQ(w.e.CreateNumber(x).error().code, ErrorCode::kBadRequest);  // two targets
+  x.ivr = 0;
+  x.e164 = "5550199";
+  EXPECT_EQ(w.e.CreateNumber(x).error().code, ErrorCode::kBadRequest);
+  x.e164 = "+15550199";
+  x.trunk = 999;
+  EXPECT_EQ(w.e.CreateNumber(x).error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(w.e.last_seq(), seq);
+
+  // A number keeps its own e164 on update; renumbering frees the old one.
+  PhoneNumber moved = *w.e.FindNumberById(w.acme, id);
+  moved.e164 = "+15550111";
+  ASSERT_TRUE(w.e.UpdateNumber(moved));
+  EXPECT_EQ(w.e.FindNumber("+15550100"), nullptr);
+  EXPECT_NE(w.e.FindNumber("+15550111"), nullptr);
+  // A queue or trunk a number uses cannot be deleted.
+  const TrunkId tr = *w.e.CreateTrunk(w.MakeTrunk(w.acme, {"127.0.0.1"}));
+  moved.trunk = tr;
+  ASSERT_TRUE(w.e.UpdateNumber(moved));
+  EXPECT_EQ(w.e.DeleteQueue(w.acme, w.support).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(w.e.DeleteTrunk(w.acme, tr).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(w.e.DeleteNumber(w.globex, id).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(w.e.DeleteNumber(w.acme, id));
+  EXPECT_EQ(w.e.FindNumber("+15550111"), nullptr);
+  EXPECT_TRUE(w.e.DeleteTrunk(w.acme, tr));
+  EXPECT_TRUE(w.e.DeleteQueue(w.acme, w.support));
+}
+
+TEST(EngineVoice, QueueVoiceSettingsHaveDefaultsAndRules) {
+  World w;
+  auto v = w.e.VoiceOf(w.acme, w.support);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->queue, w.support);
+  EXPECT_FALSE(v->record);
+  EXPECT_FALSE(w.e.VoiceOf(w.globex, w.support));
+  v->greeting_text = "Welcome to Acme";
+  v->moh_file = "jazz.wav";
+  v->position_interval = 30 * kSecond;
+  v->record = true;
+  ASSERT_TRUE(w.e.SetQueueVoice(*v));
+  EXPECT_TRUE(w.e.VoiceOf(w.acme, w.support)->record);
+
+  const std::uint64_t seq = w.e.last_seq();
+  for (auto change : std::vector<void (*)(QueueVoice&)>{
+           [](QueueVoice& x) { x.moh_file = "../etc/passwd.wav"; },
+           [](QueueVoice& x) { x.greeting_file = "hello.mp3"; },
+           [](QueueVoice& x) { x.greeting_file = ".hidden.wav"; },
+           [](QueueVoice& x) { x.position_interval = 5 * kSecond; },
+           [](QueueVoice& x) { x.greeting_text = "two\nlines"; }}) {
+    QueueVoice x = *v;
+    change(x);
+    EXPECT_EQ(w.e.SetQueueVoice(x).error().code, ErrorCode::kBadRequest);
+  }
+  QueueVoice other = *v;
+  other.tenant = w.globex;
+  EXPECT_EQ(w.e.SetQueueVoice(other).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(w.e.last_seq(), seq);
+  // Deleting the queue takes its settings along.
+  ASSERT_TRUE(w.e.DeleteQueue(w.acme, w.support));
+  EXPECT_FALSE(w.e.VoiceOf(w.acme, w.support));
+}
+
+TEST(EngineVoice, ReplayThroughTheCodecGivesTheSameLookups) {
+  World w;
+  Engine& e = w.e;
+  const TrunkId t1 = *e.CreateTrunk(w.MakeTrunk(w.acme, {"127.0.0.1", "::1"}, "acme-in"));
+  const TrunkId t2 = *e.CreateTrunk(w.MakeTrunk(w.globex, {"10.0.0.0/8"}));
+  PhoneNumber n;
+  n.tenant = w.acme;
+  n.e164 = "+15550100";
+  n.queue = w.support;
+  const NumberId num = *e.CreateNumber(n);
+  n.e164 = "+15550101";
+  const NumberId gone = *e.CreateNumber(n);
+  ASSERT_TRUE(e.DeleteNumber(w.acme, gone));
+  ASSERT_TRUE(e.DeleteTrunk(w.globex, t2));
+  QueueVoice v = *e.VoiceOf(w.acme, w.support);
+  v.record = true;
+  ASSERT_TRUE(e.SetQueueVoice(v));
+
+  Engine fresh;
+  for (const Event& ev : e.TakeOutbox()) {
+    auto body = DecodePayload(TypeName(ev.body), EncodePayload(ev.body));
+    ASSERT_TRUE(body) << body.error().message;
+    ASSERT_TRUE(fresh.Replay(Event(ev.seq, ev.ts, ev.tenant, std::move(*body))));
+  }
+  fresh.Recover();
+  ASSERT_NE(fresh.FindNumber("+15550100"), nullptr);
+  EXPECT_EQ(fresh.FindNumber("+15550100")->id, num);
+  EXPECT_EQ(fresh.FindNumber("+15550101"), nullptr);
+  ASSERT_NE(fresh.TrunkForSource("::1"), nullptr);
+  EXPECT_EQ(fresh.TrunkForSource("::1")->id, t1);
+  EXPECT_EQ(fresh.TrunkForSource("10.1.1.1"), nullptr);
+  ASSERT_NE(fresh.TrunkByDigestUser("acme-in"), nullptr);
+  EXPECT_EQ(fresh.TrunkByDigestUser("acme-in")->inbound_password, "pw");
+  EXPECT_TRUE(fresh.VoiceOf(w.acme, w.support)->record);
+  // New ids continue after the replayed ones.
+  EXPECT_GT(*fresh.CreateTrunk(w.MakeTrunk(w.acme, {})), num);
+}
+
+}  // namespace
+}  // namespace homeline::core
