@@ -110,7 +110,24 @@ TEST(MediaRelay, LatchedLegIgnoresOtherSources) {
   ASSERT_TRUE(SendUntilReceived(customer, c.a.local_port, agent,
                                 RtpPacket(0, 3, 480, 7, Payload(4))).has_value());
   EXPECT_FALSE(intruder.Receive(50).has_value());
-  EXPECT_GE(c.engine->stats().dropped_foreign, 1u);
+}
+
+TEST(MediaRelay, RelatchesAfterTheLatchedSourceWentQuiet) {
+  // NAT rebinding: the agent's router gives its media a new public port mid-call.
+  Peer customer, agent, agent_after_rebind;
+  Call c = Bridged(customer, agent.endpoint());
+  ASSERT_TRUE(SendUntilReceived(agent, c.b.local_port, customer,
+                                RtpPacket(0, 1, 160, 5, Payload(1))).has_value());
+  usleep(2'300'000);  // > 2 s of silence from the latched source (checked once a second)
+  auto r = SendUntilReceived(agent_after_rebind, c.b.local_port, customer,
+                             RtpPacket(0, 2, 320, 5, Payload(2)));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->payload(), Payload(2));
+  auto back = SendUntilReceived(customer, c.a.local_port, agent_after_rebind,
+                                RtpPacket(0, 3, 480, 9, Payload(3)));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_FALSE(agent.Receive(50).has_value());
+  EXPECT_EQ(c.engine->stats().relatches, 1u);
 }
 
 TEST(MediaRelay, TranscodesWhenTheLegsCodecsDiffer) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -110,6 +111,9 @@ struct Leg {
   sockaddr_in dst{};       // where its media goes: latched source, else SDP address
   bool has_dst = false;
   bool latched = false;
+  // Latched legs connect their socket to the source: the kernel then drops other sources and
+  // keeps the route cached (no lookup per packet sent). Undone when the source goes quiet.
+  bool connected = false;
   TimeMs last_rx = 0;      // last packet from dst (or SetRemote)
   bool timeout_reported = false;
   Codec codec = Codec::kPcmu;
@@ -266,6 +270,13 @@ class Worker {
       // Commands run after the batch: a leg they close is never touched by a stale event.
       if (tick) OnTimer();
       if (commands) RunCommands();
+      // Coalescing: a short nap after a round lets packets from many legs gather, so the next
+      // epoll_wait returns them together instead of waking the thread once per packet (the
+      // wake-up costs more than relaying the packet). Bounded delay, far below a jitter buffer.
+      if (coalesce_us_ > 0 && n < static_cast<int>(events.size())) {
+        timespec nap{0, coalesce_us_ * 1000L};
+        nanosleep(&nap, nullptr);
+      }
     }
   }
 
@@ -294,6 +305,7 @@ class Worker {
       leg->has_dst = true;
     }
     leg->latched = false;
+    Disconnect(leg);
     leg->codec = codec;
     leg->dtmf_pt = dtmf_pt;
     leg->last_rx = MonotonicMs();
@@ -458,6 +470,8 @@ class Worker {
 
   void OnReadable(Leg* leg) {
     for (int i = 0; i < kRxBatch; ++i) rx_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    // An error here (ECONNREFUSED: the peer's port answered ICMP unreachable) is consumed by
+    // the read; the next round reads normally.
     int n = recvmmsg(leg->fd, rx_msgs_.data(), kRxBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
     c_.packets_in.Add(static_cast<std::uint64_t>(n));
@@ -480,6 +494,7 @@ class Worker {
         leg->has_dst = true;
         leg->latched = true;
       } else if (!SameAddr(src, leg->dst)) {
+        // Only seen while unconnected (a connected socket gets nothing from other sources).
         if (now_ - leg->last_rx < kRelatchAfter) {
           c_.dropped_foreign.Add();
           continue;
@@ -487,6 +502,7 @@ class Worker {
         leg->dst = src;
         c_.relatches.Add();
       }
+      if (!leg->connected) Connect(leg);
       leg->last_rx = now_;
       const bool is_dtmf = leg->dtmf_pt >= 0 && pkt.payload_type == leg->dtmf_pt;
       const bool is_audio = pkt.payload_type == static_cast<std::uint8_t>(leg->codec);
@@ -515,7 +531,8 @@ class Worker {
         c_.packets_transcoded.Add();
       }
       tx_iov_[out] = {p, len};
-      tx_msgs_[out].msg_hdr.msg_name = &peer->dst;
+      tx_msgs_[out].msg_hdr.msg_name = peer->connected ? nullptr : &peer->dst;
+      tx_msgs_[out].msg_hdr.msg_namelen = peer->connected ? 0 : sizeof(sockaddr_in);
       ++out;
     }
     if (out > 0) {
@@ -638,8 +655,10 @@ class Worker {
       c_.dropped_no_remote.Add();
       return;
     }
-    ssize_t n = sendto(leg->fd, pkt.data(), pkt.size(), MSG_DONTWAIT,
-                       reinterpret_cast<const sockaddr*>(&leg->dst), sizeof leg->dst);
+    ssize_t n = leg->connected
+                    ? send(leg->fd, pkt.data(), pkt.size(), MSG_DONTWAIT)
+                    : sendto(leg->fd, pkt.data(), pkt.size(), MSG_DONTWAIT,
+                             reinterpret_cast<const sockaddr*>(&leg->dst), sizeof leg->dst);
     if (n < 0) {
       c_.send_errors.Add();
     } else {
@@ -647,10 +666,28 @@ class Worker {
     }
   }
 
+  void Connect(Leg* leg) {
+    if (connect(leg->fd, reinterpret_cast<const sockaddr*>(&leg->dst), sizeof leg->dst) == 0) {
+      leg->connected = true;
+    }
+  }
+
+  void Disconnect(Leg* leg) {
+    if (!leg->connected) return;
+    sockaddr unspec{};
+    unspec.sa_family = AF_UNSPEC;
+    connect(leg->fd, &unspec, sizeof unspec);
+    leg->connected = false;
+  }
+
   void CheckTimeouts() {
+    TimeMs now = MonotonicMs();
+    // A quiet latched source may have moved (NAT rebinding): accept other sources again.
+    for (auto& [id, leg] : legs_) {
+      if (leg->connected && now - leg->last_rx >= kRelatchAfter) Disconnect(leg.get());
+    }
     DurationMs timeout = engine_->options.rtp_timeout;
     if (timeout <= 0) return;
-    TimeMs now = MonotonicMs();
     for (auto& [id, leg] : legs_) {
       if (leg->timeout_reported || !leg->has_dst) continue;
       if (now - leg->last_rx >= timeout) {
@@ -662,6 +699,7 @@ class Worker {
 
   MediaEngine::Impl* engine_;
   int index_;
+  long coalesce_us_ = engine_->options.coalesce_us;
   int ep_ = -1, evfd_ = -1, tfd_ = -1;
   bool running_ = true;
   TimeMs now_ = MonotonicMs();
@@ -811,7 +849,13 @@ Result<std::unique_ptr<MediaEngine>> MediaEngine::Start(Options options) {
     if (Status s = w->Init(); !s) return std::unexpected(s.error());
     impl->workers.push_back(std::move(w));
   }
-  for (auto& w : impl->workers) impl->threads.emplace_back([w = w.get()] { w->Run(); });
+  for (auto& w : impl->workers) {
+    impl->threads.emplace_back([w = w.get(), i = impl->threads.size()] {
+      std::string name = fmt::format("media/{}", i);  // seen in top -H and perf
+      pthread_setname_np(pthread_self(), name.c_str());
+      w->Run();
+    });
+  }
   return std::unique_ptr<MediaEngine>(new MediaEngine(std::move(impl)));
 }
 

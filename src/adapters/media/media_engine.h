@@ -92,6 +92,10 @@ struct Options {
   bool generate_prompts = true;
   DurationMs rtp_timeout = 0;   // 0: never report kRtpTimeout
   int socket_buffer_bytes = 0;  // SO_RCVBUF/SO_SNDBUF per leg socket; 0: kernel default
+  // A media thread naps this long after each round of packets so that the next round finds
+  // many (one wake-up for many packets instead of one per packet): adds at most this delay to
+  // relayed audio; 0 disables. docs/decisions.md explains the default.
+  int coalesce_us = 1000;
 };
 
 struct Stats {
