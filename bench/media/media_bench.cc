@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "adapters/media/media_engine.h"
 #include "adapters/media/rtp.h"
 
@@ -141,6 +143,9 @@ class NgClient {
   sockaddr_in addr_;
   int n_ = 0;
 };
+
+// Unique per run: rtpengine keeps deleted calls for a while.
+std::string CallId(int call) { return fmt::format("bench-{}-{}", getpid(), call); }
 
 std::string Sdp(std::uint16_t port, int session) {
   std::ostringstream s;
@@ -260,7 +265,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     for (int c = 0; c < args.calls; ++c) {
-      std::string call_id = "bench-" + std::to_string(c);
+      std::string call_id = CallId(c);
       std::string offer = ng->Call({{"command", "offer"}, {"call-id", call_id},
                                     {"from-tag", "a" + std::to_string(c)},
                                     {"sdp", Sdp(gen_port[sock_of(2 * c)], c)}});
@@ -311,10 +316,13 @@ int main(int argc, char** argv) {
     }
     epoll_event events[64];
     std::uint64_t total = 0;
-    while (!stop_rx.load(std::memory_order_relaxed)) {
-      int n = epoll_wait(ep, events, 64, 50);
+    for (;;) {
+      // When told to stop, read whatever is still queued on every socket, then leave: a
+      // starved receiver must not count packets it never read as lost.
+      const bool last = stop_rx.load(std::memory_order_relaxed);
+      int n = last ? static_cast<int>(gen_fd.size()) : epoll_wait(ep, events, 64, 50);
       for (int e = 0; e < n; ++e) {
-        int fd = gen_fd[events[e].data.u64];
+        int fd = last ? gen_fd[static_cast<std::size_t>(e)] : gen_fd[events[e].data.u64];
         int r;
         while ((r = recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr)) > 0) {
           for (int i = 0; i < r; ++i) {
@@ -329,10 +337,11 @@ int main(int argc, char** argv) {
             got[p.ssrc][p.seq] = 1;
             ++total;
           }
-          if (r < kBatch) break;
+          if (r < kBatch && !last) break;
         }
       }
       rx_total.store(total, std::memory_order_relaxed);
+      if (last) break;
     }
     close(ep);
   });
@@ -407,7 +416,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // in flight
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // in flight
   stop_rx = true;
   receiver.join();
 
@@ -449,7 +458,7 @@ int main(int argc, char** argv) {
   }
   if (ng) {
     for (int c = 0; c < args.calls; ++c) {
-      ng->Call({{"command", "delete"}, {"call-id", "bench-" + std::to_string(c)},
+      ng->Call({{"command", "delete"}, {"call-id", CallId(c)},
                 {"from-tag", "a" + std::to_string(c)}});
     }
   }

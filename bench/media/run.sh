@@ -20,7 +20,7 @@ ng_port=$(python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_D
 work=$(mktemp -d)
 # One worker thread, like the MediaEngine's one media thread; no kernel forwarding table.
 rtpengine --table=-1 --interface=127.0.0.1 --listen-ng=127.0.0.1:$ng_port \
-  --port-min=40000 --port-max=49999 --num-threads=1 --foreground --log-stderr --log-level=3 \
+  --port-min=30000 --port-max=60000 --delete-delay=0 --num-threads=1 --foreground --log-stderr --log-level=3 \
   --pidfile="$work/rtpengine.pid" 2>"$work/rtpengine.log" &
 rtp_pid=$!
 trap 'kill $rtp_pid 2>/dev/null; wait $rtp_pid 2>/dev/null; rm -rf "$work"' EXIT

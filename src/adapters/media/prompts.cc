@@ -189,9 +189,9 @@ std::vector<std::int16_t> SynthesizeMusicOnHold() {
 
 namespace {
 
-Status Speak(const std::string& text, const std::string& out_path) {
-  std::string tmp = out_path + ".tmp";
-  std::vector<std::string> args = {"espeak-ng", "-v", "en-us", "-s", "150", "-w", tmp, text};
+// Starts espeak-ng writing `text` to `wav_path` (its own rate, 22.05 kHz); returns its pid.
+Result<pid_t> StartSpeaking(const std::string& text, const std::string& wav_path) {
+  std::vector<std::string> args = {"espeak-ng", "-v", "en-us", "-s", "150", "-w", wav_path, text};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -206,20 +206,28 @@ Status Speak(const std::string& text, const std::string& out_path) {
     return Fail(ErrorCode::kUnavailable,
                 "espeak-ng is needed to generate the default prompts (apt-get install espeak-ng)");
   }
+  return pid;
+}
+
+bool Succeeded(pid_t pid) {
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return false;
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return Fail(ErrorCode::kUnavailable, fmt::format("espeak-ng failed for \"{}\"", text));
-  }
-  // Store at 8 kHz: the cache is what the engine loads, and then loads quickly.
-  auto prompt = LoadPromptFile(tmp);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Converts espeak-ng's output to the cached 8 kHz file (what the engine loads, quickly), via a
+// temporary name: a crash mid-generation leaves a .tmp, never a truncated prompt.
+Status Finish(const std::string& raw, const std::string& path) {
+  auto prompt = LoadPromptFile(raw);
   std::error_code ec;
-  fs::remove(tmp, ec);
+  fs::remove(raw, ec);
   if (!prompt) return std::unexpected(prompt.error());
-  return WriteWav(out_path, (*prompt)->pcm);
+  if (Status s = WriteWav(path + ".tmp", (*prompt)->pcm); !s) return s;
+  fs::rename(path + ".tmp", path, ec);
+  if (ec) return Fail(ErrorCode::kUnavailable, fmt::format("{}: {}", path, ec.message()));
+  return {};
 }
 
 }  // namespace
@@ -228,17 +236,44 @@ Status EnsureDefaultPrompts(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Fail(ErrorCode::kUnavailable, fmt::format("{}: {}", dir, ec.message()));
+  struct Pending {
+    pid_t pid;
+    std::string raw, path, text;
+  };
+  std::vector<Pending> pending;
+  Status result;
+  // espeak-ng runs as up to 8 processes at once: a first start generates ~35 prompts.
+  auto reap = [&](std::size_t keep) {
+    while (pending.size() > keep) {
+      Pending p = std::move(pending.front());
+      pending.erase(pending.begin());
+      Status s = Succeeded(p.pid) ? Finish(p.raw, p.path)
+                                  : Fail(ErrorCode::kUnavailable,
+                                         fmt::format("espeak-ng failed for \"{}\"", p.text));
+      if (!s && result) result = s;
+      if (!s) fs::remove(p.raw, ec);
+    }
+  };
   for (const DefaultPrompt& p : DefaultPrompts()) {
     std::string path = (fs::path(dir) / (p.name + ".wav")).string();
     if (fs::exists(path, ec)) continue;
-    Status s = p.text.empty() ? WriteWav(path + ".tmp", SynthesizeMusicOnHold())
-                              : Speak(p.text, path + ".tmp");
-    if (!s) return s;
-    // Whole files only: a crash mid-generation leaves a .tmp, never a truncated prompt.
-    fs::rename(path + ".tmp", path, ec);
-    if (ec) return Fail(ErrorCode::kUnavailable, fmt::format("{}: {}", path, ec.message()));
+    if (p.text.empty()) {
+      Status s = WriteWav(path + ".tmp", SynthesizeMusicOnHold());
+      if (s) fs::rename(path + ".tmp", path, ec);
+      if (!s && result) result = s;
+      continue;
+    }
+    std::string raw = path + ".espeak.tmp";
+    auto pid = StartSpeaking(p.text, raw);
+    if (!pid) {
+      reap(0);
+      return std::unexpected(pid.error());
+    }
+    pending.push_back({*pid, raw, path, p.text});
+    reap(7);
   }
-  return {};
+  reap(0);
+  return result;
 }
 
 std::vector<std::string> PositionPromptNames(int position) {
