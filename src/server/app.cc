@@ -347,6 +347,7 @@ struct App::Impl : http::ServerHandler {
       auto v = Voice::Start(engine, *sip_stack, [this](std::function<void()> fn) { Post(std::move(fn)); }, vo);
       if (!v) return std::unexpected(v.error());
       voice = std::move(*v);
+      api->SetVoiceHold([this](core::InteractionId id, bool on) { return voice->Hold(id, on); });
     } else {
       spdlog::info("sip: off");
     }

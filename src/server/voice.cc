@@ -97,6 +97,8 @@ void Voice::Observe(const std::vector<core::Event>& events) { impl_->voice->Obse
 
 void Voice::Tick() { impl_->voice->Tick(); }
 
+Status Voice::Hold(core::InteractionId id, bool on) { return impl_->voice->Hold(id, on); }
+
 std::string Voice::Metrics() const {
   const sip::VoiceCounters& v = impl_->voice->counters();
   const sip::CallsStats c = impl_->calls->stats();

@@ -44,6 +44,8 @@ class Voice {
   // wait for an fsync, and do not survive a restart anyway).
   void Observe(const std::vector<core::Event>& events);
   void Tick();  // about once a second
+  // Hold or resume the call of a connected voice interaction (see sip::VoiceService::Hold).
+  Status Hold(core::InteractionId id, bool on);
   std::string Metrics() const;  // Prometheus text
 
   struct Impl;

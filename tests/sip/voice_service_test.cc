@@ -32,6 +32,8 @@ struct Recorder : CallControl {
     orders.push_back(fmt::format("drop {} {}", c, agent));
   }
   void Bridge(CallId c) override { orders.push_back(fmt::format("bridge {}", c)); }
+  void Hold(CallId c, bool on) override { orders.push_back(fmt::format("hold {} {}", c, on)); }
+  void Requeue(CallId c) override { orders.push_back(fmt::format("requeue {}", c)); }
   void HangUp(CallId c, std::string) override { orders.push_back(fmt::format("hangup {}", c)); }
   std::vector<std::string> Take() { return std::exchange(orders, {}); }
 };
@@ -197,6 +199,38 @@ TEST(VoiceService, WrapUpFromTheDesktopHangsTheCallUp) {
   f.voice->OnCustomerHangUp(8);
   f.voice->OnAgentHangUp(8, f.alice);
   EXPECT_TRUE(f.rec.Take().empty());
+}
+
+TEST(VoiceService, HoldAndResumeOnlyWhileConnected) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(12);
+  const core::InteractionId ix = f.Ix(12)->id;
+  EXPECT_EQ(f.voice->Hold(ix, true).error().code, ErrorCode::kConflict);  // still ringing
+  EXPECT_EQ(f.voice->Hold(ix + 1000, true).error().code, ErrorCode::kNotFound);
+  f.voice->OnAgentAnswered(12, f.alice);
+  f.Flush();
+  f.rec.Take();
+  ASSERT_TRUE(f.voice->Hold(ix, true));
+  EXPECT_TRUE(f.voice->OnHold(ix));
+  EXPECT_EQ(f.voice->Hold(ix, true).error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(f.voice->Hold(ix, false));
+  EXPECT_FALSE(f.voice->OnHold(ix));
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hold 12 true", "hold 12 false"}));
+}
+
+TEST(VoiceService, TransferToAQueueHangsUpTheAgentAndRingsTheNext) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(13);
+  f.voice->OnAgentAnswered(13, f.alice);
+  f.Flush();
+  f.Available(f.bob);
+  f.rec.Take();
+  ASSERT_TRUE(f.engine.Transfer(f.alice, f.Ix(13)->id, f.queue).has_value());
+  f.Flush();
+  // Back in the queue, offered at once to the free agent: alice's phone is hung up first.
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"requeue 13", "ring 13 bob 25000"}));
 }
 
 TEST(VoiceService, PositionAnnouncementsFollowTheLine) {

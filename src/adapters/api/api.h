@@ -88,6 +88,11 @@ class Api {
   // How the forecast routes read the stored history (on a worker thread). Unset: they are 503.
   void SetEventScan(EventScan scan) { event_scan_ = std::move(scan); }
 
+  // Voice call control for the hold and resume routes (the server's sip::VoiceService):
+  // hold(interaction, on). Unset (SIP off): those routes answer 404, there are no calls.
+  using VoiceHold = std::function<Status(core::InteractionId, bool on)>;
+  void SetVoiceHold(VoiceHold fn) { voice_hold_ = std::move(fn); }
+
   // The OpenAPI 3 document, generated from the route table.
   std::string OpenApiJson() const;
   // Every (method, path pattern) the router serves, for the test that checks the document.
@@ -100,6 +105,7 @@ class Api {
   std::function<std::string()> extra_metrics_;
   std::shared_ptr<core::wfm::MipSolver> schedule_solver_;
   EventScan event_scan_;
+  VoiceHold voice_hold_;
 };
 
 }  // namespace homeline::api

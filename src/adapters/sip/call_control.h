@@ -54,6 +54,12 @@ class CallControl {
   virtual void DropAgent(CallId call, core::UserId agent) = 0;
   // Music off, customer and agent legs bridged.
   virtual void Bridge(CallId call) = 0;
+  // Hold: the legs are unbridged and the customer hears music on hold (the agent silence);
+  // resume bridges them again. Only for a bridged call.
+  virtual void Hold(CallId call, bool on) = 0;
+  // The call went back to a queue (blind transfer): the agent leg ends (BYE) and the customer
+  // hears music on hold again.
+  virtual void Requeue(CallId call) = 0;
   // End every leg of the call (BYE, CANCEL or a final response, whatever each leg needs).
   virtual void HangUp(CallId call, std::string cause) = 0;
 };

@@ -437,6 +437,31 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     c->bridged = true;
   }
 
+  void DoHold(CallId id, bool on) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->bridged || !c->agent) return;
+    if (on) {
+      media.Unbridge(c->customer_media);
+      c->waiting_music = true;
+      PlayMusic(*c);
+    } else {
+      c->waiting_music = false;
+      media.StopPlay(c->customer_media);
+      media.Bridge(c->customer_media, c->agent->media);
+    }
+  }
+
+  void DoRequeue(CallId id) {
+    Call* c = Find(id);
+    if (c == nullptr) return;
+    if (c->agent) {
+      media.Unbridge(c->customer_media);
+      ReleaseAgentLeg(*c);  // BYE
+    }
+    c->waiting_music = true;
+    PlayMusic(*c);
+  }
+
   // Ends both legs of a call and forgets it. No happening: the caller reports what it needs.
   void EndCall(CallId id, const std::string& cause) {
     auto it = calls.find(id);
@@ -508,6 +533,12 @@ void Calls::DropAgent(CallId call, core::UserId agent) {
 }
 void Calls::Bridge(CallId call) {
   impl_->stack.Post([s = impl_, call] { s->DoBridge(call); });
+}
+void Calls::Hold(CallId call, bool on) {
+  impl_->stack.Post([s = impl_, call, on] { s->DoHold(call, on); });
+}
+void Calls::Requeue(CallId call) {
+  impl_->stack.Post([s = impl_, call] { s->DoRequeue(call); });
 }
 void Calls::HangUp(CallId call, std::string cause) {
   impl_->stack.Post([s = impl_, call, c = std::move(cause)] { s->EndCall(call, c); });

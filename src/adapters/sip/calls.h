@@ -82,6 +82,8 @@ class Calls final : public CallControl {
   void RingAgent(CallId call, core::UserId agent, std::string sip_user, DurationMs timeout) override;
   void DropAgent(CallId call, core::UserId agent) override;
   void Bridge(CallId call) override;
+  void Hold(CallId call, bool on) override;
+  void Requeue(CallId call) override;
   void HangUp(CallId call, std::string cause) override;
 
   // Ends every call (BYE/CANCEL/480) and waits until done. Any thread but the SIP thread.

@@ -150,7 +150,20 @@ void VoiceService::OnEvent(const core::Event& e) {
   std::visit(
       [&](const auto& b) {
         using B = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<B, core::Offered> || std::is_same_v<B, core::OfferEnded> ||
+        if constexpr (std::is_same_v<B, core::InteractionMoved>) {
+          const CallId id = CallOf(b.id);
+          if (id == 0) return;
+          Call& c = calls_.at(id);
+          if (c.state == State::kBridged) {
+            // Transferred to a queue: the agent's phone hangs up, the customer waits again
+            // (the engine may offer it in the same command: that ring follows this order).
+            c.state = State::kWaiting;
+            c.agent = 0;
+            c.on_hold = false;
+            c.last_announce = engine_.now();
+            control_.Requeue(id);
+          }
+        } else if constexpr (std::is_same_v<B, core::Offered> || std::is_same_v<B, core::OfferEnded> ||
                       std::is_same_v<B, core::ContactEnded> ||
                       std::is_same_v<B, core::Abandoned> || std::is_same_v<B, core::Closed> ||
                       std::is_same_v<B, core::Completed>) {
@@ -183,6 +196,23 @@ void VoiceService::OnEvent(const core::Event& e) {
         }
       },
       e.body);
+}
+
+Status VoiceService::Hold(core::InteractionId id, bool on) {
+  const CallId call = CallOf(id);
+  if (call == 0) return Fail(ErrorCode::kNotFound, "no live call for this interaction");
+  Call& c = calls_.at(call);
+  if (c.state != State::kBridged) return Fail(ErrorCode::kConflict, "the call is not connected");
+  if (c.on_hold == on)
+    return Fail(ErrorCode::kConflict, on ? "the call is already on hold" : "the call is not on hold");
+  c.on_hold = on;
+  control_.Hold(call, on);
+  return {};
+}
+
+bool VoiceService::OnHold(core::InteractionId id) const {
+  const CallId call = CallOf(id);
+  return call != 0 && calls_.at(call).on_hold;
 }
 
 void VoiceService::Tick() {

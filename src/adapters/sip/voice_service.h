@@ -59,6 +59,13 @@ class VoiceService {
   // The agent hung up a bridged call.
   void OnAgentHangUp(CallId call, core::UserId agent);
 
+  // ---- orders from the API (engine thread) -----------------------------------------------------
+  // Puts a connected call on hold (the customer hears music) or takes it off. kNotFound: no
+  // live call for this interaction here; kConflict: not connected, or already in that state.
+  Status Hold(core::InteractionId id, bool on);
+  // Whether the call of a connected interaction is on hold.
+  bool OnHold(core::InteractionId id) const;
+
   // ---- the engine's events (every event the engine emitted, in order) ------------------------
   void Observe(const std::vector<core::Event>& events);
   // Position announcements that are due. About once a second.
@@ -80,6 +87,7 @@ class VoiceService {
     core::TenantId tenant = 0;
     State state = State::kWaiting;
     core::UserId agent = 0;  // ringing or bridged
+    bool on_hold = false;    // bridged, but the customer hears music
     DurationMs announce_every = 0;
     TimeMs last_announce = 0;
   };
