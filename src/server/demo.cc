@@ -90,6 +90,12 @@ Status SeedDemo(Engine& e) {
   number.queue = q_support;
   TRY_ASSIGN(acme_number, e.CreateNumber(number));
   (void)acme_number;
+  // Callers waiting in support hear their place in line every 30 s.
+  QueueVoice support_voice;
+  support_voice.tenant = acme_id;
+  support_voice.queue = q_support;
+  support_voice.position_interval = 30 * kSecond;
+  if (auto st = e.SetQueueVoice(support_voice); !st) return st;
   TRY_ASSIGN(q_sales, MakeQueue(e, acme_id, "sales", skill["sales"], 1, {}));
   (void)q_sales;
   TRY_ASSIGN(q_billing, MakeQueue(e, acme_id, "billing", skill["billing"], 1, {}));

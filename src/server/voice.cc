@@ -12,31 +12,6 @@
 
 namespace homeline::server {
 
-namespace {
-
-// Until trunks and numbers are configured in core: the demo's trunk accepts calls from
-// 127.0.0.1 and +15550100 rings acme's support queue.
-Result<sip::InboundRoute> DemoRoute(const core::Engine& engine, const sip::InboundCall& in) {
-  if (in.source != "127.0.0.1") return Fail(ErrorCode::kForbidden, "no trunk for " + in.source);
-  std::string digits;
-  for (char c : in.number)
-    if (c >= '0' && c <= '9') digits += c;
-  const core::Tenant* t = engine.FindTenantBySlug("acme");
-  if (digits != "15550100" || t == nullptr) return Fail(ErrorCode::kNotFound, "no such number");
-  for (const core::Queue* q : engine.Queues(t->id)) {
-    if (q->name == "support") {
-      sip::InboundRoute r;
-      r.tenant = t->id;
-      r.queue = q->id;
-      r.announce_every = 30 * kSecond;
-      return r;
-    }
-  }
-  return Fail(ErrorCode::kNotFound, "no queue for the number");
-}
-
-}  // namespace
-
 // Calls' happenings, handed to the engine loop in the order they happened.
 struct Voice::Impl : sip::CallHappenings {
   core::Engine& engine;
@@ -86,7 +61,7 @@ Result<std::unique_ptr<Voice>> Voice::Start(core::Engine& engine, sip::SipStack&
   if (!media) return std::unexpected(media.error());
   impl->media = std::move(*media);
   impl->calls = std::make_unique<sip::Calls>(stack, *impl->media, *impl, sip::BindingLookup{});
-  impl->voice = std::make_unique<sip::VoiceService>(engine, *impl->calls, DemoRoute);
+  impl->voice = std::make_unique<sip::VoiceService>(engine, *impl->calls, sip::NumberRouter(mo.prompt_dir));
   impl->calls->Install();
   spdlog::info("voice: media on {} ports {}-{}, prompts in {}", mo.bind_address, mo.port_min,
                mo.port_max, mo.prompt_dir);

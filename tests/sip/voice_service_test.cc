@@ -233,6 +233,52 @@ TEST(VoiceService, TransferToAQueueHangsUpTheAgentAndRingsTheNext) {
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"requeue 13", "ring 13 bob 25000"}));
 }
 
+TEST(NumberRouter, TrunkSourceThenNumberThenTheNumbersTrunk) {
+  Fixture f;
+  core::Trunk carrier;
+  carrier.tenant = f.tenant;
+  carrier.name = "carrier";
+  carrier.sources = {"203.0.113.0/24"};
+  const core::TrunkId carrier_id = *f.engine.CreateTrunk(carrier);
+  core::Trunk local;
+  local.tenant = f.tenant;
+  local.name = "local";
+  local.sources = {"127.0.0.1"};
+  ASSERT_TRUE(f.engine.CreateTrunk(local).has_value());
+  core::PhoneNumber open;
+  open.tenant = f.tenant;
+  open.e164 = "+15550100";
+  open.queue = f.queue;
+  ASSERT_TRUE(f.engine.CreateNumber(open).has_value());
+  core::PhoneNumber bound = open;
+  bound.e164 = "+15550111";
+  bound.trunk = carrier_id;
+  ASSERT_TRUE(f.engine.CreateNumber(bound).has_value());
+  core::QueueVoice v;
+  v.tenant = f.tenant;
+  v.queue = f.queue;
+  v.greeting_file = "hello.wav";
+  v.position_interval = 45 * kSecond;
+  ASSERT_TRUE(f.engine.SetQueueVoice(v).has_value());
+
+  InboundRouter route = NumberRouter("/data/prompts");
+  auto call = [&](std::string source, std::string number) {
+    return route(f.engine, InboundCall{1, std::move(source), std::move(number), "", ""});
+  };
+  EXPECT_EQ(call("198.51.100.1", "+15550100").error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(call("198.51.100.1", "+15559999").error().code, ErrorCode::kForbidden)
+      << "a stranger learns nothing about numbers";
+  EXPECT_EQ(call("127.0.0.1", "+15559999").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(call("127.0.0.1", "+15550111").error().code, ErrorCode::kForbidden)
+      << "bound to the carrier's trunk";
+  auto ok = call("203.0.113.9", "15550111");  // trunks often drop the '+'
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->queue, f.queue);
+  EXPECT_EQ(ok->prompts.greeting, "/data/prompts/hello.wav");
+  EXPECT_EQ(ok->prompts.music, "");  // the default
+  EXPECT_EQ(ok->announce_every, 45 * kSecond);
+}
+
 TEST(VoiceService, PositionAnnouncementsFollowTheLine) {
   Fixture f;
   f.Call(10);

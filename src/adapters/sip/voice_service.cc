@@ -16,11 +16,39 @@ int StatusOf(ErrorCode code) {
     case ErrorCode::kForbidden: return 403;
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kBadRequest: return 400;
+    case ErrorCode::kUnavailable: return 480;
     default: return 480;
   }
 }
 
 }  // namespace
+
+InboundRouter NumberRouter(std::string prompt_dir) {
+  return [dir = std::move(prompt_dir)](const core::Engine& e,
+                                       const InboundCall& in) -> Result<InboundRoute> {
+    // The source first, so that a stranger learns nothing about which numbers exist.
+    if (e.TrunkForSource(in.source) == nullptr)
+      return Fail(ErrorCode::kForbidden, "no trunk accepts calls from " + in.source);
+    const core::PhoneNumber* n = e.FindNumber(in.number);
+    if (n == nullptr) return Fail(ErrorCode::kNotFound, "no such number");
+    const core::Trunk* trunk = e.TrunkForSource(n->tenant, in.source);
+    if (trunk == nullptr || (n->trunk != 0 && n->trunk != trunk->id))
+      return Fail(ErrorCode::kForbidden, "the number is not reachable through this trunk");
+    if (n->queue == 0) return Fail(ErrorCode::kUnavailable, "IVR menus are not answered yet");
+    if (e.FindQueue(n->tenant, n->queue) == nullptr)
+      return Fail(ErrorCode::kNotFound, "the number's queue is gone");
+    InboundRoute r;
+    r.tenant = n->tenant;
+    r.queue = n->queue;
+    if (auto v = e.VoiceOf(n->tenant, n->queue)) {
+      // Files are plain names (core::ValidPromptFile), so they stay inside the folder.
+      if (!v->greeting_file.empty()) r.prompts.greeting = dir + "/" + v->greeting_file;
+      if (!v->moh_file.empty()) r.prompts.music = dir + "/" + v->moh_file;
+      r.announce_every = v->position_interval;
+    }
+    return r;
+  };
+}
 
 VoiceService::VoiceService(core::Engine& engine, CallControl& calls, InboundRouter router)
     : engine_(engine), control_(calls), router_(std::move(router)) {

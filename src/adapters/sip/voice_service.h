@@ -34,6 +34,12 @@ struct InboundRoute {
 using InboundRouter =
     std::function<Result<InboundRoute>(const core::Engine&, const InboundCall&)>;
 
+// The server's router: the trunks and numbers configured in the engine (core/voice.h). 403 when
+// no trunk accepts the source address (or none of the number's tenant does, or the number is
+// bound to another trunk), 404 for an unknown number, 480 for a number routed to an IVR menu
+// (not answered yet). Prompt files of the queue's voice settings are read from prompt_dir.
+InboundRouter NumberRouter(std::string prompt_dir);
+
 struct VoiceCounters {
   std::uint64_t inbound = 0;    // INVITEs decided on
   std::uint64_t refused = 0;    // of which refused
