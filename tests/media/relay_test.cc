@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "adapters/media/g711.h"
 #include "media_test_util.h"
 
@@ -216,6 +218,40 @@ TEST(MediaRelay, LegsOpenedNearEachOtherBridgeAcrossSeveralThreads) {
     usleep(50000);  // retries still in flight
     agent.Drain();
   }
+}
+
+}  // namespace
+}  // namespace homeline::media
+
+namespace homeline::media {
+namespace {
+
+TEST(MediaRelay, SilentLegIsReportedOnceAsTimedOut) {
+  Options o = testing::TestOptions();
+  o.rtp_timeout = 300;  // checked once a second
+  auto engine = MediaEngine::Start(o);
+  ASSERT_TRUE(engine.has_value());
+  testing::EventLog events;
+  (*engine)->SetSink(events.Sink());
+  Peer talking, silent;
+  LegInfo live = *(*engine)->OpenLeg();
+  LegInfo dead = *(*engine)->OpenLeg();
+  (*engine)->SetRemote(live.id, talking.endpoint(), Codec::kPcmu, -1);
+  (*engine)->SetRemote(dead.id, silent.endpoint(), Codec::kPcmu, -1);
+  auto start = std::chrono::steady_clock::now();
+  std::optional<MediaEvent> e;
+  for (int i = 0; i < 150 && !e; ++i) {  // the live leg keeps talking
+    talking.SendTo(live.local_port, RtpPacket(0, static_cast<std::uint16_t>(i), i * 160u, 1, Payload(1)));
+    e = events.Wait(MediaEvent::Kind::kRtpTimeout, 20);
+  }
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->leg, dead.id);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+  for (int i = 0; i < 60; ++i) {
+    talking.SendTo(live.local_port, RtpPacket(0, static_cast<std::uint16_t>(200 + i), i * 160u, 1, Payload(1)));
+    usleep(20000);
+  }
+  EXPECT_EQ(events.Count(MediaEvent::Kind::kRtpTimeout), 0u);  // once, and never the live leg
 }
 
 }  // namespace
