@@ -103,7 +103,8 @@ inline std::vector<std::uint8_t> RtpPacket(std::uint8_t pt, std::uint16_t seq, s
 // Options on a port range unlikely to meet another test process's.
 inline Options TestOptions() {
   Options o;
-  std::uint16_t base = static_cast<std::uint16_t>(30000 + (getpid() % 1500) * 20);
+  // Disjoint ranges for processes whose pids differ by less than 800 (ctest -j runs them).
+  std::uint16_t base = static_cast<std::uint16_t>(30000 + (getpid() % 800) * 40);
   o.port_min = base;
   o.port_max = static_cast<std::uint16_t>(base + 40);
   return o;

@@ -78,14 +78,14 @@ TEST(MediaRelay, ForwardsPayloadBothWaysAndLatchesToTheRealSource) {
     agent.SendTo(c.b.local_port, RtpPacket(0, s, s * 160u, 2, Payload(static_cast<std::uint8_t>(s + 1))));
   }
   int got_agent = 0, got_customer = 0;
-  while (auto r = agent.Receive(200)) {
+  while (auto r = agent.Receive(1000)) {
     if (r->rtp.seq >= 10) {
       EXPECT_EQ(r->payload(), Payload(static_cast<std::uint8_t>(r->rtp.seq)));
     }
     got_agent += r->rtp.seq >= 10;
     if (got_agent == 50) break;
   }
-  while (auto r = customer.Receive(200)) {
+  while (auto r = customer.Receive(1000)) {
     if (r->rtp.seq >= 10) {
       EXPECT_EQ(r->payload(), Payload(static_cast<std::uint8_t>(r->rtp.seq + 1)));
     }
@@ -94,7 +94,9 @@ TEST(MediaRelay, ForwardsPayloadBothWaysAndLatchesToTheRealSource) {
   }
   EXPECT_EQ(got_agent, 50);
   EXPECT_EQ(got_customer, 50);
+  // The counters move just after the send that delivered the packet.
   Stats s = c.engine->stats();
+  for (int i = 0; i < 100 && s.packets_relayed < 102; ++i, usleep(10000)) s = c.engine->stats();
   EXPECT_EQ(s.legs, 2u);
   EXPECT_GE(s.packets_relayed, 102u);
 }
@@ -121,6 +123,7 @@ TEST(MediaRelay, RelatchesAfterTheLatchedSourceWentQuiet) {
   ASSERT_TRUE(SendUntilReceived(agent, c.b.local_port, customer,
                                 RtpPacket(0, 1, 160, 5, Payload(1))).has_value());
   usleep(2'300'000);  // > 2 s of silence from the latched source (checked once a second)
+  customer.Drain();    // extra copies of the first packet
   auto r = SendUntilReceived(agent_after_rebind, c.b.local_port, customer,
                              RtpPacket(0, 2, 320, 5, Payload(2)));
   ASSERT_TRUE(r.has_value());
@@ -177,14 +180,13 @@ TEST(MediaRelay, PortRangeExhaustionIsAnError) {
   o.port_max = static_cast<std::uint16_t>(o.port_min + 4);  // two even ports
   auto engine = MediaEngine::Start(o);
   ASSERT_TRUE(engine.has_value());
-  std::vector<LegInfo> legs;
-  for (int i = 0; i < 2; ++i) {
-    auto leg = (*engine)->OpenLeg();
-    if (leg) legs.push_back(*leg);
-  }
-  auto third = (*engine)->OpenLeg();
-  ASSERT_FALSE(third.has_value());
-  EXPECT_EQ(third.error().code, ErrorCode::kUnavailable);
+  // Two ports at most (fewer if another program holds one): then a clear refusal.
+  int opened = 0;
+  Result<LegInfo> leg;
+  while ((leg = (*engine)->OpenLeg()).has_value() && opened < 10) ++opened;
+  EXPECT_LE(opened, 2);
+  ASSERT_FALSE(leg.has_value());
+  EXPECT_EQ(leg.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ((*engine)->stats().ports_exhausted, 1u);
 }
 
