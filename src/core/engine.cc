@@ -517,7 +517,8 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     calendar_.erase(b.id);
   } else if constexpr (std::is_same_v<B, TrunkSet> || std::is_same_v<B, TrunkDeleted> ||
                        std::is_same_v<B, NumberSet> || std::is_same_v<B, NumberDeleted> ||
-                       std::is_same_v<B, QueueVoiceSet>) {  // voice (engine_voice.cc)
+                       std::is_same_v<B, QueueVoiceSet> || std::is_same_v<B, IvrMenuSet> ||
+                       std::is_same_v<B, IvrMenuDeleted>) {  // voice (engine_voice.cc)
     ApplyVoice(b);
   }
 }
@@ -1147,6 +1148,11 @@ Status Engine::DeleteQueue(TenantId t, QueueId id) {
       if (s.overflow_to == id) return Fail(ErrorCode::kConflict, "queue " + q->name + " overflows to it");
   for (const PhoneNumber* n : Numbers(t))
     if (n->queue == id) return Fail(ErrorCode::kConflict, "number " + n->e164 + " routes to it");
+  for (const IvrMenu* m : IvrMenus(t)) {
+    bool uses = m->on_failure.kind == IvrActionKind::kQueue && m->on_failure.id == id;
+    for (const auto& [key, a] : m->options) uses = uses || (a.kind == IvrActionKind::kQueue && a.id == id);
+    if (uses) return Fail(ErrorCode::kConflict, "IVR menu " + m->name + " leads to it");
+  }
   Emit(t, QueueDeleted{t, id});
   Dispatch();
   return {};

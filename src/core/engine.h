@@ -258,6 +258,17 @@ class Engine {
   // set; nullopt for an unknown queue.
   std::optional<QueueVoice> VoiceOf(TenantId t, QueueId q) const;
 
+  // IVR menus: name 1..100; prompt_file ValidPromptFile or "", prompt_text at most
+  // kMaxIvrPromptText (one line); option keys 0-9 * #; every action complete (a queue or menu
+  // of the tenant, an E.164 number); timeout 1..60 s; max_retries 0..10. A menu may lead to
+  // itself or to menus that lead back (a caller's steps are bounded by kMaxIvrSteps).
+  // Delete: kConflict while a number or another menu leads to it.
+  Result<IvrMenuId> CreateIvrMenu(IvrMenu m);
+  Status UpdateIvrMenu(const IvrMenu& m);
+  Status DeleteIvrMenu(TenantId t, IvrMenuId id);
+  const IvrMenu* FindIvrMenu(TenantId t, IvrMenuId id) const;
+  std::vector<const IvrMenu*> IvrMenus(TenantId t) const;  // by id
+
   // Lookups for the SIP adapter (engine thread). Cost: FindNumber and TrunkByDigestUser are
   // one hash lookup; TrunkForSource scans every trunk source prefix (O(prefixes); a few hundred
   // at most per server in practice).
@@ -480,6 +491,11 @@ class Engine {
   void ApplyVoice(const NumberSet& b);
   void ApplyVoice(const NumberDeleted& b);
   void ApplyVoice(const QueueVoiceSet& b);
+  void ApplyVoice(const IvrMenuSet& b);
+  void ApplyVoice(const IvrMenuDeleted& b);
+  Status ValidateIvrMenu(IvrMenu& m) const;
+  Status ValidateIvrAction(TenantId t, IvrMenuId self, IvrAction& a, const std::string& where) const;
+  std::map<IvrMenuId, IvrMenu> ivr_menus_;
   void EmitVoice(TenantId t, EventBody body);
   Status ValidateTrunk(Trunk& t) const;
   Status ValidateNumber(PhoneNumber& n) const;

@@ -170,7 +170,8 @@ Status Engine::ValidateNumber(PhoneNumber& n) const {
     return Fail(ErrorCode::kBadRequest, "a number routes to exactly one of queue and ivr");
   if (n.queue != 0 && FindQueue(n.tenant, n.queue) == nullptr)
     return Fail(ErrorCode::kBadRequest, "queue: no such queue");
-  if (n.ivr != 0) return Fail(ErrorCode::kBadRequest, "ivr: no such IVR menu");
+  if (n.ivr != 0 && FindIvrMenu(n.tenant, n.ivr) == nullptr)
+    return Fail(ErrorCode::kBadRequest, "ivr: no such IVR menu");
   if (n.trunk != 0 && FindTrunk(n.tenant, n.trunk) == nullptr)
     return Fail(ErrorCode::kBadRequest, "trunk: no such trunk");
   return {};
@@ -250,6 +251,95 @@ std::optional<QueueVoice> Engine::VoiceOf(TenantId t, QueueId q) const {
 }
 
 void Engine::ApplyVoice(const QueueVoiceSet& b) { queue_voice_[b.voice.queue] = b.voice; }
+
+// ---- IVR menus -------------------------------------------------------------------------------
+
+Status Engine::ValidateIvrAction(TenantId t, IvrMenuId self, IvrAction& a,
+                                 const std::string& where) const {
+  switch (a.kind) {
+    case IvrActionKind::kQueue:
+      if (FindQueue(t, a.id) == nullptr) return Fail(ErrorCode::kBadRequest, where + ": no such queue");
+      break;
+    case IvrActionKind::kMenu:
+      // A new menu may not name itself (it has no id yet); an existing one may (a loop).
+      if (a.id != self && FindIvrMenu(t, a.id) == nullptr)
+        return Fail(ErrorCode::kBadRequest, where + ": no such IVR menu");
+      break;
+    case IvrActionKind::kNumber: {
+      auto e = NormalizeE164(a.number);
+      if (!e) return Fail(ErrorCode::kBadRequest, where + ": number must be E.164 (+ and 7-15 digits)");
+      a.number = *e;
+      break;
+    }
+    default: break;
+  }
+  if (a.kind != IvrActionKind::kQueue && a.kind != IvrActionKind::kMenu) a.id = 0;
+  if (a.kind != IvrActionKind::kNumber) a.number.clear();
+  return {};
+}
+
+Status Engine::ValidateIvrMenu(IvrMenu& m) const {
+  if (m.name.empty() || m.name.size() > 100 || HasControl(m.name))
+    return Fail(ErrorCode::kBadRequest, "name must be 1-100 characters");
+  if (m.prompt_text.size() > kMaxIvrPromptText || HasControl(m.prompt_text))
+    return Fail(ErrorCode::kBadRequest, "prompt_text must be at most 1000 characters, one line");
+  if (!m.prompt_file.empty() && !ValidPromptFile(m.prompt_file))
+    return Fail(ErrorCode::kBadRequest, "prompt_file must be a .wav file name: 1-100 of A-Z a-z 0-9 . _ -");
+  if (m.timeout < kSecond || m.timeout > 60 * kSecond)
+    return Fail(ErrorCode::kBadRequest, "timeout_s must be 1..60");
+  if (m.max_retries < 0 || m.max_retries > 10)
+    return Fail(ErrorCode::kBadRequest, "max_retries must be 0..10");
+  for (auto& [key, a] : m.options) {
+    const std::string where = std::string("options.") + key;
+    if (!((key >= '0' && key <= '9') || key == '*' || key == '#'))
+      return Fail(ErrorCode::kBadRequest, where + ": keys are 0-9, * and #");
+    if (a.kind == IvrActionKind::kNone)
+      return Fail(ErrorCode::kBadRequest, where + ": must name one of queue, menu, number, repeat, hangup");
+    if (auto st = ValidateIvrAction(m.tenant, m.id, a, where); !st) return st;
+  }
+  return ValidateIvrAction(m.tenant, m.id, m.on_failure, "on_failure");
+}
+
+Result<IvrMenuId> Engine::CreateIvrMenu(IvrMenu m) {
+  if (auto st = CheckTenant(m.tenant); !st) return std::unexpected(st.error());
+  m.id = 0;
+  if (auto st = ValidateIvrMenu(m); !st) return std::unexpected(st.error());
+  m.id = next_id_++;
+  const IvrMenuId id = m.id;
+  EmitVoice(m.tenant, IvrMenuSet{std::move(m)});
+  return id;
+}
+
+Status Engine::UpdateIvrMenu(const IvrMenu& m) {
+  if (FindIvrMenu(m.tenant, m.id) == nullptr) return Fail(ErrorCode::kNotFound, "no such IVR menu");
+  IvrMenu next = m;
+  if (auto st = ValidateIvrMenu(next); !st) return st;
+  EmitVoice(m.tenant, IvrMenuSet{std::move(next)});
+  return {};
+}
+
+Status Engine::DeleteIvrMenu(TenantId t, IvrMenuId id) {
+  if (FindIvrMenu(t, id) == nullptr) return Fail(ErrorCode::kNotFound, "no such IVR menu");
+  for (const PhoneNumber* n : Numbers(t))
+    if (n->ivr == id) return Fail(ErrorCode::kConflict, "number " + n->e164 + " routes to it");
+  for (const IvrMenu* m : IvrMenus(t)) {
+    if (m->id == id) continue;
+    bool uses = m->on_failure.kind == IvrActionKind::kMenu && m->on_failure.id == id;
+    for (const auto& [key, a] : m->options) uses = uses || (a.kind == IvrActionKind::kMenu && a.id == id);
+    if (uses) return Fail(ErrorCode::kConflict, "IVR menu " + m->name + " leads to it");
+  }
+  EmitVoice(t, IvrMenuDeleted{t, id});
+  return {};
+}
+
+const IvrMenu* Engine::FindIvrMenu(TenantId t, IvrMenuId id) const { return FindOf(ivr_menus_, t, id); }
+std::vector<const IvrMenu*> Engine::IvrMenus(TenantId t) const { return ListOf(ivr_menus_, t); }
+
+void Engine::ApplyVoice(const IvrMenuSet& b) {
+  ivr_menus_[b.menu.id] = b.menu;
+  next_id_ = std::max(next_id_, b.menu.id + 1);
+}
+void Engine::ApplyVoice(const IvrMenuDeleted& b) { ivr_menus_.erase(b.id); }
 
 // ---- lookups for the SIP adapter -------------------------------------------------------------
 

@@ -323,6 +323,29 @@ class Reader {
     return !failed();
   }
 
+  // Calls fn(key, Reader&) on each member of the object of objects at key, when present.
+  template <typename Fn>
+  bool Members(const std::string& key, Fn&& fn) {
+    const json* v = Find(key, false);
+    if (v == nullptr) return false;
+    if (!v->is_object()) {
+      Fail(key, "must be an object of objects");
+      return false;
+    }
+    for (const auto& [k, value] : v->items()) {
+      if (failed()) break;
+      const std::string item = key + "." + k;
+      if (!value.is_object()) {
+        Fail(item, "must be an object");
+        break;
+      }
+      Reader sub(ctx_, value, path_ + item + ".");
+      fn(k, sub);
+      sub.Finish();
+    }
+    return !failed();
+  }
+
   // Accepted and ignored (API: ids come from the URL, not the body).
   void Ignore(const std::string& key) { seen_.insert(key); }
 
@@ -1115,6 +1138,95 @@ void Read(Reader& r, QueueVoiceSet* e) {
   r.Object("voice", [&](Reader& s) { ReadQueueVoice(s, &e->voice); }, true);
 }
 
+// IVR menus: the same shape in the store and the API (timeout in ms / s). An action is an
+// object with one of "queue": id, "menu": id, "number": "+...", "repeat": true, "hangup": true.
+json IvrActionJson(const IvrAction& a) {
+  switch (a.kind) {
+    case IvrActionKind::kQueue: return {{"queue", a.id}};
+    case IvrActionKind::kMenu: return {{"menu", a.id}};
+    case IvrActionKind::kNumber: return {{"number", a.number}};
+    case IvrActionKind::kRepeat: return {{"repeat", true}};
+    case IvrActionKind::kHangUp: return {{"hangup", true}};
+    case IvrActionKind::kNone: break;
+  }
+  return json::object();
+}
+void ReadIvrAction(Reader& r, IvrAction* a) {
+  IvrAction out;
+  int kinds = 0;
+  std::uint64_t id = 0;
+  if (r.Get("queue", &id)) {
+    out = IvrAction{IvrActionKind::kQueue, id, {}};
+    ++kinds;
+  }
+  if (r.Get("menu", &id)) {
+    out = IvrAction{IvrActionKind::kMenu, id, {}};
+    ++kinds;
+  }
+  std::string number;
+  if (r.Get("number", &number)) {
+    out = IvrAction{IvrActionKind::kNumber, 0, number};
+    ++kinds;
+  }
+  bool flag = false;
+  if (r.Get("repeat", &flag)) {
+    r.Check(flag, "repeat", "must be true");
+    out = IvrAction{IvrActionKind::kRepeat, 0, {}};
+    ++kinds;
+  }
+  if (r.Get("hangup", &flag)) {
+    r.Check(flag, "hangup", "must be true");
+    out = IvrAction{IvrActionKind::kHangUp, 0, {}};
+    ++kinds;
+  }
+  r.Check(kinds <= 1, "", "must name one of queue, menu, number, repeat, hangup");
+  *a = out;
+}
+json IvrMenuJson(const IvrMenu& m, Shape shape) {
+  json options = json::object();
+  for (const auto& [key, action] : m.options) options[std::string(1, key)] = IvrActionJson(action);
+  json j = {{"id", m.id},
+            {"tenant", m.tenant},
+            {"name", m.name},
+            {"prompt_text", m.prompt_text},
+            {"prompt_file", m.prompt_file},
+            {"options", options},
+            {"max_retries", m.max_retries},
+            {"on_failure", IvrActionJson(m.on_failure)}};
+  PutDuration(j, shape, "timeout", m.timeout);
+  return j;
+}
+void ReadIvrMenu(Reader& r, IvrMenu* m) {
+  ReadIds(r, &m->id, &m->tenant);
+  r.Get("name", &m->name);
+  r.Get("prompt_text", &m->prompt_text);
+  r.Get("prompt_file", &m->prompt_file);
+  std::map<char, IvrAction> options;
+  if (r.Members("options", [&](const std::string& key, Reader& sub) {
+        if (key.size() != 1) return sub.Fail("", "is not one key (0-9, *, #)");
+        IvrAction a;
+        ReadIvrAction(sub, &a);
+        options[key[0]] = a;
+      })) {
+    m->options = std::move(options);
+  }
+  r.Duration("timeout", &m->timeout, /*positive=*/true);
+  r.Get("max_retries", &m->max_retries);
+  r.Object("on_failure", [&](Reader& sub) { ReadIvrAction(sub, &m->on_failure); });
+}
+void Write(json& j, const IvrMenuSet& e) { j["menu"] = IvrMenuJson(e.menu, Shape::kStore); }
+void Read(Reader& r, IvrMenuSet* e) {
+  r.Object("menu", [&](Reader& s) { ReadIvrMenu(s, &e->menu); }, true);
+}
+void Write(json& j, const IvrMenuDeleted& e) {
+  j["tenant"] = e.tenant;
+  j["id"] = e.id;
+}
+void Read(Reader& r, IvrMenuDeleted* e) {
+  r.Get("tenant", &e->tenant);
+  r.Req("id", &e->id);
+}
+
 // ---- Dispatch by type name ----
 
 constexpr std::size_t kEventTypes = std::variant_size_v<EventBody>;
@@ -1243,6 +1355,10 @@ Result<PhoneNumber> FromJson(const json& j, const PhoneNumber& base) {
 json ToJson(const QueueVoice& v) { return QueueVoiceJson(v, Shape::kApi); }
 Result<QueueVoice> FromJson(const json& j, const QueueVoice& base) {
   return ParseApi(j, base, "queue voice", ReadQueueVoice);
+}
+json ToJson(const IvrMenu& m) { return IvrMenuJson(m, Shape::kApi); }
+Result<IvrMenu> FromJson(const json& j, const IvrMenu& base) {
+  return ParseApi(j, base, "ivr menu", ReadIvrMenu);
 }
 
 }  // namespace homeline::core

@@ -99,6 +99,12 @@ nlohmann::json ToJson(const PhoneNumber& number);
 [[nodiscard]] Result<PhoneNumber> FromJson(const nlohmann::json& json, const PhoneNumber& base);
 nlohmann::json ToJson(const QueueVoice& voice);
 [[nodiscard]] Result<QueueVoice> FromJson(const nlohmann::json& json, const QueueVoice& base);
+// IvrMenu: {"id","tenant","name","prompt_text","prompt_file","timeout_s","max_retries",
+//   "options":{"1":{"queue":11},"2":{"menu":5},"0":{"number":"+15550199"},"9":{"repeat":true},
+//   "#":{"hangup":true}},"on_failure":{"queue":11}} ({} on_failure: hang up). "options" is
+//   replaced whole. An action names one kind.
+nlohmann::json ToJson(const IvrMenu& menu);
+[[nodiscard]] Result<IvrMenu> FromJson(const nlohmann::json& json, const IvrMenu& base);
 
 // "rejected", "expired", "withdrawn" (OfferResult has no Name() in types.h).
 const char* Name(OfferResult r);

@@ -97,6 +97,8 @@ struct NumberSet { PhoneNumber number; };
 struct NumberDeleted { TenantId tenant = 0; NumberId id = 0; };
 // A queue's voice settings (whole value); they go with the queue when it is deleted.
 struct QueueVoiceSet { QueueVoice voice; };
+struct IvrMenuSet { IvrMenu menu; };
+struct IvrMenuDeleted { TenantId tenant = 0; IvrMenuId id = 0; };
 
 using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
@@ -109,7 +111,8 @@ using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, Ski
                                // workforce management
                                CalendarEventSet, CalendarEventDeleted,
                                // voice
-                               TrunkSet, TrunkDeleted, NumberSet, NumberDeleted, QueueVoiceSet>;
+                               TrunkSet, TrunkDeleted, NumberSet, NumberDeleted, QueueVoiceSet,
+                               IvrMenuSet, IvrMenuDeleted>;
 
 struct Event {
   std::uint64_t seq = 0;

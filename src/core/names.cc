@@ -80,6 +80,8 @@ constexpr const char* EventName(const TrunkDeleted&) { return "trunk.deleted"; }
 constexpr const char* EventName(const NumberSet&) { return "number.set"; }
 constexpr const char* EventName(const NumberDeleted&) { return "number.deleted"; }
 constexpr const char* EventName(const QueueVoiceSet&) { return "queue_voice.set"; }
+constexpr const char* EventName(const IvrMenuSet&) { return "ivr.set"; }
+constexpr const char* EventName(const IvrMenuDeleted&) { return "ivr.deleted"; }
 
 }  // namespace
 

@@ -151,6 +151,91 @@ std::optional<SipTransport> ParseSipTransport(std::string_view s) {
   return std::nullopt;
 }
 
+const char* Name(IvrActionKind k) {
+  switch (k) {
+    case IvrActionKind::kNone: return "none";
+    case IvrActionKind::kQueue: return "queue";
+    case IvrActionKind::kMenu: return "menu";
+    case IvrActionKind::kNumber: return "number";
+    case IvrActionKind::kRepeat: return "repeat";
+    case IvrActionKind::kHangUp: return "hangup";
+  }
+  return "none";
+}
+
+namespace {
+
+IvrOutcome HangUp(const char* reason) {
+  IvrOutcome o;
+  o.kind = IvrOutcome::Kind::kHangUp;
+  o.reason = reason;
+  return o;
+}
+
+IvrOutcome Play(const IvrMenu& m, bool retry) {
+  IvrOutcome o;
+  o.kind = IvrOutcome::Kind::kPlay;
+  o.menu = m.id;
+  o.prompt_text = m.prompt_text;
+  o.prompt_file = m.prompt_file;
+  o.timeout = m.timeout;
+  o.retry = retry;
+  return o;
+}
+
+// Carries out an action taken in menu m (a key's option or the failure target).
+IvrOutcome Act(const IvrMenuLookup& find, const IvrMenu& m, const IvrAction& a,
+               IvrSession* s, bool failure) {
+  switch (a.kind) {
+    case IvrActionKind::kQueue: {
+      IvrOutcome o;
+      o.kind = IvrOutcome::Kind::kQueue;
+      o.queue = a.id;
+      return o;
+    }
+    case IvrActionKind::kNumber: {
+      IvrOutcome o;
+      o.kind = IvrOutcome::Kind::kTransfer;
+      o.number = a.number;
+      return o;
+    }
+    case IvrActionKind::kMenu:
+      return IvrStart(find, a.id, s);
+    case IvrActionKind::kRepeat:
+      // As a failure target "repeat" would loop for ever: there it ends the call.
+      if (failure) return HangUp("failed");
+      return Play(m, false);
+    case IvrActionKind::kHangUp:
+      return HangUp(failure ? "failed" : "hangup_option");
+    case IvrActionKind::kNone:
+      break;
+  }
+  return HangUp("failed");
+}
+
+}  // namespace
+
+IvrOutcome IvrStart(const IvrMenuLookup& find, IvrMenuId menu, IvrSession* s) {
+  const IvrMenu* m = find(menu);
+  if (m == nullptr) return HangUp("no_menu");
+  s->menu = menu;
+  s->failures = 0;
+  return Play(*m, false);
+}
+
+IvrOutcome IvrStep(const IvrMenuLookup& find, IvrSession* s, IvrInput in) {
+  const IvrMenu* m = find(s->menu);
+  if (m == nullptr) return HangUp("no_menu");
+  if (++s->steps > kMaxIvrSteps) return HangUp("too_many_steps");
+  if (!in.timeout) {
+    auto it = m->options.find(in.digit);
+    if (it != m->options.end()) return Act(find, *m, it->second, s, false);
+  }
+  // A timeout or a key without an option.
+  if (++s->failures <= m->max_retries) return Play(*m, true);
+  return Act(find, *m, m->on_failure, s, true);
+}
+
 bool ValidPromptFile(std::string_view name) {
   if (name.size() < 5 || name.size() > 100 || name.front() == '.' || !name.ends_with(".wav"))
     return false;

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -115,6 +116,92 @@ struct QueueVoice {
   DurationMs position_interval = 0;  // announce the position every this often; 0 never
   bool record = false;
 };
+
+// ---- IVR menus -----------------------------------------------------------------------------------
+
+// What a key (or the menu's failure) leads to.
+enum class IvrActionKind : std::uint8_t {
+  kNone,     // nothing configured (an option never has it; on_failure kNone hangs up)
+  kQueue,    // queue the call in `id`
+  kMenu,     // go to menu `id` (its prompt plays, its retries start afresh)
+  kNumber,   // transfer to the external `number` (E.164) through the tenant's trunk
+  kRepeat,   // play this menu's prompt again (not counted as a failure)
+  kHangUp,
+};
+const char* Name(IvrActionKind k);  // "none", "queue", "menu", "number", "repeat", "hangup"
+
+struct IvrAction {
+  IvrActionKind kind = IvrActionKind::kNone;
+  std::uint64_t id = 0;  // queue or menu
+  std::string number;    // kNumber
+  bool operator==(const IvrAction&) const = default;
+};
+
+constexpr std::size_t kMaxIvrPromptText = 1000;
+
+// A small menu: a prompt, then one DTMF key (RFC 4733 or SIP INFO) chooses an option. No key
+// within `timeout` after the prompt, or a key without an option, is a failure: the prompt plays
+// again, up to `max_retries` times, then `on_failure` applies.
+struct IvrMenu {
+  IvrMenuId id = 0;
+  TenantId tenant = 0;
+  std::string name;
+  std::string prompt_text;  // spoken with espeak-ng
+  std::string prompt_file;  // WAV file name under data_dir/prompts; wins over the text
+  std::map<char, IvrAction> options;  // keys '0'-'9', '*', '#'
+  DurationMs timeout = 5 * kSecond;   // 1..60 s
+  int max_retries = 2;                // 0..10
+  IvrAction on_failure;               // kNone: hang up
+};
+
+// The state of one caller in the menus, kept by the SIP code per call.
+struct IvrSession {
+  IvrMenuId menu = 0;
+  int failures = 0;  // in the current menu
+  int steps = 0;     // inputs taken, all menus
+};
+
+// One input: a key, or the timeout running out after the prompt.
+struct IvrInput {
+  bool timeout = false;
+  char digit = 0;
+  static IvrInput Digit(char d) { return IvrInput{false, d}; }
+  static IvrInput Timeout() { return IvrInput{true, 0}; }
+};
+
+// What the SIP code does next.
+struct IvrOutcome {
+  enum class Kind : std::uint8_t {
+    kPlay,      // play the menu's prompt (prompt_file, else prompt_text), then wait `timeout`
+    kQueue,     // queue the call in `queue`
+    kTransfer,  // transfer to `number` (E.164)
+    kHangUp,
+  };
+  Kind kind = Kind::kHangUp;
+  IvrMenuId menu = 0;       // kPlay: whose prompt
+  std::string prompt_text;  // kPlay
+  std::string prompt_file;  // kPlay
+  DurationMs timeout = 0;   // kPlay: how long to wait for a key once the prompt has played
+  bool retry = false;       // kPlay after a timeout or an invalid key (the SIP code may say so)
+  QueueId queue = 0;        // kQueue
+  std::string number;       // kTransfer
+  std::string reason;       // kHangUp: "no_menu", "failed", "hangup_option", "too_many_steps"
+};
+
+// Most inputs one call may give the menus before it is hung up: a bound on a caller (or a
+// robot) walking menus in circles.
+constexpr int kMaxIvrSteps = 50;
+
+// Menus by id as the state machine sees them; nullptr for an unknown (deleted) one. The SIP
+// code passes [&](IvrMenuId id) { return engine.FindIvrMenu(tenant, id); }.
+using IvrMenuLookup = std::function<const IvrMenu*(IvrMenuId)>;
+
+// The IVR state machine: pure, no clock (the SIP code runs the timeout and reports it). Start
+// enters a menu: play its prompt. Step takes one input in the session's current menu. A menu
+// that cannot be found hangs up ("no_menu"). Menus are read at each step, so an edit applies
+// to calls already in the menu from their next input.
+IvrOutcome IvrStart(const IvrMenuLookup& find, IvrMenuId menu, IvrSession* session);
+IvrOutcome IvrStep(const IvrMenuLookup& find, IvrSession* session, IvrInput input);
 
 // A prompt or music file name: 1-100 of A-Z a-z 0-9 . _ -, ending ".wav", not starting with
 // '.'. Plain names only (no directories), so a name can never lead out of the prompts folder.

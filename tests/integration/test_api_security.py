@@ -53,6 +53,8 @@ BODIES = {
     ("post", "numbers"): {"number": "+15550999", "queue": 1},
     ("patch", "numbers/{id}"): {"name": "renamed"},
     ("put", "queues/{id}/voice"): {"record": True},
+    ("post", "ivr"): {"name": "intruder", "options": {"1": {"hangup": True}}},
+    ("patch", "ivr/{id}"): {"name": "renamed"},
     ("post", "simulations"): {"scenario": "[[queue]]\nname = \"q\"\narrivals = { per_interval = [1] }\n"},
 }
 
@@ -135,12 +137,14 @@ class ApiSecurity(ServerTest):
         trunk = ok("POST", base + "/trunks",
                    {"name": "initech carrier", "inbound": {"sources": ["192.0.2.0/24"]}}, ada)
         number = ok("POST", base + "/numbers", {"number": "+15550900", "queue": queue["id"]}, ada)
+        ivr = ok("POST", base + "/ivr", {"name": "initech main",
+                                         "options": {"1": {"queue": queue["id"]}}}, ada)
         cls.foreign = {"users": ian["id"], "agents": ian["id"], "skills": skill["id"],
                        "queues": queue["id"], "stats/queues": queue["id"], "hours": hours["id"],
                        "dispositions": disp["id"], "interactions": ix["id"],
                        "schedules": sched["id"],
                        "calendar": cal["id"],
-                       "trunks": trunk["id"], "numbers": number["id"]}
+                       "trunks": trunk["id"], "numbers": number["id"], "ivr": ivr["id"]}
 
         # An admin of acme only (ada is admin of both tenants now).
         zed = ok("POST", "/api/v1/tenants/acme/users",
@@ -163,7 +167,9 @@ class ApiSecurity(ServerTest):
                                   {"name": "acme day", "first_day": "2026-12-25",
                                    "last_day": "2026-12-25", "multiplier": 0.3}, ada)["id"],
                    "trunks": ok("GET", acme + "/trunks", token=ada)[0]["id"],
-                   "numbers": ok("GET", acme + "/numbers", token=ada)[0]["id"]}
+                   "numbers": ok("GET", acme + "/numbers", token=ada)[0]["id"],
+                   "ivr": ok("POST", acme + "/ivr", {"name": "acme main",
+                                                     "options": {"1": {"hangup": True}}}, ada)["id"]}
         cls.acme_queue = queues["support"]
         cls.zed_id = zed["id"]
 

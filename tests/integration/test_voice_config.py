@@ -213,6 +213,73 @@ class VoiceConfig(ServerTest):
         self.refused("DELETE", f"{OTHER}/numbers/{support['id']}", None, 404, "not_found")
         self.refused("GET", GLOBEX + "/numbers", None, 403, "forbidden", self.carol)
 
+    # ---- IVR menus -----------------------------------------------------------------------------
+
+    def test_ivr_menus(self):
+        sales, billing = self.queues["sales"], self.queues["billing"]
+        main = self.ok("POST", ACME + "/ivr",
+                       {"name": "main", "prompt_text": "For sales press 1, billing 2, operator 0.",
+                        "options": {"1": {"queue": sales}, "0": {"number": "+1 555 0199"},
+                                    "*": {"repeat": True}, "#": {"hangup": True}},
+                        "timeout_s": 6, "max_retries": 3, "on_failure": {"queue": sales}},
+                       self.ada, expect=201)
+        self.assertEqual(main["options"]["0"], {"number": "+15550199"})
+        self.assertEqual(main["timeout_s"], 6)
+        sub = self.ok("POST", ACME + "/ivr",
+                      {"name": "billing", "prompt_file": "billing.wav",
+                       "options": {"1": {"queue": billing}, "9": {"menu": main["id"]}}},
+                      self.ada, expect=201)
+        self.assertEqual(sub["timeout_s"], 5)
+        self.assertEqual(sub["max_retries"], 2)
+        self.assertEqual(sub["on_failure"], {})
+        path = f"{ACME}/ivr/{main['id']}"
+        # options are replaced whole by a PATCH; the rest is kept.
+        opts = dict(main["options"], **{"2": {"menu": sub["id"]}})
+        patched = self.ok("PATCH", path, {"options": opts}, self.ada)
+        self.assertEqual(patched["options"]["2"], {"menu": sub["id"]})
+        self.assertEqual(patched["prompt_text"], main["prompt_text"])
+        self.assertEqual(self.ok("GET", path, token=self.sam), patched)
+        self.assertEqual([m["id"] for m in self.ok("GET", ACME + "/ivr", token=self.sam)],
+                         [main["id"], sub["id"]])
+        # A number can route to a menu, and then the menu cannot go.
+        n = self.ok("POST", ACME + "/numbers", {"number": "+15550144", "ivr": main["id"]},
+                    self.ada, expect=201)
+        self.assertEqual((n["ivr"], n["queue"]), (main["id"], 0))
+        self.refused("DELETE", path, None, 409, "conflict")
+        self.refused("DELETE", f"{ACME}/ivr/{sub['id']}", None, 409, "conflict")  # main's "2"
+        self.refused("DELETE", f"{ACME}/queues/{billing}", None, 409, "conflict")  # sub's "1"
+        # Moving the number to a queue clears its menu.
+        n2 = self.ok("PATCH", f"{ACME}/numbers/{n['id']}", {"queue": sales}, self.ada)
+        self.assertEqual((n2["ivr"], n2["queue"]), (0, sales))
+
+        for body in ({"name": "x", "options": {"1": {"queue": sales, "menu": main["id"]}}},
+                     {"name": "x", "options": {"1": {}}},
+                     {"name": "x", "options": {"a": {"hangup": True}}},
+                     {"name": "x", "options": {"12": {"hangup": True}}},
+                     {"name": "x", "options": {"1": {"queue": 999999}}},
+                     {"name": "x", "options": {"1": {"menu": 999999}}},
+                     {"name": "x", "options": {"1": {"number": "0199"}}},
+                     {"name": "x", "options": {"1": {"repeat": False}}},
+                     {"name": "x", "timeout_s": 0}, {"name": "x", "timeout_s": 61},
+                     {"name": "x", "max_retries": 11}, {"name": "x", "prompt_file": "../x.wav"},
+                     {"name": ""}, {"options": {}}, {"name": "x", "colour": "red"}):
+            self.refused("POST", ACME + "/ivr", body, 400, "bad_request")
+        _, oq = self.api("GET", OTHER + "/queues", token=self.ada)
+        self.refused("POST", OTHER + "/ivr", {"name": "x", "options": {"1": {"menu": main["id"]}}},
+                     400, "bad_request")  # acme's menu from another tenant
+        self.refused("POST", OTHER + "/numbers", {"number": "+15550145", "ivr": main["id"]},
+                     400, "bad_request")
+        self.refused("GET", f"{OTHER}/ivr/{main['id']}", None, 404, "not_found")
+        self.refused("GET", ACME + "/ivr", None, 403, "forbidden", self.alice)
+        self.refused("POST", ACME + "/ivr", {"name": "x"}, 403, "forbidden", self.sam)
+        self.refused("PATCH", path, {"name": "x"}, 403, "forbidden", self.sam)
+
+        self.ok("DELETE", f"{ACME}/numbers/{n['id']}", token=self.ada)
+        self.ok("PATCH", path, {"options": {"1": {"queue": sales}}}, self.ada)
+        self.ok("DELETE", f"{ACME}/ivr/{sub['id']}", token=self.ada)
+        self.ok("DELETE", path, token=self.ada)
+        self.assertEqual(self.ok("GET", ACME + "/ivr", token=self.sam), [])
+
     # ---- queue voice settings ------------------------------------------------------------------
 
     def test_queue_voice_settings(self):

@@ -3,6 +3,7 @@
 // scoping, and the same state after replaying the events into a fresh engine (a restart).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -331,6 +332,235 @@ TEST(EngineVoice, ReplayThroughTheCodecGivesTheSameLookups) {
   EXPECT_TRUE(fresh.VoiceOf(w.acme, w.support)->record);
   // New ids continue after the replayed ones.
   EXPECT_GT(*fresh.CreateTrunk(w.MakeTrunk(w.acme, {})), num);
+}
+
+// ---- IVR state machine (pure) ------------------------------------------------------------------
+
+struct Menus {
+  std::map<IvrMenuId, IvrMenu> by_id;
+  IvrMenuLookup find() const {
+    return [this](IvrMenuId id) -> const IvrMenu* {
+      auto it = by_id.find(id);
+      return it == by_id.end() ? nullptr : &it->second;
+    };
+  }
+};
+
+Menus TwoMenus() {
+  Menus m;
+  IvrMenu main;
+  main.id = 1;
+  main.name = "main";
+  main.prompt_text = "For support press 1, billing 2, an operator 0, to hear this again star.";
+  main.options = {{'1', {IvrActionKind::kQueue, 11, ""}},
+                  {'2', {IvrActionKind::kMenu, 2, ""}},
+                  {'0', {IvrActionKind::kNumber, 0, "+15550199"}},
+                  {'*', {IvrActionKind::kRepeat, 0, ""}},
+                  {'#', {IvrActionKind::kHangUp, 0, ""}}};
+  main.timeout = 4 * kSecond;
+  main.max_retries = 2;
+  main.on_failure = {IvrActionKind::kQueue, 12, ""};
+  IvrMenu billing;
+  billing.id = 2;
+  billing.name = "billing";
+  billing.prompt_file = "billing.wav";
+  billing.options = {{'1', {IvrActionKind::kQueue, 13, ""}}, {'9', {IvrActionKind::kMenu, 1, ""}}};
+  billing.max_retries = 0;  // on_failure kNone: hang up at once
+  m.by_id[1] = main;
+  m.by_id[2] = billing;
+  return m;
+}
+
+using Kind = IvrOutcome::Kind;
+
+TEST(Ivr, StartPlaysThePromptAndKeysChoose) {
+  const Menus m = TwoMenus();
+  IvrSession s;
+  IvrOutcome o = IvrStart(m.find(), 1, &s);
+  EXPECT_EQ(o.kind, Kind::kPlay);
+  EXPECT_EQ(o.menu, 1u);
+  EXPECT_EQ(o.prompt_text, m.by_id.at(1).prompt_text);
+  EXPECT_EQ(o.timeout, 4 * kSecond);
+  EXPECT_FALSE(o.retry);
+
+  IvrSession a = s;
+  o = IvrStep(m.find(), &a, IvrInput::Digit('1'));
+  EXPECT_EQ(o.kind, Kind::kQueue);
+  EXPECT_EQ(o.queue, 11u);
+
+  IvrSession b = s;
+  o = IvrStep(m.find(), &b, IvrInput::Digit('0'));
+  EXPECT_EQ(o.kind, Kind::kTransfer);
+  EXPECT_EQ(o.number, "+15550199");
+
+  IvrSession c = s;
+  o = IvrStep(m.find(), &c, IvrInput::Digit('#'));
+  EXPECT_EQ(o.kind, Kind::kHangUp);
+  EXPECT_EQ(o.reason, "hangup_option");
+
+  // Star repeats without counting a failure: three repeats, then two failures still replay.
+  IvrSession d = s;
+  for (int i = 0; i < 3; ++i) {
+    o = IvrStep(m.find(), &d, IvrInput::Digit('*'));
+    EXPECT_EQ(o.kind, Kind::kPlay);
+    EXPECT_FALSE(o.retry);
+  }
+  EXPECT_EQ(d.failures, 0);
+}
+
+TEST(Ivr, SubMenuThenBackResetsRetries) {
+  const Menus m = TwoMenus();
+  IvrSession s;
+  IvrStart(m.find(), 1, &s);
+  IvrOutcome o = IvrStep(m.find(), &s, IvrInput::Timeout());  // one failure in main
+  EXPECT_EQ(o.kind, Kind::kPlay);
+  EXPECT_TRUE(o.retry);
+  EXPECT_EQ(s.failures, 1);
+  o = IvrStep(m.find(), &s, IvrInput::Digit('2'));
+  EXPECT_EQ(o.kind, Kind::kPlay);
+  EXPECT_EQ(o.menu, 2u);
+  EXPECT_EQ(o.prompt_file, "billing.wav");
+  EXPECT_EQ(o.timeout, 5 * kSecond);  // the default
+  EXPECT_EQ(s.menu, 2u);
+  EXPECT_EQ(s.failures, 0);
+  o = IvrStep(m.find(), &s, IvrInput::Digit('9'));  // back to main
+  EXPECT_EQ(o.menu, 1u);
+  o = IvrStep(m.find(), &s, IvrInput::Digit('2'));
+  o = IvrStep(m.find(), &s, IvrInput::Digit('1'));
+  EXPECT_EQ(o.kind, Kind::kQueue);
+  EXPECT_EQ(o.queue, 13u);
+}
+
+TEST(Ivr, TimeoutsAndInvalidKeysRetryThenTakeTheFailureTarget) {
+  const Menus m = TwoMenus();
+  IvrSession s;
+  IvrStart(m.find(), 1, &s);
+  IvrOutcome o = IvrStep(m.find(), &s, IvrInput::Digit('7'));  // no option 7
+  EXPECT_EQ(o.kind, Kind::kPlay);
+  EXPECT_TRUE(o.retry);
+  o = IvrStep(m.find(), &s, IvrInput::Timeout());
+  EXPECT_EQ(o.kind, Kind::kPlay);
+  EXPECT_TRUE(o.retry);
+  o = IvrStep(m.find(), &s, IvrInput::Timeout());  // the third failure: max_retries was 2
+  EXPECT_EQ(o.kind, Kind::kQueue);
+  EXPECT_EQ(o.queue, 12u);
+
+  // Billing: no retries, no failure target: hang up at the first failure.
+  IvrSession b;
+  IvrStart(m.find(), 2, &b);
+  o = IvrStep(m.find(), &b, IvrInput::Digit('5'));
+  EXPECT_EQ(o.kind, Kind::kHangUp);
+  EXPECT_EQ(o.reason, "failed");
+}
+
+TEST(Ivr, MissingMenusAndEndlessWalksHangUp) {
+  Menus m = TwoMenus();
+  IvrSession s;
+  EXPECT_EQ(IvrStart(m.find(), 99, &s).reason, "no_menu");
+  IvrStart(m.find(), 1, &s);
+  m.by_id.erase(1);  // deleted while the caller listens
+  EXPECT_EQ(IvrStep(m.find(), &s, IvrInput::Digit('1')).reason, "no_menu");
+
+  // A caller pressing star for ever is hung up after kMaxIvrSteps inputs.
+  const Menus loop = TwoMenus();
+  IvrSession l;
+  IvrOutcome o = IvrStart(loop.find(), 1, &l);
+  int plays = 0;
+  for (int i = 0; i < kMaxIvrSteps + 5 && o.kind != Kind::kHangUp; ++i) {
+    o = IvrStep(loop.find(), &l, IvrInput::Digit('*'));
+    plays += o.kind == Kind::kPlay;
+  }
+  EXPECT_EQ(o.kind, Kind::kHangUp);
+  EXPECT_EQ(o.reason, "too_many_steps");
+  EXPECT_EQ(plays, kMaxIvrSteps);
+
+  // "repeat" as a failure target would never end: it hangs up.
+  Menus r = TwoMenus();
+  r.by_id[2].on_failure = {IvrActionKind::kRepeat, 0, ""};
+  IvrSession rs;
+  IvrStart(r.find(), 2, &rs);
+  EXPECT_EQ(IvrStep(r.find(), &rs, IvrInput::Timeout()).kind, Kind::kHangUp);
+}
+
+// ---- IVR menus in the engine ---------------------------------------------------------------
+
+TEST(EngineVoice, IvrMenusAreCheckedAndNumbersRouteToThem) {
+  World w;
+  IvrMenu m;
+  m.tenant = w.acme;
+  m.name = "main";
+  m.prompt_text = "Press 1";
+  m.options = {{'1', {IvrActionKind::kQueue, w.support, ""}},
+               {'0', {IvrActionKind::kNumber, 0, "+1 555 0199"}}};
+  m.on_failure = {IvrActionKind::kQueue, w.support, ""};
+  const IvrMenuId main = *w.e.CreateIvrMenu(m);
+  EXPECT_EQ(w.e.FindIvrMenu(w.acme, main)->options.at('0').number, "+15550199");
+  EXPECT_EQ(w.e.FindIvrMenu(w.globex, main), nullptr);
+
+  IvrMenu sub = m;
+  sub.name = "sub";
+  sub.options = {{'9', {IvrActionKind::kMenu, main, ""}}};
+  const IvrMenuId subid = *w.e.CreateIvrMenu(sub);
+  // main -> sub -> main: a loop is allowed, and a menu may lead to itself.
+  IvrMenu main2 = *w.e.FindIvrMenu(w.acme, main);
+  main2.options['2'] = {IvrActionKind::kMenu, subid, ""};
+  main2.options['3'] = {IvrActionKind::kMenu, main, ""};
+  ASSERT_TRUE(w.e.UpdateIvrMenu(main2));
+
+  const std::uint64_t seq = w.e.last_seq();
+  std::vector<void (*)(IvrMenu&, QueueId)> bad{
+      [](IvrMenu& x, QueueId) { x.name = ""; },
+      [](IvrMenu& x, QueueId) { x.options['a'] = {IvrActionKind::kHangUp, 0, ""}; },
+      [](IvrMenu& x, QueueId) { x.options['1'] = {IvrActionKind::kNone, 0, ""}; },
+      [](IvrMenu& x, QueueId g) { x.options['1'] = {IvrActionKind::kQueue, g, ""}; },
+      [](IvrMenu& x, QueueId) { x.options['1'] = {IvrActionKind::kMenu, 424242, ""}; },
+      [](IvrMenu& x, QueueId) { x.options['1'] = {IvrActionKind::kNumber, 0, "555"}; },
+      [](IvrMenu& x, QueueId) { x.on_failure = {IvrActionKind::kMenu, 424242, ""}; },
+      [](IvrMenu& x, QueueId) { x.timeout = 0; },
+      [](IvrMenu& x, QueueId) { x.timeout = 61 * kSecond; },
+      [](IvrMenu& x, QueueId) { x.max_retries = 11; },
+      [](IvrMenu& x, QueueId) { x.prompt_file = "x/y.wav"; },
+  };
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    IvrMenu x = m;
+    bad[i](x, w.g_support);
+    auto r = w.e.CreateIvrMenu(x);
+    ASSERT_FALSE(r) << i;
+    EXPECT_EQ(r.error().code, ErrorCode::kBadRequest) << i;
+  }
+  EXPECT_EQ(w.e.last_seq(), seq);
+
+  PhoneNumber n;
+  n.tenant = w.acme;
+  n.e164 = "+15550100";
+  n.ivr = main;
+  const NumberId num = *w.e.CreateNumber(n);
+  EXPECT_EQ(w.e.FindNumber("+15550100")->ivr, main);
+  n.tenant = w.globex;
+  n.e164 = "+15550101";
+  EXPECT_EQ(w.e.CreateNumber(n).error().code, ErrorCode::kBadRequest);  // acme's menu
+
+  // The engine's menus drive the state machine.
+  IvrSession s;
+  auto find = [&](IvrMenuId id) { return w.e.FindIvrMenu(w.acme, id); };
+  EXPECT_EQ(IvrStart(find, main, &s).prompt_text, "Press 1");
+  EXPECT_EQ(IvrStep(find, &s, IvrInput::Digit('2')).menu, subid);
+  EXPECT_EQ(IvrStep(find, &s, IvrInput::Digit('9')).menu, main);
+  IvrOutcome o = IvrStep(find, &s, IvrInput::Digit('1'));
+  EXPECT_EQ(o.kind, Kind::kQueue);
+  EXPECT_EQ(o.queue, w.support);
+
+  // What leads somewhere cannot be deleted; a menu's own self-reference does not count.
+  EXPECT_EQ(w.e.DeleteIvrMenu(w.acme, main).error().code, ErrorCode::kConflict);   // the number
+  EXPECT_EQ(w.e.DeleteQueue(w.acme, w.support).error().code, ErrorCode::kConflict);  // main's option
+  EXPECT_EQ(w.e.DeleteIvrMenu(w.acme, subid).error().code, ErrorCode::kConflict);  // main's option 2
+  EXPECT_EQ(w.e.DeleteIvrMenu(w.globex, subid).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(w.e.DeleteNumber(w.acme, num));
+  main2.options.erase('2');
+  ASSERT_TRUE(w.e.UpdateIvrMenu(main2));
+  ASSERT_TRUE(w.e.DeleteIvrMenu(w.acme, subid));
+  EXPECT_TRUE(w.e.DeleteIvrMenu(w.acme, main));  // only its own option 3 leads to it
+  EXPECT_EQ(w.e.FindIvrMenu(w.acme, main), nullptr);
 }
 
 }  // namespace

@@ -305,6 +305,22 @@ void ExpectSame(const QueueVoiceSet& a, const QueueVoiceSet& b) {
   EXPECT_EQ(a.voice.record, b.voice.record);
 }
 
+void ExpectSame(const IvrMenuSet& a, const IvrMenuSet& b) {
+  EXPECT_EQ(a.menu.id, b.menu.id);
+  EXPECT_EQ(a.menu.tenant, b.menu.tenant);
+  EXPECT_EQ(a.menu.name, b.menu.name);
+  EXPECT_EQ(a.menu.prompt_text, b.menu.prompt_text);
+  EXPECT_EQ(a.menu.prompt_file, b.menu.prompt_file);
+  EXPECT_EQ(a.menu.options, b.menu.options);
+  EXPECT_EQ(a.menu.timeout, b.menu.timeout);
+  EXPECT_EQ(a.menu.max_retries, b.menu.max_retries);
+  EXPECT_EQ(a.menu.on_failure, b.menu.on_failure);
+}
+void ExpectSame(const IvrMenuDeleted& a, const IvrMenuDeleted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.id, b.id);
+}
+
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
   std::visit([&](const auto& x) { ExpectSame(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
@@ -400,6 +416,22 @@ Trunk SampleTrunk() {
                .caller_id = "+15550100"};
 }
 
+IvrMenu SampleIvr() {
+  return IvrMenu{.id = 62,
+                 .tenant = 3,
+                 .name = "Main",
+                 .prompt_text = "Press 1 for support",
+                 .prompt_file = "main.wav",
+                 .options = {{'1', {IvrActionKind::kQueue, 41, ""}},
+                             {'2', {IvrActionKind::kMenu, 63, ""}},
+                             {'0', {IvrActionKind::kNumber, 0, "+15550199"}},
+                             {'*', {IvrActionKind::kRepeat, 0, ""}},
+                             {'#', {IvrActionKind::kHangUp, 0, ""}}},
+                 .timeout = 7 * kSecond,
+                 .max_retries = 4,
+                 .on_failure = {IvrActionKind::kQueue, 42, ""}};
+}
+
 std::vector<EventBody> SampleEvents() {
   Tenant tenant{.id = 3, .slug = "acme", .name = "Acme Inc", .settings = SampleSettings()};
   User user{.id = 77,
@@ -466,6 +498,8 @@ std::vector<EventBody> SampleEvents() {
       QueueVoiceSet{QueueVoice{.queue = 41, .tenant = 3, .greeting_text = "Welcome to Acme",
                                .greeting_file = "hello.wav", .moh_file = "jazz.wav",
                                .position_interval = 45 * kSecond, .record = true}},
+      IvrMenuSet{SampleIvr()},
+      IvrMenuDeleted{3, 62},
   };
 }
 
@@ -491,7 +525,8 @@ TEST(Names, EventTypeNamesAreStable) {
       "calendar.set",        "calendar.deleted",
       "trunk.set",           "trunk.deleted",
       "number.set",          "number.deleted",
-      "queue_voice.set"};
+      "queue_voice.set",
+      "ivr.set",             "ivr.deleted"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);
@@ -700,6 +735,30 @@ TEST(ApiJson, TrunkNeverShowsPasswords) {
                           R"({"inbound":{"sources":"10.0.0.0/8"}})", R"({"inbound":{"user":"x"}})",
                           R"({"secret":1})", R"({"inbound":[]})"}) {
     EXPECT_FALSE(FromJson(json::parse(bad), SampleTrunk()).has_value()) << bad;
+  }
+}
+
+TEST(ApiJson, IvrMenuShapeAndActions) {
+  const json j = ToJson(SampleIvr());
+  EXPECT_EQ(j["timeout_s"], 7);
+  EXPECT_EQ(j["options"]["1"], json({{"queue", 41}}));
+  EXPECT_EQ(j["options"]["0"], json({{"number", "+15550199"}}));
+  EXPECT_EQ(j["options"]["#"], json({{"hangup", true}}));
+  EXPECT_EQ(j["on_failure"], json({{"queue", 42}}));
+  Result<IvrMenu> back = FromJson(j, IvrMenu{});
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  ExpectSame(IvrMenuSet{*back}, IvrMenuSet{[] { IvrMenu m = SampleIvr(); m.id = 0; m.tenant = 0; return m; }()});
+  // options are replaced whole; {} on_failure is "hang up".
+  back = FromJson(json::parse(R"({"options":{"5":{"menu":9}},"on_failure":{}})"), SampleIvr());
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(back->options.size(), 1u);
+  EXPECT_EQ(back->options.at('5'), (IvrAction{IvrActionKind::kMenu, 9, ""}));
+  EXPECT_EQ(back->on_failure.kind, IvrActionKind::kNone);
+  for (const char* bad : {R"({"options":{"1":{"queue":1,"menu":2}}})", R"({"options":{"1":{"repeat":false}}})",
+                          R"({"options":{"1":{"dial":1}}})", R"({"options":{"1":5}})",
+                          R"({"options":[]})", R"({"timeout_s":0})", R"({"timeout_ms":5000})",
+                          R"({"options":{"12":{"queue":1}}})", R"({"on_failure":{"queue":"x"}})"}) {
+    EXPECT_FALSE(FromJson(json::parse(bad), SampleIvr()).has_value()) << bad;
   }
 }
 

@@ -321,6 +321,11 @@ struct Api::Impl {
     Add("DELETE", "/api/v1/tenants/{tenant}/numbers/{id}", Access::kAdmin, &Impl::DeleteNumber, "Remove a phone number");
     Add("GET", "/api/v1/tenants/{tenant}/queues/{id}/voice", Access::kSupervisor, &Impl::GetQueueVoice, "A queue's voice settings: greeting, music on hold, position announcements, recording");
     Add("PUT", "/api/v1/tenants/{tenant}/queues/{id}/voice", Access::kAdmin, &Impl::PutQueueVoice, "Change a queue's voice settings (absent fields are kept)");
+    Add("GET", "/api/v1/tenants/{tenant}/ivr", Access::kSupervisor, &Impl::ListIvr, "IVR menus");
+    Add("POST", "/api/v1/tenants/{tenant}/ivr", Access::kAdmin, &Impl::CreateIvr, "Create an IVR menu: name, prompt_text or prompt_file, options {key: {queue|menu|number|repeat|hangup}}, timeout_s, max_retries, on_failure");
+    Add("GET", "/api/v1/tenants/{tenant}/ivr/{id}", Access::kSupervisor, &Impl::GetIvr, "An IVR menu");
+    Add("PATCH", "/api/v1/tenants/{tenant}/ivr/{id}", Access::kAdmin, &Impl::PatchIvr, "Change an IVR menu (options are replaced whole)");
+    Add("DELETE", "/api/v1/tenants/{tenant}/ivr/{id}", Access::kAdmin, &Impl::DeleteIvr, "Delete an IVR menu no number or other menu leads to");
   }
 
   void Add(const char* method, const char* pattern, Access access, Handler fn, const char* summary) {
@@ -1943,6 +1948,43 @@ struct Api::Impl {
     auto id = Id(c, 1);
     if (!id || !engine.FindNumberById(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such number");
     return Done(engine.DeleteNumber(c.tenant, *id), json{{"ok", true}});
+  }
+
+  Outcome ListIvr(Ctx& c) {
+    json out = json::array();
+    for (const core::IvrMenu* m : engine.IvrMenus(c.tenant)) out.push_back(core::ToJson(*m));
+    return Done(JsonResponse(out));
+  }
+  Outcome CreateIvr(Ctx& c) {
+    if (!c.body.contains("name")) return Err(ErrorCode::kBadRequest, "missing field 'name'");
+    auto m = core::FromJson(c.body, core::IvrMenu{});
+    if (!m) return Done(ErrorResponse(m.error()));
+    m->tenant = c.tenant;
+    auto id = engine.CreateIvrMenu(*m);
+    if (!id) return Done(ErrorResponse(id.error()));
+    return Done(JsonResponse(core::ToJson(*engine.FindIvrMenu(c.tenant, *id)), 201));
+  }
+  Outcome GetIvr(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::IvrMenu* m = id ? engine.FindIvrMenu(c.tenant, *id) : nullptr;
+    if (!m) return Err(ErrorCode::kNotFound, "no such IVR menu");
+    return Done(JsonResponse(core::ToJson(*m)));
+  }
+  Outcome PatchIvr(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::IvrMenu* m = id ? engine.FindIvrMenu(c.tenant, *id) : nullptr;
+    if (!m) return Err(ErrorCode::kNotFound, "no such IVR menu");
+    auto next = core::FromJson(c.body, *m);
+    if (!next) return Done(ErrorResponse(next.error()));
+    next->id = *id;
+    next->tenant = c.tenant;
+    TRY(engine.UpdateIvrMenu(*next));
+    return Done(JsonResponse(core::ToJson(*engine.FindIvrMenu(c.tenant, *id))));
+  }
+  Outcome DeleteIvr(Ctx& c) {
+    auto id = Id(c, 1);
+    if (!id || !engine.FindIvrMenu(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such IVR menu");
+    return Done(engine.DeleteIvrMenu(c.tenant, *id), json{{"ok", true}});
   }
 
   Outcome GetQueueVoice(Ctx& c) {
