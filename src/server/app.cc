@@ -343,11 +343,12 @@ struct App::Impl : http::ServerHandler {
       spdlog::info("sip: listening on {}:{} (udp, tcp)", sip_stack->host(), sip_stack->port());
       VoiceOptions vo;
       vo.data_dir = config.data_dir;
+      vo.recordings_dir = (std::filesystem::path(config.data_dir) / "recordings").string();
       vo.media_address = config.sip_host == "0.0.0.0" ? "127.0.0.1" : config.sip_host;
       auto v = Voice::Start(engine, *sip_stack, [this](std::function<void()> fn) { Post(std::move(fn)); }, vo);
       if (!v) return std::unexpected(v.error());
       voice = std::move(*v);
-      api->SetVoiceHold([this](core::InteractionId id, bool on) { return voice->Hold(id, on); });
+      api->SetVoiceAction([this](core::InteractionId id, const std::string& action) { return voice->Action(id, action); });
     } else {
       spdlog::info("sip: off");
     }

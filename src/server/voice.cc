@@ -62,6 +62,7 @@ Result<std::unique_ptr<Voice>> Voice::Start(core::Engine& engine, sip::SipStack&
   impl->media = std::move(*media);
   impl->calls = std::make_unique<sip::Calls>(stack, *impl->media, *impl, sip::BindingLookup{});
   impl->voice = std::make_unique<sip::VoiceService>(engine, *impl->calls, sip::NumberRouter(mo.prompt_dir));
+  impl->voice->SetRecordingsDir(options.recordings_dir);
   impl->calls->Install();
   spdlog::info("voice: media on {} ports {}-{}, prompts in {}", mo.bind_address, mo.port_min,
                mo.port_max, mo.prompt_dir);
@@ -72,7 +73,12 @@ void Voice::Observe(const std::vector<core::Event>& events) { impl_->voice->Obse
 
 void Voice::Tick() { impl_->voice->Tick(); }
 
-Status Voice::Hold(core::InteractionId id, bool on) { return impl_->voice->Hold(id, on); }
+Status Voice::Action(core::InteractionId id, const std::string& action) {
+  if (action == "hold" || action == "resume") return impl_->voice->Hold(id, action == "hold");
+  if (action == "pause_recording" || action == "resume_recording")
+    return impl_->voice->PauseRecording(id, action == "pause_recording");
+  return Fail(ErrorCode::kBadRequest, "unknown call action " + action);
+}
 
 std::string Voice::Metrics() const {
   const sip::VoiceCounters& v = impl_->voice->counters();

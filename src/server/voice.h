@@ -28,6 +28,7 @@ namespace homeline::server {
 struct VoiceOptions {
   std::string data_dir;            // prompts under data_dir/prompts
   std::string media_address;       // RTP sockets bind here (the SIP host)
+  std::string recordings_dir;      // recordings under here, per tenant
   std::uint16_t rtp_port_min = 20000;
   std::uint16_t rtp_port_max = 30000;
 };
@@ -44,8 +45,9 @@ class Voice {
   // wait for an fsync, and do not survive a restart anyway).
   void Observe(const std::vector<core::Event>& events);
   void Tick();  // about once a second
-  // Hold or resume the call of a connected voice interaction (see sip::VoiceService::Hold).
-  Status Hold(core::InteractionId id, bool on);
+  // The API's call control: "hold", "resume", "pause_recording", "resume_recording" on the call
+  // of a connected voice interaction (see sip::VoiceService).
+  Status Action(core::InteractionId id, const std::string& action);
   std::string Metrics() const;  // Prometheus text
 
   struct Impl;

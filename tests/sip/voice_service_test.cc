@@ -31,7 +31,12 @@ struct Recorder : CallControl {
   void DropAgent(CallId c, core::UserId agent) override {
     orders.push_back(fmt::format("drop {} {}", c, agent));
   }
-  void Bridge(CallId c) override { orders.push_back(fmt::format("bridge {}", c)); }
+  void Bridge(CallId c, std::string path) override {
+    orders.push_back(path.empty() ? fmt::format("bridge {}", c) : fmt::format("bridge {} {}", c, path));
+  }
+  void PauseRecording(CallId c, bool paused) override {
+    orders.push_back(fmt::format("pause {} {}", c, paused));
+  }
   void Hold(CallId c, bool on) override { orders.push_back(fmt::format("hold {} {}", c, on)); }
   void Requeue(CallId c) override { orders.push_back(fmt::format("requeue {}", c)); }
   void HangUp(CallId c, std::string) override { orders.push_back(fmt::format("hangup {}", c)); }
@@ -217,6 +222,39 @@ TEST(VoiceService, HoldAndResumeOnlyWhileConnected) {
   ASSERT_TRUE(f.voice->Hold(ix, false));
   EXPECT_FALSE(f.voice->OnHold(ix));
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hold 12 true", "hold 12 false"}));
+}
+
+TEST(VoiceService, RecordedPerQueueSettingWithPauseAndResume) {
+  Fixture f;
+  f.voice->SetRecordingsDir("/rec");
+  core::QueueVoice v;
+  v.tenant = f.tenant;
+  v.queue = f.queue;
+  v.record = true;
+  ASSERT_TRUE(f.engine.SetQueueVoice(v).has_value());
+  f.Available(f.alice);
+  f.Call(14);
+  const core::InteractionId ix = f.Ix(14)->id;
+  EXPECT_EQ(f.voice->PauseRecording(ix, true).error().code, ErrorCode::kConflict);  // ringing
+  f.voice->OnAgentAnswered(14, f.alice);
+  f.Flush();
+  ASSERT_TRUE(f.voice->PauseRecording(ix, true));
+  EXPECT_EQ(f.voice->PauseRecording(ix, true).error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(f.voice->PauseRecording(ix, false));
+  const std::string path = fmt::format("/rec/{}/{}.wav", f.tenant, ix);
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"answer 14", "ring 14 alice 25000", "bridge 14 " + path,
+                                                    "pause 14 true", "pause 14 false"}));
+}
+
+TEST(VoiceService, NotRecordedWithoutTheQueueSetting) {
+  Fixture f;
+  f.voice->SetRecordingsDir("/rec");
+  f.Available(f.alice);
+  f.Call(15);
+  f.voice->OnAgentAnswered(15, f.alice);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take().back(), "bridge 15");
+  EXPECT_EQ(f.voice->PauseRecording(f.Ix(15)->id, true).error().code, ErrorCode::kConflict);
 }
 
 TEST(VoiceService, TransferToAQueueHangsUpTheAgentAndRingsTheNext) {

@@ -266,6 +266,8 @@ struct Api::Impl {
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/transfer", Access::kMember, &Impl::Transfer, "Transfer to another queue, keeping the place in line");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/hold", Access::kMember, &Impl::HoldCall, "Put a connected call on hold: the customer hears music (its agent, supervisors)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/resume", Access::kMember, &Impl::ResumeCall, "Take a call off hold (its agent, supervisors)");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/recording/pause", Access::kMember, &Impl::PauseRecording, "Pause a call's recording, e.g. for a card number (its agent, supervisors)");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/recording/resume", Access::kMember, &Impl::ResumeRecording, "Resume a call's paused recording (its agent, supervisors)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/callback", Access::kMember, &Impl::Callback, "Turn a waiting contact into a callback that keeps its place");
     Add("GET", "/api/v1/tenants/{tenant}/me/presence", Access::kMember, &Impl::GetMyPresence, "The caller's presence and activity");
     Add("PUT", "/api/v1/tenants/{tenant}/me/presence", Access::kMember, &Impl::PutMyPresence, "Set presence: available, break (with reason) or offline");
@@ -1093,21 +1095,23 @@ struct Api::Impl {
     if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
     return IxResult(c, ix, engine.ForceComplete(c.user->id, ix->id));
   }
-  // Hold and resume change no engine state (nothing to commit): the call's media only.
-  Outcome HoldOrResume(Ctx& c, bool on) {
+  // Call control changes no engine state (nothing to commit): the call's media only.
+  Outcome CallAction(Ctx& c, const char* action, const char* field, bool value) {
     TRY(OnlyFields(c.body, {}));
     const core::Interaction* ix = InteractionOf(c);
     if (!ix || ix->channel != core::Channel::kVoice) return Err(ErrorCode::kNotFound, "no such call");
     if (ix->agent != c.user->id && !c.AtLeast(Role::kSupervisor))
       return Err(ErrorCode::kForbidden, "not your interaction");
-    if (!api->voice_hold_) return Err(ErrorCode::kNotFound, "no live call for this interaction");
-    if (auto st = api->voice_hold_(ix->id, on); !st) return Done(ErrorResponse(st.error()));
+    if (!api->voice_action_) return Err(ErrorCode::kNotFound, "no live call for this interaction");
+    if (auto st = api->voice_action_(ix->id, action); !st) return Done(ErrorResponse(st.error()));
     json out = InteractionJson(*ix);
-    out["on_hold"] = on;
+    out[field] = value;
     return Done(JsonResponse(out));
   }
-  Outcome HoldCall(Ctx& c) { return HoldOrResume(c, true); }
-  Outcome ResumeCall(Ctx& c) { return HoldOrResume(c, false); }
+  Outcome HoldCall(Ctx& c) { return CallAction(c, "hold", "on_hold", true); }
+  Outcome ResumeCall(Ctx& c) { return CallAction(c, "resume", "on_hold", false); }
+  Outcome PauseRecording(Ctx& c) { return CallAction(c, "pause_recording", "recording_paused", true); }
+  Outcome ResumeRecording(Ctx& c) { return CallAction(c, "resume_recording", "recording_paused", false); }
 
   Outcome Transfer(Ctx& c) {
     TRY(OnlyFields(c.body, {"queue"}));

@@ -88,10 +88,11 @@ class Api {
   // How the forecast routes read the stored history (on a worker thread). Unset: they are 503.
   void SetEventScan(EventScan scan) { event_scan_ = std::move(scan); }
 
-  // Voice call control for the hold and resume routes (the server's sip::VoiceService):
-  // hold(interaction, on). Unset (SIP off): those routes answer 404, there are no calls.
-  using VoiceHold = std::function<Status(core::InteractionId, bool on)>;
-  void SetVoiceHold(VoiceHold fn) { voice_hold_ = std::move(fn); }
+  // Voice call control for the call routes (the server's sip::VoiceService): action is "hold",
+  // "resume", "pause_recording" or "resume_recording". Unset (SIP off): those routes answer
+  // 404, there are no calls.
+  using VoiceAction = std::function<Status(core::InteractionId, const std::string& action)>;
+  void SetVoiceAction(VoiceAction fn) { voice_action_ = std::move(fn); }
 
   // The OpenAPI 3 document, generated from the route table.
   std::string OpenApiJson() const;
@@ -105,7 +106,7 @@ class Api {
   std::function<std::string()> extra_metrics_;
   std::shared_ptr<core::wfm::MipSolver> schedule_solver_;
   EventScan event_scan_;
-  VoiceHold voice_hold_;
+  VoiceAction voice_action_;
 };
 
 }  // namespace homeline::api

@@ -52,8 +52,11 @@ class CallControl {
   // Stop ringing (CANCEL), or BYE an agent leg that answered too late. Only if the leg
   // belongs to `agent`: an order about an earlier agent leaves a newer one alone.
   virtual void DropAgent(CallId call, core::UserId agent) = 0;
-  // Music off, customer and agent legs bridged.
-  virtual void Bridge(CallId call) = 0;
+  // Music off, customer and agent legs bridged; with record_path set, the conversation is
+  // recorded there (two channels: customer left, agent right) until either leg ends.
+  virtual void Bridge(CallId call, std::string record_path) = 0;
+  // Pauses or resumes the call's recording (a pause is written as silence). No-op without one.
+  virtual void PauseRecording(CallId call, bool paused) = 0;
   // Hold: the legs are unbridged and the customer hears music on hold (the agent silence);
   // resume bridges them again. Only for a bridged call.
   virtual void Hold(CallId call, bool on) = 0;

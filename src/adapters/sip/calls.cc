@@ -428,13 +428,20 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     ReleaseAgentLeg(*c);
   }
 
-  void DoBridge(CallId id) {
+  void DoBridge(CallId id, const std::string& record_path) {
     Call* c = Find(id);
     if (c == nullptr || !c->agent || !c->agent->established) return;
     c->waiting_music = false;
     media.StopPlay(c->customer_media);
     media.Bridge(c->customer_media, c->agent->media);
     c->bridged = true;
+    if (!record_path.empty()) media.StartRecording(c->customer_media, c->agent->media, record_path);
+  }
+
+  void DoPauseRecording(CallId id, bool paused) {
+    Call* c = Find(id);
+    if (c == nullptr || c->customer_media == 0) return;
+    media.PauseRecording(c->customer_media, paused);
   }
 
   void DoHold(CallId id, bool on) {
@@ -531,8 +538,11 @@ void Calls::RingAgent(CallId call, core::UserId agent, std::string sip_user, Dur
 void Calls::DropAgent(CallId call, core::UserId agent) {
   impl_->stack.Post([s = impl_, call, agent] { s->DoDropAgent(call, agent); });
 }
-void Calls::Bridge(CallId call) {
-  impl_->stack.Post([s = impl_, call] { s->DoBridge(call); });
+void Calls::Bridge(CallId call, std::string record_path) {
+  impl_->stack.Post([s = impl_, call, p = std::move(record_path)] { s->DoBridge(call, p); });
+}
+void Calls::PauseRecording(CallId call, bool paused) {
+  impl_->stack.Post([s = impl_, call, paused] { s->DoPauseRecording(call, paused); });
 }
 void Calls::Hold(CallId call, bool on) {
   impl_->stack.Post([s = impl_, call, on] { s->DoHold(call, on); });

@@ -81,7 +81,8 @@ class Calls final : public CallControl {
   void Announce(CallId call, int position) override;
   void RingAgent(CallId call, core::UserId agent, std::string sip_user, DurationMs timeout) override;
   void DropAgent(CallId call, core::UserId agent) override;
-  void Bridge(CallId call) override;
+  void Bridge(CallId call, std::string record_path) override;
+  void PauseRecording(CallId call, bool paused) override;
   void Hold(CallId call, bool on) override;
   void Requeue(CallId call) override;
   void HangUp(CallId call, std::string cause) override;

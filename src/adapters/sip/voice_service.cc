@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <variant>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace homeline::sip {
@@ -132,7 +133,19 @@ void VoiceService::OnAgentAnswered(CallId call, core::UserId agent) {
   }
   c->state = State::kBridged;
   ++counters_.bridged;
-  control_.Bridge(call);
+  ++c->bridges;
+  std::string path;
+  if (!recordings_dir_.empty()) {
+    const core::Interaction* ix = engine_.FindInteraction(c->tenant, c->interaction);
+    auto voice = ix ? engine_.VoiceOf(c->tenant, ix->queue) : std::nullopt;
+    if (voice && voice->record) {
+      path = fmt::format("{}/{}/{}{}.wav", recordings_dir_, c->tenant, c->interaction,
+                         c->bridges > 1 ? fmt::format("-{}", c->bridges) : std::string());
+    }
+  }
+  c->recording = !path.empty();
+  c->recording_paused = false;
+  control_.Bridge(call, std::move(path));
 }
 
 void VoiceService::OnAgentFailed(CallId call, core::UserId agent, int status) {
@@ -188,6 +201,7 @@ void VoiceService::OnEvent(const core::Event& e) {
             c.state = State::kWaiting;
             c.agent = 0;
             c.on_hold = false;
+            c.recording = false;  // the agent leg's end ends the recording
             c.last_announce = engine_.now();
             control_.Requeue(id);
           }
@@ -235,6 +249,19 @@ Status VoiceService::Hold(core::InteractionId id, bool on) {
     return Fail(ErrorCode::kConflict, on ? "the call is already on hold" : "the call is not on hold");
   c.on_hold = on;
   control_.Hold(call, on);
+  return {};
+}
+
+Status VoiceService::PauseRecording(core::InteractionId id, bool paused) {
+  const CallId call = CallOf(id);
+  if (call == 0) return Fail(ErrorCode::kNotFound, "no live call for this interaction");
+  Call& c = calls_.at(call);
+  if (c.state != State::kBridged) return Fail(ErrorCode::kConflict, "the call is not connected");
+  if (!c.recording) return Fail(ErrorCode::kConflict, "the call is not being recorded");
+  if (c.recording_paused == paused)
+    return Fail(ErrorCode::kConflict, paused ? "the recording is already paused" : "the recording is not paused");
+  c.recording_paused = paused;
+  control_.PauseRecording(call, paused);
   return {};
 }
 

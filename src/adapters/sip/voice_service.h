@@ -52,6 +52,10 @@ class VoiceService {
  public:
   VoiceService(core::Engine& engine, CallControl& calls, InboundRouter router);
 
+  // Where recordings go: dir/<tenant>/<interaction>.wav (a call bridged again after a transfer:
+  // <interaction>-2.wav, ...). Empty (the default): calls are not recorded.
+  void SetRecordingsDir(std::string dir) { recordings_dir_ = std::move(dir); }
+
   // SIP login of a user (the registrar's user name); the default is the user's login.
   void SetSipUserOf(std::function<std::string(core::UserId)> fn) { sip_user_of_ = std::move(fn); }
 
@@ -71,6 +75,9 @@ class VoiceService {
   Status Hold(core::InteractionId id, bool on);
   // Whether the call of a connected interaction is on hold.
   bool OnHold(core::InteractionId id) const;
+  // Pauses (card numbers) or resumes the recording of a connected call. kNotFound: no live
+  // call; kConflict: not connected, not recorded, or already in that state.
+  Status PauseRecording(core::InteractionId id, bool paused);
 
   // ---- the engine's events (every event the engine emitted, in order) ------------------------
   void Observe(const std::vector<core::Event>& events);
@@ -94,6 +101,9 @@ class VoiceService {
     State state = State::kWaiting;
     core::UserId agent = 0;  // ringing or bridged
     bool on_hold = false;    // bridged, but the customer hears music
+    bool recording = false;  // bridged and recorded
+    bool recording_paused = false;
+    int bridges = 0;         // times bridged (a transfer bridges again)
     DurationMs announce_every = 0;
     TimeMs last_announce = 0;
   };
@@ -106,6 +116,7 @@ class VoiceService {
   CallControl& control_;
   InboundRouter router_;
   std::function<std::string(core::UserId)> sip_user_of_;
+  std::string recordings_dir_;
   std::unordered_map<CallId, Call> calls_;
   std::unordered_map<core::InteractionId, CallId> by_interaction_;
   VoiceCounters counters_;
