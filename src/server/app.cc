@@ -345,7 +345,8 @@ struct App::Impl : http::ServerHandler {
       vo.data_dir = config.data_dir;
       vo.recordings_dir = (std::filesystem::path(config.data_dir) / "recordings").string();
       vo.media_address = config.sip_host == "0.0.0.0" ? "127.0.0.1" : config.sip_host;
-      auto v = Voice::Start(engine, *sip_stack, [this](std::function<void()> fn) { Post(std::move(fn)); }, vo);
+      auto v = Voice::Start(engine, *sip_stack, [this](std::function<void()> fn) { Post(std::move(fn)); },
+                            sip::BindingLookup{}, vo);
       if (!v) return std::unexpected(v.error());
       voice = std::move(*v);
       api->SetVoiceAction([this](core::InteractionId id, const std::string& action) { return voice->Action(id, action); });

@@ -50,6 +50,7 @@ Voice::~Voice() {
 
 Result<std::unique_ptr<Voice>> Voice::Start(core::Engine& engine, sip::SipStack& stack,
                                             std::function<void(std::function<void()>)> post,
+                                            sip::BindingLookup bindings,
                                             const VoiceOptions& options) {
   auto impl = std::make_unique<Impl>(engine, std::move(post));
   media::Options mo;
@@ -60,7 +61,7 @@ Result<std::unique_ptr<Voice>> Voice::Start(core::Engine& engine, sip::SipStack&
   auto media = media::MediaEngine::Start(mo);
   if (!media) return std::unexpected(media.error());
   impl->media = std::move(*media);
-  impl->calls = std::make_unique<sip::Calls>(stack, *impl->media, *impl, sip::BindingLookup{});
+  impl->calls = std::make_unique<sip::Calls>(stack, *impl->media, *impl, std::move(bindings));
   impl->voice = std::make_unique<sip::VoiceService>(engine, *impl->calls, sip::NumberRouter(mo.prompt_dir));
   impl->voice->SetRecordingsDir(options.recordings_dir);
   impl->calls->Install();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/sip/calls.h"
 #include "common/result.h"
 #include "core/engine.h"
 
@@ -18,7 +19,6 @@ namespace homeline::media {
 class MediaEngine;
 }
 namespace homeline::sip {
-class Calls;
 class SipStack;
 class VoiceService;
 }  // namespace homeline::sip
@@ -35,9 +35,11 @@ struct VoiceOptions {
 
 class Voice {
  public:
-  // post(fn) runs fn on the engine loop, then the loop's RunDue and outbox flush.
+  // post(fn) runs fn on the engine loop, then the loop's RunDue and outbox flush. bindings
+  // finds an agent's registered phone (the registrar; called on the SIP thread).
   static Result<std::unique_ptr<Voice>> Start(core::Engine& engine, sip::SipStack& stack,
                                               std::function<void(std::function<void()>)> post,
+                                              sip::BindingLookup bindings,
                                               const VoiceOptions& options);
   ~Voice();
 
