@@ -101,6 +101,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     media::LegId media = 0;
     core::UserId agent = 0;
     bool established = false;
+    LocalMedia sdp;  // what we offered on this leg
     std::unique_ptr<LegRef> ref;
     struct tmr ring_tmr {};
   };
@@ -113,6 +114,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     bool bridged = false;
     bool waiting_music = false;  // music/prompts on the customer leg (until bridged)
     MediaDescription offer;      // the customer's SDP
+    LocalMedia customer_sdp;     // our answer to it
     int codec = kPtPcmu;
     std::optional<int> dtmf;
     std::string from_user, from_name;
@@ -142,10 +144,36 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
 
   // ---- customer leg ----------------------------------------------------------------------------
 
-  static int OnOffer(struct mbuf** descp, const struct sip_msg*, void*) {
-    // Re-INVITEs (hold from the customer side) are not negotiated yet: answer with nothing new.
-    *descp = nullptr;
-    return 0;
+  // A re-INVITE on either leg (a session refresh, a phone putting us on hold, a new address):
+  // the media goes where the new SDP says (latching starts again), and the answer is our same
+  // port and codec with the version bumped. Without a usable SDP: 488, the call stays.
+  static int OnOffer(struct mbuf** descp, const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    Call* c = self->Find(ref->call);
+    if (c == nullptr) return EPROTO;
+    LocalMedia* lm = nullptr;
+    media::LegId leg = 0;
+    if (!ref->agent_side) {
+      lm = &c->customer_sdp;
+      leg = c->customer_media;
+    } else if (AgentLeg* a = self->AgentOf(ref)) {
+      lm = &a->sdp;
+      leg = a->media;
+    }
+    if (lm == nullptr || leg == 0 || lm->port == 0) return EPROTO;
+    const std::string_view body = Body(msg);
+    if (!body.empty()) {
+      auto md = ParseSdp(body);
+      if (!md || !md->Has(lm->codec_pt)) return EPROTO;
+      if (!md->OnHold()) {
+        self->media.SetRemote(leg, media::Endpoint{md->address, md->port}, CodecOf(lm->codec_pt),
+                              md->DtmfPt().value_or(-1));
+      }
+    }
+    ++lm->version;
+    *descp = ToMbuf(BuildSdp(*lm));
+    return *descp ? 0 : ENOMEM;
   }
   static int OnAnswerNone(const struct sip_msg*, void*) { return 0; }
   static void OnCustomerEstablished(const struct sip_msg*, void*) {}
@@ -230,6 +258,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     lm.dtmf_pt = c->dtmf;
     lm.session_id = id;
     lm.version = 1;
+    c->customer_sdp = lm;
     struct mbuf* desc = ToMbuf(BuildSdp(lm));
     int err = sipsess_answer(c->customer, 200, "OK", desc, "%s", kAllow);
     mem_deref(desc);
@@ -394,6 +423,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     lm.dtmf_pt = kDtmfPt;
     lm.session_id = id * 2 + 1;
     lm.version = 1;
+    leg->sdp = lm;
     struct mbuf* desc = ToMbuf(BuildSdp(lm));
     const std::string from_uri = fmt::format(
         "sip:{}@{}", c->from_user.empty() ? "anonymous" : c->from_user, stack.host());
