@@ -16,8 +16,9 @@
 // Media behaviour (docs/architecture.md "Media", docs/decisions.md):
 // - Symmetric RTP latching: a leg sends to the source address of the first RTP packet it
 //   receives (NAT, and softphones whose SDP names another interface); before that, to the SDP
-//   address. A latched leg ignores other sources until its own source is silent for 2 s, then
-//   re-latches to the new one (NAT rebinding). SetRemote resets the latch.
+//   address. A latched leg's socket is connected to its source, so the kernel drops other
+//   senders; once its source has been silent for 2 s (checked every second) the next source
+//   is latched (NAT rebinding). SetRemote resets the latch. IPv4 only.
 // - Bridged legs forward packets raw (SSRC, sequence and timestamps are the sender's); when the
 //   legs' codecs differ the G.711 payload is transcoded (PCMU <-> PCMA) and the payload type
 //   rewritten; telephone-events are forwarded with the receiving leg's DTMF payload type.
