@@ -105,6 +105,13 @@ struct Player {
 };
 
 struct Leg {
+  Leg() = default;
+  Leg(const Leg&) = delete;
+  Leg& operator=(const Leg&) = delete;
+  // Closes the socket of a leg that never reached its thread (engine stopped first).
+  ~Leg() {
+    if (fd >= 0) close(fd);
+  }
   LegId id = 0;
   int fd = -1;
   std::uint16_t port = 0;
@@ -399,6 +406,7 @@ class Worker {
     Detach(leg);
     epoll_ctl(ep_, EPOLL_CTL_DEL, leg->fd, nullptr);
     close(leg->fd);
+    leg->fd = -1;
     engine_->ReleasePort(leg->port);
     legs_.erase(it);
     c_.legs.Set(legs_.size());
@@ -883,7 +891,8 @@ void MediaEngine::SetRemote(LegId leg, Endpoint remote, Codec codec, int dtmf_pt
     spdlog::warn("media: leg={} remote \"{}:{}\" is not an IPv4 endpoint", leg, remote.address,
                  remote.port);
   }
-  if (dtmf_pt < 0 || dtmf_pt > 127) dtmf_pt = -1;
+  // A DTMF payload type equal to the audio's would swallow the audio: refused as none.
+  if (dtmf_pt < 0 || dtmf_pt > 127 || dtmf_pt == static_cast<int>(codec)) dtmf_pt = -1;
   w->Post([w, leg, addr, ok, codec, dtmf_pt] { w->SetRemote(leg, addr, ok, codec, dtmf_pt); });
 }
 
