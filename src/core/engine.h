@@ -269,6 +269,24 @@ class Engine {
   const IvrMenu* FindIvrMenu(TenantId t, IvrMenuId id) const;
   std::vector<const IvrMenu*> IvrMenus(TenantId t) const;  // by id
 
+  // ---- call detail records (docs/decisions.md, CDR model) ----
+  // The SIP code reports each leg's life; the engine stamps the times (now()), checks the
+  // order, and emits cdr.leg_started / cdr.leg_answered / cdr.leg_ended. Only live legs stay
+  // in memory (at most kMaxLiveCdrLegs); the CDR routes read finished ones from the log.
+  // Start: kNotFound for an unknown tenant or a `call` that is not a live leg of the tenant;
+  // kBadRequest for from/to over 256 bytes or a role other than customer starting a call;
+  // kUnavailable past kMaxLiveCdrLegs. Returns the leg's id (a new call's id too).
+  Result<CdrLegId> StartCdrLeg(CdrLegStart s);
+  // kNotFound (unknown, ended, another tenant's); kConflict when already answered.
+  Status AnswerCdrLeg(TenantId t, CdrLegId leg);
+  // kNotFound as above; kBadRequest for kAnswered on a leg never answered, or a cause over 256
+  // bytes. `interaction` (when not 0) records the interaction learnt since the start.
+  Status EndCdrLeg(TenantId t, CdrLegId leg, CdrResult result, std::string cause, CdrParty by,
+                   InteractionId interaction = 0);
+  const CdrLeg* FindCdrLeg(TenantId t, CdrLegId leg) const;  // live legs only
+  std::size_t live_cdr_legs() const { return cdr_legs_.size(); }
+  static constexpr std::size_t kMaxLiveCdrLegs = 200000;
+
   // Lookups for the SIP adapter (engine thread). Cost: FindNumber and TrunkByDigestUser are
   // one hash lookup; TrunkForSource scans every trunk source prefix (O(prefixes); a few hundred
   // at most per server in practice).
@@ -496,6 +514,11 @@ class Engine {
   Status ValidateIvrMenu(IvrMenu& m) const;
   Status ValidateIvrAction(TenantId t, IvrMenuId self, IvrAction& a, const std::string& where) const;
   std::map<IvrMenuId, IvrMenu> ivr_menus_;
+  void ApplyVoice(const CdrLegStarted& b, TimeMs t);
+  void ApplyVoice(const CdrLegAnswered& b, TimeMs t);
+  void ApplyVoice(const CdrLegEnded& b, TimeMs t);
+  void RecoverCdrLegs();
+  std::unordered_map<CdrLegId, CdrLeg> cdr_legs_;  // live legs
   void EmitVoice(TenantId t, EventBody body);
   Status ValidateTrunk(Trunk& t) const;
   Status ValidateNumber(PhoneNumber& n) const;

@@ -341,6 +341,74 @@ void Engine::ApplyVoice(const IvrMenuSet& b) {
 }
 void Engine::ApplyVoice(const IvrMenuDeleted& b) { ivr_menus_.erase(b.id); }
 
+// ---- call detail records ----------------------------------------------------------------------
+
+Result<CdrLegId> Engine::StartCdrLeg(CdrLegStart s) {
+  if (auto st = CheckTenant(s.tenant); !st) return std::unexpected(st.error());
+  if (s.from.size() > 256 || s.to.size() > 256)
+    return Fail(ErrorCode::kBadRequest, "from and to are at most 256 bytes");
+  if (s.call != 0 && FindCdrLeg(s.tenant, s.call) == nullptr)
+    return Fail(ErrorCode::kNotFound, "no such call");
+  if (s.call == 0 && s.role != CdrRole::kCustomer)
+    return Fail(ErrorCode::kBadRequest, "a call starts with the customer's leg");
+  if (cdr_legs_.size() >= kMaxLiveCdrLegs)
+    return Fail(ErrorCode::kUnavailable, "too many calls in progress");
+  const CdrLegId id = next_id_++;
+  if (s.call == 0) s.call = id;
+  EmitVoice(s.tenant, CdrLegStarted{id, std::move(s)});
+  return id;
+}
+
+Status Engine::AnswerCdrLeg(TenantId t, CdrLegId leg) {
+  const CdrLeg* l = FindCdrLeg(t, leg);
+  if (l == nullptr) return Fail(ErrorCode::kNotFound, "no such call leg");
+  if (l->answered != 0) return Fail(ErrorCode::kConflict, "the leg was answered already");
+  EmitVoice(t, CdrLegAnswered{leg});
+  return {};
+}
+
+Status Engine::EndCdrLeg(TenantId t, CdrLegId leg, CdrResult result, std::string cause,
+                         CdrParty by, InteractionId interaction) {
+  const CdrLeg* l = FindCdrLeg(t, leg);
+  if (l == nullptr) return Fail(ErrorCode::kNotFound, "no such call leg");
+  if (result == CdrResult::kAnswered && l->answered == 0)
+    return Fail(ErrorCode::kBadRequest, "a leg never answered cannot end answered");
+  if (cause.size() > 256) return Fail(ErrorCode::kBadRequest, "cause is at most 256 bytes");
+  EmitVoice(t, CdrLegEnded{leg, interaction, result, std::move(cause), by});
+  return {};
+}
+
+const CdrLeg* Engine::FindCdrLeg(TenantId t, CdrLegId leg) const {
+  auto it = cdr_legs_.find(leg);
+  return it == cdr_legs_.end() || it->second.start.tenant != t ? nullptr : &it->second;
+}
+
+void Engine::ApplyVoice(const CdrLegStarted& b, TimeMs t) {
+  CdrLeg& l = cdr_legs_[b.leg];
+  l.id = b.leg;
+  l.start = b.start;
+  l.started = t;
+  next_id_ = std::max(next_id_, b.leg + 1);
+}
+
+void Engine::ApplyVoice(const CdrLegAnswered& b, TimeMs t) {
+  auto it = cdr_legs_.find(b.leg);
+  if (it != cdr_legs_.end()) it->second.answered = t;
+}
+
+void Engine::ApplyVoice(const CdrLegEnded& b, TimeMs) { cdr_legs_.erase(b.leg); }
+
+void Engine::RecoverCdrLegs() {
+  std::vector<CdrLegId> live;
+  for (const auto& [id, l] : cdr_legs_) live.push_back(id);
+  std::sort(live.begin(), live.end());
+  for (CdrLegId id : live) {
+    const CdrLeg& l = cdr_legs_.at(id);
+    const CdrResult r = l.answered != 0 ? CdrResult::kAnswered : CdrResult::kFailed;
+    EmitVoice(l.start.tenant, CdrLegEnded{id, 0, r, "restart", CdrParty::kSystem});
+  }
+}
+
 // ---- lookups for the SIP adapter -------------------------------------------------------------
 
 const PhoneNumber* Engine::FindNumber(std::string_view dialled) const {

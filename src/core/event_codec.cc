@@ -185,6 +185,16 @@ std::string Convert(const json& v, SipTransport* out) {
   return "must be one of udp, tcp";
 }
 
+std::string Convert(const json& v, CdrRole* out) {
+  return ConvertEnum<CdrRole, 4>(v, out, ParseCdrRole, [](CdrRole e) { return Name(e); });
+}
+std::string Convert(const json& v, CdrResult* out) {
+  return ConvertEnum<CdrResult, 5>(v, out, ParseCdrResult, [](CdrResult e) { return Name(e); });
+}
+std::string Convert(const json& v, CdrParty* out) {
+  return ConvertEnum<CdrParty, 6>(v, out, ParseCdrParty, [](CdrParty e) { return Name(e); });
+}
+
 // A web origin as browsers send it: "http" or "https", "://", a host of letters, digits, '-'
 // and '.' (or a bracketed IPv6 address), an optional ":port"; no path, no trailing slash.
 bool IsOrigin(std::string_view o) {
@@ -1225,6 +1235,52 @@ void Write(json& j, const IvrMenuDeleted& e) {
 void Read(Reader& r, IvrMenuDeleted* e) {
   r.Get("tenant", &e->tenant);
   r.Req("id", &e->id);
+}
+
+// Call detail records (store only; the API's CDR view is adapters/api/cdr_view).
+void Write(json& j, const CdrLegStarted& e) {
+  const CdrLegStart& s = e.start;
+  j["leg"] = e.leg;
+  j["tenant"] = s.tenant;
+  j["call"] = s.call;
+  j["interaction"] = s.interaction;
+  j["role"] = Name(s.role);
+  j["outbound"] = s.outbound;
+  j["from"] = s.from;
+  j["to"] = s.to;
+  j["agent"] = s.agent;
+  j["queue"] = s.queue;
+  j["trunk"] = s.trunk;
+}
+void Read(Reader& r, CdrLegStarted* e) {
+  CdrLegStart& s = e->start;
+  r.Req("leg", &e->leg);
+  r.Get("tenant", &s.tenant);
+  r.Get("call", &s.call);
+  r.Get("interaction", &s.interaction);
+  r.Get("role", &s.role);
+  r.Get("outbound", &s.outbound);
+  r.Get("from", &s.from);
+  r.Get("to", &s.to);
+  r.Get("agent", &s.agent);
+  r.Get("queue", &s.queue);
+  r.Get("trunk", &s.trunk);
+}
+void Write(json& j, const CdrLegAnswered& e) { j["leg"] = e.leg; }
+void Read(Reader& r, CdrLegAnswered* e) { r.Req("leg", &e->leg); }
+void Write(json& j, const CdrLegEnded& e) {
+  j["leg"] = e.leg;
+  j["interaction"] = e.interaction;
+  j["result"] = Name(e.result);
+  j["cause"] = e.cause;
+  j["hung_up_by"] = Name(e.hung_up_by);
+}
+void Read(Reader& r, CdrLegEnded* e) {
+  r.Req("leg", &e->leg);
+  r.Get("interaction", &e->interaction);
+  r.Get("result", &e->result);
+  r.Get("cause", &e->cause);
+  r.Get("hung_up_by", &e->hung_up_by);
 }
 
 // ---- Dispatch by type name ----

@@ -99,6 +99,16 @@ struct NumberDeleted { TenantId tenant = 0; NumberId id = 0; };
 struct QueueVoiceSet { QueueVoice voice; };
 struct IvrMenuSet { IvrMenu menu; };
 struct IvrMenuDeleted { TenantId tenant = 0; IvrMenuId id = 0; };
+// Call detail records: a leg's start, answer and end; the event's ts is the time of each.
+struct CdrLegStarted { CdrLegId leg = 0; CdrLegStart start; };
+struct CdrLegAnswered { CdrLegId leg = 0; };
+struct CdrLegEnded {
+  CdrLegId leg = 0;
+  InteractionId interaction = 0;  // learnt since the start (0: as at the start)
+  CdrResult result = CdrResult::kFailed;
+  std::string cause;
+  CdrParty hung_up_by = CdrParty::kUnknown;
+};
 
 using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
@@ -112,7 +122,8 @@ using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, Ski
                                CalendarEventSet, CalendarEventDeleted,
                                // voice
                                TrunkSet, TrunkDeleted, NumberSet, NumberDeleted, QueueVoiceSet,
-                               IvrMenuSet, IvrMenuDeleted>;
+                               IvrMenuSet, IvrMenuDeleted,
+                               CdrLegStarted, CdrLegAnswered, CdrLegEnded>;
 
 struct Event {
   std::uint64_t seq = 0;

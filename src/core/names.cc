@@ -82,6 +82,9 @@ constexpr const char* EventName(const NumberDeleted&) { return "number.deleted";
 constexpr const char* EventName(const QueueVoiceSet&) { return "queue_voice.set"; }
 constexpr const char* EventName(const IvrMenuSet&) { return "ivr.set"; }
 constexpr const char* EventName(const IvrMenuDeleted&) { return "ivr.deleted"; }
+constexpr const char* EventName(const CdrLegStarted&) { return "cdr.leg_started"; }
+constexpr const char* EventName(const CdrLegAnswered&) { return "cdr.leg_answered"; }
+constexpr const char* EventName(const CdrLegEnded&) { return "cdr.leg_ended"; }
 
 }  // namespace
 

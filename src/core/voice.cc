@@ -236,6 +236,39 @@ IvrOutcome IvrStep(const IvrMenuLookup& find, IvrSession* s, IvrInput in) {
   return Act(find, *m, m->on_failure, s, true);
 }
 
+namespace {
+
+constexpr std::array<const char*, 4> kCdrRoles{"customer", "agent", "transfer", "supervisor"};
+constexpr std::array<const char*, 5> kCdrResults{"answered", "no_answer", "busy", "failed",
+                                                 "abandoned"};
+constexpr std::array<const char*, 6> kCdrParties{"unknown", "customer",   "agent",
+                                                 "transfer", "supervisor", "system"};
+
+template <typename E, std::size_t N>
+const char* NameOf(const std::array<const char*, N>& names, E e) {
+  const auto i = static_cast<std::size_t>(e);
+  return i < N ? names[i] : "unknown";
+}
+template <typename E, std::size_t N>
+std::optional<E> ParseOf(const std::array<const char*, N>& names, std::string_view s) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (s == names[i]) return static_cast<E>(i);
+  return std::nullopt;
+}
+
+}  // namespace
+
+const char* Name(CdrRole r) { return NameOf(kCdrRoles, r); }
+const char* Name(CdrResult r) { return NameOf(kCdrResults, r); }
+const char* Name(CdrParty p) { return NameOf(kCdrParties, p); }
+std::optional<CdrRole> ParseCdrRole(std::string_view s) { return ParseOf<CdrRole>(kCdrRoles, s); }
+std::optional<CdrResult> ParseCdrResult(std::string_view s) {
+  return ParseOf<CdrResult>(kCdrResults, s);
+}
+std::optional<CdrParty> ParseCdrParty(std::string_view s) {
+  return ParseOf<CdrParty>(kCdrParties, s);
+}
+
 bool ValidPromptFile(std::string_view name) {
   if (name.size() < 5 || name.size() > 100 || name.front() == '.' || !name.ends_with(".wav"))
     return false;

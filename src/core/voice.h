@@ -203,6 +203,58 @@ using IvrMenuLookup = std::function<const IvrMenu*(IvrMenuId)>;
 IvrOutcome IvrStart(const IvrMenuLookup& find, IvrMenuId menu, IvrSession* session);
 IvrOutcome IvrStep(const IvrMenuLookup& find, IvrSession* session, IvrInput input);
 
+// ---- call detail records ---------------------------------------------------------------------
+
+// A CDR is kept per call leg: one SIP dialog of Homeline with one party. A call is the
+// customer's leg and every leg opened for it (agents rung, transfer targets, supervisors
+// listening); its legs share `call`, the id of the leg that started it. See
+// docs/decisions.md (CDR model).
+using CdrLegId = std::uint64_t;
+
+enum class CdrRole : std::uint8_t { kCustomer, kAgent, kTransfer, kSupervisor };
+const char* Name(CdrRole r);  // "customer", "agent", "transfer", "supervisor"
+std::optional<CdrRole> ParseCdrRole(std::string_view s);
+
+// How a leg ended. kAnswered: it was answered (then hung up by someone); the others never
+// reached a conversation with that party: kNoAnswer (rang out, or cancelled by us),
+// kBusy (486/600), kFailed (any other failure), kAbandoned (the customer hung up before an
+// agent answered; the customer's leg was answered by Homeline's greeting).
+enum class CdrResult : std::uint8_t { kAnswered, kNoAnswer, kBusy, kFailed, kAbandoned };
+const char* Name(CdrResult r);  // "answered", "no_answer", "busy", "failed", "abandoned"
+std::optional<CdrResult> ParseCdrResult(std::string_view s);
+
+// Who ended the leg: a party (by role), Homeline itself (kSystem: timeouts, transfers,
+// shutdown), or unknown.
+enum class CdrParty : std::uint8_t { kUnknown, kCustomer, kAgent, kTransfer, kSupervisor, kSystem };
+const char* Name(CdrParty p);  // "unknown", "customer", "agent", "transfer", "supervisor", "system"
+std::optional<CdrParty> ParseCdrParty(std::string_view s);
+
+// What the SIP code knows when a leg starts.
+struct CdrLegStart {
+  TenantId tenant = 0;
+  CdrLegId call = 0;       // the call's first leg; 0: this leg starts a new call
+  InteractionId interaction = 0;  // 0 while unknown (a caller still in the IVR)
+  CdrRole role = CdrRole::kCustomer;
+  bool outbound = false;   // Homeline placed it (agent legs, outbound customer calls)
+  std::string from;        // SIP From user or number, as seen on the wire (at most 256 bytes)
+  std::string to;
+  UserId agent = 0;        // agent and supervisor legs
+  QueueId queue = 0;       // the queue the call is for, when known
+  TrunkId trunk = 0;       // the trunk a customer leg came or went through
+};
+
+// A leg as the engine holds it while it lasts (and as the CDR routes rebuild it from the log).
+struct CdrLeg {
+  CdrLegId id = 0;
+  CdrLegStart start;
+  TimeMs started = 0;
+  TimeMs answered = 0;  // 0: never
+  TimeMs ended = 0;     // 0: still going
+  CdrResult result = CdrResult::kFailed;
+  std::string cause;    // the SIP status or reason ("486", "BYE", "CANCEL", "restart")
+  CdrParty hung_up_by = CdrParty::kUnknown;
+};
+
 // A prompt or music file name: 1-100 of A-Z a-z 0-9 . _ -, ending ".wav", not starting with
 // '.'. Plain names only (no directories), so a name can never lead out of the prompts folder.
 bool ValidPromptFile(std::string_view name);

@@ -563,5 +563,90 @@ TEST(EngineVoice, IvrMenusAreCheckedAndNumbersRouteToThem) {
   EXPECT_EQ(w.e.FindIvrMenu(w.acme, main), nullptr);
 }
 
+// ---- call detail records ------------------------------------------------------------------
+
+TEST(EngineCdr, LegsAreStampedCheckedAndEndedOnRecover) {
+  World w;
+  Engine& e = w.e;
+  CdrLegStart cust;
+  cust.tenant = w.acme;
+  cust.from = "+15551234";
+  cust.to = "+15550100";
+  cust.queue = w.support;
+  const CdrLegId call = *e.StartCdrLeg(cust);
+  const CdrLeg* l = e.FindCdrLeg(w.acme, call);
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->start.call, call);  // the first leg names the call
+  EXPECT_EQ(l->started, kT0);
+  EXPECT_EQ(e.FindCdrLeg(w.globex, call), nullptr);
+
+  e.SetTime(kT0 + 100);
+  ASSERT_TRUE(e.AnswerCdrLeg(w.acme, call));
+  EXPECT_EQ(e.FindCdrLeg(w.acme, call)->answered, kT0 + 100);
+  EXPECT_EQ(e.AnswerCdrLeg(w.acme, call).error().code, ErrorCode::kConflict);
+
+  CdrLegStart agent;
+  agent.tenant = w.acme;
+  agent.call = call;
+  agent.role = CdrRole::kAgent;
+  agent.outbound = true;
+  agent.agent = 7;
+  agent.interaction = 55;
+  const CdrLegId a1 = *e.StartCdrLeg(agent);
+  EXPECT_EQ(e.FindCdrLeg(w.acme, a1)->start.call, call);
+  // Rang out: no answer, ended by us.
+  EXPECT_EQ(e.EndCdrLeg(w.acme, a1, CdrResult::kAnswered, "", CdrParty::kSystem).error().code,
+            ErrorCode::kBadRequest);
+  ASSERT_TRUE(e.EndCdrLeg(w.acme, a1, CdrResult::kNoAnswer, "timeout", CdrParty::kSystem));
+  EXPECT_EQ(e.FindCdrLeg(w.acme, a1), nullptr);  // finished legs leave memory
+  EXPECT_EQ(e.EndCdrLeg(w.acme, a1, CdrResult::kFailed, "", CdrParty::kSystem).error().code,
+            ErrorCode::kNotFound);
+
+  const std::uint64_t seq = e.last_seq();
+  CdrLegStart bad = agent;
+  bad.call = 424242;
+  EXPECT_EQ(e.StartCdrLeg(bad).error().code, ErrorCode::kNotFound);
+  bad.call = call;
+  bad.tenant = w.globex;  // another tenant's call
+  EXPECT_EQ(e.StartCdrLeg(bad).error().code, ErrorCode::kNotFound);
+  bad = agent;
+  bad.call = 0;  // an agent leg cannot start a call
+  EXPECT_EQ(e.StartCdrLeg(bad).error().code, ErrorCode::kBadRequest);
+  bad = agent;
+  bad.from = std::string(300, 'x');
+  EXPECT_EQ(e.StartCdrLeg(bad).error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(e.AnswerCdrLeg(w.globex, call).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(e.last_seq(), seq);
+
+  const CdrLegId a2 = *e.StartCdrLeg(agent);
+  ASSERT_TRUE(e.AnswerCdrLeg(w.acme, a2));
+  EXPECT_EQ(e.live_cdr_legs(), 2u);
+
+  // A restart: the replayed engine ends both live legs, answered ones as answered.
+  std::vector<Event> log = e.TakeOutbox();
+  Engine fresh;
+  for (const Event& ev : log) {
+    auto body = DecodePayload(TypeName(ev.body), EncodePayload(ev.body));
+    ASSERT_TRUE(body) << body.error().message;
+    ASSERT_TRUE(fresh.Replay(Event(ev.seq, ev.ts, ev.tenant, std::move(*body))));
+  }
+  EXPECT_EQ(fresh.live_cdr_legs(), 2u);
+  EXPECT_EQ(fresh.FindCdrLeg(w.acme, a2)->answered, kT0 + 100);
+  fresh.Recover();
+  EXPECT_EQ(fresh.live_cdr_legs(), 0u);
+  int ended = 0;
+  for (const Event& ev : fresh.TakeOutbox()) {
+    if (auto* x = std::get_if<CdrLegEnded>(&ev.body)) {
+      ++ended;
+      EXPECT_EQ(x->result, CdrResult::kAnswered);
+      EXPECT_EQ(x->cause, "restart");
+      EXPECT_EQ(x->hung_up_by, CdrParty::kSystem);
+      EXPECT_TRUE(x->leg == call || x->leg == a2);
+    }
+  }
+  EXPECT_EQ(ended, 2);
+  EXPECT_GT(*fresh.StartCdrLeg(cust), a2);  // ids go on after the replayed ones
+}
+
 }  // namespace
 }  // namespace homeline::core

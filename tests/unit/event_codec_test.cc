@@ -321,6 +321,29 @@ void ExpectSame(const IvrMenuDeleted& a, const IvrMenuDeleted& b) {
   EXPECT_EQ(a.id, b.id);
 }
 
+void ExpectSame(const CdrLegStarted& a, const CdrLegStarted& b) {
+  EXPECT_EQ(a.leg, b.leg);
+  const CdrLegStart &x = a.start, &y = b.start;
+  EXPECT_EQ(x.tenant, y.tenant);
+  EXPECT_EQ(x.call, y.call);
+  EXPECT_EQ(x.interaction, y.interaction);
+  EXPECT_EQ(x.role, y.role);
+  EXPECT_EQ(x.outbound, y.outbound);
+  EXPECT_EQ(x.from, y.from);
+  EXPECT_EQ(x.to, y.to);
+  EXPECT_EQ(x.agent, y.agent);
+  EXPECT_EQ(x.queue, y.queue);
+  EXPECT_EQ(x.trunk, y.trunk);
+}
+void ExpectSame(const CdrLegAnswered& a, const CdrLegAnswered& b) { EXPECT_EQ(a.leg, b.leg); }
+void ExpectSame(const CdrLegEnded& a, const CdrLegEnded& b) {
+  EXPECT_EQ(a.leg, b.leg);
+  EXPECT_EQ(a.interaction, b.interaction);
+  EXPECT_EQ(a.result, b.result);
+  EXPECT_EQ(a.cause, b.cause);
+  EXPECT_EQ(a.hung_up_by, b.hung_up_by);
+}
+
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
   std::visit([&](const auto& x) { ExpectSame(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
@@ -500,6 +523,12 @@ std::vector<EventBody> SampleEvents() {
                                .position_interval = 45 * kSecond, .record = true}},
       IvrMenuSet{SampleIvr()},
       IvrMenuDeleted{3, 62},
+      CdrLegStarted{70, CdrLegStart{.tenant = 3, .call = 69, .interaction = big,
+                                    .role = CdrRole::kSupervisor, .outbound = true,
+                                    .from = "\"Bob, Jr\" <sip:+15551234@example.net>",
+                                    .to = "+15550100", .agent = 77, .queue = 41, .trunk = 60}},
+      CdrLegAnswered{70},
+      CdrLegEnded{70, big, CdrResult::kBusy, "486", CdrParty::kTransfer},
   };
 }
 
@@ -526,7 +555,9 @@ TEST(Names, EventTypeNamesAreStable) {
       "trunk.set",           "trunk.deleted",
       "number.set",          "number.deleted",
       "queue_voice.set",
-      "ivr.set",             "ivr.deleted"};
+      "ivr.set",             "ivr.deleted",
+      "cdr.leg_started",     "cdr.leg_answered",
+      "cdr.leg_ended"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);
@@ -553,6 +584,10 @@ TEST(Names, EnumsRoundTrip) {
                          "least_talk_time", "random"},
                         ParseStrategy);
   ExpectNames<OfferResult>({"rejected", "expired", "withdrawn"}, ParseOfferResult);
+  ExpectNames<CdrRole>({"customer", "agent", "transfer", "supervisor"}, ParseCdrRole);
+  ExpectNames<CdrResult>({"answered", "no_answer", "busy", "failed", "abandoned"}, ParseCdrResult);
+  ExpectNames<CdrParty>({"unknown", "customer", "agent", "transfer", "supervisor", "system"},
+                        ParseCdrParty);
   EXPECT_EQ(ParseRole("Agent"), std::nullopt);  // case matters
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/api/adherence_view.h"
+#include "adapters/api/cdr_view.h"
 #include "adapters/api/chat_service.h"
 #include "adapters/api/schedule_view.h"
 #include "adapters/api/staffing_view.h"
@@ -323,6 +324,8 @@ struct Api::Impl {
     Add("DELETE", "/api/v1/tenants/{tenant}/numbers/{id}", Access::kAdmin, &Impl::DeleteNumber, "Remove a phone number");
     Add("GET", "/api/v1/tenants/{tenant}/queues/{id}/voice", Access::kSupervisor, &Impl::GetQueueVoice, "A queue's voice settings: greeting, music on hold, position announcements, recording");
     Add("PUT", "/api/v1/tenants/{tenant}/queues/{id}/voice", Access::kAdmin, &Impl::PutQueueVoice, "Change a queue's voice settings (absent fields are kept)");
+    Add("GET", "/api/v1/tenants/{tenant}/cdrs", Access::kSupervisor, &Impl::ListCdrs, "Call detail records per call and leg: ?from=&to= (ms or YYYY-MM-DDTHH:MM:SSZ; default the last 24 h, at most 31 days) &queue=ID &agent=ID &offset=&limit= (1..1000, default 100)");
+    Add("GET", "/api/v1/tenants/{tenant}/cdrs.csv", Access::kSupervisor, &Impl::CdrsCsv, "Call detail records as CSV (RFC 4180), one row per leg, every call of the range: ?from=&to=&queue=&agent=");
     Add("GET", "/api/v1/tenants/{tenant}/ivr", Access::kSupervisor, &Impl::ListIvr, "IVR menus");
     Add("POST", "/api/v1/tenants/{tenant}/ivr", Access::kAdmin, &Impl::CreateIvr, "Create an IVR menu: name, prompt_text or prompt_file, options {key: {queue|menu|number|repeat|hangup}}, timeout_s, max_retries, on_failure");
     Add("GET", "/api/v1/tenants/{tenant}/ivr/{id}", Access::kSupervisor, &Impl::GetIvr, "An IVR menu");
@@ -1952,6 +1955,37 @@ struct Api::Impl {
     auto id = Id(c, 1);
     if (!id || !engine.FindNumberById(c.tenant, *id)) return Err(ErrorCode::kNotFound, "no such number");
     return Done(engine.DeleteNumber(c.tenant, *id), json{{"ok", true}});
+  }
+
+  Outcome ListCdrs(Ctx& c) { return CdrJob(c, false); }
+  Outcome CdrsCsv(Ctx& c) { return CdrJob(c, true); }
+
+  // The query and the names are read here (engine thread); the log is scanned on a worker.
+  Outcome CdrJob(Ctx& c, bool csv) {
+    auto q = CdrQueryFrom(c.req, engine.now());
+    if (!q) return Done(ErrorResponse(q.error()));
+    if (q->queue != 0 && engine.FindQueue(c.tenant, q->queue) == nullptr)
+      return Err(ErrorCode::kNotFound, "no such queue");
+    if (q->agent != 0 && engine.FindMember(c.tenant, q->agent) == nullptr)
+      return Err(ErrorCode::kNotFound, "no such agent");
+    api::CdrJob job;
+    job.tenant = c.tenant;
+    job.query = *q;
+    job.csv = csv;
+    if (csv) {
+      for (const core::Queue* queue : engine.Queues(c.tenant)) job.queue_names[queue->id] = queue->name;
+      for (core::UserId u : engine.MembersOf(c.tenant))
+        if (const core::User* user = engine.FindUser(u)) job.agent_logins[u] = user->login;
+    }
+    Outcome out;
+    out.offload = [this, job = std::move(job), scan = api->event_scan_]() {
+      http::Response r = RunCdrJob(job, scan);
+      return std::function<Outcome()>([this, r = std::move(r)]() mutable {
+        CountStatus(r.status);
+        return Done(std::move(r));
+      });
+    };
+    return out;
   }
 
   Outcome ListIvr(Ctx& c) {
