@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -295,6 +296,9 @@ int main(int argc, char** argv) {
   std::vector<std::uint16_t> next_seq(static_cast<std::size_t>(streams), 0);
   std::atomic<bool> stop_rx{false};
   std::atomic<std::uint64_t> rx_total{0}, rx_bad{0};
+  // One-way delay (generator -> relay -> generator) in 0.1 ms bins up to 1 s, whole run.
+  constexpr std::int64_t kHistBins = 10000;
+  std::vector<std::uint64_t> delay_hist(kHistBins, 0);
 
   std::thread receiver([&] {
     int ep = epoll_create1(0);
@@ -335,6 +339,12 @@ int main(int argc, char** argv) {
               continue;
             }
             got[p.ssrc][p.seq] = 1;
+            std::int64_t sent_ns;
+            std::memcpy(&sent_ns, b + p.payload_offset, sizeof sent_ns);
+            const std::int64_t delay_us =
+                (std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+                     .count() - sent_ns) / 1000;
+            delay_hist[static_cast<std::size_t>(std::clamp<std::int64_t>(delay_us / 100, 0, kHistBins - 1))]++;
             ++total;
           }
           if (r < kBatch && !last) break;
@@ -402,6 +412,10 @@ int main(int argc, char** argv) {
           std::uint16_t seq = next_seq[static_cast<std::size_t>(s)]++;
           rtp::WriteHeader(pkt.data(), 0, false, seq, seq * 160u, static_cast<std::uint32_t>(s));
           std::memcpy(pkt.data() + 12, payload, 160);
+          // The send time rides in the payload (raw relay keeps it): one-way delay at the far end.
+          const std::int64_t sent_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           Clock::now().time_since_epoch()).count();
+          std::memcpy(pkt.data() + 12, &sent_ns, sizeof sent_ns);
           addrs[g][k] = Loopback(dest[static_cast<std::size_t>(s)]);
           iovs[g][k] = {pkt.data(), pkt.size()};
           msgs[g][k].msg_hdr = {};
@@ -452,6 +466,20 @@ int main(int argc, char** argv) {
               "calls_per_core=%.0f, offered=%.0f%%\n",
               100 * cpu_frac, cpu_per_packet * 1e6, 100 * cpu_per_packet * 100 * 100,
               cpu_per_packet > 0 ? 1.0 / (cpu_per_packet * 100) : 0.0, 100 * offered);
+  {
+    std::uint64_t total = 0;
+    for (auto n : delay_hist) total += n;
+    auto pct = [&](double q) {
+      std::uint64_t want = static_cast<std::uint64_t>(q * static_cast<double>(total)), seen = 0;
+      for (std::size_t i = 0; i < delay_hist.size(); ++i) {
+        seen += delay_hist[i];
+        if (seen > want) return static_cast<double>(i) / 10.0;
+      }
+      return 100.0 * 10;
+    };
+    std::printf("one-way delay through the relay (ms, 0.1 ms bins, incl. the generator's own "
+                "scheduling): p50=%.1f p99=%.1f p99.9=%.1f\n", pct(0.5), pct(0.99), pct(0.999));
+  }
   if (engine) {
     Stats st = engine->stats();
     std::printf("engine: in=%llu relayed=%llu foreign=%llu no_remote=%llu send_errors=%llu\n",
