@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace homeline::sip {
 namespace {
@@ -82,7 +83,26 @@ struct Fixture {
     Flush();
   }
   // What the server's loop does after every task: the engine's events go to the service.
-  void Flush() { voice->Observe(engine.TakeOutbox()); }
+  void Flush() {
+    std::vector<core::Event> events = engine.TakeOutbox();
+    voice->Observe(events);
+    for (core::Event& e : events) log.push_back(std::move(e));
+  }
+  std::vector<core::Event> log;
+  // The CDR legs' events so far, as "started agent", "answered 2", "ended 2 busy 486 agent".
+  std::vector<std::string> Cdrs() {
+    Flush();
+    std::vector<std::string> out;
+    for (const core::Event& e : log) {
+      if (auto* s = std::get_if<core::CdrLegStarted>(&e.body))
+        out.push_back(fmt::format("started {} {}", s->leg, core::Name(s->start.role)));
+      if (auto* a = std::get_if<core::CdrLegAnswered>(&e.body)) out.push_back(fmt::format("answered {}", a->leg));
+      if (auto* d = std::get_if<core::CdrLegEnded>(&e.body))
+        out.push_back(fmt::format("ended {} {} {} {}", d->leg, core::Name(d->result), d->cause,
+                                  core::Name(d->hung_up_by)));
+    }
+    return out;
+  }
   void Available(core::UserId u) {
     ASSERT_TRUE(engine.SetPresence(u, tenant, core::Presence::kAvailable, "").has_value());
     Flush();
@@ -269,6 +289,46 @@ TEST(VoiceService, TransferToAQueueHangsUpTheAgentAndRingsTheNext) {
   f.Flush();
   // Back in the queue, offered at once to the free agent: alice's phone is hung up first.
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"requeue 13", "ring 13 bob 25000"}));
+}
+
+TEST(VoiceService, CallDetailRecordsPerLeg) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Available(f.bob);
+  f.Call(16);
+  f.voice->OnAgentFailed(16, f.alice, 486);  // alice busy, bob rings and answers
+  f.Flush();
+  f.voice->OnAgentAnswered(16, f.bob);
+  f.Flush();
+  f.voice->OnCustomerHangUp(16);
+  auto cdrs = f.Cdrs();
+  ASSERT_EQ(cdrs.size(), 8u) << fmt::format("{}", fmt::join(cdrs, " | "));
+  // The customer's leg starts the call and is answered by Homeline; each agent rung is a leg.
+  const std::string c = cdrs[0].substr(8, cdrs[0].find(' ', 8) - 8);
+  EXPECT_EQ(cdrs[0], "started " + c + " customer");
+  EXPECT_EQ(cdrs[1], "answered " + c);
+  const std::string a1 = cdrs[2].substr(8, cdrs[2].find(' ', 8) - 8);
+  EXPECT_EQ(cdrs[2], "started " + a1 + " agent");
+  EXPECT_EQ(cdrs[3], "ended " + a1 + " busy 486 agent");
+  const std::string a2 = cdrs[4].substr(8, cdrs[4].find(' ', 8) - 8);
+  EXPECT_EQ(cdrs[4], "started " + a2 + " agent");
+  EXPECT_EQ(cdrs[5], "answered " + a2);
+  EXPECT_EQ(cdrs[6], "ended " + a2 + " answered BYE customer");
+  EXPECT_EQ(cdrs[7], "ended " + c + " answered BYE customer");
+  EXPECT_EQ(f.engine.live_cdr_legs(), 0u);
+}
+
+TEST(VoiceService, CallDetailRecordsOfAnAbandonedCallWithARingOut) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(17);
+  f.Advance(20 * kSecond);  // alice's phone rings out
+  f.voice->OnCustomerHangUp(17);
+  auto cdrs = f.Cdrs();
+  ASSERT_EQ(cdrs.size(), 5u) << fmt::format("{}", fmt::join(cdrs, " | "));
+  EXPECT_TRUE(cdrs[3].ends_with(" no_answer CANCEL system")) << cdrs[3];
+  EXPECT_TRUE(cdrs[4].ends_with(" abandoned BYE customer")) << cdrs[4];
+  EXPECT_EQ(f.engine.live_cdr_legs(), 0u);
 }
 
 TEST(NumberRouter, TrunkSourceThenNumberThenTheNumbersTrunk) {

@@ -41,6 +41,7 @@ InboundRouter NumberRouter(std::string prompt_dir) {
     InboundRoute r;
     r.tenant = n->tenant;
     r.queue = n->queue;
+    r.trunk = trunk->id;
     if (auto v = e.VoiceOf(n->tenant, n->queue)) {
       // Files are plain names (core::ValidPromptFile), so they stay inside the folder.
       if (!v->greeting_file.empty()) r.prompts.greeting = dir + "/" + v->greeting_file;
@@ -69,9 +70,26 @@ CallId VoiceService::CallOf(core::InteractionId id) const {
   return it == by_interaction_.end() ? 0 : it->second;
 }
 
-void VoiceService::End(CallId id, const std::string& cause) {
+void VoiceService::EndAgentCdr(Call& c, core::CdrResult result, const std::string& cause,
+                               core::CdrParty by) {
+  if (c.agent_cdr == 0) return;
+  (void)engine_.EndCdrLeg(c.tenant, c.agent_cdr, result, cause, by, c.interaction);
+  c.agent_cdr = 0;
+  c.agent_answered = false;
+}
+
+void VoiceService::End(CallId id, const std::string& cause, core::CdrParty by) {
   auto it = calls_.find(id);
   if (it == calls_.end()) return;
+  Call& c = it->second;
+  EndAgentCdr(c, c.agent_answered ? core::CdrResult::kAnswered : core::CdrResult::kNoAnswer,
+              c.agent_answered ? cause : "CANCEL", by);
+  if (c.customer_cdr != 0) {
+    const core::CdrResult r = c.bridges > 0 ? core::CdrResult::kAnswered
+                              : by == core::CdrParty::kCustomer ? core::CdrResult::kAbandoned
+                                                                : core::CdrResult::kFailed;
+    (void)engine_.EndCdrLeg(c.tenant, c.customer_cdr, r, cause, by, c.interaction);
+  }
   by_interaction_.erase(it->second.interaction);
   calls_.erase(it);
   control_.HangUp(id, cause);
@@ -109,6 +127,18 @@ void VoiceService::OnInbound(const InboundCall& in) {
   c.tenant = route->tenant;
   c.announce_every = route->announce_every;
   c.last_announce = engine_.now();
+  core::CdrLegStart leg;
+  leg.tenant = route->tenant;
+  leg.interaction = *id;
+  leg.role = core::CdrRole::kCustomer;
+  leg.from = in.from_user.substr(0, 256);
+  leg.to = in.number.substr(0, 256);
+  leg.queue = route->queue;
+  leg.trunk = route->trunk;
+  if (auto cdr = engine_.StartCdrLeg(std::move(leg))) {
+    c.customer_cdr = *cdr;
+    (void)engine_.AnswerCdrLeg(route->tenant, *cdr);  // answered by Homeline (the greeting)
+  }
   calls_.emplace(in.call, c);
   by_interaction_.emplace(*id, in.call);
   spdlog::info("voice: call={} from {} to {}: interaction={} queued", in.call, in.from_user,
@@ -128,8 +158,14 @@ void VoiceService::OnAgentAnswered(CallId call, core::UserId agent) {
   auto st = engine_.Accept(agent, c->interaction);
   if (!st) {
     spdlog::info("voice: call={} agent={} answered too late: {}", call, agent, st.error().message);
+    EndAgentCdr(*c, core::CdrResult::kNoAnswer, "answered after the offer ended",
+                core::CdrParty::kSystem);
     control_.DropAgent(call, agent);
     return;
+  }
+  if (c->agent_cdr != 0) {
+    (void)engine_.AnswerCdrLeg(c->tenant, c->agent_cdr);
+    c->agent_answered = true;
   }
   c->state = State::kBridged;
   ++counters_.bridged;
@@ -151,6 +187,11 @@ void VoiceService::OnAgentAnswered(CallId call, core::UserId agent) {
 void VoiceService::OnAgentFailed(CallId call, core::UserId agent, int status) {
   Call* c = Find(call);
   if (c == nullptr || c->state != State::kRinging || c->agent != agent) return;
+  EndAgentCdr(*c,
+              status == 486 || status == 600 || status == 603 ? core::CdrResult::kBusy
+              : status == 408 || status == 480               ? core::CdrResult::kNoAnswer
+                                                             : core::CdrResult::kFailed,
+              std::to_string(status), core::CdrParty::kAgent);
   c->state = State::kWaiting;
   c->agent = 0;
   // Back in line with its place; the engine counts the miss and offers it to someone else.
@@ -170,14 +211,14 @@ void VoiceService::OnCustomerHangUp(CallId call) {
     ++counters_.abandoned;
     (void)engine_.Abandon(ix);
   }
-  End(call, "customer hung up");
+  End(call, "BYE", core::CdrParty::kCustomer);
 }
 
 void VoiceService::OnAgentHangUp(CallId call, core::UserId agent) {
   Call* c = Find(call);
   if (c == nullptr || c->state != State::kBridged || c->agent != agent) return;
   (void)engine_.EndContact(c->interaction, "agent_hung_up");
-  End(call, "agent hung up");
+  End(call, "BYE", core::CdrParty::kAgent);
 }
 
 // ---- the engine's events ---------------------------------------------------------------------
@@ -198,6 +239,7 @@ void VoiceService::OnEvent(const core::Event& e) {
           if (c.state == State::kBridged) {
             // Transferred to a queue: the agent's phone hangs up, the customer waits again
             // (the engine may offer it in the same command: that ring follows this order).
+            EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
             c.state = State::kWaiting;
             c.agent = 0;
             c.on_hold = false;
@@ -216,12 +258,31 @@ void VoiceService::OnEvent(const core::Event& e) {
             c.state = State::kRinging;
             c.agent = b.agent;
             ++counters_.rung;
+            EndAgentCdr(c, core::CdrResult::kNoAnswer, "CANCEL", core::CdrParty::kSystem);
+            core::CdrLegStart leg;
+            leg.tenant = c.tenant;
+            leg.call = c.customer_cdr;
+            leg.interaction = c.interaction;
+            leg.role = core::CdrRole::kAgent;
+            leg.outbound = true;
+            leg.to = sip_user_of_(b.agent).substr(0, 256);
+            leg.agent = b.agent;
+            if (const core::Interaction* ix = engine_.FindInteraction(c.tenant, c.interaction)) {
+              leg.from = ix->customer.phone.substr(0, 256);
+              leg.queue = ix->queue;
+            }
+            if (c.customer_cdr != 0) {
+              if (auto cdr = engine_.StartCdrLeg(std::move(leg))) c.agent_cdr = *cdr;
+            }
             const DurationMs timeout = std::max<DurationMs>(b.expires - engine_.now(), 0);
             // The engine's expiry cancels the ring; the phone's own timer is only a safety
             // net in case that order is lost.
             control_.RingAgent(id, b.agent, sip_user_of_(b.agent), timeout + 5 * kSecond);
           } else if constexpr (std::is_same_v<B, core::OfferEnded>) {
             if (c.state == State::kRinging && c.agent == b.agent) {
+              EndAgentCdr(c, core::CdrResult::kNoAnswer,
+                          b.result == core::OfferResult::kRejected ? "rejected" : "CANCEL",
+                          core::CdrParty::kSystem);
               c.state = State::kWaiting;
               c.agent = 0;
             }
@@ -229,11 +290,12 @@ void VoiceService::OnEvent(const core::Event& e) {
             // (a no-op on the SIP side when its leg has already ended).
             control_.DropAgent(id, b.agent);
           } else if constexpr (std::is_same_v<B, core::ContactEnded>) {
-            End(id, "contact ended: " + b.reason);  // wrap-up from the desktop, transfer...
+            // Wrap-up or /end from the desktop (the agent), a supervisor, the system.
+            End(id, b.reason, b.reason == "agent_ended" ? core::CdrParty::kAgent : core::CdrParty::kSystem);
           } else if constexpr (std::is_same_v<B, core::Closed>) {
-            End(id, "closed: " + b.reason);
+            End(id, b.reason, core::CdrParty::kSystem);
           } else {
-            End(id, "ended");
+            End(id, "ended", core::CdrParty::kSystem);
           }
         }
       },
@@ -311,7 +373,13 @@ void VoiceService::HangUpAll(const std::string& cause) {
   std::vector<CallId> ids;
   ids.reserve(calls_.size());
   for (const auto& [id, c] : calls_) ids.push_back(id);
-  for (CallId id : ids) End(id, cause);
+  for (CallId id : ids) {
+    // No engine commands (the store may be closing): the legs are ended at the next start.
+    Call& c = calls_.at(id);
+    c.customer_cdr = 0;
+    c.agent_cdr = 0;
+    End(id, cause, core::CdrParty::kSystem);
+  }
 }
 
 }  // namespace homeline::sip

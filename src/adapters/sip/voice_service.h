@@ -25,6 +25,7 @@ namespace homeline::sip {
 struct InboundRoute {
   core::TenantId tenant = 0;
   core::QueueId queue = 0;
+  core::TrunkId trunk = 0;  // the trunk the call came through (its CDR)
   WaitPrompts prompts;
   DurationMs announce_every = 30 * kSecond;  // position announcements; 0: never
 };
@@ -104,12 +105,18 @@ class VoiceService {
     bool recording = false;  // bridged and recorded
     bool recording_paused = false;
     int bridges = 0;         // times bridged (a transfer bridges again)
+    // Call detail records (core/voice.h): the customer's leg, and the current agent leg.
+    core::CdrLegId customer_cdr = 0;
+    core::CdrLegId agent_cdr = 0;
+    bool agent_answered = false;
     DurationMs announce_every = 0;
     TimeMs last_announce = 0;
   };
   Call* Find(CallId id);
-  // Forgets the call and orders its legs hung up.
-  void End(CallId id, const std::string& cause);
+  // Forgets the call, ends its CDR legs (cause, and who ended it) and orders its legs hung up.
+  void End(CallId id, const std::string& cause, core::CdrParty by);
+  // Ends the current agent leg's CDR.
+  void EndAgentCdr(Call& c, core::CdrResult result, const std::string& cause, core::CdrParty by);
   void OnEvent(const core::Event& e);
 
   core::Engine& engine_;
