@@ -21,6 +21,12 @@ import time
 PATTERN = b"HLPT"
 
 
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _hdrs(msg, names):
     out = []
     for line in msg.split("\r\n")[1:]:
@@ -53,11 +59,11 @@ class Phone:
     'ring' (never answers), 'hangup' (answers, then sends BYE after talk_s)."""
 
     def __init__(self, user, password, server_port, mode="answer", answer_delay=0.2,
-                 talk_s=2.0, realm=None):
+                 talk_s=2.0, sip_port=0):
         self.user, self.password, self.server = user, password, ("127.0.0.1", server_port)
         self.mode, self.answer_delay, self.talk_s = mode, answer_delay, talk_s
         self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sip.bind(("127.0.0.1", 0))
+        self.sip.bind(("127.0.0.1", sip_port))
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rtp.bind(("127.0.0.1", 0))
         self.port = self.sip.getsockname()[1]
@@ -357,8 +363,16 @@ class Customer:
         self.bye_answered = 0
         self.media_to = None
         self._hangup = threading.Event()
+        self._reinvite = threading.Event()
+        self.reinvite_status = 0  # final status of a re-INVITE
+        self.reinvite_sdp = ""
+        self.cseq = 1
         self.stop = threading.Event()
         self.thread = None
+
+    def reinvite(self):
+        """Moves our media to a new port with a re-INVITE (as a phone changing networks)."""
+        self._reinvite.set()
 
     def _via(self):
         return f"Via: SIP/2.0/UDP {self.source}:{self.port};branch=z9hG4bK{random.getrandbits(48):x};rport\r\n"
@@ -381,6 +395,7 @@ class Customer:
         self._hangup.set()
 
     def join(self, timeout=30):
+        self.stop.set()
         if self.thread:
             self.thread.join(timeout)
         self.sip.close()
@@ -398,8 +413,19 @@ class Customer:
                 self.sip.sendto(invite.encode(), self.server)  # retransmission (timer A)
                 last_invite = time.time()
             if self._hangup.is_set() and self.status == 200 and not sent_bye and not self.bye_in:
-                self.sip.sendto(self._req("BYE", 2).encode(), self.server)
+                self.cseq += 1
+                self.sip.sendto(self._req("BYE", self.cseq).encode(), self.server)
                 sent_bye = True
+            if self._reinvite.is_set() and self.status == 200:
+                self._reinvite.clear()
+                self.rtp.close()
+                self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self.rtp.bind((self.source, 0))
+                self.rtp_port = self.rtp.getsockname()[1]
+                sdp = sdp.replace(sdp.split("m=audio ")[1].split(" ")[0], str(self.rtp_port), 1)
+                self.cseq += 1
+                self.sip.sendto(self._req("INVITE", self.cseq, "Content-Type: application/sdp\r\n", sdp).encode(),
+                                self.server)
             r, _, _ = select.select([self.sip, self.rtp], [], [], 0.005)
             if self.sip in r:
                 msg = self.sip.recv(65535).decode(errors="replace")
@@ -408,6 +434,11 @@ class Customer:
                     code = int(first.split()[1])
                     if code < 200:
                         self.provisional.append(code)
+                        continue
+                    seq_no = int(_hdr(msg, "cseq").split()[0])
+                    if seq_no > 1:  # the answer to our re-INVITE
+                        self.reinvite_status, self.reinvite_sdp = code, _body(msg)
+                        self.sip.sendto(self._req("ACK", seq_no).encode(), self.server)
                         continue
                     self.to = _hdr(msg, "to")
                     if self.status == 0:
@@ -438,3 +469,42 @@ class Customer:
                 seq += 1
                 self.rtp.sendto(struct.pack("!BBHII", 0x80, 8, seq & 0xFFFF, seq * 160, 0x5678) + pl,
                                 self.media_to)
+
+
+def alaw_to_linear(b):
+    """G.711 A-law byte to a 16-bit sample (ITU-T G.711)."""
+    b ^= 0x55
+    t = (b & 0x0F) << 4
+    seg = (b & 0x70) >> 4
+    if seg == 0:
+        t += 8
+    elif seg == 1:
+        t += 0x108
+    else:
+        t = (t + 0x108) << (seg - 1)
+    return t if b & 0x80 else -t
+
+
+def tone_power(payloads, freq, rate=8000):
+    """Mean Goertzel power at freq over A-law packets (relative; compare two frequencies)."""
+    import math
+    coeff = 2 * math.cos(2 * math.pi * freq / rate)
+    total = 0.0
+    for p in payloads:
+        s1 = s2 = 0.0
+        for b in p:
+            s0 = alaw_to_linear(b) + coeff * s1 - s2
+            s2, s1 = s1, s0
+        total += s1 * s1 + s2 * s2 - coeff * s1 * s2
+    return total / max(1, len(payloads))
+
+
+def write_tone_wav(path, freq, seconds=10, rate=8000):
+    import math
+    import wave
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate)))
+                               for i in range(rate * seconds)))

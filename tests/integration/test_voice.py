@@ -1,48 +1,21 @@
-"""Voice calls end to end: a customer calls the demo number through the trunk (127.0.0.1),
-Homeline answers with a greeting and music and queues the call; agents' phones ring, answer,
-refuse or let ring; the media is checked at the far end. Real homeline servers with SIP on a
-free port, real SIP peers (a stdlib phone, SIPp, baresip)."""
+"""Voice calls from the trunk's side: a customer calls the demo number through the trunk
+(127.0.0.1); unknown sources and numbers are refused; Homeline answers with a greeting and
+music, queues the call, follows a re-INVITE, counts an abandon and writes its CDR. A real server
+with SIP on a free port; the callers are stdlib SIP peers (sipphone.py)."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 import unittest
 
-from flows import T, FlowTest
-from harness import Server
+from flows import T
 import sipphone
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCENARIOS = os.path.join(HERE, "..", "sip", "scenarios")
-PCAP = "/usr/share/sip-tester/g711a.pcap"
+from voice_flows import PCAP, SCENARIOS, VoiceFlowTest, nonsilent
 
 
-def nonsilent(payloads):
-    # A-law silence is 0xD5/0x55; music and speech vary.
-    return sum(1 for p in payloads if len(set(p)) > 4)
-
-
-class VoiceTest(FlowTest):
-    def setUp(self):
-        self.server = Server(sip=True).start()
-        self.addCleanup(self.server.cleanup)
-        self._tokens = {}
-        self._ids = {}
-
-    @property
-    def sip_port(self):
-        return self.server.sip_port
-
-    def voice_calls(self, live=True):
-        out = self.ok("GET", f"{T}/interactions" + ("?live=1" if live else ""), token=self.token("sam"))
-        return [ix for ix in out if ix["channel"] == "voice"]
-
-    def customer(self, **kw):
-        c = sipphone.Customer(self.sip_port, **kw).start(30)
-        self.addCleanup(c.join, 5)
-        return c
-
+class VoiceInbound(VoiceFlowTest):
     # ---- inbound -----------------------------------------------------------------------------
 
     def test_unknown_source_is_forbidden_and_unknown_number_not_found(self):
@@ -64,6 +37,28 @@ class VoiceTest(FlowTest):
         self.eventually(lambda: self.ix(ix["id"])["state"] == "abandoned", what="abandoned")
         self.assertEqual(self.stats("support")["abandoned"], 1)
         self.assertEqual(self.server.metric("homeline_voice_calls_live"), 0)
+        # Its call detail record: one leg, answered by Homeline, abandoned by the caller.
+        cdrs = self.eventually(lambda: self.ok("GET", f"{T}/cdrs", token=self.token("sam"))["calls"],
+                               what="CDR")
+        self.assertEqual(len(cdrs), 1)
+        call = cdrs[0]
+        self.assertEqual((call["interaction"], call["result"], call["hung_up_by"], call["to"]),
+                         (ix["id"], "abandoned", "customer", "+15550100"))
+        self.assertEqual([l["role"] for l in call["legs"]], ["customer"])
+
+    def test_reinvite_moves_the_callers_media(self):
+        c = self.customer()
+        self.eventually(lambda: nonsilent(c.rx) >= 20, what="greeting heard")
+        first = c.media_to
+        c.reinvite()
+        self.eventually(lambda: c.reinvite_status, what="re-INVITE answered")
+        self.assertEqual(c.reinvite_status, 200)
+        self.assertIn(f"m=audio {first[1]} RTP/AVP 8", c.reinvite_sdp)  # same port and codec
+        self.assertRegex(c.reinvite_sdp, r"(?m)^o=homeline \d+ 2 ")  # version bumped
+        before = len(c.rx)
+        self.eventually(lambda: len(c.rx) - before >= 25, what="audio on the new port")
+        c.hangup()
+        self.eventually(lambda: self.stats("support")["abandoned"] == 1, what="abandoned")
 
 
 if __name__ == "__main__":
