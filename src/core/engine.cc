@@ -236,6 +236,12 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     users_[b.user.id] = b.user;
     user_by_login_[b.user.login] = b.user.id;
     bump(b.user.id);
+  } else if constexpr (std::is_same_v<B, UserSipSet>) {
+    if (b.ha1.empty()) {
+      sip_ha1_.erase(b.user);
+    } else {
+      sip_ha1_[b.user] = b.ha1;
+    }
   } else if constexpr (std::is_same_v<B, MemberSet>) {
     members_[b.user][b.tenant] = b.member;
     auto it = agents_.find(b.user);
@@ -785,7 +791,8 @@ unsigned Engine::FreeChannels(const Agent& a) const {
   for (int c = 0; c < kChannelCount; ++c) {
     const Channel ch = static_cast<Channel>(c);
     if (IsExclusive(ch) && a.used[c] > 0) return 0;  // a call takes the whole agent
-    const int cap = a.capacity[ch];
+    int cap = a.capacity[ch];
+    if (ch == Channel::kVoice && options_.voice_requires_phone && !a.phone) cap = 0;
     const bool free = IsExclusive(ch) ? (a.work.empty() && cap >= 1) : a.used[c] < cap;
     if (free) mask |= 1u << c;
   }
@@ -1263,6 +1270,27 @@ Status Engine::SetPresence(UserId u, TenantId t, Presence p, const std::string& 
   return {};
 }
 
+Status Engine::SetSipCredential(UserId u, std::string ha1) {
+  if (FindUser(u) == nullptr) return Fail(ErrorCode::kNotFound, "no such user");
+  const bool hex = ha1.size() == 32 && std::all_of(ha1.begin(), ha1.end(), [](char ch) {
+                     return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+                   });
+  if (!ha1.empty() && !hex) return Fail(ErrorCode::kBadRequest, "ha1 must be 32 lower-case hex digits");
+  Emit(0, UserSipSet{u, std::move(ha1)});
+  return {};
+}
+
+void Engine::SetPhone(UserId u, bool registered) {
+  if (FindUser(u) == nullptr) return;
+  Agent& a = AgentOf(u);
+  if (a.phone == registered) return;
+  a.phone = registered;
+  if (a.tenant == 0) return;  // offline: nothing to route
+  ReindexAgent(a);
+  dirty_agents_.push_back(u);
+  Dispatch();
+}
+
 void Engine::Touch(UserId u) {
   auto it = agents_.find(u);
   if (it != agents_.end()) it->second.last_seen = std::max(it->second.last_seen, now_);
@@ -1468,6 +1496,11 @@ const User* Engine::FindUser(UserId u) const {
 const User* Engine::FindUserByLogin(const std::string& login) const {
   auto it = user_by_login_.find(login);
   return it == user_by_login_.end() ? nullptr : FindUser(it->second);
+}
+
+const std::string* Engine::SipHa1(UserId u) const {
+  auto it = sip_ha1_.find(u);
+  return it == sip_ha1_.end() ? nullptr : &it->second;
 }
 
 const Membership* Engine::FindMember(TenantId t, UserId u) const {

@@ -98,6 +98,8 @@ struct Agent {
   // Lease: the desktop's WebSocket connections, or the last API call.
   int connections = 0;
   TimeMs last_seen = 0;
+  // A SIP phone of the person is registered (SetPhone; not durable, like the lease).
+  bool phone = false;
 
   // Derived from `work` and the states of its contacts, kept in step by the engine so that
   // routing does not look every contact in hand up.
@@ -165,6 +167,10 @@ struct QueueStats : DayFigures {
 struct EngineOptions {
   std::uint64_t seed = 1;  // for the random strategy
   DurationMs finished_retention = 24 * kHour;  // see "Memory" above
+  // Voice capacity counts only while the agent's SIP phone is registered (SetPhone). The
+  // server turns it on when SIP is on; off, voice is offered to agents without phones (the
+  // API-driven flows and the simulator).
+  bool voice_requires_phone = false;
 };
 
 class Engine {
@@ -220,6 +226,14 @@ class Engine {
   Status UpdateDisposition(const Disposition& d);
   Status DeleteDisposition(TenantId t, DispositionId id);
   Status CreateSession(const std::string& token_hash, UserId u, TimeMs expires);
+  // The user's SIP digest credential: ha1 is 32 lower-case hex digits (MD5 of
+  // login:realm:password, computed by the caller), or empty to remove it.
+  Status SetSipCredential(UserId u, std::string ha1);
+  // Whether the user's SIP phone is registered (the registrar says so). Not an event: phones
+  // register again after a restart. With voice_requires_phone, voice is offered only to agents
+  // whose phone is registered; a phone that registers makes the agent routable for voice at
+  // once.
+  void SetPhone(UserId u, bool registered);
   Status RevokeSession(const std::string& token_hash);
 
   // ---- workforce management: forecast calendar -------------------------------------------------
@@ -347,6 +361,9 @@ class Engine {
   const Tenant* FindTenantBySlug(const std::string& slug) const;
   const User* FindUser(UserId u) const;
   const User* FindUserByLogin(const std::string& login) const;
+  // The user's SIP HA1 (see SetSipCredential); null when none is set.
+  const std::string* SipHa1(UserId u) const;
+  const std::map<UserId, std::string>& sip_credentials() const { return sip_ha1_; }
   const Membership* FindMember(TenantId t, UserId u) const;
   // Tenants the user belongs to, with the role in each.
   std::vector<std::pair<TenantId, Role>> TenantsOf(UserId u) const;
@@ -531,6 +548,7 @@ class Engine {
   std::map<QueueId, QueueVoice> queue_voice_;
   std::map<UserId, User> users_;
   std::unordered_map<std::string, UserId> user_by_login_;
+  std::map<UserId, std::string> sip_ha1_;
   std::map<UserId, std::map<TenantId, Membership>> members_;
   std::map<SkillId, Skill> skills_;
   std::map<QueueId, Queue> queues_;  // ordered: fits and listings go by id

@@ -688,6 +688,15 @@ void Read(Reader& r, UserSet* e) {
   r.Object("user", [&](Reader& s) { ReadUser(s, &e->user); }, true);
 }
 
+void Write(json& j, const UserSipSet& e) {
+  j["user"] = e.user;
+  j["ha1"] = e.ha1;
+}
+void Read(Reader& r, UserSipSet* e) {
+  r.Req("user", &e->user);
+  r.Req("ha1", &e->ha1);
+}
+
 void Write(json& j, const MemberSet& e) {
   j["tenant"] = e.tenant;
   j["user"] = e.user;

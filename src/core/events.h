@@ -17,6 +17,10 @@ namespace homeline::core {
 
 struct TenantSet { Tenant tenant; };
 struct UserSet { User user; };
+// A user's SIP digest credential (docs/decisions.md 26): ha1 = hex MD5(login:realm:password),
+// which is what digest authentication needs and all a stolen database gives away (for this
+// realm only). Empty: the user has no SIP password (cannot register a phone).
+struct UserSipSet { UserId user = 0; std::string ha1; };
 struct MemberSet { TenantId tenant = 0; UserId user = 0; Membership member; };
 struct MemberRemoved { TenantId tenant = 0; UserId user = 0; };
 struct SkillSet { Skill skill; };
@@ -110,7 +114,7 @@ struct CdrLegEnded {
   CdrParty hung_up_by = CdrParty::kUnknown;
 };
 
-using EventBody = std::variant<TenantSet, UserSet, MemberSet, MemberRemoved, SkillSet,
+using EventBody = std::variant<TenantSet, UserSet, UserSipSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
                                DispositionSet, DispositionDeleted, SessionCreated, SessionRevoked,
                                PresenceChanged, InteractionCreated, InteractionMoved,

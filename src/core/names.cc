@@ -43,6 +43,7 @@ std::optional<E> ParseIn(const std::array<const char*, N>& names, std::string_vi
 // One overload per alternative: adding an event without a name fails to compile.
 constexpr const char* EventName(const TenantSet&) { return "tenant.set"; }
 constexpr const char* EventName(const UserSet&) { return "user.set"; }
+constexpr const char* EventName(const UserSipSet&) { return "user.sip_set"; }
 constexpr const char* EventName(const MemberSet&) { return "member.set"; }
 constexpr const char* EventName(const MemberRemoved&) { return "member.removed"; }
 constexpr const char* EventName(const SkillSet&) { return "skill.set"; }

@@ -105,7 +105,15 @@ struct App::Impl : http::ServerHandler {
   std::multimap<std::uint64_t, std::function<void()>> held;  // replies waiting for durability
   std::deque<core::Event> unpublished;                        // events waiting for durability
 
-  explicit Impl(Config c) : config(std::move(c)) {}
+  // With SIP on, voice goes only to agents whose phone is registered (the registrar tells the
+  // engine); with it off there are no phones, and voice is offered through the API alone.
+  static core::EngineOptions EngineOptionsOf(const Config& c) {
+    core::EngineOptions o;
+    o.voice_requires_phone = c.sip_enabled;
+    return o;
+  }
+
+  explicit Impl(Config c) : config(std::move(c)), engine(EngineOptionsOf(config)) {}
 
   void Post(std::function<void()> fn) {
     {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "adapters/auth/passwords.h"
+#include "adapters/auth/sip_digest.h"
 #include "core/engine.h"
 
 namespace homeline::server {
@@ -28,7 +29,11 @@ Result<UserId> MakeUser(Engine& e, const std::string& login, const std::string& 
   u.name = name;
   u.platform_admin = platform_admin;
   u.password_hash = auth::HashPassword("demo");
-  return e.CreateUser(u);
+  auto id = e.CreateUser(u);
+  if (!id) return id;
+  // Every demo user's SIP user name is the login, the password "demo" too (issue 3).
+  if (auto st = e.SetSipCredential(*id, auth::SipHa1(login, "demo")); !st) return std::unexpected(st.error());
+  return id;
 }
 
 Result<QueueId> MakeQueue(Engine& e, TenantId t, const std::string& name, SkillId skill, int min_prof,

@@ -153,6 +153,10 @@ void ExpectSame(const SessionCreated& a, const SessionCreated& b) {
   EXPECT_EQ(a.user, b.user);
   EXPECT_EQ(a.expires, b.expires);
 }
+void ExpectSame(const UserSipSet& a, const UserSipSet& b) {
+  EXPECT_EQ(a.user, b.user);
+  EXPECT_EQ(a.ha1, b.ha1);
+}
 void ExpectSame(const SessionRevoked& a, const SessionRevoked& b) {
   EXPECT_EQ(a.token_hash, b.token_hash);
 }
@@ -470,6 +474,7 @@ std::vector<EventBody> SampleEvents() {
   return {
       TenantSet{tenant},
       UserSet{user},
+      UserSipSet{77, "0123456789abcdef0123456789abcdef"},
       MemberSet{3, 77, member},
       MemberRemoved{3, 77},
       SkillSet{Skill{11, 3, "Spanish"}},
@@ -537,6 +542,7 @@ std::vector<EventBody> SampleEvents() {
 TEST(Names, EventTypeNamesAreStable) {
   const std::vector<std::string> expected{
       "tenant.set",          "user.set",
+      "user.sip_set",
       "member.set",          "member.removed",
       "skill.set",           "skill.deleted",
       "queue.set",           "queue.deleted",

@@ -165,7 +165,15 @@ class Scenario {
     if (verb == "seed") {
       if (engine_->last_seq() != 0) Throw("seed must come before anything else");
       seed_ = static_cast<std::uint64_t>(ParseInt(w.At(0, "seed")));
-      engine_ = std::make_unique<Engine>(EngineOptions{seed_});
+      engine_ = std::make_unique<Engine>(Options());
+      engine_->SetTime(now_);
+    } else if (verb == "phones") {
+      // "phones required": voice only to agents whose SIP phone is registered (the server's
+      // setting when SIP is on).
+      if (engine_->last_seq() != 0) Throw("phones must come before anything else");
+      if (w.At(0, "required") != "required") Throw("expected: phones required");
+      phones_required_ = true;
+      engine_ = std::make_unique<Engine>(Options());
       engine_->SetTime(now_);
     } else if (verb == "expect") {
       Expect(w);
@@ -226,6 +234,10 @@ class Scenario {
       e.Disconnected(UserOf(w.At(0, "agent")));
     } else if (verb == "touch") {
       e.Touch(UserOf(w.At(0, "agent")));
+    } else if (verb == "phone") {
+      const std::string& state = w.At(1, "registered|unregistered");
+      if (state != "registered" && state != "unregistered") Throw("phone NAME registered|unregistered");
+      e.SetPhone(UserOf(w.At(0, "agent")), state == "registered");
     } else if (verb == "arrive" || verb == "callback") {
       Arrive(verb, w);
     } else if (verb == "accept") {
@@ -369,7 +381,7 @@ class Scenario {
 
   // What the server does at start: decode the committed log into a fresh engine.
   std::unique_ptr<Engine> Replayed() const {
-    auto fresh = std::make_unique<Engine>(EngineOptions{seed_});
+    auto fresh = std::make_unique<Engine>(Options());
     for (const Event& ev : log_) {
       const std::string type = TypeName(ev.body);
       auto body = DecodePayload(type, EncodePayload(ev.body));
@@ -436,7 +448,7 @@ class Scenario {
   }
 
   // expect agent NAME ACTIVITY [presence=P] [reason=R] [tenant=T] [work=ID,ID|-] [misses=N]
-  //   [contacts=N]
+  //   [contacts=N] [phone=registered|unregistered]
   void ExpectAgent(const Words& w) {
     const std::string& name = w.At(1, "agent");
     const Agent a = engine_->AgentView(UserOf(name));
@@ -450,6 +462,7 @@ class Scenario {
       else if (key == "misses") found = std::to_string(a.consecutive_misses);
       else if (key == "contacts") found = std::to_string(a.contacts_today);
       else if (key == "work") found = WorkOf(a);
+      else if (key == "phone") found = a.phone ? "registered" : "unregistered";
       else Throw("unknown agent field '" + key + "'");
       if (found != value) Throw("expected agent " + name + " " + key + "=" + value + ", found " + key + "=" + found);
     }
@@ -574,8 +587,10 @@ class Scenario {
         exclusive = exclusive || IsExclusive(Ix(id).channel);
       }
       const int c = static_cast<int>(ix.channel);
-      const bool free = IsExclusive(ix.channel) ? a->work.empty() && m->capacity.slots[c] >= 1
-                                                : !exclusive && used[c] < m->capacity.slots[c];
+      int cap = m->capacity.slots[c];
+      if (ix.channel == Channel::kVoice && phones_required_ && !a->phone) cap = 0;
+      const bool free = IsExclusive(ix.channel) ? a->work.empty() && cap >= 1
+                                                : !exclusive && used[c] < cap;
       if (fits && free)
         Throw("invariant: " + name + " waits in " + QueueName(ix.queue) + " while " + agent +
               " is available for it");
@@ -666,6 +681,12 @@ class Scenario {
 
   std::string path_;
   std::uint64_t seed_ = 1;
+  bool phones_required_ = false;
+  EngineOptions Options() const {
+    EngineOptions o{seed_};
+    o.voice_requires_phone = phones_required_;
+    return o;
+  }
   TimeMs now_ = kStart;
   std::unique_ptr<Engine> engine_ = [] {
     auto e = std::make_unique<Engine>();

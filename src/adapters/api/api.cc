@@ -20,6 +20,7 @@
 #include "adapters/api/views.h"
 #include "adapters/http/url.h"
 #include "adapters/auth/passwords.h"
+#include "adapters/auth/sip_digest.h"
 #include "core/engine.h"
 #include "core/event_codec.h"
 #include "core/interval_stats.h"
@@ -234,6 +235,7 @@ struct Api::Impl {
     Add("GET", "/api/v1/tenants/{tenant}/users/{id}", Access::kMember, &Impl::GetMember, "A member (agents: only themselves)");
     Add("PATCH", "/api/v1/tenants/{tenant}/users/{id}", Access::kAdmin, &Impl::PatchMember, "Change a member's role, skills, capacity, name, password");
     Add("DELETE", "/api/v1/tenants/{tenant}/users/{id}", Access::kAdmin, &Impl::DeleteMember, "Remove a member from the tenant");
+    Add("PUT", "/api/v1/tenants/{tenant}/users/{id}/sip-password", Access::kAdmin, &Impl::PutSipPassword, "Set a member's SIP password (digest; the phone's user name is the login); null removes it");
     Add("GET", "/api/v1/tenants/{tenant}/skills", Access::kMember, &Impl::ListSkills, "Skills");
     Add("POST", "/api/v1/tenants/{tenant}/skills", Access::kAdmin, &Impl::CreateSkill, "Create a skill");
     Add("GET", "/api/v1/tenants/{tenant}/skills/{id}", Access::kMember, &Impl::GetSkill, "A skill");
@@ -818,6 +820,27 @@ struct Api::Impl {
       });
     };
     return out;
+  }
+
+  // Only HA1 = MD5(login:realm:password) is kept (it is what digest needs); it never leaves
+  // the server: views say whether one is set.
+  Outcome PutSipPassword(Ctx& c) {
+    TRY(OnlyFields(c.body, {"password"}));
+    core::UserId uid = 0;
+    if (!MemberOr404(c, uid)) return Err(ErrorCode::kNotFound, "no such user");
+    if (!c.body.contains("password")) return Err(ErrorCode::kBadRequest, "password is required (null removes it)");
+    // Like the login password: a user shared with other tenants is not this tenant's to change.
+    if (engine.TenantsOf(uid).size() > 1)
+      return Err(ErrorCode::kForbidden, "this user also works for other tenants; their SIP password cannot change here");
+    std::string ha1;
+    if (!c.body["password"].is_null()) {
+      std::string password;
+      TRY(Want(c.body, "password", password, true, 128));
+      if (password.size() < 4) return Err(ErrorCode::kBadRequest, "password of at least 4 characters");
+      ha1 = auth::SipHa1(engine.FindUser(uid)->login, password);
+    }
+    TRY(engine.SetSipCredential(uid, std::move(ha1)));
+    return Done(JsonResponse(MemberJson(engine, c.tenant, uid)));
   }
 
   Outcome DeleteMember(Ctx& c) {

@@ -209,6 +209,10 @@ void EventHub::SendAgent(core::TenantId t, core::UserId u) {
   }
 }
 
+void EventHub::AgentChanged(core::UserId u) {
+  for (const auto& [t, role] : engine_.TenantsOf(u)) SendAgent(t, u);
+}
+
 void EventHub::SendInteraction(core::TenantId t, core::InteractionId id, bool offer) {
   const core::Interaction* ix = engine_.FindInteraction(t, id);
   if (ix == nullptr || ix->agent == 0) return;

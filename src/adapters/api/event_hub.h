@@ -52,6 +52,9 @@ class EventHub {
 
   // Events now durable: push what they changed to the peers that may see it.
   void Publish(const std::vector<core::Event>& events);
+  // Something of the agent that is not an event changed (its SIP phone registered or not):
+  // its desktop and its tenants' supervisors get the agent frame again.
+  void AgentChanged(core::UserId u);
   // Pushes queue statistics: of the tenants that had events since the last call (changed_only),
   // or of every subscribed tenant (waiting times grow without events; call about once a
   // second). A frame equal to the last one a peer got is not sent again.

@@ -62,6 +62,8 @@ json AgentJson(const core::Engine& engine, core::TenantId tenant, core::UserId u
               {"working_tenant", a.tenant},
               {"work", work},
               {"connections", a.connections},
+              // The SIP phone, whatever the tenant: it rings for the one the agent works for.
+              {"phone", a.phone ? "registered" : "unregistered"},
               {"consecutive_misses", a.consecutive_misses},
               {"contacts_today", a.contacts_today},
               {"talk_today_s", a.talk_today / 1000.0},
@@ -96,6 +98,7 @@ json MemberJson(const core::Engine& engine, core::TenantId tenant, core::UserId 
   const core::User* u = engine.FindUser(user);
   const core::Membership* m = engine.FindMember(tenant, user);
   json out = u ? core::ToJson(*u) : json::object();
+  out["sip_password"] = engine.SipHa1(user) != nullptr;  // whether one is set; never the HA1
   if (m != nullptr) {
     out["role"] = core::Name(m->role);
     json skills = json::object();
