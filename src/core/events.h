@@ -17,7 +17,7 @@ namespace homeline::core {
 
 struct TenantSet { Tenant tenant; };
 struct UserSet { User user; };
-// A user's SIP digest credential (docs/decisions.md 26): ha1 = hex MD5(login:realm:password),
+// A user's SIP digest credential (docs/decisions.md 36): ha1 = hex MD5(login:realm:password),
 // which is what digest authentication needs and all a stolen database gives away (for this
 // realm only). Empty: the user has no SIP password (cannot register a phone).
 struct UserSipSet { UserId user = 0; std::string ha1; };

@@ -17,6 +17,7 @@
 #include "adapters/api/static_files.h"
 #include "adapters/auth/passwords.h"
 #include "adapters/http/http_server.h"
+#include "adapters/sip/registrar.h"
 #include "adapters/sip/sip_stack.h"
 #include "adapters/solver/cbc_solver.h"
 #include "adapters/store/event_store.h"
@@ -92,6 +93,7 @@ struct App::Impl : http::ServerHandler {
   std::unique_ptr<api::StaticFiles> pages;  // read-only after Start: used on the I/O threads
   std::unique_ptr<sip::SipStack> sip_stack;  // null when SIP is off
   std::unique_ptr<Voice> voice;              // calls and media; null when SIP is off
+  std::unique_ptr<sip::Registrar> registrar;  // agents' phones; null when SIP is off
 
   // The loop's inbox.
   std::mutex mu;
@@ -129,6 +131,12 @@ struct App::Impl : http::ServerHandler {
     std::vector<core::Event> events = engine.TakeOutbox();
     if (events.empty()) return;
     if (voice) voice->Observe(events);
+    if (registrar) {
+      for (const core::Event& e : events) {
+        if (const auto* s = std::get_if<core::UserSipSet>(&e.body)) UpdateSipCredential(s->user);
+        if (const auto* u = std::get_if<core::UserSet>(&e.body)) UpdateSipCredential(u->user.id);
+      }
+    }
     std::vector<store::StoredEvent> batch;
     batch.reserve(events.size());
     for (const core::Event& e : events) {
@@ -137,6 +145,15 @@ struct App::Impl : http::ServerHandler {
     }
     store->Append(std::move(batch));
     for (core::Event& e : events) unpublished.push_back(std::move(e));
+  }
+
+  // The registrar's copy of a user's SIP credential (it checks REGISTERs on the SIP thread):
+  // none for a disabled user, whose phone is then dropped.
+  void UpdateSipCredential(core::UserId id) {
+    const core::User* u = engine.FindUser(id);
+    if (u == nullptr) return;
+    const std::string* ha1 = engine.SipHa1(id);
+    registrar->SetCredential(u->login, id, ha1 && !u->disabled ? *ha1 : std::string());
   }
 
   void OnDurable(std::uint64_t seq) {
@@ -244,6 +261,18 @@ struct App::Impl : http::ServerHandler {
     out += "# TYPE homeline_held_replies gauge\n";
     out += fmt::format("homeline_held_replies {}\n", held.size());
     if (voice) out += voice->Metrics();
+    if (registrar) {
+      const sip::RegistrarStats r = registrar->stats();
+      auto metric = [&out](const char* name, const char* type, std::uint64_t v) {
+        out += fmt::format("# TYPE {} {}\n{} {}\n", name, type, name, v);
+      };
+      metric("homeline_sip_phones_registered", "gauge", r.bindings);
+      metric("homeline_sip_registers_total", "counter", r.registers);
+      metric("homeline_sip_auth_failures_total", "counter", r.auth_failures);
+      metric("homeline_sip_auth_limited_total", "counter", r.auth_limited);
+      metric("homeline_sip_bindings_expired_total", "counter", r.expired);
+      metric("homeline_sip_qualify_failed_total", "counter", r.qualify_failed);
+    }
     return out;
   }
 
@@ -349,12 +378,29 @@ struct App::Impl : http::ServerHandler {
       if (!started) return std::unexpected(started.error());
       sip_stack = std::move(*started);
       spdlog::info("sip: listening on {}:{} (udp, tcp)", sip_stack->host(), sip_stack->port());
+      // Phones: the registrar tells the engine (on this loop) and the agents' desktops.
+      sip::RegistrarOptions ro;
+      ro.qualify_interval_s = config.sip_qualify_s;
+      registrar = std::make_unique<sip::Registrar>(*sip_stack, ro, [this](core::UserId u, bool registered) {
+        Post([this, u, registered] {
+          engine.SetPhone(u, registered);
+          hub->AgentChanged(u);
+        });
+      });
+      registrar->Install();
+      for (const auto& [id, ha1] : engine.sip_credentials()) UpdateSipCredential(id);
       VoiceOptions vo;
       vo.data_dir = config.data_dir;
       vo.recordings_dir = (std::filesystem::path(config.data_dir) / "recordings").string();
       vo.media_address = config.sip_host == "0.0.0.0" ? "127.0.0.1" : config.sip_host;
+      // The calls code rings an agent's registered phone (looked up on the SIP thread).
+      sip::BindingLookup bindings = [r = registrar.get()](const std::string& login) -> std::optional<sip::AgentBinding> {
+        auto b = r->Lookup(login);
+        if (!b) return std::nullopt;
+        return sip::AgentBinding{b->contact, b->route};
+      };
       auto v = Voice::Start(engine, *sip_stack, [this](std::function<void()> fn) { Post(std::move(fn)); },
-                            sip::BindingLookup{}, vo);
+                            std::move(bindings), vo);
       if (!v) return std::unexpected(v.error());
       voice = std::move(*v);
       api->SetVoiceAction([this](core::InteractionId id, const std::string& action) { return voice->Action(id, action); });

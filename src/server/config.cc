@@ -71,6 +71,9 @@ Result<Config> LoadConfig(const std::string& path) {
       if (auto st = ParseSip(*v, c); !st) return Fail(ErrorCode::kBadRequest, "server.sip: " + st.error().message);
     }
     c.session_ttl_s = t["auth"]["session_ttl"].value_or(c.session_ttl_s);
+    const std::int64_t qualify = t["sip"]["qualify"].value_or(static_cast<std::int64_t>(c.sip_qualify_s));
+    if (qualify < 0 || qualify > 3600) return Fail(ErrorCode::kBadRequest, "sip.qualify must be 0-3600 seconds");
+    c.sip_qualify_s = static_cast<std::uint32_t>(qualify);
     c.log_level = t["log"]["level"].value_or(c.log_level);
     c.chat_visitor_burst = t["chat"]["visitor_burst"].value_or(c.chat_visitor_burst);
     c.chat_visitor_per_second = t["chat"]["visitor_rate"].value_or(c.chat_visitor_per_second);

@@ -14,6 +14,8 @@
 //   web = "web"               # HOMELINE_WEB: directory of the browser pages (default: the
 //                             # source tree's web/, compiled in)
 //   sip = "127.0.0.1:5060"    # HOMELINE_SIP: SIP over UDP and TCP on HOST:PORT; "off" disables
+//   [sip]
+//   qualify = 30              # seconds between OPTIONS to each registered phone; 0: none
 //   [auth]
 //   session_ttl = 43200       # seconds a login token lasts
 //   [chat]                    # web chat limits (see docs/api.md)
@@ -56,6 +58,7 @@ struct Config {
   bool sip_enabled = true;
   std::string sip_host = "127.0.0.1";
   std::uint16_t sip_port = 5060;
+  std::uint32_t sip_qualify_s = 30;  // OPTIONS to registered phones; 0: never
 };
 
 // Parses "HOST:PORT", "[::1]:PORT" or ":PORT".

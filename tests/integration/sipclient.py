@@ -72,16 +72,16 @@ def digest(method, uri, user, password, challenge, nc=1, cnonce=None, realm=None
 class Client:
     """One SIP endpoint on 127.0.0.1 (a UDP socket, or one TCP connection)."""
 
-    def __init__(self, port, transport="udp", host="127.0.0.1"):
+    def __init__(self, port, transport="udp", host="127.0.0.1", bind="127.0.0.1"):
         self.server = (host, port)
         self.transport = transport
         if transport == "udp":
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.sock.bind(("127.0.0.1", 0))
+            self.sock.bind((bind, 0))
         else:
-            self.sock = socket.create_connection(self.server, timeout=TIMEOUT)
+            self.sock = socket.create_connection(self.server, timeout=TIMEOUT, source_address=(bind, 0))
         self.sock.settimeout(TIMEOUT)
-        self.local_port = self.sock.getsockname()[1]
+        self.local_host, self.local_port = self.sock.getsockname()[:2]
         self.call_id = os.urandom(8).hex() + "@test"
         self.cseq = 0
         self.tag = os.urandom(4).hex()
@@ -128,7 +128,7 @@ class Client:
         tp = "UDP" if self.transport == "udp" else "TCP"
         branch = "z9hG4bK" + os.urandom(6).hex()
         lines = [f"{method} {uri} SIP/2.0",
-                 f"Via: SIP/2.0/{tp} 127.0.0.1:{self.local_port};rport;branch={branch}",
+                 f"Via: SIP/2.0/{tp} {self.local_host}:{self.local_port};rport;branch={branch}",
                  "Max-Forwards: 70",
                  f"From: {from_ or '<' + uri + '>'};tag={self.tag}",
                  f"To: {to or '<' + uri + '>'}",
@@ -160,7 +160,7 @@ class Client:
         uri = f"sip:{domain}"
         aor = f"<sip:{user}@{domain}>"
         tp = "" if self.transport == "udp" else ";transport=tcp"
-        contact = contact or f"<sip:{user}@127.0.0.1:{self.local_port}{tp}>"
+        contact = contact or f"<sip:{user}@{self.local_host}:{self.local_port}{tp}>"
         hdrs = [f"Expires: {expires}", *extra]
         r = self.transact("REGISTER", uri, to=aor, from_=aor, contact=contact, headers=hdrs)
         if r is None or r.status != 401:

@@ -7,7 +7,7 @@
 
 namespace homeline::auth {
 
-// The realm of every Homeline SIP challenge (docs/decisions.md 26). HA1 depends on it:
+// The realm of every Homeline SIP challenge (docs/decisions.md 36). HA1 depends on it:
 // changing it invalidates every stored SIP password.
 inline constexpr std::string_view kSipRealm = "homeline";
 
