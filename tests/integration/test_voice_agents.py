@@ -216,7 +216,11 @@ class VoiceAgents(VoiceFlowTest):
         self.addCleanup(lambda: bs.poll() is None and bs.kill())
         self.addCleanup(log.close)
         read_log = lambda: open(os.path.join(home, "baresip.log"), errors="replace").read()
-        self.eventually(lambda: "200 OK" in read_log(), timeout=15, what="baresip registered")
+        try:
+            self.eventually(lambda: self.server.metric("homeline_sip_phones_registered") == 1,
+                            timeout=20, what="baresip registered")
+        except AssertionError:
+            raise AssertionError(f"baresip did not register; its log:\n{read_log()[-3000:]}")
         self.available("bob")
         c = self.customer()
         ix = self.eventually(lambda: [i for i in self.voice_calls() if i["state"] == "connected"],
