@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# ACD call-setup rate (issue 3: >= 1,000 calls/s with zero failed calls), RFC 7502 style, and
+# Kamailio proxying the same SIPp flow in the same run, for the ratio. See docs/benchmarks.md.
+#
+# The flow: SIPp uac (the trunk: INVITE sip:+15550100, 200, ACK, hold, BYE) -> system under
+# test -> SIPp uas (every agent's phone: 180, 200, ACK, BYE). Homeline is bench_voice_setup (the
+# server's engine + VoiceService + SIP stack + calls + media in one process; N agents, queue
+# wrap-up 1 ms so agents are available again after each call); Kamailio is kamailio.cfg
+# (record_route, usrloc registrar, t_relay; the agent's phone registered first).
+#
+# Trials: fixed duration at one rate; a trial fails on any failed call at either SIPp (SIPp
+# fails a call on an unexpected message or a timeout) or, for Homeline, when the server did not
+# bridge every call (refused, abandoned, agent leg failed). The rate doubles from START until a
+# trial fails (or MAX passes), then a binary search between the last pass and the first fail
+# down to STEP calls/s. CPU per call = the server processes' CPU time (user+sys, all threads or
+# processes) during the trial / calls.
+#
+# Usage: bench/voice/setup_rate.sh [duration_s=10] [hold_ms=500] [start=100] [max=2000] [step=25] [agents=4000]
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+DUR=${1:-10}; HOLD=${2:-500}; START=${3:-100}; MAX=${4:-2000}; STEP=${5:-25}; AGENTS=${6:-4000}
+HL_PORT=5160; KAM_PORT=5170; PHONE_PORT=5180; UAC_PORT=5190
+W=$(mktemp -d /tmp/setup_rate.XXXXXX)
+source bench/common/run_lib.sh
+bench_build --target bench_voice_setup -j2 >/dev/null
+BIN=build/release/bench/voice/bench_voice_setup
+for tool in sipp kamailio; do command -v $tool >/dev/null || { echo "needs $tool (scripts/deps.sh)"; exit 1; }; done
+
+SERVER_PID=; UAS_PID=; KAM_PIDFILE=$W/kam.pid
+cleanup() {
+  [ -n "$UAS_PID" ] && kill "$UAS_PID" 2>/dev/null
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+  [ -f "$KAM_PIDFILE" ] && kill "$(cat "$KAM_PIDFILE")" 2>/dev/null
+  wait 2>/dev/null
+}
+trap cleanup EXIT
+
+stat_of() { tr ' ' '\n' < "$W/stats.txt" | sed -n "s/^$1=//p"; }
+kam_cpu() {  # CPU seconds of every kamailio process of this run
+  local t=0 p
+  for p in $(pgrep -f "kamailio -f bench/voice/kamailio.cfg"); do
+    t=$((t + $(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0)))
+  done
+  echo "scale=3; $t/100" | bc
+}
+count() {  # cumulative count of SIPp's final screen line $1 in file $2
+  grep -E "^ *$1" "$2" | tail -1 | awk -F'|' '{gsub(/ /,"",$3); print $3+0}'
+}
+start_uas() {  # the agents' phones for n calls (a fresh SIPp per trial: exact final counts)
+  sipp -sn uas -i 127.0.0.1 -p $PHONE_PORT -m "$1" -nostdin > "$W/uas.out" 2>&1 &
+  UAS_PID=$!
+  sleep 0.5
+}
+
+# trial SYSTEM RATE: prints one line, returns 0 on pass.
+trial() {
+  local sys=$1 rate=$2 port n=$(($2 * DUR)) cpu0 cpu1 b0 b1 bad0 bad1 uf us rc succ fail ok=1 why=""
+  if [ "$sys" = homeline ]; then
+    port=$HL_PORT; cpu0=$(stat_of cpu_s); b0=$(stat_of bridged)
+    bad0=$(( $(stat_of refused) + $(stat_of abandoned) + $(stat_of agent_failed) ))
+  else
+    port=$KAM_PORT; cpu0=$(kam_cpu)
+  fi
+  start_uas "$n"
+  timeout $((DUR + 60)) sipp 127.0.0.1:$port -sn uac -s +15550100 -i 127.0.0.1 -p $UAC_PORT \
+    -r "$rate" -m "$n" -d "$HOLD" -recv_timeout 5000 -nostdin > "$W/uac.out" 2>&1
+  rc=$?
+  succ=$(count 'Successful call' "$W/uac.out"); fail=$(count 'Failed call' "$W/uac.out")
+  # the agents' SIPp ends after its n calls (or is stopped 10 s after the customers' one)
+  for _ in $(seq 50); do kill -0 "$UAS_PID" 2>/dev/null || break; sleep 0.2; done
+  kill -INT "$UAS_PID" 2>/dev/null; wait "$UAS_PID" 2>/dev/null; UAS_PID=
+  us=$(count 'Successful call' "$W/uas.out"); uf=$(count 'Failed call' "$W/uas.out")
+  # the server's counters are written every 200 ms
+  for _ in $(seq 50); do [ "$sys" = kamailio ] || [ "$(stat_of live)" = 0 ] && break; sleep 0.2; done
+  sleep 0.5
+  if [ "$sys" = homeline ]; then
+    cpu1=$(stat_of cpu_s); b1=$(stat_of bridged)
+    bad1=$(( $(stat_of refused) + $(stat_of abandoned) + $(stat_of agent_failed) ))
+    [ $((b1 - b0)) -ne "$n" ] && { ok=0; why+=" bridged=$((b1 - b0))"; }
+    [ $((bad1 - bad0)) -ne 0 ] && { ok=0; why+=" refused/abandoned/agent_failed=$((bad1 - bad0))"; }
+  else
+    cpu1=$(kam_cpu)
+  fi
+  [ "$rc" -ne 0 ] && { ok=0; why+=" sipp_rc=$rc"; }
+  [ "${succ:-0}" -ne "$n" ] && { ok=0; why+=" uac_ok=$succ"; }
+  [ "${fail:-0}" -ne 0 ] && { ok=0; why+=" uac_failed=$fail"; }
+  [ "${uf:-0}" -ne 0 ] && { ok=0; why+=" uas_failed=$uf"; }
+  [ "${us:-0}" -ne "$n" ] && { ok=0; why+=" uas_ok=$us"; }
+  local cpu_ms; cpu_ms=$(echo "scale=3; ($cpu1 - $cpu0) * 1000 / $n" | bc)
+  printf '%-8s rate=%-5s calls=%-6s %s cpu_ms_per_call=%s load=%s%s\n' "$sys" "$rate" "$n" \
+    "$([ $ok = 1 ] && echo PASS || echo FAIL)" "$cpu_ms" "$(cut -d' ' -f1 /proc/loadavg)" "$why"
+  echo "$sys $rate $ok $cpu_ms" >> "$W/trials.txt"
+  # a failed trial may leave calls behind: give them time to end before the next one
+  [ $ok = 1 ] || sleep 8
+  [ $ok = 1 ]
+}
+
+# search SYSTEM: the highest passing rate (stepping, then binary search); prints it.
+search() {
+  local sys=$1 lo=0 hi=0 r=$START
+  while :; do
+    if trial "$sys" "$r" >&2; then lo=$r; [ "$r" -ge "$MAX" ] && break; r=$((r * 2)); [ "$r" -gt "$MAX" ] && r=$MAX
+    else hi=$r; break; fi
+  done
+  while [ "$hi" -gt 0 ] && [ $((hi - lo)) -gt "$STEP" ]; do
+    r=$(( (lo + hi) / 2 ))
+    if trial "$sys" "$r" >&2; then lo=$r; else hi=$r; fi
+  done
+  echo "$lo"
+}
+
+echo "== call-setup rate: trials of ${DUR} s, hold ${HOLD} ms, start ${START}/s, max ${MAX}/s, step ${STEP}/s, $AGENTS agents (load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
+
+# ---- Homeline
+"$BIN" --port $HL_PORT --phone 127.0.0.1:$PHONE_PORT --agents "$AGENTS" --stats "$W/stats.txt" > "$W/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do [ -f "$W/stats.txt" ] && break; sleep 0.2; done
+HL=$(search homeline)
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+
+# ---- Kamailio
+kamailio -f bench/voice/kamailio.cfg -P "$KAM_PIDFILE" -w "$W" -m 256 -M 16 > "$W/kam.log" 2>&1
+sleep 1
+timeout 10 sipp 127.0.0.1:$KAM_PORT -sf bench/voice/kam_register.xml -s agent1 -m 1 -i 127.0.0.1 -p $PHONE_PORT -nostdin > "$W/kreg.out" 2>&1 \
+  || { echo "kamailio: REGISTER failed"; cat "$W/kam.log"; exit 1; }
+KAM=$(search kamailio)
+
+cpu_at() { awk -v s="$1" -v r="$2" '$1==s && $2==r && $3==1 {v=$4} END{print v}' "$W/trials.txt"; }
+echo "== homeline: $HL calls/s with zero failed calls (target >= 1000); CPU $(cpu_at homeline "$HL") ms per call at that rate"
+echo "== kamailio: $KAM calls/s with zero failed calls; CPU $(cpu_at kamailio "$KAM") ms per call at that rate"
+[ "$KAM" -gt 0 ] && echo "== ratio homeline/kamailio: $(echo "scale=2; $HL / $KAM" | bc)x (rate)"
+echo "(work files: $W)"

@@ -1,0 +1,207 @@
+// The server side of the call-setup rate bench (bench/voice/setup_rate.sh, issue 3: the
+// highest ACD call rate with zero failed calls, >= 1,000 calls/s). The server's voice parts in
+// one process, as bench_voice_offer: core::Engine and sip::VoiceService on this (the engine)
+// thread, sip::SipStack + sip::Calls on the SIP thread, media::MediaEngine for the legs. SIPp
+// plays the trunk (customers calling +15550100) and the agents' phones (one SIPp UAS answering
+// for every agent).
+//
+// The agents' phones: every agent's binding is the SIPp UAS at --phone (what the registrar
+// would return after a REGISTER from it; the lookup is the seam Voice::Start takes). Auto
+// wrap-up: the queue's wrap-up is 1 ms, so the engine's own wrap-up timer makes the agent
+// available again right after each call. No prompt library: the customer hears nothing while
+// the call waits (a call waits a few ms here; prompts are media work, see bench/media).
+//
+// Every 200 ms the counters go to --stats FILE (one line, written then renamed) so the driver
+// can take them before and after each trial: calls decided on, refused, agent legs rung,
+// bridged, abandoned, agent legs failed, live calls, agents available, CPU time of this process.
+//
+// Usage: bench_voice_setup --port 5060 --phone 127.0.0.1:5080 --agents 3000 --stats FILE
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "adapters/media/media_engine.h"
+#include "adapters/sip/calls.h"
+#include "adapters/sip/sip_stack.h"
+#include "adapters/sip/voice_service.h"
+#include "core/engine.h"
+
+using namespace homeline;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+TimeMs WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+struct Inbox : sip::CallHappenings {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> work;
+  sip::VoiceService* voice = nullptr;
+  std::uint64_t agent_failed = 0;  // engine thread
+  void Post(std::function<void()> fn) {
+    {
+      std::lock_guard lk(mu);
+      work.push_back(std::move(fn));
+    }
+    cv.notify_one();
+  }
+  void Inbound(sip::InboundCall c) override { Post([this, c] { voice->OnInbound(c); }); }
+  void AgentAnswered(sip::CallId c, core::UserId a) override { Post([this, c, a] { voice->OnAgentAnswered(c, a); }); }
+  void AgentFailed(sip::CallId c, core::UserId a, int s) override {
+    Post([this, c, a, s] {
+      ++agent_failed;
+      voice->OnAgentFailed(c, a, s);
+    });
+  }
+  void CustomerHungUp(sip::CallId c) override { Post([this, c] { voice->OnCustomerHangUp(c); }); }
+  void AgentHungUp(sip::CallId c, core::UserId a) override { Post([this, c, a] { voice->OnAgentHangUp(c, a); }); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int agents = 3000;
+  int port = 5060;
+  std::string phone = "127.0.0.1:5080";
+  std::string stats_path = "setup_stats.txt";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--agents") agents = std::atoi(argv[i + 1]);
+    else if (a == "--port") port = std::atoi(argv[i + 1]);
+    else if (a == "--phone") phone = argv[i + 1];
+    else if (a == "--stats") stats_path = argv[i + 1];
+  }
+  spdlog::set_level(spdlog::level::err);
+  signal(SIGTERM, [](int) { g_stop = true; });
+  signal(SIGINT, [](int) { g_stop = true; });
+
+  core::Engine engine;
+  engine.SetTime(WallMs());
+  core::Tenant t;
+  t.slug = "acme";
+  t.name = "Acme";
+  const core::TenantId tenant = *engine.CreateTenant(t);
+  core::Queue q;
+  q.tenant = tenant;
+  q.name = "support";
+  q.wrapup = 1;  // auto wrap-up: the engine's timer ends it 1 ms after the call
+  const core::QueueId queue = *engine.CreateQueue(q);
+  std::vector<core::UserId> users;
+  for (int i = 0; i < agents; ++i) {
+    core::User u;
+    u.login = fmt::format("agent{}", i);
+    u.name = u.login;
+    users.push_back(*engine.CreateUser(u));
+    (void)engine.SetMember(tenant, users.back(), core::Membership{});
+    (void)engine.SetPresence(users.back(), tenant, core::Presence::kAvailable, "");
+  }
+  core::Trunk trunk;
+  trunk.tenant = tenant;
+  trunk.name = "local";
+  trunk.sources = {"127.0.0.1"};
+  (void)engine.CreateTrunk(trunk);
+  core::PhoneNumber number;
+  number.tenant = tenant;
+  number.e164 = "+15550100";
+  number.queue = queue;
+  (void)engine.CreateNumber(number);
+  engine.TakeOutbox();
+
+  auto stack = sip::SipStack::Start(sip::StackOptions{"127.0.0.1", static_cast<std::uint16_t>(port), "homeline-bench"});
+  if (!stack) {
+    std::fprintf(stderr, "sip: %s\n", stack.error().message.c_str());
+    return 1;
+  }
+  media::Options mo;
+  mo.prompt_dir = "";
+  mo.generate_prompts = false;
+  auto media = media::MediaEngine::Start(mo);
+  if (!media) {
+    std::fprintf(stderr, "media: %s\n", media.error().message.c_str());
+    return 1;
+  }
+  const std::string route = fmt::format("sip:{}", phone);
+  Inbox inbox;
+  sip::Calls calls_sip(**stack, **media, inbox, [&](const std::string& user) {
+    return std::optional<sip::AgentBinding>(sip::AgentBinding{fmt::format("sip:{}@{}", user, phone), route});
+  });
+  sip::VoiceService voice(engine, calls_sip, sip::NumberRouter(""));
+  inbox.voice = &voice;
+  calls_sip.Install();
+  std::fprintf(stdout, "bench_voice_setup: SIP 127.0.0.1:%d, %d agents at %s\n", port, agents, phone.c_str());
+  std::fflush(stdout);
+
+  auto write_stats = [&] {
+    const auto& c = voice.counters();
+    std::size_t available = 0;
+    for (core::UserId u : users)
+      if (engine.AgentView(u).activity == core::Activity::kAvailable) ++available;
+    const std::string tmp = stats_path + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+      std::fprintf(f, "inbound=%llu refused=%llu rung=%llu bridged=%llu abandoned=%llu agent_failed=%llu live=%zu available=%zu cpu_s=%.3f\n",
+                   static_cast<unsigned long long>(c.inbound), static_cast<unsigned long long>(c.refused),
+                   static_cast<unsigned long long>(c.rung), static_cast<unsigned long long>(c.bridged),
+                   static_cast<unsigned long long>(c.abandoned), static_cast<unsigned long long>(inbox.agent_failed),
+                   voice.live_calls(), available, CpuSeconds());
+      std::fclose(f);
+      std::rename(tmp.c_str(), stats_path.c_str());
+    }
+  };
+
+  auto next_stats = Clock::now();
+  auto next_tick = Clock::now();
+  while (!g_stop) {
+    std::deque<std::function<void()>> work;
+    {
+      std::unique_lock lk(inbox.mu);
+      inbox.cv.wait_for(lk, std::chrono::milliseconds(1), [&] { return !inbox.work.empty(); });
+      work.swap(inbox.work);
+    }
+    engine.SetTime(WallMs());
+    for (auto& fn : work) {
+      fn();
+      voice.Observe(engine.TakeOutbox());
+    }
+    engine.RunDue();
+    voice.Observe(engine.TakeOutbox());
+    const auto now = Clock::now();
+    if (now >= next_tick) {
+      voice.Tick();
+      next_tick = now + std::chrono::seconds(1);
+    }
+    if (now >= next_stats) {
+      write_stats();
+      next_stats = now + std::chrono::milliseconds(200);
+    }
+  }
+  write_stats();
+  voice.HangUpAll("shutdown");
+  (*stack)->Stop();
+  return 0;
+}
