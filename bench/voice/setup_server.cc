@@ -5,21 +5,27 @@
 // plays the trunk (customers calling +15550100) and the agents' phones (one SIPp UAS answering
 // for every agent).
 //
-// The agents' phones: every agent's binding is the SIPp UAS at --phone (what the registrar
-// would return after a REGISTER from it; the lookup is the seam Voice::Start takes). Auto
-// wrap-up: the queue's wrap-up is 1 ms, so the engine's own wrap-up timer makes the agent
-// available again right after each call. No prompt library: the customer hears nothing while
+// The agents' phones: every agent has the SIP password "demo" (HA1 in the engine and the
+// sip::Registrar, as the server does) and the engine's voice_requires_phone is on, so an agent
+// takes calls only once its phone registered with digest; the driver registers every agent
+// from the agents' SIPp's port (register_agents.xml) before the trials, and the calls ring the
+// registered bindings (the lookup the server gives Voice::Start). No OPTIONS qualify (the
+// agents' SIPp would take them for calls). Auto wrap-up: the queue's wrap-up is 1 ms, so the engine's own wrap-up timer makes the agent
+// available again right after each call (and agents the engine put on "missed" are made
+// available again every 200 ms). No prompt library: the customer hears nothing while
 // the call waits (a call waits a few ms here; prompts are media work, see bench/media).
 //
 // Every 200 ms the counters go to --stats FILE (one line, written then renamed) so the driver
 // can take them before and after each trial: calls decided on, refused, agent legs rung,
-// bridged, abandoned, agent legs failed, live calls, agents available, CPU time of this process.
+// bridged, abandoned, agent legs failed, live calls, agents available, phones registered, CPU
+// time of this process.
 //
-// Usage: bench_voice_setup --port 5060 --phone 127.0.0.1:5080 --agents 3000 --stats FILE
+// Usage: bench_voice_setup --port 5060 --agents 3000 --stats FILE
 
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -33,8 +39,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "adapters/auth/sip_digest.h"
 #include "adapters/media/media_engine.h"
 #include "adapters/sip/calls.h"
+#include "adapters/sip/registrar.h"
 #include "adapters/sip/sip_stack.h"
 #include "adapters/sip/voice_service.h"
 #include "core/engine.h"
@@ -88,20 +96,20 @@ struct Inbox : sip::CallHappenings {
 int main(int argc, char** argv) {
   int agents = 3000;
   int port = 5060;
-  std::string phone = "127.0.0.1:5080";
   std::string stats_path = "setup_stats.txt";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--agents") agents = std::atoi(argv[i + 1]);
     else if (a == "--port") port = std::atoi(argv[i + 1]);
-    else if (a == "--phone") phone = argv[i + 1];
     else if (a == "--stats") stats_path = argv[i + 1];
   }
   spdlog::set_level(spdlog::level::err);
   signal(SIGTERM, [](int) { g_stop = true; });
   signal(SIGINT, [](int) { g_stop = true; });
 
-  core::Engine engine;
+  core::EngineOptions eo;
+  eo.voice_requires_phone = true;  // as the server with SIP on
+  core::Engine engine(eo);
   engine.SetTime(WallMs());
   core::Tenant t;
   t.slug = "acme";
@@ -118,6 +126,7 @@ int main(int argc, char** argv) {
     u.login = fmt::format("agent{}", i);
     u.name = u.login;
     users.push_back(*engine.CreateUser(u));
+    (void)engine.SetSipCredential(users.back(), auth::SipHa1(u.login, "demo"));
     (void)engine.SetMember(tenant, users.back(), core::Membership{});
     (void)engine.SetPresence(users.back(), tenant, core::Presence::kAvailable, "");
   }
@@ -146,29 +155,43 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "media: %s\n", media.error().message.c_str());
     return 1;
   }
-  const std::string route = fmt::format("sip:{}", phone);
   Inbox inbox;
-  sip::Calls calls_sip(**stack, **media, inbox, [&](const std::string& user) {
-    return std::optional<sip::AgentBinding>(sip::AgentBinding{fmt::format("sip:{}@{}", user, phone), route});
+  sip::RegistrarOptions ro;
+  ro.qualify_interval_s = 0;
+  sip::Registrar registrar(**stack, ro, [&](core::UserId u, bool registered) {
+    inbox.Post([&, u, registered] {
+      engine.SetPhone(u, registered);
+    });
+  });
+  registrar.Install();
+  for (std::size_t i = 0; i < users.size(); ++i)
+    registrar.SetCredential(engine.FindUser(users[i])->login, users[i], engine.sip_credentials().at(users[i]));
+  sip::Calls calls_sip(**stack, **media, inbox, [&](const std::string& login) -> std::optional<sip::AgentBinding> {
+    auto b = registrar.Lookup(login);
+    if (!b) return std::nullopt;
+    return sip::AgentBinding{b->contact, b->route};
   });
   sip::VoiceService voice(engine, calls_sip, sip::NumberRouter(""));
   inbox.voice = &voice;
   calls_sip.Install();
-  std::fprintf(stdout, "bench_voice_setup: SIP 127.0.0.1:%d, %d agents at %s\n", port, agents, phone.c_str());
+  std::fprintf(stdout, "bench_voice_setup: SIP 127.0.0.1:%d, %d agents\n", port, agents);
   std::fflush(stdout);
 
   auto write_stats = [&] {
     const auto& c = voice.counters();
-    std::size_t available = 0;
-    for (core::UserId u : users)
-      if (engine.AgentView(u).activity == core::Activity::kAvailable) ++available;
+    std::size_t available = 0, phones = 0;
+    for (core::UserId u : users) {
+      const auto& view = engine.AgentView(u);
+      if (view.activity == core::Activity::kAvailable) ++available;
+      if (view.phone) ++phones;
+    }
     const std::string tmp = stats_path + ".tmp";
     if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "inbound=%llu refused=%llu rung=%llu bridged=%llu abandoned=%llu agent_failed=%llu live=%zu available=%zu cpu_s=%.3f\n",
+      std::fprintf(f, "inbound=%llu refused=%llu rung=%llu bridged=%llu abandoned=%llu agent_failed=%llu live=%zu available=%zu phones=%zu cpu_s=%.3f\n",
                    static_cast<unsigned long long>(c.inbound), static_cast<unsigned long long>(c.refused),
                    static_cast<unsigned long long>(c.rung), static_cast<unsigned long long>(c.bridged),
                    static_cast<unsigned long long>(c.abandoned), static_cast<unsigned long long>(inbox.agent_failed),
-                   voice.live_calls(), available, CpuSeconds());
+                   voice.live_calls(), available, phones, CpuSeconds());
       std::fclose(f);
       std::rename(tmp.c_str(), stats_path.c_str());
     }
@@ -180,7 +203,15 @@ int main(int argc, char** argv) {
     std::deque<std::function<void()>> work;
     {
       std::unique_lock lk(inbox.mu);
-      inbox.cv.wait_for(lk, std::chrono::milliseconds(1), [&] { return !inbox.work.empty(); });
+      // Sleep until work is posted, the engine's next timer (wrap-up ends) or the next stats
+      // write: the server's loop does the same (no polling, whose wake-ups would be counted as
+      // CPU per call at low rates).
+      auto until = next_stats;
+      if (auto d = engine.NextDeadline()) {
+        const auto timer = Clock::now() + std::chrono::milliseconds(std::max<TimeMs>(0, *d - WallMs()));
+        until = std::min(until, timer);
+      }
+      inbox.cv.wait_until(lk, until, [&] { return !inbox.work.empty(); });
       work.swap(inbox.work);
     }
     engine.SetTime(WallMs());
@@ -196,6 +227,13 @@ int main(int argc, char** argv) {
       next_tick = now + std::chrono::seconds(1);
     }
     if (now >= next_stats) {
+      // An agent whose phone did not answer (an overloaded trial) is put on "missed" by the
+      // engine; like the agent clicking "available" again, so that one failed trial does not
+      // leave the next one without agents (the failure was counted already).
+      for (core::UserId u : users)
+        if (engine.AgentView(u).activity == core::Activity::kMissed)
+          (void)engine.SetPresence(u, tenant, core::Presence::kAvailable, "");
+      voice.Observe(engine.TakeOutbox());
       write_stats();
       next_stats = now + std::chrono::milliseconds(200);
     }
