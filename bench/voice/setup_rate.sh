@@ -4,8 +4,9 @@
 #
 # The flow: SIPp uac (the trunk: INVITE sip:+15550100, 200, ACK, hold, BYE) -> system under
 # test -> SIPp uas (every agent's phone: 180, 200, ACK, BYE). Homeline is bench_voice_setup (the
-# server's engine + VoiceService + SIP stack + calls + media in one process; N agents, queue
-# wrap-up 1 ms so agents are available again after each call); Kamailio is kamailio.cfg
+# server's engine + VoiceService + SIP stack + registrar + calls + media in one process; N
+# agents whose phones register with digest first (register_agents.xml), queue wrap-up 1 ms so
+# agents are available again after each call); Kamailio is kamailio.cfg
 # (record_route, usrloc registrar, t_relay; the agent's phone registered first).
 #
 # Trials: fixed duration at one rate; a trial fails on any failed call at either SIPp (SIPp
@@ -120,9 +121,15 @@ search() {
 echo "== call-setup rate: trials of ${DUR} s, hold ${HOLD} ms, start ${START}/s, max ${MAX}/s, step ${STEP}/s, $AGENTS agents, ${GAP} s between trials (load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
 
 # ---- Homeline
-"$BIN" --port $HL_PORT --phone 127.0.0.1:$PHONE_PORT --agents "$AGENTS" --stats "$W/stats.txt" > "$W/server.log" 2>&1 &
+"$BIN" --port $HL_PORT --agents "$AGENTS" --stats "$W/stats.txt" > "$W/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 50); do [ -f "$W/stats.txt" ] && break; sleep 0.2; done
+# every agent's phone registers with digest from the agents' SIPp's port
+{ echo SEQUENTIAL; for i in $(seq 0 $((AGENTS - 1))); do echo "agent$i;[authentication username=agent$i password=demo]"; done; } > "$W/agents.csv"
+timeout 120 sipp 127.0.0.1:$HL_PORT -sf bench/voice/register_agents.xml -inf "$W/agents.csv" -r 200 -m "$AGENTS" \
+  -i 127.0.0.1 -p $PHONE_PORT -nostdin > "$W/register.out" 2>&1 || { echo "homeline: REGISTER failed"; tail -20 "$W/register.out"; exit 1; }
+for _ in $(seq 50); do [ "$(stat_of phones)" = "$AGENTS" ] && break; sleep 0.2; done
+echo "== homeline: $(stat_of phones) of $AGENTS agents' phones registered with digest"
 HL=$(search homeline)
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
 
