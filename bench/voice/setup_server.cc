@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -180,18 +181,22 @@ int main(int argc, char** argv) {
   auto write_stats = [&] {
     const auto& c = voice.counters();
     std::size_t available = 0, phones = 0;
+    std::array<std::size_t, core::kActivityCount> by_activity{};
     for (core::UserId u : users) {
       const auto& view = engine.AgentView(u);
       if (view.activity == core::Activity::kAvailable) ++available;
+      ++by_activity[static_cast<int>(view.activity)];
       if (view.phone) ++phones;
     }
+    std::string activities;  // agents by activity, in core::Activity's order
+    for (std::size_t n : by_activity) activities += fmt::format("{}{}", activities.empty() ? "" : ",", n);
     const std::string tmp = stats_path + ".tmp";
     if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "inbound=%llu refused=%llu rung=%llu bridged=%llu abandoned=%llu agent_failed=%llu live=%zu available=%zu phones=%zu cpu_s=%.3f\n",
+      std::fprintf(f, "inbound=%llu refused=%llu rung=%llu bridged=%llu abandoned=%llu agent_failed=%llu live=%zu available=%zu phones=%zu activities=%s cpu_s=%.3f\n",
                    static_cast<unsigned long long>(c.inbound), static_cast<unsigned long long>(c.refused),
                    static_cast<unsigned long long>(c.rung), static_cast<unsigned long long>(c.bridged),
                    static_cast<unsigned long long>(c.abandoned), static_cast<unsigned long long>(inbox.agent_failed),
-                   voice.live_calls(), available, phones, CpuSeconds());
+                   voice.live_calls(), available, phones, activities.c_str(), CpuSeconds());
       std::fclose(f);
       std::rename(tmp.c_str(), stats_path.c_str());
     }
