@@ -102,7 +102,24 @@ Status SeedDemo(Engine& e) {
   support_voice.position_interval = 30 * kSecond;
   if (auto st = e.SetQueueVoice(support_voice); !st) return st;
   TRY_ASSIGN(q_sales, MakeQueue(e, acme_id, "sales", skill["sales"], 1, {}));
-  (void)q_sales;
+  // A second number answered by a small IVR menu: 1 support, 2 sales, * again; no key (or a
+  // wrong one) twice more, then support.
+  IvrMenu menu;
+  menu.tenant = acme_id;
+  menu.name = "main";
+  menu.prompt_text = "Welcome to Acme. For support press 1. For sales press 2. To hear this again press star.";
+  menu.options['1'] = IvrAction{IvrActionKind::kQueue, q_support, {}};
+  menu.options['2'] = IvrAction{IvrActionKind::kQueue, q_sales, {}};
+  menu.options['*'] = IvrAction{IvrActionKind::kRepeat, 0, {}};
+  menu.on_failure = IvrAction{IvrActionKind::kQueue, q_support, {}};
+  TRY_ASSIGN(acme_menu, e.CreateIvrMenu(menu));
+  PhoneNumber main_number;
+  main_number.tenant = acme_id;
+  main_number.e164 = "+15550101";
+  main_number.name = "Main line";
+  main_number.ivr = acme_menu;
+  TRY_ASSIGN(acme_main, e.CreateNumber(main_number));
+  (void)acme_main;
   TRY_ASSIGN(q_billing, MakeQueue(e, acme_id, "billing", skill["billing"], 1, {}));
   (void)q_billing;
   TRY_ASSIGN(g_support, MakeQueue(e, globex_id, "support", globex_support, 1, {}));

@@ -37,6 +37,12 @@ struct Voice::Impl : sip::CallHappenings {
   void AgentHungUp(sip::CallId call, core::UserId agent) override {
     post([this, call, agent] { voice->OnAgentHangUp(call, agent); });
   }
+  void IvrDigit(sip::CallId call, std::uint64_t round, char digit) override {
+    post([this, call, round, digit] { voice->OnIvrInput(call, round, core::IvrInput::Digit(digit)); });
+  }
+  void IvrTimeout(sip::CallId call, std::uint64_t round) override {
+    post([this, call, round] { voice->OnIvrInput(call, round, core::IvrInput::Timeout()); });
+  }
 };
 
 Voice::Voice(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -64,6 +70,8 @@ Result<std::unique_ptr<Voice>> Voice::Start(core::Engine& engine, sip::SipStack&
   impl->calls = std::make_unique<sip::Calls>(stack, *impl->media, *impl, std::move(bindings));
   impl->voice = std::make_unique<sip::VoiceService>(engine, *impl->calls, sip::NumberRouter(mo.prompt_dir));
   impl->voice->SetRecordingsDir(options.recordings_dir);
+  impl->voice->SetPromptDir(mo.prompt_dir);
+  impl->calls->SetPromptDir(mo.prompt_dir);
   impl->calls->Install();
   spdlog::info("voice: media on {} ports {}-{}, prompts in {}", mo.bind_address, mo.port_min,
                mo.port_max, mo.prompt_dir);
@@ -90,6 +98,7 @@ std::string Voice::Metrics() const {
     out += fmt::format("# TYPE {} {}\n{} {}\n", name, type, name, value);
   };
   metric("homeline_voice_calls_live", "gauge", c.live);
+  metric("homeline_voice_ivr_calls", "gauge", impl_->voice->ivr_calls());
   metric("homeline_voice_inbound_total", "counter", v.inbound);
   metric("homeline_voice_refused_total", "counter", v.refused);
   metric("homeline_voice_agent_rings_total", "counter", v.rung);

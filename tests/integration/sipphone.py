@@ -362,6 +362,9 @@ class Customer:
         self.bye_in = False
         self.bye_answered = 0
         self.media_to = None
+        self.info_status = []   # final statuses of the INFOs sent
+        self._dtmf = []         # (key, "rfc4733" | "info" | "dtmf") to send once answered
+        self._dtmf_lock = threading.Lock()
         self._hangup = threading.Event()
         self._reinvite = threading.Event()
         self.reinvite_status = 0  # final status of a re-INVITE
@@ -394,6 +397,33 @@ class Customer:
     def hangup(self):
         self._hangup.set()
 
+    def dtmf(self, key, how="rfc4733"):
+        """Presses a key once the call is answered: an RFC 4733 event (payload type 101, three
+        end packets), or a SIP INFO (how="info": application/dtmf-relay; "dtmf": application/dtmf)."""
+        with self._dtmf_lock:
+            self._dtmf.append((key, how))
+
+    def _send_dtmf(self, key, how, cseq):
+        if how in ("info", "dtmf", "text"):
+            if how == "info":
+                ctype, body = "application/dtmf-relay", f"Signal={key}\r\nDuration=160\r\n"
+            elif how == "dtmf":
+                ctype, body = "application/dtmf", key
+            else:
+                ctype, body = "text/plain", key
+            self.sip.sendto(self._req("INFO", cseq, f"Content-Type: {ctype}\r\n", body).encode(),
+                            self.server)
+            return
+        event = "0123456789*#ABCD".index(key)
+        ts = random.getrandbits(24)
+        seq = random.getrandbits(12)
+        for i, (dur, end) in enumerate([(160, 0), (320, 0), (480, 0), (640, 1), (640, 1), (640, 1)]):
+            pl = struct.pack("!BBH", event, (0x80 if end else 0) | 10, dur)
+            marker = 0x80 if i == 0 else 0
+            self.rtp.sendto(struct.pack("!BBHII", 0x80, marker | 101, (seq + i) & 0xFFFF, ts, 0x5678) + pl,
+                            self.media_to)
+            time.sleep(0.02)
+
     def join(self, timeout=30):
         self.stop.set()
         if self.thread:
@@ -412,6 +442,11 @@ class Customer:
             if self.status == 0 and time.time() - last_invite > 0.5:
                 self.sip.sendto(invite.encode(), self.server)  # retransmission (timer A)
                 last_invite = time.time()
+            if self.status == 200 and self.media_to and self._dtmf:
+                with self._dtmf_lock:
+                    key, how = self._dtmf.pop(0)
+                self.cseq += 1
+                self._send_dtmf(key, how, self.cseq)
             if self._hangup.is_set() and self.status == 200 and not sent_bye and not self.bye_in:
                 self.cseq += 1
                 self.sip.sendto(self._req("BYE", self.cseq).encode(), self.server)
@@ -449,6 +484,9 @@ class Customer:
                     self.sip.sendto(self._req("ACK", 1).encode(), self.server)
                     if code >= 300:
                         return
+                elif first.startswith("SIP/2.0 ") and "INFO" in _hdr(msg, "cseq"):
+                    self.info_status.append(int(first.split()[1]))
+                    continue
                 elif first.startswith("SIP/2.0 ") and "BYE" in _hdr(msg, "cseq"):
                     return
                 elif first.startswith("BYE"):

@@ -232,6 +232,19 @@ Status Finish(const std::string& raw, const std::string& path) {
 
 }  // namespace
 
+Status SpeakPrompt(const std::string& text, const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  const std::string raw = path + ".espeak.tmp";
+  auto pid = StartSpeaking(text, raw);
+  if (!pid) return std::unexpected(pid.error());
+  if (!Succeeded(*pid)) {
+    fs::remove(raw, ec);
+    return Fail(ErrorCode::kUnavailable, fmt::format("espeak-ng failed for \"{}\"", text));
+  }
+  return Finish(raw, path);
+}
+
 Status EnsureDefaultPrompts(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);

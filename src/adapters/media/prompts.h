@@ -51,6 +51,10 @@ std::vector<std::int16_t> SynthesizeMusicOnHold();
 // (an error names the missing program), "moh" synthesized. Existing files are kept.
 Status EnsureDefaultPrompts(const std::string& dir);
 
+// Speaks `text` with espeak-ng into `path` (8 kHz mono WAV, written through a temporary name
+// so a reader never sees half a file). Blocks for the time espeak-ng takes (~0.1-0.5 s).
+Status SpeakPrompt(const std::string& text, const std::string& path);
+
 // "you_are_number", the number's words ("20", "3"; "1", "hundred", "5"), "in_line".
 std::vector<std::string> PositionPromptNames(int position);
 

@@ -65,6 +65,15 @@ class CallControl {
   virtual void Requeue(CallId call) = 0;
   // End every leg of the call (BYE, CANCEL or a final response, whatever each leg needs).
   virtual void HangUp(CallId call, std::string cause) = 0;
+
+  // IVR (docs/decisions.md "IVR on live calls"): answer the customer if not yet (200, no
+  // music), play a menu's prompt (prompt_path: a WAV file; else prompt_text, spoken with
+  // espeak-ng and cached) and, once it has played, wait `timeout` for a key. A key (RFC 4733 or
+  // SIP INFO) during the prompt stops it. One input per round comes back, tagged with `round`:
+  // CallHappenings::IvrDigit or IvrTimeout. Answer() afterwards leaves the menu for the queue's
+  // greeting and music. Default: ignored (recorders that do not test IVR).
+  virtual void PlayMenu(CallId /*call*/, std::uint64_t /*round*/, std::string /*prompt_text*/,
+                        std::string /*prompt_path*/, DurationMs /*timeout*/) {}
 };
 
 }  // namespace homeline::sip

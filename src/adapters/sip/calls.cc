@@ -1,8 +1,10 @@
 #include "adapters/sip/calls.h"
 
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -10,6 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/media/media_engine.h"
+#include "adapters/media/prompts.h"
+#include "adapters/sip/ivr_calls.h"
 #include "adapters/sip/re_include.h"
 #include "adapters/sip/sdp.h"
 #include "adapters/sip/sip_stack.h"
@@ -81,6 +85,10 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   CallHappenings& happenings;
   BindingLookup bindings;
 
+  std::string prompt_dir;  // IVR prompts spoken from text are cached here
+  std::mutex makers_mu;
+  std::vector<std::thread> makers;  // espeak-ng runs for IVR prompts, joined by ~Calls
+
   std::atomic<std::uint64_t> next_call{1};
   mutable std::mutex stats_mu;
   CallsStats counters;
@@ -105,8 +113,22 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     std::unique_ptr<LegRef> ref;
     struct tmr ring_tmr {};
   };
+  // A caller in an IVR menu (ivr_calls.h): the round of the last PlayMenu, whether it still
+  // takes an input, and the wait for a key that starts when the prompt has played.
+  struct IvrWait {
+    Impl* impl = nullptr;
+    CallId call = 0;
+    std::uint64_t round = 0;
+    bool open = false;            // an input is still expected in this round
+    bool prompt_playing = false;  // the wait starts when it ends
+    DurationMs timeout = 0;
+    struct tmr tmr {};
+    IvrWait() { tmr_init(&tmr); }
+    ~IvrWait() { tmr_cancel(&tmr); }
+  };
   struct Call {
     CallId id = 0;
+    std::unique_ptr<IvrWait> ivr;  // in an IVR menu
     struct sipsess* customer = nullptr;
     std::unique_ptr<LegRef> customer_ref;
     media::LegId customer_media = 0;
@@ -218,7 +240,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     // thread decides on the call (trunk, number); the final answer follows in milliseconds.
     int err = sipsess_accept(&c->customer, stack.sessions(), &msg, 180, "Ringing", "homeline",
                              "application/sdp", nullptr, nullptr, nullptr, false, OnOffer,
-                             OnAnswerNone, OnCustomerEstablished, nullptr, nullptr,
+                             OnAnswerNone, OnCustomerEstablished, OnCustomerInfo, nullptr,
                              OnCustomerClosed, c->customer_ref.get(), "%s", kAllow);
     if (err != 0) {
       spdlog::warn("sip: accepting an INVITE failed: {}", std::strerror(err));
@@ -240,12 +262,28 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
 
   void DoAnswer(CallId id, WaitPrompts prompts) {
     Call* c = Find(id);
-    if (c == nullptr || c->answered || c->customer == nullptr) return;
+    if (c == nullptr || c->customer == nullptr) return;
+    if (c->answered) {
+      if (!c->ivr) return;
+      // Out of the IVR into a queue: the greeting and music of the queue.
+      c->ivr.reset();
+      media.StopPlay(c->customer_media);
+      StartWaiting(*c, std::move(prompts));
+      return;
+    }
+    if (!AnswerCustomer(*c)) return;
+    StartWaiting(*c, std::move(prompts));
+  }
+
+  // 200 with our SDP on a fresh media leg. False when the call ended instead.
+  bool AnswerCustomer(Call& call) {
+    Call* c = &call;
+    const CallId id = c->id;
     auto leg = media.OpenLeg();
     if (!leg) {
       spdlog::warn("sip: call={} no media port: {}", id, leg.error().message);
       DoRefuse(id, 503, "Service Unavailable");
-      return;
+      return false;
     }
     c->customer_media = leg->id;
     by_customer_media[leg->id] = id;
@@ -266,16 +304,131 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
       spdlog::warn("sip: call={} answer failed: {}", id, std::strerror(err));
       EndCall(id, "answer failed");
       happenings.CustomerHungUp(id);
-      return;
+      return false;
     }
     c->answered = true;
+    return true;
+  }
+
+  void StartWaiting(Call& call, WaitPrompts prompts) {
+    Call* c = &call;
     c->prompts = std::move(prompts);
     c->waiting_music = true;
     const std::string greeting = c->prompts.greeting.empty() ? "greeting" : c->prompts.greeting;
-    if (auto st = media.Play(leg->id, {media::PromptRef{greeting}}, false); !st) {
-      spdlog::warn("sip: call={} greeting: {}", id, st.error().message);
+    if (auto st = media.Play(c->customer_media, {media::PromptRef{greeting}}, false); !st) {
+      spdlog::warn("sip: call={} greeting: {}", c->id, st.error().message);
       PlayMusic(*c);
     }
+  }
+
+  // ---- IVR (ivr_calls.h) -----------------------------------------------------------------------
+
+  void DoPlayMenu(CallId id, std::uint64_t round, const std::string& text, const std::string& path,
+                  DurationMs timeout) {
+    Call* c = Find(id);
+    if (c == nullptr || c->customer == nullptr || c->waiting_music || c->bridged) return;
+    if (!c->answered && !AnswerCustomer(*c)) return;
+    if (!c->ivr) {
+      c->ivr = std::make_unique<IvrWait>();
+      c->ivr->impl = this;
+      c->ivr->call = id;
+    }
+    IvrWait& w = *c->ivr;
+    tmr_cancel(&w.tmr);
+    w.round = round;
+    w.open = true;
+    w.timeout = timeout;
+    w.prompt_playing = true;
+    std::string prompt = path;
+    if (prompt.empty() && !text.empty() && !prompt_dir.empty()) {
+      const std::string name = IvrPromptName(text);
+      if (!media.HasPrompt(name)) {
+        MakePrompt(id, round, name, text);  // plays when spoken
+        return;
+      }
+      prompt = name;
+    }
+    PlayIvrPrompt(*c, prompt);
+  }
+
+  void PlayIvrPrompt(Call& c, const std::string& prompt) {
+    if (!prompt.empty()) {
+      auto st = media.Play(c.customer_media, {media::PromptRef{prompt}}, false);
+      if (st) return;  // the wait starts at kPlayDone
+      spdlog::warn("sip: call={} IVR prompt {}: {}", c.id, prompt, st.error().message);
+    }
+    StartIvrWait(c);
+  }
+
+  // Speaks a menu's text with espeak-ng off the SIP thread (cached in prompt_dir), then plays
+  // it if the caller is still waiting in that round.
+  void MakePrompt(CallId id, std::uint64_t round, const std::string& name, const std::string& text) {
+    const std::string file = (std::filesystem::path(prompt_dir) / (name + ".wav")).string();
+    std::weak_ptr<Impl> weak = shared_from_this();
+    std::lock_guard lk(makers_mu);
+    makers.emplace_back([weak, id, round, name, text, file] {
+      auto self = weak.lock();
+      if (!self) return;
+      std::error_code ec;
+      Status st = std::filesystem::exists(file, ec) ? Status{} : media::SpeakPrompt(text, file);
+      if (st) st = self->media.LoadPrompt(name, file);
+      if (!st) spdlog::warn("sip: IVR prompt \"{}\": {}", text, st.error().message);
+      const bool ok = static_cast<bool>(st);
+      self->stack.Post([weak, id, round, name, ok] {
+        auto s = weak.lock();
+        if (!s) return;
+        Call* c = s->Find(id);
+        if (c == nullptr || !c->ivr || c->ivr->round != round || !c->ivr->open ||
+            !c->ivr->prompt_playing)
+          return;
+        s->PlayIvrPrompt(*c, ok ? name : std::string());
+      });
+    });
+  }
+
+  void StartIvrWait(Call& c) {
+    if (!c.ivr || !c.ivr->open) return;
+    c.ivr->prompt_playing = false;
+    tmr_start(&c.ivr->tmr, static_cast<std::uint64_t>(std::max<DurationMs>(c.ivr->timeout, 1)),
+              OnIvrTimer, c.ivr.get());
+  }
+
+  static void OnIvrTimer(void* arg) {
+    auto* w = static_cast<IvrWait*>(arg);
+    if (!w->open) return;
+    w->open = false;
+    w->impl->happenings.IvrTimeout(w->call, w->round);
+  }
+
+  // A key from the caller (RFC 4733 through media, or SIP INFO): the round's input.
+  void IvrKey(CallId id, char digit) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->ivr || !c->ivr->open) return;
+    IvrWait& w = *c->ivr;
+    w.open = false;
+    tmr_cancel(&w.tmr);
+    if (w.prompt_playing) media.StopPlay(c->customer_media);
+    w.prompt_playing = false;
+    spdlog::debug("sip: call={} IVR key {}", id, digit);
+    happenings.IvrDigit(id, w.round, digit);
+  }
+
+  void OnDtmf(media::LegId leg, char digit) {
+    auto it = by_customer_media.find(leg);
+    if (it != by_customer_media.end()) IvrKey(it->second, digit);
+  }
+
+  // In-dialog INFO from the customer: DTMF (application/dtmf-relay, application/dtmf) is taken,
+  // other bodies get 415; without a handler libre would answer 501.
+  static void OnCustomerInfo(struct ::sip* sip, const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    const std::string ctype = msg->ctyp.type.p ? fmt::format("{}/{}", Str(msg->ctyp.type), Str(msg->ctyp.subtype)) : std::string();
+    if (!IsDtmfInfoType(ctype)) {
+      (void)sip_reply(sip, msg, 415, "Unsupported Media Type");
+      return;
+    }
+    (void)sip_reply(sip, msg, 200, "OK");
+    if (auto key = ParseDtmfInfo(ctype, Body(msg))) ref->impl->IvrKey(ref->call, *key);
   }
 
   void PlayMusic(Call& c) {
@@ -305,7 +458,13 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   void OnPlayDone(media::LegId leg) {
     auto it = by_customer_media.find(leg);
     if (it == by_customer_media.end()) return;
-    if (Call* c = Find(it->second)) PlayMusic(*c);
+    Call* c = Find(it->second);
+    if (c == nullptr) return;
+    if (c->ivr) {
+      if (c->ivr->prompt_playing) StartIvrWait(*c);
+      return;
+    }
+    PlayMusic(*c);
   }
 
   // ---- agent leg -------------------------------------------------------------------------------
@@ -531,14 +690,30 @@ Calls::Calls(SipStack& stack, media::MediaEngine& media, CallHappenings& happeni
              BindingLookup bindings)
     : impl_(std::make_shared<Impl>(stack, media, happenings, std::move(bindings))) {}
 
-Calls::~Calls() = default;
+Calls::~Calls() {
+  // espeak-ng runs for IVR prompts use the media engine: done before it goes.
+  std::vector<std::thread> makers;
+  {
+    std::lock_guard lk(impl_->makers_mu);
+    makers = std::move(impl_->makers);
+  }
+  for (auto& t : makers) t.join();
+}
+
+void Calls::SetPromptDir(std::string dir) { impl_->prompt_dir = std::move(dir); }
 
 void Calls::Install() {
   std::weak_ptr<Impl> weak = impl_;
   impl_->media.SetSink([weak](const media::MediaEvent& e) {
-    if (e.kind != media::MediaEvent::Kind::kPlayDone) return;
     auto self = weak.lock();
     if (!self) return;
+    if (e.kind == media::MediaEvent::Kind::kDtmf) {
+      self->stack.Post([weak, leg = e.leg, digit = e.digit] {
+        if (auto s = weak.lock()) s->OnDtmf(leg, digit);
+      });
+      return;
+    }
+    if (e.kind != media::MediaEvent::Kind::kPlayDone) return;
     self->stack.Post([weak, leg = e.leg] {
       if (auto s = weak.lock()) s->OnPlayDone(leg);
     });
@@ -582,6 +757,12 @@ void Calls::Requeue(CallId call) {
 }
 void Calls::HangUp(CallId call, std::string cause) {
   impl_->stack.Post([s = impl_, call, c = std::move(cause)] { s->EndCall(call, c); });
+}
+
+void Calls::PlayMenu(CallId call, std::uint64_t round, std::string prompt_text,
+                     std::string prompt_path, DurationMs timeout) {
+  impl_->stack.Post([s = impl_, call, round, t = std::move(prompt_text), p = std::move(prompt_path),
+                     timeout] { s->DoPlayMenu(call, round, t, p, timeout); });
 }
 
 void Calls::HangUpAll() {

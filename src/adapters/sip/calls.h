@@ -45,6 +45,10 @@ class CallHappenings {
   virtual void AgentFailed(CallId call, core::UserId agent, int status) = 0;
   virtual void CustomerHungUp(CallId call) = 0;
   virtual void AgentHungUp(CallId call, core::UserId agent) = 0;
+  // IVR inputs for the round of CallControl::PlayMenu: a key, or the wait after the prompt ran
+  // out. At most one per round.
+  virtual void IvrDigit(CallId /*call*/, std::uint64_t /*round*/, char /*digit*/) {}
+  virtual void IvrTimeout(CallId /*call*/, std::uint64_t /*round*/) {}
 };
 
 // Where an agent's phone is reached: its registered Contact and the address (and transport)
@@ -86,6 +90,12 @@ class Calls final : public CallControl {
   void Hold(CallId call, bool on) override;
   void Requeue(CallId call) override;
   void HangUp(CallId call, std::string cause) override;
+  void PlayMenu(CallId call, std::uint64_t round, std::string prompt_text, std::string prompt_path,
+                DurationMs timeout) override;
+
+  // Where menu prompts spoken from text are cached (data_dir/prompts, ivr_<hash>.wav). Empty:
+  // a text prompt is not played (the wait for a key starts at once). Before Install.
+  void SetPromptDir(std::string dir);
 
   // Ends every call (BYE/CANCEL/480) and waits until done. Any thread but the SIP thread.
   void HangUpAll();

@@ -24,6 +24,21 @@ int StatusOf(ErrorCode code) {
 
 }  // namespace
 
+Result<InboundRoute> QueueRoute(const core::Engine& e, core::TenantId tenant, core::QueueId queue,
+                                const std::string& dir) {
+  if (e.FindQueue(tenant, queue) == nullptr) return Fail(ErrorCode::kNotFound, "the queue is gone");
+  InboundRoute r;
+  r.tenant = tenant;
+  r.queue = queue;
+  if (auto v = e.VoiceOf(tenant, queue)) {
+    // Files are plain names (core::ValidPromptFile), so they stay inside the folder.
+    if (!v->greeting_file.empty()) r.prompts.greeting = dir + "/" + v->greeting_file;
+    if (!v->moh_file.empty()) r.prompts.music = dir + "/" + v->moh_file;
+    r.announce_every = v->position_interval;
+  }
+  return r;
+}
+
 InboundRouter NumberRouter(std::string prompt_dir) {
   return [dir = std::move(prompt_dir)](const core::Engine& e,
                                        const InboundCall& in) -> Result<InboundRoute> {
@@ -35,19 +50,18 @@ InboundRouter NumberRouter(std::string prompt_dir) {
     const core::Trunk* trunk = e.TrunkForSource(n->tenant, in.source);
     if (trunk == nullptr || (n->trunk != 0 && n->trunk != trunk->id))
       return Fail(ErrorCode::kForbidden, "the number is not reachable through this trunk");
-    if (n->queue == 0) return Fail(ErrorCode::kUnavailable, "IVR menus are not answered yet");
-    if (e.FindQueue(n->tenant, n->queue) == nullptr)
-      return Fail(ErrorCode::kNotFound, "the number's queue is gone");
-    InboundRoute r;
-    r.tenant = n->tenant;
-    r.queue = n->queue;
-    r.trunk = trunk->id;
-    if (auto v = e.VoiceOf(n->tenant, n->queue)) {
-      // Files are plain names (core::ValidPromptFile), so they stay inside the folder.
-      if (!v->greeting_file.empty()) r.prompts.greeting = dir + "/" + v->greeting_file;
-      if (!v->moh_file.empty()) r.prompts.music = dir + "/" + v->moh_file;
-      r.announce_every = v->position_interval;
+    if (n->queue == 0) {
+      if (n->ivr == 0 || e.FindIvrMenu(n->tenant, n->ivr) == nullptr)
+        return Fail(ErrorCode::kNotFound, "the number's menu is gone");
+      InboundRoute r;
+      r.tenant = n->tenant;
+      r.ivr = n->ivr;
+      r.trunk = trunk->id;
+      return r;
     }
+    auto r = QueueRoute(e, n->tenant, n->queue, dir);
+    if (!r) return Fail(ErrorCode::kNotFound, "the number's queue is gone");
+    r->trunk = trunk->id;
     return r;
   };
 }
@@ -107,10 +121,18 @@ void VoiceService::OnInbound(const InboundCall& in) {
     control_.Refuse(in.call, StatusOf(route.error().code), route.error().message);
     return;
   }
+  if (route->ivr != 0) {
+    StartIvr(in, *route);  // ivr_calls.cc
+    return;
+  }
+  Enqueue(in, *route);
+}
+
+void VoiceService::Enqueue(const InboundCall& in, const InboundRoute& route, core::CdrLegId cdr) {
   core::Engine::NewInteraction n;
-  n.tenant = route->tenant;
+  n.tenant = route.tenant;
   n.channel = core::Channel::kVoice;
-  n.queue = route->queue;
+  n.queue = route.queue;
   n.customer.name = in.from_name;
   n.customer.phone = in.from_user;
   n.subject = "Call to " + in.number;
@@ -119,25 +141,32 @@ void VoiceService::OnInbound(const InboundCall& in) {
     ++counters_.refused;
     spdlog::warn("voice: call={} to {}: no interaction: {}", in.call, in.number, id.error().message);
     control_.Refuse(in.call, 480, id.error().message);
+    if (cdr != 0)
+      (void)engine_.EndCdrLeg(route.tenant, cdr, core::CdrResult::kFailed, id.error().message,
+                              core::CdrParty::kSystem, 0);
     return;
   }
   Call c;
   c.id = in.call;
   c.interaction = *id;
-  c.tenant = route->tenant;
-  c.announce_every = route->announce_every;
+  c.tenant = route.tenant;
+  c.announce_every = route.announce_every;
   c.last_announce = engine_.now();
-  core::CdrLegStart leg;
-  leg.tenant = route->tenant;
-  leg.interaction = *id;
-  leg.role = core::CdrRole::kCustomer;
-  leg.from = in.from_user.substr(0, 256);
-  leg.to = in.number.substr(0, 256);
-  leg.queue = route->queue;
-  leg.trunk = route->trunk;
-  if (auto cdr = engine_.StartCdrLeg(std::move(leg))) {
-    c.customer_cdr = *cdr;
-    (void)engine_.AnswerCdrLeg(route->tenant, *cdr);  // answered by Homeline (the greeting)
+  if (cdr != 0) {
+    c.customer_cdr = cdr;  // from the IVR: answered already, the interaction given at its end
+  } else {
+    core::CdrLegStart leg;
+    leg.tenant = route.tenant;
+    leg.interaction = *id;
+    leg.role = core::CdrRole::kCustomer;
+    leg.from = in.from_user.substr(0, 256);
+    leg.to = in.number.substr(0, 256);
+    leg.queue = route.queue;
+    leg.trunk = route.trunk;
+    if (auto started = engine_.StartCdrLeg(std::move(leg))) {
+      c.customer_cdr = *started;
+      (void)engine_.AnswerCdrLeg(route.tenant, *started);  // answered by Homeline (the greeting)
+    }
   }
   calls_.emplace(in.call, c);
   by_interaction_.emplace(*id, in.call);
@@ -145,7 +174,7 @@ void VoiceService::OnInbound(const InboundCall& in) {
                in.number, *id);
   // The engine may already have offered it: Observe (after this command) orders the ring,
   // which the SIP side receives after this answer.
-  control_.Answer(in.call, route->prompts);
+  control_.Answer(in.call, route.prompts);
 }
 
 void VoiceService::OnAgentAnswered(CallId call, core::UserId agent) {
@@ -202,6 +231,14 @@ void VoiceService::OnAgentFailed(CallId call, core::UserId agent, int status) {
 }
 
 void VoiceService::OnCustomerHangUp(CallId call) {
+  if (auto it = ivr_.find(call); it != ivr_.end()) {
+    // Hung up in the menus: no interaction was created, nothing to abandon in a queue.
+    spdlog::info("voice: call={} hung up in the IVR", call);
+    EndIvrCdr(it->second.tenant, it->second.customer_cdr, core::CdrResult::kAbandoned, "BYE",
+              core::CdrParty::kCustomer);
+    ivr_.erase(it);
+    return;
+  }
   Call* c = Find(call);
   if (c == nullptr) return;
   const core::InteractionId ix = c->interaction;
@@ -380,6 +417,8 @@ void VoiceService::HangUpAll(const std::string& cause) {
     c.agent_cdr = 0;
     End(id, cause, core::CdrParty::kSystem);
   }
+  for (const auto& [id, c] : ivr_) control_.HangUp(id, cause);  // CDR legs ended at next start
+  ivr_.clear();
 }
 
 }  // namespace homeline::sip

@@ -21,11 +21,13 @@
 
 namespace homeline::sip {
 
-// Where an inbound call goes: the tenant's queue, and what the caller hears while waiting.
+// Where an inbound call goes: the tenant's queue, and what the caller hears while waiting; or
+// an IVR menu (ivr set, queue 0), whose choices lead to a queue later.
 struct InboundRoute {
   core::TenantId tenant = 0;
   core::QueueId queue = 0;
   core::TrunkId trunk = 0;  // the trunk the call came through (its CDR)
+  core::IvrMenuId ivr = 0;
   WaitPrompts prompts;
   DurationMs announce_every = 30 * kSecond;  // position announcements; 0: never
 };
@@ -37,9 +39,15 @@ using InboundRouter =
 
 // The server's router: the trunks and numbers configured in the engine (core/voice.h). 403 when
 // no trunk accepts the source address (or none of the number's tenant does, or the number is
-// bound to another trunk), 404 for an unknown number, 480 for a number routed to an IVR menu
-// (not answered yet). Prompt files of the queue's voice settings are read from prompt_dir.
+// bound to another trunk), 404 for an unknown number (or its queue or menu gone). A number
+// routed to an IVR menu gives a route with `ivr` set. Prompt files of the queue's voice
+// settings are read from prompt_dir.
 InboundRouter NumberRouter(std::string prompt_dir);
+
+// The route into one of the tenant's queues with its voice settings (greeting, music, position
+// interval; files under prompt_dir). kNotFound when the queue is gone.
+Result<InboundRoute> QueueRoute(const core::Engine& e, core::TenantId tenant, core::QueueId queue,
+                                const std::string& prompt_dir);
 
 struct VoiceCounters {
   std::uint64_t inbound = 0;    // INVITEs decided on
@@ -60,6 +68,9 @@ class VoiceService {
   // SIP login of a user (the registrar's user name); the default is the user's login.
   void SetSipUserOf(std::function<std::string(core::UserId)> fn) { sip_user_of_ = std::move(fn); }
 
+  // Where IVR menus' and queues' prompt files are (data_dir/prompts).
+  void SetPromptDir(std::string dir) { prompt_dir_ = std::move(dir); }
+
   // ---- happenings from the SIP side ---------------------------------------------------------
   void OnInbound(const InboundCall& in);
   void OnAgentAnswered(CallId call, core::UserId agent);
@@ -69,6 +80,9 @@ class VoiceService {
   void OnCustomerHangUp(CallId call);
   // The agent hung up a bridged call.
   void OnAgentHangUp(CallId call, core::UserId agent);
+  // A caller in an IVR menu pressed a key or let the wait run out, in PlayMenu's `round`
+  // (ivr_calls.cc). Inputs of an earlier round are ignored.
+  void OnIvrInput(CallId call, std::uint64_t round, core::IvrInput input);
 
   // ---- orders from the API (engine thread) -----------------------------------------------------
   // Puts a connected call on hold (the customer hears music) or takes it off. kNotFound: no
@@ -88,7 +102,8 @@ class VoiceService {
   void HangUpAll(const std::string& cause);
 
   // ---- reads ---------------------------------------------------------------------------------
-  std::size_t live_calls() const { return calls_.size(); }
+  std::size_t live_calls() const { return calls_.size() + ivr_.size(); }
+  std::size_t ivr_calls() const { return ivr_.size(); }  // callers in a menu
   const VoiceCounters& counters() const { return counters_; }
   // The call of a voice interaction, 0 when none (not a call of this process, or ended).
   CallId CallOf(core::InteractionId id) const;
@@ -112,11 +127,27 @@ class VoiceService {
     DurationMs announce_every = 0;
     TimeMs last_announce = 0;
   };
+  // A caller in the IVR menus: no interaction yet (one is created in the queue it chooses).
+  struct IvrCall {
+    InboundCall in;
+    core::TenantId tenant = 0;
+    core::IvrSession session;
+    std::uint64_t round = 0;  // PlayMenu orders given
+    core::CdrLegId customer_cdr = 0;  // the customer leg: started and answered with the menu
+    core::TrunkId trunk = 0;
+  };
   Call* Find(CallId id);
   // Forgets the call, ends its CDR legs (cause, and who ended it) and orders its legs hung up.
   void End(CallId id, const std::string& cause, core::CdrParty by);
   // Ends the current agent leg's CDR.
   void EndAgentCdr(Call& c, core::CdrResult result, const std::string& cause, core::CdrParty by);
+  // Creates the call's interaction in route's queue and answers with its greeting and music.
+  // cdr: the customer leg's CDR when the call comes from the IVR (0: started here).
+  void Enqueue(const InboundCall& in, const InboundRoute& route, core::CdrLegId cdr = 0);
+  void StartIvr(const InboundCall& in, const InboundRoute& route);
+  void ApplyIvr(CallId call, const core::IvrOutcome& out);
+  void EndIvrCdr(core::TenantId tenant, core::CdrLegId cdr, core::CdrResult result,
+                 const std::string& cause, core::CdrParty by);
   void OnEvent(const core::Event& e);
 
   core::Engine& engine_;
@@ -124,6 +155,8 @@ class VoiceService {
   InboundRouter router_;
   std::function<std::string(core::UserId)> sip_user_of_;
   std::string recordings_dir_;
+  std::string prompt_dir_;
+  std::unordered_map<CallId, IvrCall> ivr_;
   std::unordered_map<CallId, Call> calls_;
   std::unordered_map<core::InteractionId, CallId> by_interaction_;
   VoiceCounters counters_;
