@@ -32,6 +32,12 @@ class IvrTest(FlowTest):
         menus = self.ok("GET", f"{T}/ivr", token=self.token("ada"))
         return next(m for m in menus if m["name"] == "main")
 
+    def cdr(self):
+        calls = self.eventually(lambda: self.ok("GET", f"{T}/cdrs", token=self.token("sam"))["calls"],
+                                what="CDR")
+        self.assertEqual(len(calls), 1)
+        return calls[0]
+
     def caller(self):
         c = sipphone.Customer(self.server.sip_port, number=MENU_NUMBER).start(40)
         self.addCleanup(c.join, 5)
@@ -57,6 +63,11 @@ class IvrTest(FlowTest):
         c.hangup()
         self.eventually(lambda: self.ix(ix["id"])["state"] == "abandoned", what="abandoned")
         self.assertEqual(self.server.metric("homeline_voice_calls_live"), 0)
+        # One customer leg from the INVITE (the IVR time included) to the hang-up in the queue.
+        call = self.cdr()
+        self.assertEqual((call["interaction"], call["result"], call["hung_up_by"], call["to"]),
+                         (ix["id"], "abandoned", "customer", MENU_NUMBER))
+        self.assertEqual([l["role"] for l in call["legs"]], ["customer"])
 
     def test_sip_info_key_queues_in_support(self):
         c = self.caller()
@@ -88,6 +99,10 @@ class IvrTest(FlowTest):
         self.assertEqual(self.voice_calls(live=False), [])
         self.eventually(lambda: self.server.metric("homeline_voice_ivr_calls") == 0, what="IVR call gone")
         self.assertEqual(self.server.metric("homeline_voice_calls_live"), 0)
+        call = self.cdr()
+        self.assertEqual((call["result"], call["hung_up_by"], call["to"]),
+                         ("failed", "system", MENU_NUMBER))
+        self.assertFalse(call["interaction"])
 
     def test_unsupported_info_body_is_refused(self):
         c = sipphone.Customer(self.server.sip_port, number=MENU_NUMBER).start(20)

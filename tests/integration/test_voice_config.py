@@ -239,8 +239,10 @@ class VoiceConfig(ServerTest):
         self.assertEqual(patched["options"]["2"], {"menu": sub["id"]})
         self.assertEqual(patched["prompt_text"], main["prompt_text"])
         self.assertEqual(self.ok("GET", path, token=self.sam), patched)
-        self.assertEqual([m["id"] for m in self.ok("GET", ACME + "/ivr", token=self.sam)],
-                         [main["id"], sub["id"]])
+        # By id: the demo's menu "main" (for +15550101) first, then these two.
+        menus = self.ok("GET", ACME + "/ivr", token=self.sam)
+        self.assertEqual([m["id"] for m in menus][1:], [main["id"], sub["id"]])
+        self.assertEqual((menus[0]["name"], menus[0]["options"]["2"]), ("main", {"queue": self.queues["sales"]}))
         # A number can route to a menu, and then the menu cannot go.
         n = self.ok("POST", ACME + "/numbers", {"number": "+15550144", "ivr": main["id"]},
                     self.ada, expect=201)
@@ -278,7 +280,8 @@ class VoiceConfig(ServerTest):
         self.ok("PATCH", path, {"options": {"1": {"queue": sales}}}, self.ada)
         self.ok("DELETE", f"{ACME}/ivr/{sub['id']}", token=self.ada)
         self.ok("DELETE", path, token=self.ada)
-        self.assertEqual(self.ok("GET", ACME + "/ivr", token=self.sam), [])
+        self.assertEqual([m["id"] for m in self.ok("GET", ACME + "/ivr", token=self.sam)],
+                         [menus[0]["id"]])  # the demo's menu stays
 
     # ---- queue voice settings ------------------------------------------------------------------
 
