@@ -228,6 +228,8 @@ int main(int argc, char** argv) {
     voice.Observe(engine.TakeOutbox());
     const auto now = Clock::now();
     if (now >= next_tick) {
+      // The agents' desktops' keep-alives: without them the engine's lease logs them out.
+      for (core::UserId u : users) engine.Touch(u);
       voice.Tick();
       next_tick = now + std::chrono::seconds(1);
     }
