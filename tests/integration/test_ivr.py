@@ -104,6 +104,23 @@ class IvrTest(FlowTest):
                          ("failed", "system", MENU_NUMBER))
         self.assertFalse(call["interaction"])
 
+    def test_two_callers_at_once_share_the_first_spoken_prompt(self):
+        # Both arrive while the menu's text is being spoken for the first time: both hear it.
+        a = sipphone.Customer(self.server.sip_port, number=MENU_NUMBER).start(30)
+        b = sipphone.Customer(self.server.sip_port, number=MENU_NUMBER).start(30)
+        for c in (a, b):
+            self.addCleanup(c.join, 5)
+        for c in (a, b):
+            self.eventually(lambda: nonsilent(c.rx) >= 10, timeout=15, what="menu prompt heard")
+        self.assertEqual(self.server.metric("homeline_voice_ivr_calls"), 2)
+        a.dtmf("1")
+        b.dtmf("2", how="info")
+        calls = self.eventually(lambda: len(self.voice_calls()) == 2 and self.voice_calls(), what="both queued")
+        self.assertEqual(sorted(ix["queue"] for ix in calls),
+                         sorted([self.queue("support")["id"], self.queue("sales")["id"]]))
+        a.hangup()
+        b.hangup()
+
     def test_unsupported_info_body_is_refused(self):
         c = sipphone.Customer(self.server.sip_port, number=MENU_NUMBER).start(20)
         self.addCleanup(c.join, 5)

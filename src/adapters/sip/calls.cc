@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -88,6 +89,10 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   std::string prompt_dir;  // IVR prompts spoken from text are cached here
   std::mutex makers_mu;
   std::vector<std::thread> makers;  // espeak-ng runs for IVR prompts, joined by ~Calls
+  // SIP thread: prompts being spoken, with the (call, round) waiting for each; prompts that
+  // could not be made (not tried again: a missing espeak-ng must not cost a thread per call).
+  std::unordered_map<std::string, std::vector<std::pair<CallId, std::uint64_t>>> speaking;
+  std::unordered_set<std::string> unspeakable;
 
   std::atomic<std::uint64_t> next_call{1};
   mutable std::mutex stats_mu;
@@ -342,11 +347,13 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     std::string prompt = path;
     if (prompt.empty() && !text.empty() && !prompt_dir.empty()) {
       const std::string name = IvrPromptName(text);
-      if (!media.HasPrompt(name)) {
-        MakePrompt(id, round, name, text);  // plays when spoken
+      if (!media.HasPrompt(name) && !unspeakable.contains(name)) {
+        auto [it, fresh] = speaking.try_emplace(name);
+        it->second.emplace_back(id, round);  // plays when spoken
+        if (fresh) MakePrompt(name, text);
         return;
       }
-      prompt = name;
+      if (!unspeakable.contains(name)) prompt = name;
     }
     PlayIvrPrompt(*c, prompt);
   }
@@ -362,11 +369,11 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
 
   // Speaks a menu's text with espeak-ng off the SIP thread (cached in prompt_dir), then plays
   // it if the caller is still waiting in that round.
-  void MakePrompt(CallId id, std::uint64_t round, const std::string& name, const std::string& text) {
+  void MakePrompt(const std::string& name, const std::string& text) {
     const std::string file = (std::filesystem::path(prompt_dir) / (name + ".wav")).string();
     std::weak_ptr<Impl> weak = shared_from_this();
     std::lock_guard lk(makers_mu);
-    makers.emplace_back([weak, id, round, name, text, file] {
+    makers.emplace_back([weak, name, text, file] {
       auto self = weak.lock();
       if (!self) return;
       std::error_code ec;
@@ -374,14 +381,19 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
       if (st) st = self->media.LoadPrompt(name, file);
       if (!st) spdlog::warn("sip: IVR prompt \"{}\": {}", text, st.error().message);
       const bool ok = static_cast<bool>(st);
-      self->stack.Post([weak, id, round, name, ok] {
+      self->stack.Post([weak, name, ok] {
         auto s = weak.lock();
         if (!s) return;
-        Call* c = s->Find(id);
-        if (c == nullptr || !c->ivr || c->ivr->round != round || !c->ivr->open ||
-            !c->ivr->prompt_playing)
-          return;
-        s->PlayIvrPrompt(*c, ok ? name : std::string());
+        if (!ok) s->unspeakable.insert(name);
+        auto waiting = std::move(s->speaking[name]);
+        s->speaking.erase(name);
+        for (auto [id, round] : waiting) {
+          Call* c = s->Find(id);
+          if (c == nullptr || !c->ivr || c->ivr->round != round || !c->ivr->open ||
+              !c->ivr->prompt_playing)
+            continue;
+          s->PlayIvrPrompt(*c, ok ? name : std::string());
+        }
       });
     });
   }
