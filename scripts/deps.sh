@@ -12,7 +12,7 @@ packages=(
   coinor-libcbc-dev
   libsndfile1-dev espeak-ng
   libre-dev
-  sip-tester baresip-core
+  sip-tester baresip-core sipvicious
   python3 python3-mpmath curl openssl sqlite3 wrk procps
   nodejs chromium
 )

@@ -136,6 +136,23 @@ class Registration(unittest.TestCase):
         self.assertEqual(r.status, 401)
         c.register("bob", "demo", expires=0)
 
+    def test_malformed_authorization_and_contact(self):
+        c = self.client()
+        uri = "sip:homeline"
+        aor = "<sip:bob@homeline>"
+        for header in ("Authorization: Digest", "Authorization: Basic Ym9iOmRlbW8=",
+                       'Authorization: Digest username="bob", realm="homeline", nonce=',
+                       "Authorization: " + "x" * 3000):
+            r = c.transact("REGISTER", uri, to=aor, from_=aor, contact=f"<sip:bob@127.0.0.1:{c.local_port}>",
+                           headers=[header])
+            self.assertIsNotNone(r, header[:40])
+            self.assertIn(r.status, (400, 401, 403), header[:40])
+        r = c.register("bob", "demo", contact="<not a uri")
+        self.assertIsNotNone(r)
+        self.assertIn(r.status, (400, 401))  # libre may refuse the message before we see it
+        self.assertEqual(c.register("bob", "demo").status, 200)  # still serving
+        c.register("bob", "demo", expires=0)
+
     def test_too_brief_expiry_and_bad_contact(self):
         c = self.client()
         r = c.register("bob", "demo", expires=10)
