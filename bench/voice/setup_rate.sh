@@ -38,7 +38,8 @@ ulimit -n "$(ulimit -Hn)"
 
 SERVER_PID=; UAS_PID=; KAM_PIDFILE=$W/kam.pid
 cleanup() {
-  [ -n "$UAS_PID" ] && kill "$UAS_PID" 2>/dev/null
+  # the agents' SIPp is started inside $(search ...): its pid is in a file
+  [ -f "$W/uas.pid" ] && kill "$(cat "$W/uas.pid")" 2>/dev/null
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
   [ -f "$KAM_PIDFILE" ] && kill "$(cat "$KAM_PIDFILE")" 2>/dev/null
   wait 2>/dev/null
@@ -59,6 +60,7 @@ count() {  # cumulative count of SIPp's final screen line $1 in file $2
 start_uas() {  # the agents' phones for n calls (a fresh SIPp per trial: exact final counts)
   sipp -sn uas -i 127.0.0.1 -p $PHONE_PORT -m "$1" -nostdin > "$W/uas.out" 2>&1 &
   UAS_PID=$!
+  echo "$UAS_PID" > "$W/uas.pid"
   sleep 0.5
 }
 
@@ -78,7 +80,7 @@ trial() {
   succ=$(count 'Successful call' "$W/uac.out"); fail=$(count 'Failed call' "$W/uac.out")
   # the agents' SIPp ends after its n calls (or is stopped 10 s after the customers' one)
   for _ in $(seq 50); do kill -0 "$UAS_PID" 2>/dev/null || break; sleep 0.2; done
-  kill -INT "$UAS_PID" 2>/dev/null; wait "$UAS_PID" 2>/dev/null; UAS_PID=
+  kill -INT "$UAS_PID" 2>/dev/null; wait "$UAS_PID" 2>/dev/null; UAS_PID=; rm -f "$W/uas.pid"
   us=$(count 'Successful call' "$W/uas.out"); uf=$(count 'Failed call' "$W/uas.out")
   # the server's counters are written every 200 ms
   for _ in $(seq 50); do [ "$sys" = kamailio ] || [ "$(stat_of live)" = 0 ] && break; sleep 0.2; done
