@@ -213,7 +213,7 @@ void Engine::Recover() {
   }
   for (const auto& [id, ix] : interactions_)
     if (ix.state == InteractionState::kQueued) ScheduleStep(ix);
-  RecoverCdrLegs();  // calls died with the process
+  RecoverCdrLegs();  // calls (and their recordings) died with the process
   Dispatch();
   EvictFinished();  // what the log still holds but retention is over for
 }
@@ -528,7 +528,8 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
                        std::is_same_v<B, IvrMenuDeleted>) {  // voice (engine_voice.cc)
     ApplyVoice(b);
   } else if constexpr (std::is_same_v<B, CdrLegStarted> || std::is_same_v<B, CdrLegAnswered> ||
-                       std::is_same_v<B, CdrLegEnded>) {
+                       std::is_same_v<B, CdrLegEnded> || std::is_same_v<B, RecordingStarted> ||
+                       std::is_same_v<B, RecordingPaused> || std::is_same_v<B, RecordingEnded>) {
     ApplyVoice(b, t);
   }
 }

@@ -301,6 +301,20 @@ class Engine {
   std::size_t live_cdr_legs() const { return cdr_legs_.size(); }
   static constexpr std::size_t kMaxLiveCdrLegs = 200000;
 
+  // ---- recordings (the SIP/media code reports them; the API lists them) ----
+  // Start: the interaction must be a voice interaction of the tenant (kNotFound otherwise)
+  // without a recording yet (kConflict); the path is RecordingPath(t, interaction). Pause
+  // (paused true) / resume (false): kNotFound, kConflict when ended or already so. End:
+  // kNotFound, kConflict when ended (a paused span still open is closed). Recover() ends live
+  // recordings with reason "restart". Records stay in memory (one small value per recorded
+  // call).
+  Result<RecordingId> StartRecording(TenantId t, InteractionId interaction);
+  Status PauseRecording(TenantId t, RecordingId id, bool paused);
+  Status EndRecording(TenantId t, RecordingId id);
+  const Recording* FindRecording(TenantId t, RecordingId id) const;
+  const Recording* RecordingOf(TenantId t, InteractionId interaction) const;
+  std::vector<const Recording*> Recordings(TenantId t) const;  // by id
+
   // Lookups for the SIP adapter (engine thread). Cost: FindNumber and TrunkByDigestUser are
   // one hash lookup; TrunkForSource scans every trunk source prefix (O(prefixes); a few hundred
   // at most per server in practice).
@@ -536,6 +550,11 @@ class Engine {
   void ApplyVoice(const CdrLegEnded& b, TimeMs t);
   void RecoverCdrLegs();
   std::unordered_map<CdrLegId, CdrLeg> cdr_legs_;  // live legs
+  void ApplyVoice(const RecordingStarted& b, TimeMs t);
+  void ApplyVoice(const RecordingPaused& b, TimeMs t);
+  void ApplyVoice(const RecordingEnded& b, TimeMs t);
+  std::map<RecordingId, Recording> recordings_;
+  std::unordered_map<InteractionId, RecordingId> recording_by_interaction_;
   void EmitVoice(TenantId t, EventBody body);
   Status ValidateTrunk(Trunk& t) const;
   Status ValidateNumber(PhoneNumber& n) const;

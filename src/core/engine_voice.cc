@@ -407,6 +407,85 @@ void Engine::RecoverCdrLegs() {
     const CdrResult r = l.answered != 0 ? CdrResult::kAnswered : CdrResult::kFailed;
     EmitVoice(l.start.tenant, CdrLegEnded{id, 0, r, "restart", CdrParty::kSystem});
   }
+  live.clear();
+  for (const auto& [id, rec] : recordings_)
+    if (rec.ended == 0) live.push_back(id);
+  for (RecordingId id : live) {
+    const TenantId t = recordings_.at(id).tenant;
+    EmitVoice(t, RecordingEnded{id, "restart"});
+  }
+}
+
+// ---- recordings --------------------------------------------------------------------------------
+
+Result<RecordingId> Engine::StartRecording(TenantId t, InteractionId interaction) {
+  const Interaction* ix = FindInteraction(t, interaction);
+  if (ix == nullptr || ix->channel != Channel::kVoice)
+    return Fail(ErrorCode::kNotFound, "no such call");
+  if (recording_by_interaction_.count(interaction))
+    return Fail(ErrorCode::kConflict, "the call has a recording already");
+  const RecordingId id = next_id_++;
+  EmitVoice(t, RecordingStarted{id, t, interaction, RecordingPath(t, interaction)});
+  return id;
+}
+
+Status Engine::PauseRecording(TenantId t, RecordingId id, bool paused) {
+  const Recording* r = FindRecording(t, id);
+  if (r == nullptr) return Fail(ErrorCode::kNotFound, "no such recording");
+  if (r->ended != 0) return Fail(ErrorCode::kConflict, "the recording has ended");
+  const bool now_paused = !r->paused.empty() && r->paused.back().end == 0;
+  if (now_paused == paused)
+    return Fail(ErrorCode::kConflict, paused ? "the recording is paused already" : "the recording is not paused");
+  EmitVoice(t, RecordingPaused{id, paused});
+  return {};
+}
+
+Status Engine::EndRecording(TenantId t, RecordingId id) {
+  const Recording* r = FindRecording(t, id);
+  if (r == nullptr) return Fail(ErrorCode::kNotFound, "no such recording");
+  if (r->ended != 0) return Fail(ErrorCode::kConflict, "the recording has ended");
+  EmitVoice(t, RecordingEnded{id, ""});
+  return {};
+}
+
+const Recording* Engine::FindRecording(TenantId t, RecordingId id) const {
+  return FindOf(recordings_, t, id);
+}
+const Recording* Engine::RecordingOf(TenantId t, InteractionId interaction) const {
+  auto it = recording_by_interaction_.find(interaction);
+  return it == recording_by_interaction_.end() ? nullptr : FindRecording(t, it->second);
+}
+std::vector<const Recording*> Engine::Recordings(TenantId t) const { return ListOf(recordings_, t); }
+
+void Engine::ApplyVoice(const RecordingStarted& b, TimeMs t) {
+  Recording& r = recordings_[b.id];
+  r.id = b.id;
+  r.tenant = b.tenant;
+  r.interaction = b.interaction;
+  r.path = b.path;
+  r.started = t;
+  recording_by_interaction_[b.interaction] = b.id;
+  next_id_ = std::max(next_id_, b.id + 1);
+}
+
+void Engine::ApplyVoice(const RecordingPaused& b, TimeMs t) {
+  auto it = recordings_.find(b.id);
+  if (it == recordings_.end()) return;
+  std::vector<PausedSpan>& spans = it->second.paused;
+  if (b.paused) {
+    spans.push_back(PausedSpan{t, 0});
+  } else if (!spans.empty() && spans.back().end == 0) {
+    spans.back().end = t;
+  }
+}
+
+void Engine::ApplyVoice(const RecordingEnded& b, TimeMs t) {
+  auto it = recordings_.find(b.id);
+  if (it == recordings_.end()) return;
+  Recording& r = it->second;
+  r.ended = t;
+  r.end_reason = b.reason;
+  if (!r.paused.empty() && r.paused.back().end == 0) r.paused.back().end = t;
 }
 
 // ---- lookups for the SIP adapter -------------------------------------------------------------

@@ -1292,6 +1292,36 @@ void Read(Reader& r, CdrLegEnded* e) {
   r.Get("hung_up_by", &e->hung_up_by);
 }
 
+// Recordings (store; the API's shape is ToJson(Recording)).
+void Write(json& j, const RecordingStarted& e) {
+  j["id"] = e.id;
+  j["tenant"] = e.tenant;
+  j["interaction"] = e.interaction;
+  j["path"] = e.path;
+}
+void Read(Reader& r, RecordingStarted* e) {
+  r.Req("id", &e->id);
+  r.Get("tenant", &e->tenant);
+  r.Get("interaction", &e->interaction);
+  r.Get("path", &e->path);
+}
+void Write(json& j, const RecordingPaused& e) {
+  j["id"] = e.id;
+  j["paused"] = e.paused;
+}
+void Read(Reader& r, RecordingPaused* e) {
+  r.Req("id", &e->id);
+  r.Get("paused", &e->paused);
+}
+void Write(json& j, const RecordingEnded& e) {
+  j["id"] = e.id;
+  j["reason"] = e.reason;
+}
+void Read(Reader& r, RecordingEnded* e) {
+  r.Req("id", &e->id);
+  r.Get("reason", &e->reason);
+}
+
 // ---- Dispatch by type name ----
 
 constexpr std::size_t kEventTypes = std::variant_size_v<EventBody>;
@@ -1420,6 +1450,19 @@ Result<PhoneNumber> FromJson(const json& j, const PhoneNumber& base) {
 json ToJson(const QueueVoice& v) { return QueueVoiceJson(v, Shape::kApi); }
 Result<QueueVoice> FromJson(const json& j, const QueueVoice& base) {
   return ParseApi(j, base, "queue voice", ReadQueueVoice);
+}
+json ToJson(const Recording& r) {
+  json paused = json::array();
+  for (const PausedSpan& p : r.paused)
+    paused.push_back({{"start", p.start}, {"end", p.end == 0 ? json(nullptr) : json(p.end)}});
+  return {{"id", r.id},
+          {"tenant", r.tenant},
+          {"interaction", r.interaction},
+          {"path", r.path},
+          {"started", r.started},
+          {"ended", r.ended == 0 ? json(nullptr) : json(r.ended)},
+          {"end_reason", r.end_reason},
+          {"paused", paused}};
 }
 json ToJson(const IvrMenu& m) { return IvrMenuJson(m, Shape::kApi); }
 Result<IvrMenu> FromJson(const json& j, const IvrMenu& base) {

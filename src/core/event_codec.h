@@ -103,6 +103,9 @@ nlohmann::json ToJson(const QueueVoice& voice);
 //   "options":{"1":{"queue":11},"2":{"menu":5},"0":{"number":"+15550199"},"9":{"repeat":true},
 //   "#":{"hangup":true}},"on_failure":{"queue":11}} ({} on_failure: hang up). "options" is
 //   replaced whole. An action names one kind.
+// Recording: {"id","tenant","interaction","path","started","ended" (null while recording),
+//   "end_reason","paused":[{"start","end" (null while paused)}]}.
+nlohmann::json ToJson(const Recording& recording);
 nlohmann::json ToJson(const IvrMenu& menu);
 [[nodiscard]] Result<IvrMenu> FromJson(const nlohmann::json& json, const IvrMenu& base);
 

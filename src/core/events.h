@@ -114,6 +114,16 @@ struct CdrLegEnded {
   CdrParty hung_up_by = CdrParty::kUnknown;
 };
 
+// Recordings: started (the record, with its path), paused or resumed, ended. ts is the time.
+struct RecordingStarted {
+  RecordingId id = 0;
+  TenantId tenant = 0;
+  InteractionId interaction = 0;
+  std::string path;
+};
+struct RecordingPaused { RecordingId id = 0; bool paused = true; };
+struct RecordingEnded { RecordingId id = 0; std::string reason; };
+
 using EventBody = std::variant<TenantSet, UserSet, UserSipSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
                                DispositionSet, DispositionDeleted, SessionCreated, SessionRevoked,
@@ -127,7 +137,8 @@ using EventBody = std::variant<TenantSet, UserSet, UserSipSet, MemberSet, Member
                                // voice
                                TrunkSet, TrunkDeleted, NumberSet, NumberDeleted, QueueVoiceSet,
                                IvrMenuSet, IvrMenuDeleted,
-                               CdrLegStarted, CdrLegAnswered, CdrLegEnded>;
+                               CdrLegStarted, CdrLegAnswered, CdrLegEnded,
+                               RecordingStarted, RecordingPaused, RecordingEnded>;
 
 struct Event {
   std::uint64_t seq = 0;

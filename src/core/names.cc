@@ -86,6 +86,9 @@ constexpr const char* EventName(const IvrMenuDeleted&) { return "ivr.deleted"; }
 constexpr const char* EventName(const CdrLegStarted&) { return "cdr.leg_started"; }
 constexpr const char* EventName(const CdrLegAnswered&) { return "cdr.leg_answered"; }
 constexpr const char* EventName(const CdrLegEnded&) { return "cdr.leg_ended"; }
+constexpr const char* EventName(const RecordingStarted&) { return "recording.started"; }
+constexpr const char* EventName(const RecordingPaused&) { return "recording.paused"; }
+constexpr const char* EventName(const RecordingEnded&) { return "recording.ended"; }
 
 }  // namespace
 

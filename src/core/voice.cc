@@ -269,6 +269,10 @@ std::optional<CdrParty> ParseCdrParty(std::string_view s) {
   return ParseOf<CdrParty>(kCdrParties, s);
 }
 
+std::string RecordingPath(TenantId t, InteractionId interaction) {
+  return "recordings/" + std::to_string(t) + "/" + std::to_string(interaction) + ".wav";
+}
+
 bool ValidPromptFile(std::string_view name) {
   if (name.size() < 5 || name.size() > 100 || name.front() == '.' || !name.ends_with(".wav"))
     return false;

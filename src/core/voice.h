@@ -255,6 +255,33 @@ struct CdrLeg {
   CdrParty hung_up_by = CdrParty::kUnknown;
 };
 
+// ---- recordings ----------------------------------------------------------------------------------
+
+using RecordingId = std::uint64_t;
+
+// A span during which the recording was paused (silence in the file); end 0 while paused.
+struct PausedSpan {
+  TimeMs start = 0;
+  TimeMs end = 0;
+  bool operator==(const PausedSpan&) const = default;
+};
+
+// One call's recording: a two-channel WAV (customer left, agent right) the media code writes
+// at `path`, relative to the data directory: "recordings/<tenant>/<interaction>.wav".
+struct Recording {
+  RecordingId id = 0;
+  TenantId tenant = 0;
+  InteractionId interaction = 0;
+  std::string path;
+  TimeMs started = 0;
+  TimeMs ended = 0;  // 0 while recording
+  std::string end_reason;  // "" or "restart" (the process died while recording)
+  std::vector<PausedSpan> paused;
+};
+
+// "recordings/<tenant>/<interaction>.wav"
+std::string RecordingPath(TenantId t, InteractionId interaction);
+
 // A prompt or music file name: 1-100 of A-Z a-z 0-9 . _ -, ending ".wav", not starting with
 // '.'. Plain names only (no directories), so a name can never lead out of the prompts folder.
 bool ValidPromptFile(std::string_view name);

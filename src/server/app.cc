@@ -321,6 +321,7 @@ struct App::Impl : http::ServerHandler {
     }
     api::ApiOptions ao;
     ao.secure_cookies = !config.tls_cert.empty();
+    ao.data_dir = config.data_dir;
     ao.session_ttl = config.session_ttl_s * kSecond;
     ao.chat.visitor_burst = config.chat_visitor_burst;
     ao.chat.visitor_per_second = config.chat_visitor_per_second;

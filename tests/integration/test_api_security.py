@@ -6,7 +6,11 @@ not reach it (404, as for a tenant that does not exist), acme routes must not re
 by id (404, as for an id that does not exist), roles below the route's x-required-role get 403,
 and calls without a valid session get 401.
 """
+import json
+import os
 import re
+import sqlite3
+import time
 import unittest
 
 from harness import ServerTest
@@ -172,6 +176,30 @@ class ApiSecurity(ServerTest):
                                                      "options": {"1": {"hangup": True}}}, ada)["id"]}
         cls.acme_queue = queues["support"]
         cls.zed_id = zed["id"]
+
+        # Recordings are made by calls (the SIP code), not by the API: one per tenant is
+        # written into the event log, with its file, while the server is stopped.
+        s.stop()
+        db = sqlite3.connect(os.path.join(s.data_dir, "homeline.db"))
+        seq = db.execute("SELECT max(seq) FROM events").fetchone()[0]
+        now = int(time.time() * 1000)
+        for n, (tenant, interaction, rec) in enumerate(
+                [(cls.acme_id, a_ix["id"], 5_000_001), (cls.initech_id, ix["id"], 5_000_002)]):
+            path = f"recordings/{tenant}/{interaction}.wav"
+            db.execute("INSERT INTO events(seq, ts, tenant, type, payload) VALUES (?,?,?,?,?)",
+                       (seq + 2 * n + 1, now, tenant, "recording.started",
+                        json.dumps({"id": rec, "tenant": tenant, "interaction": interaction,
+                                    "path": path})))
+            db.execute("INSERT INTO events(seq, ts, tenant, type, payload) VALUES (?,?,?,?,?)",
+                       (seq + 2 * n + 2, now, tenant, "recording.ended", json.dumps({"id": rec})))
+            os.makedirs(os.path.join(s.data_dir, os.path.dirname(path)), exist_ok=True)
+            with open(os.path.join(s.data_dir, path), "wb") as f:
+                f.write(b"RIFF not really a wav")
+        db.commit()
+        db.close()
+        s.start()
+        cls.own["recordings"] = 5_000_001
+        cls.foreign["recordings"] = 5_000_002
 
         cls.tok = {name: s.login(name, pw) for name, pw in
                    [("sam", "demo"), ("alice", "demo"), ("carol", "demo"), ("zed", "secret1"),

@@ -648,5 +648,71 @@ TEST(EngineCdr, LegsAreStampedCheckedAndEndedOnRecover) {
   EXPECT_GT(*fresh.StartCdrLeg(cust), a2);  // ids go on after the replayed ones
 }
 
+// ---- recordings ----------------------------------------------------------------------------
+
+TEST(EngineRecordings, StartPauseEndAndRecover) {
+  World w;
+  Engine& e = w.e;
+  Engine::NewInteraction n;
+  n.tenant = w.acme;
+  n.channel = Channel::kVoice;
+  n.queue = w.support;
+  const InteractionId call = *e.CreateInteraction(n);
+  n.channel = Channel::kEmail;
+  const InteractionId mail = *e.CreateInteraction(n);
+
+  EXPECT_EQ(e.StartRecording(w.acme, mail).error().code, ErrorCode::kNotFound);  // not a call
+  EXPECT_EQ(e.StartRecording(w.globex, call).error().code, ErrorCode::kNotFound);
+  const RecordingId rec = *e.StartRecording(w.acme, call);
+  const Recording* r = e.FindRecording(w.acme, rec);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->path, "recordings/" + std::to_string(w.acme) + "/" + std::to_string(call) + ".wav");
+  EXPECT_EQ(r->started, kT0);
+  EXPECT_EQ(r->ended, 0);
+  EXPECT_EQ(e.RecordingOf(w.acme, call), r);
+  EXPECT_EQ(e.FindRecording(w.globex, rec), nullptr);
+  EXPECT_EQ(e.StartRecording(w.acme, call).error().code, ErrorCode::kConflict);
+
+  e.SetTime(kT0 + 10 * kSecond);
+  ASSERT_TRUE(e.PauseRecording(w.acme, rec, true));
+  EXPECT_EQ(e.PauseRecording(w.acme, rec, true).error().code, ErrorCode::kConflict);
+  e.SetTime(kT0 + 25 * kSecond);
+  ASSERT_TRUE(e.PauseRecording(w.acme, rec, false));
+  EXPECT_EQ(e.PauseRecording(w.acme, rec, false).error().code, ErrorCode::kConflict);
+  e.SetTime(kT0 + 30 * kSecond);
+  ASSERT_TRUE(e.PauseRecording(w.acme, rec, true));  // still paused at the end
+  e.SetTime(kT0 + 40 * kSecond);
+  ASSERT_TRUE(e.EndRecording(w.acme, rec));
+  r = e.FindRecording(w.acme, rec);
+  EXPECT_EQ(r->ended, kT0 + 40 * kSecond);
+  EXPECT_EQ(r->paused, (std::vector<PausedSpan>{{kT0 + 10 * kSecond, kT0 + 25 * kSecond},
+                                                {kT0 + 30 * kSecond, kT0 + 40 * kSecond}}));
+  EXPECT_EQ(e.EndRecording(w.acme, rec).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(e.PauseRecording(w.acme, rec, true).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(e.Recordings(w.acme).size(), 1u);
+  EXPECT_TRUE(e.Recordings(w.globex).empty());
+
+  // A second call still recording when the process dies: ended at recovery, with a reason.
+  n.channel = Channel::kVoice;
+  const InteractionId call2 = *e.CreateInteraction(n);
+  const RecordingId rec2 = *e.StartRecording(w.acme, call2);
+  Engine fresh;
+  for (const Event& ev : e.TakeOutbox()) {
+    auto body = DecodePayload(TypeName(ev.body), EncodePayload(ev.body));
+    ASSERT_TRUE(body) << body.error().message;
+    ASSERT_TRUE(fresh.Replay(Event(ev.seq, ev.ts, ev.tenant, std::move(*body))));
+  }
+  fresh.SetTime(kT0 + kHour);
+  fresh.Recover();
+  const Recording* a = fresh.FindRecording(w.acme, rec);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->paused.size(), 2u);
+  EXPECT_EQ(a->end_reason, "");
+  const Recording* b = fresh.FindRecording(w.acme, rec2);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->ended, kT0 + kHour);
+  EXPECT_EQ(b->end_reason, "restart");
+}
+
 }  // namespace
 }  // namespace homeline::core

@@ -348,6 +348,21 @@ void ExpectSame(const CdrLegEnded& a, const CdrLegEnded& b) {
   EXPECT_EQ(a.hung_up_by, b.hung_up_by);
 }
 
+void ExpectSame(const RecordingStarted& a, const RecordingStarted& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.interaction, b.interaction);
+  EXPECT_EQ(a.path, b.path);
+}
+void ExpectSame(const RecordingPaused& a, const RecordingPaused& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.paused, b.paused);
+}
+void ExpectSame(const RecordingEnded& a, const RecordingEnded& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.reason, b.reason);
+}
+
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
   std::visit([&](const auto& x) { ExpectSame(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
@@ -534,6 +549,9 @@ std::vector<EventBody> SampleEvents() {
                                     .to = "+15550100", .agent = 77, .queue = 41, .trunk = 60}},
       CdrLegAnswered{70},
       CdrLegEnded{70, big, CdrResult::kBusy, "486", CdrParty::kTransfer},
+      RecordingStarted{80, 3, big, "recordings/3/9007199254740993.wav"},
+      RecordingPaused{80, false},
+      RecordingEnded{80, "restart"},
   };
 }
 
@@ -563,7 +581,9 @@ TEST(Names, EventTypeNamesAreStable) {
       "queue_voice.set",
       "ivr.set",             "ivr.deleted",
       "cdr.leg_started",     "cdr.leg_answered",
-      "cdr.leg_ended"};
+      "cdr.leg_ended",
+      "recording.started",   "recording.paused",
+      "recording.ended"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);

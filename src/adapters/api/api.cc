@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <limits>
@@ -328,6 +329,9 @@ struct Api::Impl {
     Add("PUT", "/api/v1/tenants/{tenant}/queues/{id}/voice", Access::kAdmin, &Impl::PutQueueVoice, "Change a queue's voice settings (absent fields are kept)");
     Add("GET", "/api/v1/tenants/{tenant}/cdrs", Access::kSupervisor, &Impl::ListCdrs, "Call detail records per call and leg: ?from=&to= (ms or YYYY-MM-DDTHH:MM:SSZ; default the last 24 h, at most 31 days) &queue=ID &agent=ID &offset=&limit= (1..1000, default 100)");
     Add("GET", "/api/v1/tenants/{tenant}/cdrs.csv", Access::kSupervisor, &Impl::CdrsCsv, "Call detail records as CSV (RFC 4180), one row per leg, every call of the range: ?from=&to=&queue=&agent=");
+    Add("GET", "/api/v1/tenants/{tenant}/recordings", Access::kSupervisor, &Impl::ListRecordings, "Call recordings (metadata: interaction, started, ended, paused spans); ?interaction=ID");
+    Add("GET", "/api/v1/tenants/{tenant}/recordings/{id}", Access::kSupervisor, &Impl::GetRecording, "A call recording's metadata");
+    Add("GET", "/api/v1/tenants/{tenant}/recordings/{id}/file", Access::kSupervisor, &Impl::RecordingFile, "Download a call recording (audio/wav: customer left, agent right)");
     Add("GET", "/api/v1/tenants/{tenant}/ivr", Access::kSupervisor, &Impl::ListIvr, "IVR menus");
     Add("POST", "/api/v1/tenants/{tenant}/ivr", Access::kAdmin, &Impl::CreateIvr, "Create an IVR menu: name, prompt_text or prompt_file, options {key: {queue|menu|number|repeat|hangup}}, timeout_s, max_retries, on_failure");
     Add("GET", "/api/v1/tenants/{tenant}/ivr/{id}", Access::kSupervisor, &Impl::GetIvr, "An IVR menu");
@@ -2006,6 +2010,62 @@ struct Api::Impl {
       return std::function<Outcome()>([this, r = std::move(r)]() mutable {
         CountStatus(r.status);
         return Done(std::move(r));
+      });
+    };
+    return out;
+  }
+
+  Outcome ListRecordings(Ctx& c) {
+    core::InteractionId only = 0;
+    if (const std::string v = c.req.QueryParam("interaction"); !v.empty()) {
+      auto id = ParseId(v);
+      if (!id) return Err(ErrorCode::kBadRequest, "interaction must be an id");
+      only = *id;
+    }
+    json out = json::array();
+    for (const core::Recording* r : engine.Recordings(c.tenant))
+      if (only == 0 || r->interaction == only) out.push_back(core::ToJson(*r));
+    return Done(JsonResponse(out));
+  }
+  Outcome GetRecording(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::Recording* r = id ? engine.FindRecording(c.tenant, *id) : nullptr;
+    if (!r) return Err(ErrorCode::kNotFound, "no such recording");
+    return Done(JsonResponse(core::ToJson(*r)));
+  }
+  // The file is read on a worker thread (it can be tens of megabytes); the path comes from the
+  // engine's record (RecordingPath), never from the request.
+  Outcome RecordingFile(Ctx& c) {
+    auto id = Id(c, 1);
+    const core::Recording* r = id ? engine.FindRecording(c.tenant, *id) : nullptr;
+    if (!r) return Err(ErrorCode::kNotFound, "no such recording");
+    if (options.data_dir.empty() || r->path.find("..") != std::string::npos || r->path.empty() ||
+        r->path.front() == '/')
+      return Err(ErrorCode::kNotFound, "no file for this recording");
+    const std::string path = options.data_dir + "/" + r->path;
+    const std::string name = fmt::format("recording-{}-{}.wav", r->id, r->interaction);
+    Outcome out;
+    out.offload = [this, path, name]() {
+      http::Response resp;
+      std::FILE* f = std::fopen(path.c_str(), "rb");
+      if (f == nullptr) {
+        resp = ErrorResponse(404, "not_found", "the recording's file is missing");
+      } else {
+        char buf[65536];
+        std::size_t n = 0;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) resp.body.append(buf, n);
+        const bool failed = std::ferror(f) != 0;
+        std::fclose(f);
+        if (failed) {
+          resp = ErrorResponse(503, "unavailable", "the recording's file cannot be read");
+        } else {
+          resp.content_type = "audio/wav";
+          resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+        }
+      }
+      return std::function<Outcome()>([this, resp = std::move(resp)]() mutable {
+        CountStatus(resp.status);
+        return Done(std::move(resp));
       });
     };
     return out;

@@ -52,6 +52,8 @@ struct ApiOptions {
   int login_failures_per_address = 20;
   DurationMs login_window = 5 * kMinute;
   ChatOptions chat;
+  // Where recordings are read from (Recording::path is relative to it); "" : downloads 404.
+  std::string data_dir;
 };
 
 // Who is calling, once the bearer token or cookie is checked.
