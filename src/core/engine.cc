@@ -478,14 +478,9 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     dirty_agents_.push_back(a.user);
   } else if constexpr (std::is_same_v<B, Abandoned>) {
     Interaction& ix = IxAt(b.id);
-    if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
-    if (ix.state == InteractionState::kOffered) {
-      Agent& a = AgentOf(ix.agent);
-      RemoveWork(a, ix);
-      ReindexAgent(a);
-      UpdateActivity(a);
-      dirty_agents_.push_back(a.user);
-    }
+    // Only a queued or offered contact is abandoned; an offer gone is no work done, so the
+    // agent's idle time runs on (as when an offer ends).
+    TakeOffHands(ix, std::nullopt);
     ix.state = InteractionState::kAbandoned;
     ix.finished_at = t;
     NoteFinished(ix);
@@ -496,17 +491,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     if (q != nullptr && t - ix.queued_at <= q->sl_threshold) s.abandoned_in_sl++;
   } else if constexpr (std::is_same_v<B, Closed>) {
     Interaction& ix = IxAt(b.id);
-    if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
-    if (ix.agent != 0 && (ix.state == InteractionState::kOffered ||
-                          ix.state == InteractionState::kConnected ||
-                          ix.state == InteractionState::kWrapUp)) {
-      Agent& a = AgentOf(ix.agent);
-      RemoveWork(a, ix);
-      if (a.work.empty()) a.idle_since = t;
-      ReindexAgent(a);
-      UpdateActivity(a);
-      dirty_agents_.push_back(a.user);
-    }
+    TakeOffHands(ix, t);
     ix.state = InteractionState::kClosed;
     ix.finished_at = t;
     NoteFinished(ix);
@@ -964,6 +949,17 @@ void Engine::RemoveWork(Agent& a, const Interaction& ix) {
   a.work.erase(it);
   a.used[static_cast<int>(ix.channel)]--;
   if (const int h = HeldIndex(ix.state); h >= 0) a.held[h]--;
+}
+
+void Engine::TakeOffHands(Interaction& ix, std::optional<TimeMs> idle_from) {
+  if (ix.state == InteractionState::kQueued) UnfileWaiting(ix);
+  if (ix.agent == 0 || HeldIndex(ix.state) < 0) return;
+  Agent& a = AgentOf(ix.agent);
+  RemoveWork(a, ix);
+  if (idle_from && a.work.empty()) a.idle_since = *idle_from;
+  ReindexAgent(a);
+  UpdateActivity(a);
+  dirty_agents_.push_back(a.user);
 }
 
 void Engine::SetHeldState(Agent& a, Interaction& ix, InteractionState s) {

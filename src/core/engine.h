@@ -512,6 +512,10 @@ class Engine {
   void AddWork(Agent& a, const Interaction& ix);
   void RemoveWork(Agent& a, const Interaction& ix);
   void SetHeldState(Agent& a, Interaction& ix, InteractionState s);
+  // A contact that ends before completion (abandoned, closed) leaves its line, or the hands
+  // of the agent it was offered to or held by, who then looks for work. idle_from: when that
+  // agent, if left with nothing, counts as idle from; nullopt keeps its idle time.
+  void TakeOffHands(Interaction& ix, std::optional<TimeMs> idle_from);
   // Emits the end of the agent's pending offers (withdrawn: not a miss).
   void WithdrawOffers(Agent& a);
   // Emits what takes an agent's contacts away (withdraw offers, requeue or close the rest).
