@@ -2,6 +2,9 @@
 fresh demo server per test, named look-ups of the demo tenant, and a WebSocket desk that keeps
 what it has read so a test can look back at earlier messages.
 """
+import os
+import shutil
+import tempfile
 import time
 
 from harness import Server, ServerTest
@@ -9,20 +12,34 @@ from harness import Server, ServerTest
 T = "/api/v1/tenants/acme"
 
 
-class Desk:
-    """A WebSocket subscriber that remembers every message it read, in order."""
+class Frames:
+    """The frames read from one WebSocket (self.ws), remembered in order so a test can look
+    back at earlier ones. Both the agent's desk and the chat visitor read through it."""
 
-    def __init__(self, server, token, tenant="acme"):
-        self.ws = server.ws(token, tenant=tenant)
-        if self.ws.status != 101:
-            raise AssertionError(f"websocket upgrade refused: {self.ws.status}")
+    who = "socket"
+
+    def __init__(self, ws=None):
+        self.reset(ws)
+
+    def reset(self, ws):
+        """A new socket: forget what the previous one read."""
+        self.ws = ws
         self.seen = []
-        self.hello = self.wait(lambda m: m.get("type") == "hello")
+        self.taken = set()  # indices in seen that a consuming wait returned
 
-    def wait(self, pred, timeout=10.0, since=0):
-        """First message at index >= since matching pred, reading more from the socket as needed."""
-        for m in self.seen[since:]:
-            if pred(m):
+    def wait(self, pred, timeout=10.0, since=0, consume=False):
+        """First frame at index >= since matching pred, reading more from the socket as needed.
+        With consume, a frame is returned once: later consuming waits skip it, so waiting twice
+        for "a message" gets two messages."""
+        def match(i):
+            if (consume and i in self.taken) or not pred(self.seen[i]):
+                return None
+            if consume:
+                self.taken.add(i)
+            return self.seen[i]
+
+        for i in range(since, len(self.seen)):
+            if (m := match(i)) is not None:
                 return m
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -31,11 +48,34 @@ class Desk:
             except TimeoutError:
                 continue
             if msg is None:
-                raise AssertionError(f"socket closed; last seen {self.seen[-5:]}")
+                raise AssertionError(f"{self.who} closed; last seen {self.seen[-5:]}")
             self.seen.append(msg)
-            if pred(msg):
-                return msg
-        raise AssertionError(f"no matching message in {timeout}s; last seen {self.seen[-5:]}")
+            if (m := match(len(self.seen) - 1)) is not None:
+                return m
+        raise AssertionError(f"{self.who}: no matching frame in {timeout}s; last seen {self.seen[-5:]}")
+
+    def drain(self, quiet=0.3):
+        """Reads what is pending until the socket has been quiet for `quiet` seconds."""
+        while True:
+            try:
+                msg = self.ws.recv(timeout=quiet)
+            except TimeoutError:
+                return
+            if msg is None:
+                return
+            self.seen.append(msg)
+
+
+class Desk(Frames):
+    """An agent's or supervisor's event WebSocket (/api/v1/events)."""
+
+    who = "desk socket"
+
+    def __init__(self, server, token, tenant="acme"):
+        super().__init__(server.ws(token, tenant=tenant))
+        if self.ws.status != 101:
+            raise AssertionError(f"websocket upgrade refused: {self.ws.status}")
+        self.hello = self.wait(lambda m: m.get("type") == "hello")
 
     def mark(self):
         """Index after everything sent so far: wait(..., since=mark) sees only newer messages."""
@@ -49,17 +89,6 @@ class Desk:
     def agent(self, pred, timeout=10.0, since=0):
         """The agent object of the first "agent" message whose agent matches pred."""
         return self.wait(lambda m: m.get("type") == "agent" and pred(m["agent"]), timeout, since)["agent"]
-
-    def drain(self, quiet=0.2):
-        """Reads what is pending until the socket has been quiet for `quiet` seconds."""
-        while True:
-            try:
-                msg = self.ws.recv(timeout=quiet)
-            except TimeoutError:
-                return
-            if msg is None:
-                return
-            self.seen.append(msg)
 
     def close(self):
         self.ws.close()
@@ -76,8 +105,18 @@ class FlowTest(ServerTest):
     def tearDownClass(cls):
         pass
 
+    config = ""  # TOML the server reads with --config, when not empty
+
     def setUp(self):
-        self.server = Server(demo=self.demo, extra_args=self.server_args).start()
+        args = tuple(self.server_args)
+        if self.config:
+            folder = tempfile.mkdtemp(prefix="homeline-cfg-")
+            self.addCleanup(shutil.rmtree, folder, True)
+            path = os.path.join(folder, "homeline.toml")
+            with open(path, "w") as f:
+                f.write(self.config)
+            args += ("--config", path)
+        self.server = Server(demo=self.demo, extra_args=args).start()
         self.addCleanup(self.server.cleanup)
         self._tokens = {}
         self._ids = {}

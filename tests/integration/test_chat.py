@@ -3,25 +3,26 @@ WebSockets, on a real server. Delivery (once, in order, resumed after a reconnec
 idempotent resends, position and estimated wait, origins, leave-a-message, bad input, another
 tenant, and a SIGKILL after acknowledged messages.
 """
-import json
-import os
-import shutil
 import signal
-import tempfile
 import time
 import unittest
 
-from flows import Desk, FlowTest, T
+from flows import Desk, FlowTest, Frames, T
 from harness import Server, WsClient
 
 P = "/api/v1/public"
 SITE = "https://shop.acme.test"
 
 
-class Visitor:
-    """A chat widget: the REST calls and the visitor WebSocket, remembering what it read."""
+class Visitor(Frames):
+    """A chat widget: the REST calls and the visitor WebSocket, remembering what it read.
+    Its waits consume: each frame answers one wait (the visitor waits for "a message" again
+    and again)."""
+
+    who = "visitor socket"
 
     def __init__(self, test, body, origin=None, expect=201):
+        super().__init__()
         self.test = test
         self.server = test.server
         self.origin = origin
@@ -31,8 +32,6 @@ class Visitor:
         if status == 201:
             self.id = out["chat"]["id"]
             self.token = out["token"]
-        self.ws = None
-        self.seen = []
 
     def request(self, method, path, body=None, token=None, headers=None):
         h = dict(headers or {})
@@ -44,43 +43,16 @@ class Visitor:
         return self.request(method, f"{P}/chats/{self.id}{tail}", body, token=self.token)
 
     def connect(self, since=0):
-        self.ws = WsClient("127.0.0.1", self.server.port,
-                           f"{P}/chats/{self.id}/ws?token={self.token}&since={since}",
-                           origin=self.origin)
+        self.reset(WsClient("127.0.0.1", self.server.port,
+                            f"{P}/chats/{self.id}/ws?token={self.token}&since={since}",
+                            origin=self.origin))
         self.test.assertEqual(self.ws.status, 101)
-        self.seen = []
         hello = self.wait(lambda m: m["type"] == "hello")
         self.test.addCleanup(self.ws.sock.close)
         return hello
 
     def wait(self, pred, timeout=10.0):
-        for m in self.seen:
-            if pred(m) and not m.get("_used"):
-                m["_used"] = True
-                return m
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                msg = self.ws.recv(timeout=max(0.05, deadline - time.time()))
-            except TimeoutError:
-                continue
-            if msg is None:
-                raise AssertionError(f"visitor socket closed; seen {self.seen[-5:]}")
-            self.seen.append(msg)
-            if pred(msg):
-                msg["_used"] = True
-                return msg
-        raise AssertionError(f"visitor: no matching frame; seen {self.seen[-5:]}")
-
-    def drain(self, quiet=0.3):
-        while True:
-            try:
-                msg = self.ws.recv(timeout=quiet)
-            except TimeoutError:
-                return
-            if msg is None:
-                return
-            self.seen.append(msg)
+        return super().wait(pred, timeout, consume=True)
 
     def messages(self):
         """Message frames read so far, in arrival order."""
@@ -480,14 +452,7 @@ class ChatVisitorGone(FlowTest):
     """A waiting chat whose visitor has no socket and makes no call for [chat] visitor_timeout
     is abandoned; one with its socket open keeps waiting."""
 
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="homeline-chat-cfg-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        config = os.path.join(self.dir, "homeline.toml")
-        with open(config, "w") as f:
-            f.write("[chat]\nvisitor_timeout = 2\n")
-        self.server_args = ("--config", config)
-        super().setUp()
+    config = "[chat]\nvisitor_timeout = 2\n"
 
     def test_waiting_chat_of_a_gone_visitor_is_abandoned(self):
         self.presence("alice", "break", "lunch")  # online, but nobody takes the chats
