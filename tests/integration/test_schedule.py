@@ -166,6 +166,13 @@ class ScheduleApi(ServerTest):
                          {"shifts": []})
         listed = self.ok("GET", f"{self.base}/schedules", token=self.tok["sam"])
         self.assertIn(sid, [x["id"] for x in listed])
+        # The list's summary is the full view without the arrays: the same values, agents counted.
+        summary = next(x for x in listed if x["id"] == sid)
+        self.assertEqual(summary["agents"], 2)
+        self.assertEqual(summary["shifts"], sum(len(a["shifts"]) for a in s["agents"]))
+        self.assertEqual({k: v for k, v in summary.items() if k not in ("agents", "shifts")},
+                         {k: v for k, v in s.items()
+                          if k not in ("agents", "shifts", "coverage", "variables", "constraints")})
         self.assertEqual(self.ok("GET", f"{self.base}/schedules/{sid}", token=self.tok["sam"]), s)
 
         before = self.events()

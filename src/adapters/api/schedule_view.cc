@@ -14,38 +14,36 @@ namespace {
 
 json Instant(TimeMs t) { return t == 0 ? json(nullptr) : json(wfm::IsoUtc(t)); }
 
-}  // namespace
-
-json ScheduleSummaryJson(const core::StoredSchedule& s) {
+// The summary's fields that the solve's ToJson does not have: what the store knows of the
+// schedule, and totals (the full view's "agents" is the list itself, the summary's a count).
+void AddSummaryFields(json& j, const core::StoredSchedule& s) {
   const wfm::ScheduleResult& r = s.result;
   std::size_t shifts = 0;
   for (const auto& a : r.agents) shifts += a.shifts.size();
-  return {{"id", s.id},
-          {"name", s.name},
-          {"state", core::Name(s.state)},
-          {"week_start", wfm::IsoUtc(r.week_start)},
-          {"created_at", Instant(s.created_at)},
-          {"created_by", s.created_by},
-          {"published_at", Instant(s.published_at)},
-          {"published_by", s.published_by == 0 ? json(nullptr) : json(s.published_by)},
-          {"status", wfm::Name(r.status)},
-          {"objective", r.objective},
-          {"bound", r.bound},
-          {"gap", r.gap},
-          {"seconds", r.seconds},
-          {"labour_cost", r.labour_cost},
-          {"preference_penalty", r.preference_penalty},
-          {"under_total", r.coverage.under_total},
-          {"over_total", r.coverage.over_total},
-          {"agents", r.agents.size()},
-          {"shifts", shifts}};
+  j["id"] = s.id;
+  j["name"] = s.name;
+  j["state"] = core::Name(s.state);
+  j["created_at"] = Instant(s.created_at);
+  j["created_by"] = s.created_by;
+  j["published_at"] = Instant(s.published_at);
+  j["published_by"] = s.published_by == 0 ? json(nullptr) : json(s.published_by);
+  j["under_total"] = r.coverage.under_total;
+  j["over_total"] = r.coverage.over_total;
+  j["shifts"] = shifts;
+}
+
+}  // namespace
+
+json ScheduleSummaryJson(const core::StoredSchedule& s) {
+  json j = wfm::ReportJson(s.result);
+  AddSummaryFields(j, s);
+  j["agents"] = s.result.agents.size();
+  return j;
 }
 
 json ScheduleFullJson(const core::StoredSchedule& s) {
   json j = wfm::ToJson(s.result);
-  const json summary = ScheduleSummaryJson(s);  // items() does not keep a temporary alive
-  for (const auto& [k, v] : summary.items())
-    if (k != "agents") j[k] = v;
+  AddSummaryFields(j, s);
   return j;
 }
 

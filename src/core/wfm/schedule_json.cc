@@ -419,10 +419,7 @@ json ToJson(const AgentSchedule& a) {
           {"shifts", std::move(shifts)}};
 }
 
-json ToJson(const ScheduleResult& r) {
-  json agents = json::array();
-  for (const AgentSchedule& a : r.agents) agents.push_back(ToJson(a));
-  const Coverage& c = r.coverage;
+json ReportJson(const ScheduleResult& r) {
   return {{"week_start", IsoUtc(r.week_start)},
           {"status", Name(r.status)},
           {"objective", r.objective},
@@ -430,18 +427,25 @@ json ToJson(const ScheduleResult& r) {
           {"gap", r.gap},
           {"seconds", r.seconds},
           {"labour_cost", r.labour_cost},
-          {"preference_penalty", r.preference_penalty},
-          {"variables", r.variables},
-          {"constraints", r.constraints},
-          {"coverage",
-           {{"interval_min", kIntervalMin},
-            {"required", c.required},
-            {"scheduled", c.scheduled},
-            {"under", c.under},
-            {"over", c.over},
-            {"under_total", c.under_total},
-            {"over_total", c.over_total}}},
-          {"agents", std::move(agents)}};
+          {"preference_penalty", r.preference_penalty}};
+}
+
+json ToJson(const ScheduleResult& r) {
+  json agents = json::array();
+  for (const AgentSchedule& a : r.agents) agents.push_back(ToJson(a));
+  const Coverage& c = r.coverage;
+  json j = ReportJson(r);
+  j["variables"] = r.variables;
+  j["constraints"] = r.constraints;
+  j["coverage"] = {{"interval_min", kIntervalMin},
+                   {"required", c.required},
+                   {"scheduled", c.scheduled},
+                   {"under", c.under},
+                   {"over", c.over},
+                   {"under_total", c.under_total},
+                   {"over_total", c.over_total}};
+  j["agents"] = std::move(agents);
+  return j;
 }
 
 Result<ScheduleResult> ResultFromJson(const json& j) {

@@ -46,6 +46,10 @@ namespace homeline::core::wfm {
 //                        "segments":[{"name","start","end","paid"}]}]}]}
 // Instants as "YYYY-MM-DDTHH:MM:SSZ".
 nlohmann::json ToJson(const ScheduleResult& r);
+// The solve's report alone, without coverage and agents: {"week_start","status","objective",
+// "bound","gap","seconds","labour_cost","preference_penalty"} (the fields of ToJson(r) that a
+// list of schedules shows).
+nlohmann::json ReportJson(const ScheduleResult& r);
 nlohmann::json ToJson(const AgentSchedule& a);
 [[nodiscard]] Result<ScheduleResult> ResultFromJson(const nlohmann::json& j);
 
