@@ -27,6 +27,21 @@ bool OriginAllowed(const http::Request& req, const core::Tenant& tenant) {
 std::string Frame(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 }  // namespace
 
+void EventHub::Forget(std::map<std::uint64_t, Sub>::iterator it) {
+  auto u = by_user_.find(it->second.user);
+  std::erase(u->second, &it->second);
+  if (u->second.empty()) by_user_.erase(u);
+  subs_.erase(it);
+}
+
+template <typename Fn>
+void EventHub::ForUser(core::TenantId t, core::UserId u, Fn&& fn) {
+  auto it = by_user_.find(u);
+  if (it == by_user_.end()) return;
+  for (Sub* s : it->second)
+    if (s->tenant == t) fn(*s);
+}
+
 void EventHub::Open(std::shared_ptr<http::WsPeer> peer, const http::Request& upgrade) {
   auto fail = [&](const char* code, const char* message) {
     peer->Send(Frame(json{{"type", "error"}, {"error", {{"code", code}, {"message", message}}}}));
@@ -51,7 +66,8 @@ void EventHub::Open(std::shared_ptr<http::WsPeer> peer, const http::Request& upg
                         {"tenant", tenant->first},
                         {"role", core::Name(tenant->second)},
                         {"agent", AgentJson(engine_, tenant->first, *user)}}));
-  subs_[id] = std::move(sub);
+  Sub& added = subs_[id] = std::move(sub);
+  by_user_[*user].push_back(&added);
   // A reconnecting desktop must see the offers it may have missed while away.
   const core::Agent* a = engine_.FindAgent(*user);
   if (a != nullptr && a->tenant == tenant->first) {
@@ -72,7 +88,7 @@ void EventHub::Open(std::shared_ptr<http::WsPeer> peer, const http::Request& upg
     }
     i = comma + 1;
   }
-  Sub& s = subs_[id];
+  Sub& s = added;
   if (a != nullptr && a->tenant == tenant->first) {
     for (core::InteractionId ix_id : a->work) {
       const core::Interaction* ix = engine_.FindInteraction(tenant->first, ix_id);
@@ -108,12 +124,11 @@ void EventHub::VisitorTyping(core::TenantId t, core::InteractionId id, bool typi
   const core::Interaction* ix = engine_.FindInteraction(t, id);
   if (ix == nullptr || ix->agent == 0 || ix->state != core::InteractionState::kConnected) return;
   std::string frame;
-  for (auto& [pid, s] : subs_) {
-    if (s.tenant != t || s.user != ix->agent) continue;
+  ForUser(t, ix->agent, [&](Sub& s) {
     if (frame.empty())
       frame = Frame(json{{"type", "chat.typing"}, {"interaction", id}, {"typing", typing}, {"from", "visitor"}});
     s.peer->Send(frame);
-  }
+  });
 }
 
 void EventHub::Message(std::uint64_t peer_id, const std::string& text) {
@@ -177,7 +192,7 @@ void EventHub::Close(std::uint64_t peer_id) {
   auto it = subs_.find(peer_id);
   if (it == subs_.end()) return;
   engine_.Disconnected(it->second.user);
-  subs_.erase(it);
+  Forget(it);
 }
 
 void EventHub::RecheckAccess() {
@@ -196,7 +211,7 @@ void EventHub::RecheckAccess() {
     s.peer->Close();
     // Forgotten now, so nothing more reaches it; Close(peer_id) will find nothing to undo.
     engine_.Disconnected(s.user);
-    it = subs_.erase(it);
+    Forget(it++);
   }
 }
 
@@ -219,15 +234,14 @@ void EventHub::SendInteraction(core::TenantId t, core::InteractionId id, bool of
   // An offer is pushed only while it still stands.
   if (offer && ix->state != core::InteractionState::kOffered) offer = false;
   std::string frame;
-  for (auto& [pid, s] : subs_) {
-    if (s.tenant != t || s.user != ix->agent) continue;
+  ForUser(t, ix->agent, [&](Sub& s) {
     if (frame.empty()) {
       json j{{"type", offer ? "offer" : "interaction"}, {"interaction", InteractionJson(*ix)}};
       if (offer) j["expires_in_ms"] = ix->offer_expires - engine_.now();
       frame = Frame(j);
     }
     s.peer->Send(frame);
-  }
+  });
 }
 
 void EventHub::Publish(const std::vector<core::Event>& events) {
@@ -253,10 +267,9 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
             agents.insert({e.tenant, b.agent});
           } else if constexpr (std::is_same_v<B, core::OfferEnded>) {
             agents.insert({e.tenant, b.agent});
-            for (auto& [pid, s] : subs_) {
-              if (s.tenant == e.tenant && s.user == b.agent)
-                s.peer->Send(Frame(json{{"type", "offer_ended"}, {"interaction", b.id}, {"result", b.result == core::OfferResult::kRejected ? "rejected" : b.result == core::OfferResult::kExpired ? "expired" : "withdrawn"}}));
-            }
+            ForUser(e.tenant, b.agent, [&](Sub& s) {
+              s.peer->Send(Frame(json{{"type", "offer_ended"}, {"interaction", b.id}, {"result", b.result == core::OfferResult::kRejected ? "rejected" : b.result == core::OfferResult::kExpired ? "expired" : "withdrawn"}}));
+            });
           } else if constexpr (std::is_same_v<B, core::ChatMessage>) {
             chats.insert({e.tenant, b.id});
           } else if constexpr (std::is_same_v<B, core::Accepted> || std::is_same_v<B, core::ContactEnded> ||
@@ -279,8 +292,7 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
   for (const auto& [t, id] : chats) {
     const core::Interaction* ix = engine_.FindInteraction(t, id);
     if (ix == nullptr || ix->agent == 0) continue;
-    for (auto& [pid, s] : subs_)
-      if (s.tenant == t && s.user == ix->agent) DeliverChat(s, *ix);
+    ForUser(t, ix->agent, [&](Sub& s) { DeliverChat(s, *ix); });
   }
 }
 

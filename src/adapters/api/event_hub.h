@@ -20,6 +20,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -83,10 +84,17 @@ class EventHub {
   void RecheckAccess();
   void SendAgent(core::TenantId t, core::UserId u);
   void SendInteraction(core::TenantId t, core::InteractionId id, bool offer);
+  // The sockets of user u subscribed to tenant t: what goes to one agent costs O(that
+  // agent's sockets), not O(all sockets).
+  template <typename Fn>
+  void ForUser(core::TenantId t, core::UserId u, Fn&& fn);
+  void Forget(std::map<std::uint64_t, Sub>::iterator it);
 
   core::Engine& engine_;
   Api& api_;
   std::map<std::uint64_t, Sub> subs_;
+  // subs_ by user (a node of subs_ stays put until erased; Forget removes it here first).
+  std::unordered_map<core::UserId, std::vector<Sub*>> by_user_;
   std::set<core::TenantId> dirty_tenants_;
   std::uint64_t durable_ = 0;
 };
