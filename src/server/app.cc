@@ -104,6 +104,7 @@ struct App::Impl : http::ServerHandler {
 
   // Owned by the loop thread.
   std::uint64_t durable = 0;
+  std::uint64_t writes_refused = 0;  // while the store was full (503)
   std::multimap<std::uint64_t, std::function<void()>> held;  // replies waiting for durability
   std::deque<core::Event> unpublished;                        // events waiting for durability
 
@@ -194,6 +195,26 @@ struct App::Impl : http::ServerHandler {
     held.emplace(o.durable_seq, [reply, r = std::move(o.response)]() mutable { reply(std::move(r)); });
   }
 
+  // ---- backpressure -------------------------------------------------------------------------
+  // The store's queue is bounded here, at admission: the events a command emits are applied
+  // before they are queued, so the store cannot refuse them; instead, while its queue is at
+  // its bound (a slow disk), requests that may write are answered 503 before they run, and
+  // chat messages on the sockets get the same error (ChatService). Timers and WebSocket
+  // pushes go on; reads wait, as always, for what they show. docs/decisions.md 41.
+  bool WritesPaused() const { return store->Stats().full; }
+
+  static bool MayWrite(const http::Request& r) {
+    return r.method != "GET" && r.method != "HEAD" && r.method != "OPTIONS";
+  }
+
+  http::Response StoreBehind() {
+    ++writes_refused;
+    http::Response r = api::ErrorResponse(
+        503, "unavailable", "the server is behind writing to disk; try again shortly");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+
   void OnRequest(http::Request request, http::Reply reply) override {
     // Pages need nothing of the engine: answer them here, on the I/O thread.
     if (api::StaticFiles::Handles(request)) {
@@ -201,6 +222,10 @@ struct App::Impl : http::ServerHandler {
       return;
     }
     Post([this, request = std::move(request), reply = std::move(reply)]() mutable {
+      if (MayWrite(request) && WritesPaused()) {
+        reply(StoreBehind());  // before the API: nothing ran, nothing to wait for
+        return;
+      }
       engine.SetTime(WallMs());
       api::Outcome outcome;
       try {
@@ -254,6 +279,10 @@ struct App::Impl : http::ServerHandler {
     out += fmt::format("homeline_store_commits_total {}\n", s.commits);
     out += "# TYPE homeline_store_queued_events gauge\n";
     out += fmt::format("homeline_store_queued_events {}\n", s.queued_events);
+    out += "# TYPE homeline_store_full gauge\n";
+    out += fmt::format("homeline_store_full {}\n", s.full ? 1 : 0);
+    out += "# TYPE homeline_store_refused_writes_total counter\n";
+    out += fmt::format("homeline_store_refused_writes_total {}\n", writes_refused);
     out += "# TYPE homeline_websocket_connections gauge\n";
     out += fmt::format("homeline_websocket_connections {}\n", hub->connections());
     out += "# TYPE homeline_chat_visitor_connections gauge\n";
@@ -286,6 +315,7 @@ struct App::Impl : http::ServerHandler {
     const std::string db = (std::filesystem::path(config.data_dir) / "homeline.db").string();
     store::SqliteOptions so;
     so.fsync = config.fsync;
+    so.max_queued_events = static_cast<std::size_t>(config.store_max_queued);
     auto opened = store::OpenSqliteStore(db, so);
     if (!opened) return std::unexpected(opened.error());
     store = std::move(*opened);
@@ -340,6 +370,7 @@ struct App::Impl : http::ServerHandler {
         chat_hub->AgentTyping(id, typing);
       }
     });
+    api->chat().SetWritesPaused([this] { return WritesPaused(); });
     api->SetExtraMetrics([this] { return ExtraMetrics(); });
     api->SetScheduleSolver(std::make_shared<solver::CbcSolver>());
     // Forecasts read the stored history on a worker thread (the store outlives the workers).

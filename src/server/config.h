@@ -11,6 +11,7 @@
 //   http_threads = 1
 //   body_limit = 1048576      # bytes
 //   fsync = true              # off only for throwaway benchmarks
+//   store_max_queued = 100000 # events waiting for the disk at which writes get 503
 //   web = "web"               # HOMELINE_WEB: directory of the browser pages (default: the
 //                             # source tree's web/, compiled in)
 //   sip = "127.0.0.1:5060"    # HOMELINE_SIP: SIP over UDP and TCP on HOST:PORT; "off" disables
@@ -47,6 +48,7 @@ struct Config {
   int http_threads = 1;
   std::size_t body_limit = 1 << 20;
   bool fsync = true;
+  std::int64_t store_max_queued = 100000;  // store::SqliteOptions::max_queued_events
   std::int64_t session_ttl_s = 12 * 3600;
   std::string log_level = "info";
   std::string web_dir = DefaultWebDir();

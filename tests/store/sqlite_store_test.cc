@@ -382,6 +382,49 @@ TEST_F(SqliteStoreTest, BatchesNeverExceedMaxBatch) {
   EXPECT_GE(store->Stats().commits, 1000u / 16);
 }
 
+// A slow disk: another connection holds the write lock, so the writer waits (busy timeout)
+// while appends pile up. The store says it is full from its bound on, still loses nothing, and
+// clears once the writer catches up (the server refuses new writes while it is full).
+TEST_F(SqliteStoreTest, FullAtItsBoundWhileTheWriterIsBehindThenClears) {
+  auto store = Open(SqliteOptions{.fsync = false, .max_queued_events = 50});
+  ASSERT_NE(store, nullptr);
+  Callbacks cb;
+  store->Start(cb.OnDurable(), cb.OnFailure());
+  store->Append({MakeEvent(1)});  // the writer has committed before the disk slows down
+  ASSERT_TRUE(cb.WaitDurable(1));
+  sqlite3* disk = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &disk), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(disk, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  store->Append(MakeEvents(2, 49));
+  StoreStats stats = store->Stats();
+  EXPECT_EQ(stats.queued_events, 48u);
+  store->Append({MakeEvent(50)});
+  EXPECT_EQ(store->Stats().queued_events, 49u);
+  EXPECT_FALSE(store->Stats().full);
+  EXPECT_FALSE(stats.full);
+  store->Append({MakeEvent(51)});
+  EXPECT_TRUE(store->Stats().full);
+  store->Append(MakeEvents(52, 60));  // a full store still takes what the engine already did
+  stats = store->Stats();
+  EXPECT_EQ(stats.queued_events, 59u);
+  EXPECT_TRUE(stats.full);
+  EXPECT_EQ(stats.committed_events, 1u);
+
+  // Well within the writer's busy timeout (5 s), so it waits rather than fails.
+  ASSERT_EQ(sqlite3_exec(disk, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(disk);
+  ASSERT_TRUE(cb.WaitDurable(60));
+  stats = store->Stats();
+  EXPECT_FALSE(stats.full);
+  EXPECT_EQ(stats.queued_events, 0u);
+  EXPECT_EQ(stats.committed_events, 60u);
+  EXPECT_EQ(stats.dropped_events, 0u);
+  EXPECT_TRUE(cb.failures().empty());
+  store.reset();
+  ExpectEventsEqual(ReplayAll(*Open()), 1, 60);
+}
+
 TEST_F(SqliteStoreTest, RefusesAnSqliteFileOfAnotherApplicationWithoutTouchingIt) {
   RawExec(
       "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);"

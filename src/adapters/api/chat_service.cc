@@ -107,6 +107,7 @@ Result<core::Engine::ChatPosted> ChatService::PostVisitor(const core::Interactio
   }
   // Refused input costs no token: only what would be stored counts against the rate.
   if (auto st = core::CheckChatText(text, client_id); !st) return std::unexpected(st.error());
+  if (auto st = WritesOpen(); !st) return std::unexpected(st.error());
   if (!Take(visitor_buckets_, ix.id, options_.visitor_burst, options_.visitor_per_second))
     return Fail(ErrorCode::kRateLimited, "too many messages; wait a moment");
   return engine_.PostChat(ix.tenant, ix.id, core::ChatSender::kVisitor, 0, std::move(client_id),
@@ -116,8 +117,15 @@ Result<core::Engine::ChatPosted> ChatService::PostVisitor(const core::Interactio
 Result<core::Engine::ChatPosted> ChatService::PostAgent(const core::Interaction& ix,
                                                         core::UserId agent,
                                                         std::string client_id, std::string text) {
+  if (auto st = WritesOpen(); !st) return std::unexpected(st.error());
   return engine_.PostChat(ix.tenant, ix.id, core::ChatSender::kAgent, agent, std::move(client_id),
                           std::move(text));
+}
+
+Status ChatService::WritesOpen() const {
+  if (writes_paused_ && writes_paused_())
+    return Fail(ErrorCode::kUnavailable, "the server is behind writing to disk; try again shortly");
+  return {};
 }
 
 void ChatService::VisitorSeen(core::InteractionId id) { visitor_seen_[id] = engine_.now(); }

@@ -46,6 +46,9 @@ class ChatService {
   ChatService(core::Engine& engine, ChatOptions options);
 
   void SetTypingSink(TypingSink sink) { typing_sink_ = std::move(sink); }
+  // True while new writes are refused (the event store is behind the disk): posts fail with
+  // kUnavailable and store nothing. The socket messages' counterpart of the server's 503.
+  void SetWritesPaused(std::function<bool()> paused) { writes_paused_ = std::move(paused); }
 
   // A tenant by slug or id, for the public routes (no membership needed).
   const core::Tenant* PublicTenant(const std::string& ref) const;
@@ -61,6 +64,7 @@ class ChatService {
   const core::Interaction* VisitorChat(const std::string& id_text, const std::string& token) const;
 
   // Posts under the visitor's rate limit (kRateLimited when over it; duplicates are free).
+  // Both fail with kUnavailable while writes are paused (SetWritesPaused).
   Result<core::Engine::ChatPosted> PostVisitor(const core::Interaction& ix, std::string client_id,
                                                std::string text);
   Result<core::Engine::ChatPosted> PostAgent(const core::Interaction& ix, core::UserId agent,
@@ -116,6 +120,8 @@ class ChatService {
   Serving ServingOf(core::TenantId t, core::QueueId q) const;
 
  private:
+  // kUnavailable while writes are paused.
+  Status WritesOpen() const;
   struct Bucket {
     double tokens = 0;
     TimeMs at = 0;
@@ -127,6 +133,7 @@ class ChatService {
   core::Engine& engine_;
   ChatOptions options_;
   TypingSink typing_sink_;
+  std::function<bool()> writes_paused_;
   std::unordered_map<std::uint64_t, Bucket> visitor_buckets_;  // by interaction id
   std::unordered_map<std::uint64_t, Bucket> typing_buckets_;   // by id * 4 + sender
   std::unordered_map<std::uint64_t, Bucket> address_buckets_;  // by hash of the address

@@ -32,6 +32,10 @@ struct StoreStats {
   std::uint64_t queued_events = 0; // appended but not yet committed
   std::uint64_t dropped_events = 0; // refused or lost: appended after Stop() or after a failure
   bool failed = false;              // on_failure was called; nothing more will be committed
+  // queued_events has reached the store's bound (SqliteOptions::max_queued_events): the disk
+  // is behind. Append still takes what comes (the engine has applied those events already);
+  // the owner stops admitting new writes until it clears (the server answers them 503).
+  bool full = false;
 };
 
 class EventStore {
@@ -50,7 +54,8 @@ class EventStore {
   virtual void Start(std::function<void(std::uint64_t seq)> on_durable,
                      std::function<void(const Error&)> on_failure) = 0;
 
-  // Queues events for the next group commit. Never blocks on I/O. Events must arrive in seq
+  // Queues events for the next group commit. Never blocks on I/O, and never refuses for a
+  // full queue: bounding the queue is the caller's part, by Stats().full. Events must arrive in seq
   // order across calls, contiguous from LastSeq() + 1; an event out of order is a bug, reported
   // through on_failure once what was queued before it is committed. After a failure or Stop(),
   // events are dropped and counted in Stats().dropped_events.
@@ -74,6 +79,9 @@ class EventStore {
 struct SqliteOptions {
   bool fsync = true;  // synchronous=FULL in WAL mode; off only for throwaway benchmarks
   std::size_t max_batch = 4096;  // events per transaction at most
+  // Events queued (appended, not yet committed) at which Stats().full is set. About two seconds
+  // of the writer's peak rate (bench/store), a few tens of MB of payloads.
+  std::size_t max_queued_events = 100000;
 };
 
 // Opens (creating if missing) the SQLite database at path, runs schema migrations, and returns

@@ -244,6 +244,7 @@ class SqliteEventStore final : public EventStore {
       : path_(std::move(path)),
         db_(std::move(db)),
         max_batch_(std::max<std::size_t>(options.max_batch, 1)),
+        max_queued_(std::max<std::size_t>(options.max_queued_events, 1)),
         last_seq_(last_seq),
         next_seq_(last_seq + 1) {}
 
@@ -416,6 +417,7 @@ class SqliteEventStore final : public EventStore {
     stats.queued_events = pending_.size() + in_flight_;
     stats.dropped_events = dropped_;
     stats.failed = failed_;
+    stats.full = stats.queued_events >= max_queued_;
     return stats;
   }
 
@@ -529,6 +531,7 @@ class SqliteEventStore final : public EventStore {
   StmtPtr commit_;
   StmtPtr insert_;
   const std::size_t max_batch_;
+  const std::size_t max_queued_;
   std::atomic<std::uint64_t> last_seq_;
 
   // Set in Start() before the writer thread exists, read only by it afterwards.
