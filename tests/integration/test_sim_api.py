@@ -74,9 +74,9 @@ class SimApi(ServerTest):
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.decode()
 
-    def simulate(self, body, token=None, query=""):
+    def simulate(self, body, token=None, query="", timeout=60):
         return self.api("POST", f"{self.base}/simulations{query}", body,
-                        token=token or self.tok["sam"], timeout=60)
+                        token=token or self.tok["sam"], timeout=timeout)
 
     def events(self):
         return self.server.metric("homeline_events_total")
@@ -164,8 +164,11 @@ class SimApi(ServerTest):
 
 
     def test_5_one_simulation_at_a_time(self):
-        # About 200 000 contacts and 500 agents over a week: seconds in a Debug build.
-        big = ("days = 7\ninterval_minutes = 60\n[[queue]]\nname = \"q\"\nskills = { q = 1 }\n"
+        # About 57 000 contacts and 500 agents over two days: a few seconds in a Debug build on
+        # an idle machine, long enough for a probe to find it running. On a loaded machine
+        # (CI) it can take ten times longer, so its answer gets a timeout of its own. (A week,
+        # 200 000 contacts, took over 60 s at load 18 on 2 cores and timed out.)
+        big = ("days = 2\ninterval_minutes = 60\n[[queue]]\nname = \"q\"\nskills = { q = 1 }\n"
                "handle_time = { mean = 200, sd = 100 }\npatience = 60\n"
                "arrivals = { start = \"00:00\", per_interval = [" + ", ".join(["1190"] * 24) + "] }\n"
                "[[agent]]\nname = \"a\"\ncount = 500\nskills = { q = 5 }\n"
@@ -177,7 +180,7 @@ class SimApi(ServerTest):
 
         def run_big():
             for _ in range(50):
-                first["r"] = self.simulate({"scenario": big})
+                first["r"] = self.simulate({"scenario": big}, timeout=300)
                 if first["r"][0] != 503:
                     return
                 refused.append(first["r"][1])
@@ -193,9 +196,9 @@ class SimApi(ServerTest):
                 refused.append(out)
             else:
                 time.sleep(0.05)
-        t.join(120)
+        t.join(320)
         self.assertEqual(first["r"][0], 200, str(first["r"][1])[:300])
-        self.assertGreater(first["r"][1]["all"]["total"]["offered"]["mean"], 150000)
+        self.assertGreater(first["r"][1]["all"]["total"]["offered"]["mean"], 50000)
         self.assertTrue(refused, "no request was refused while another simulation ran")
         for out in refused:
             self.assertEqual(out["error"]["code"], "unavailable")
