@@ -39,6 +39,12 @@ QueueSlot RoutingIndex::SetQueue(QueueId q, std::vector<int> thresholds, Strateg
   PerQueue& pq = *queues_[it->second];
   // Waiting contacts keep their step index; the engine re-files them when steps change.
   pq.thresholds = std::move(thresholds);
+  if (Tracks(strategy) && !Tracks(pq.strategy)) {
+    // Its agent heaps moved their items without telling pos_ until now.
+    for (const auto& levels : pq.available)
+      for (const auto& heap : levels)
+        for (std::uint32_t i = 0; i < heap.size(); ++i) pos_[heap[i].handle] = i;
+  }
   pq.strategy = strategy;
   for (auto& steps : pq.waiting) steps.resize(kMaxSteps);  // never moves a line afterwards
   for (int level = 0; level <= kMaxLevel; ++level) {
@@ -49,6 +55,13 @@ QueueSlot RoutingIndex::SetQueue(QueueId q, std::vector<int> thresholds, Strateg
   }
   for (int c = 0; c < kChannelCount; ++c) RefreshHeads(pq, c);
   return it->second;
+}
+
+std::uint32_t RoutingIndex::PositionOf(const std::vector<AgentItem>& heap, IndexHandle h) {
+  const auto it = std::find_if(heap.begin(), heap.end(),
+                               [h](const AgentItem& a) { return a.handle == h; });
+  assert(it != heap.end());
+  return static_cast<std::uint32_t>(it - heap.begin());
 }
 
 void RoutingIndex::RemoveQueue(QueueId q) {
@@ -102,21 +115,21 @@ void RoutingIndex::FreeHandle(IndexHandle h) {
   free_handles_.push_back(h);
 }
 
-template <typename Item>
+template <bool kTrack, typename Item>
 void RoutingIndex::SiftUp(std::vector<Item>& heap, std::uint32_t pos) {
   Item item = std::move(heap[pos]);
   while (pos > 0) {
     const std::uint32_t parent = (pos - 1) / kArity;
     if (!(item.key < heap[parent].key)) break;
     heap[pos] = std::move(heap[parent]);
-    pos_[heap[pos].handle] = pos;
+    if constexpr (kTrack) pos_[heap[pos].handle] = pos;
     pos = parent;
   }
   heap[pos] = std::move(item);
-  pos_[heap[pos].handle] = pos;
+  if constexpr (kTrack) pos_[heap[pos].handle] = pos;
 }
 
-template <typename Item>
+template <bool kTrack, typename Item>
 void RoutingIndex::SiftDown(std::vector<Item>& heap, std::uint32_t pos) {
   const std::uint32_t n = static_cast<std::uint32_t>(heap.size());
   Item item = std::move(heap[pos]);
@@ -136,14 +149,14 @@ void RoutingIndex::SiftDown(std::vector<Item>& heap, std::uint32_t pos) {
     }
     if (!(heap[child].key < item.key)) break;
     heap[pos] = std::move(heap[child]);
-    pos_[heap[pos].handle] = pos;
+    if constexpr (kTrack) pos_[heap[pos].handle] = pos;
     pos = child;
   }
   heap[pos] = std::move(item);
-  pos_[heap[pos].handle] = pos;
+  if constexpr (kTrack) pos_[heap[pos].handle] = pos;
 }
 
-template <typename Item>
+template <bool kTrack, typename Item>
 void RoutingIndex::EraseAt(std::vector<Item>& heap, std::uint32_t pos) {
   const std::uint32_t last = static_cast<std::uint32_t>(heap.size()) - 1;
   if (pos != last) {
@@ -151,9 +164,9 @@ void RoutingIndex::EraseAt(std::vector<Item>& heap, std::uint32_t pos) {
     heap.pop_back();
     // The moved item may belong above or below its new place.
     if (pos > 0 && heap[pos].key < heap[(pos - 1) / kArity].key) {
-      SiftUp(heap, pos);
+      SiftUp<kTrack>(heap, pos);
     } else {
-      SiftDown(heap, pos);
+      SiftDown<kTrack>(heap, pos);
     }
   } else {
     heap.pop_back();
@@ -173,7 +186,7 @@ IndexHandle RoutingIndex::AddWaiting(QueueSlot slot, Channel c, int step, WaitKe
   place.queue = pq.id;
   const IndexHandle h = NewHandle(place);
   heap.push_back(WaitItem{k, h, check});
-  SiftUp(heap, static_cast<std::uint32_t>(heap.size() - 1));
+  SiftUp<true>(heap, static_cast<std::uint32_t>(heap.size() - 1));
   ++pq.waiting_count;
   pq.nonempty[ch] |= static_cast<std::uint16_t>(1u << step);
   pq.channels |= 1u << ch;
@@ -188,7 +201,7 @@ void RoutingIndex::RemoveWaiting(IndexHandle h) {
     PerQueue& pq = *queues_[p.slot];
     auto& heap = pq.waiting[p.channel][p.bucket];
     const std::uint32_t pos = pos_[h];
-    EraseAt(heap, pos);
+    EraseAt<true>(heap, pos);
     --pq.waiting_count;
     if (heap.empty()) {
       pq.nonempty[p.channel] &= static_cast<std::uint16_t>(~(1u << p.bucket));
@@ -245,7 +258,13 @@ void RoutingIndex::RemoveAvailable(IndexHandle h) {
   if (h == kNoHandle) return;
   const Place p = places_[h];
   if (p.kind == Place::kAvailable) {
-    EraseAt(queues_[p.slot]->available[p.channel][p.bucket], pos_[h]);
+    PerQueue& pq = *queues_[p.slot];
+    auto& heap = pq.available[p.channel][p.bucket];
+    if (Tracks(pq.strategy)) {
+      EraseAt<true>(heap, pos_[h]);
+    } else {
+      EraseAt<false>(heap, PositionOf(heap, h));
+    }
   } else if (p.kind == Place::kDropped) {
     auto& dropped = cells_[p.agent].dropped;
     dropped.erase(std::find_if(dropped.begin(), dropped.end(),
@@ -255,8 +274,10 @@ void RoutingIndex::RemoveAvailable(IndexHandle h) {
 }
 
 void RoutingIndex::SetFixed(IndexHandle h, std::int64_t fixed) {
+  const std::int64_t was = places_[h].fixed;
   places_[h].fixed = fixed;
-  Resift(h);
+  // A bigger key (round robin's next offer) leaves the heap key a lower bound: taken lazily.
+  if (fixed < was) Resift(h);
 }
 
 bool RoutingIndex::Refile(IndexHandle h) {
@@ -266,10 +287,16 @@ bool RoutingIndex::Refile(IndexHandle h) {
     p.kind = Place::kDetached;
     return false;
   }
-  auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
+  PerQueue& pq = *queues_[p.slot];
+  auto& heap = pq.available[p.channel][p.bucket];
   p.kind = Place::kAvailable;
   heap.push_back(AgentItem{CurrentKey(p), h, p.agent});
-  SiftUp(heap, static_cast<std::uint32_t>(heap.size() - 1));
+  const auto last = static_cast<std::uint32_t>(heap.size() - 1);
+  if (Tracks(pq.strategy)) {
+    SiftUp<true>(heap, last);
+  } else {
+    SiftUp<false>(heap, last);
+  }
   return true;
 }
 
@@ -291,12 +318,18 @@ void RoutingIndex::RefileDropped(AgentRef r, unsigned gained) {
 void RoutingIndex::Resift(IndexHandle h) {
   const Place& p = places_[h];
   if (p.kind != Place::kAvailable) return;
-  auto& heap = queues_[p.slot]->available[p.channel][p.bucket];
+  PerQueue& pq = *queues_[p.slot];
+  auto& heap = pq.available[p.channel][p.bucket];
   const AgentKey k = CurrentKey(p);
-  const std::uint32_t pos = pos_[h];
+  const bool track = Tracks(pq.strategy);
+  const std::uint32_t pos = track ? pos_[h] : PositionOf(heap, h);
   if (k < heap[pos].key) {
     heap[pos].key = k;
-    SiftUp(heap, pos);
+    if (track) {
+      SiftUp<true>(heap, pos);
+    } else {
+      SiftUp<false>(heap, pos);
+    }
   }
 }
 
@@ -307,13 +340,21 @@ void RoutingIndex::SettleHead(std::vector<AgentItem>& heap, int channel, Strateg
     if (!Active(top, channel)) {
       places_[top.handle].kind = Place::kDropped;
       cells_[top.agent].dropped.push_back({top.handle, channel});
-      EraseAt(heap, 0);
+      if (Tracks(strategy)) {
+        EraseAt<true>(heap, 0);
+      } else {
+        EraseAt<false>(heap, 0);
+      }
       continue;
     }
     const AgentKey k = CurrentKey(strategy, top);
     if (!(heap[0].key < k)) return;
     heap[0].key = k;
-    SiftDown(heap, 0);
+    if (Tracks(strategy)) {
+      SiftDown<true>(heap, 0);
+    } else {
+      SiftDown<false>(heap, 0);
+    }
   }
 }
 

@@ -10,7 +10,7 @@
 //
 // Each (queue, channel, step) line and each (queue, channel, level) agent set is a 4-ary
 // min-heap of (key, handle). Every filed entry gets a handle, which the owner keeps and removes
-// or re-keys the entry by; the index tracks where each handle sits. A heap rather than a
+// or re-keys the entry by; the index finds where each handle sits. A heap rather than a
 // balanced tree because filing and unfiling are the routing hot path: no node allocation (the
 // heaps and the handle table keep their capacity), O(log n) with a small constant, and the
 // head is the answer. The order is exact: waiting by (score, id), agents by AgentKey.
@@ -244,10 +244,17 @@ class RoutingIndex {
   // moves (each also writes the item's position into places_) when a head is re-keyed or
   // dropped and sinks to the bottom, which is the index's most frequent heap operation.
   static constexpr std::uint32_t kArity = 4;
-  // Heap primitives; every move writes the item's position back into pos_.
-  template <typename Item> void SiftUp(std::vector<Item>& heap, std::uint32_t pos);
-  template <typename Item> void SiftDown(std::vector<Item>& heap, std::uint32_t pos);
-  template <typename Item> void EraseAt(std::vector<Item>& heap, std::uint32_t pos);
+  // Heap primitives; with kTrack, every move writes the item's position back into pos_.
+  // Lines always track (an offer takes a contact from the middle of its line). Agent heaps
+  // track only for the random strategy, whose redraws move entries up and down by handle on
+  // every reindex: for the others, the heaps' most frequent moves (a head that sinks, an
+  // entry refiled at the bottom) then write nothing outside the heap, and the rare removal
+  // or re-sift by handle (the agent's queues change, a new day) finds the entry by a scan.
+  static constexpr bool Tracks(Strategy s) { return s == Strategy::kRandom; }
+  static std::uint32_t PositionOf(const std::vector<AgentItem>& heap, IndexHandle h);
+  template <bool kTrack, typename Item> void SiftUp(std::vector<Item>& heap, std::uint32_t pos);
+  template <bool kTrack, typename Item> void SiftDown(std::vector<Item>& heap, std::uint32_t pos);
+  template <bool kTrack, typename Item> void EraseAt(std::vector<Item>& heap, std::uint32_t pos);
   // The item with the smallest current key (cur(item); the heap key is a lower bound of it)
   // below `bound` (or any, if null) that ok() accepts. Walks below an item only if ok()
   // rejects it or its key is out of date, as everything under an item ranks after it.
@@ -259,8 +266,9 @@ class RoutingIndex {
   std::vector<QueueSlot> free_slots_;
   std::unordered_map<QueueId, QueueSlot> slot_of_;
   std::vector<Place> places_;  // by handle
-  // By handle: the entry's index in its heap. Apart from places_ (48 bytes each), as every
-  // move in a heap writes it: a dense table keeps those writes in fewer cache lines.
+  // By handle: the entry's index in its heap (lines, and agent heaps that track: see
+  // Tracks). Apart from places_ (48 bytes each), as every move in a tracked heap writes it: a
+  // dense table keeps those writes in fewer cache lines.
   std::vector<std::uint32_t> pos_;
   std::vector<AgentCell> cells_;  // by AgentRef
   std::vector<IndexHandle> free_handles_;
