@@ -117,7 +117,9 @@ void Engine::TakeOutbox(std::vector<Event>* out) {
 std::vector<Event> Engine::TakeOutbox() {
   std::vector<Event> out;
   out.swap(outbox_);
-  outbox_.reserve(std::max<std::size_t>(64, out.size()));  // no regrowth on the hot path
+  // No regrowth on the hot path (a regrowth moves every event): room for half as many
+  // again as the last batch held.
+  outbox_.reserve(std::max<std::size_t>(64, out.size() + out.size() / 2));
   return out;
 }
 
@@ -228,14 +230,14 @@ template <typename B>
 void Engine::ApplyBody(const B& b, TimeMs t) {
   auto bump = [this](std::uint64_t id) { next_id_ = std::max(next_id_, id + 1); };
   if constexpr (std::is_same_v<B, TenantSet>) {
-    tenants_[b.tenant.id] = b.tenant;
-    bump(b.tenant.id);
+    tenants_[b.tenant->id] = *b.tenant;
+    bump(b.tenant->id);
   } else if constexpr (std::is_same_v<B, UserSet>) {
-    auto it = users_.find(b.user.id);
+    auto it = users_.find(b.user->id);
     if (it != users_.end()) user_by_login_.erase(it->second.login);
-    users_[b.user.id] = b.user;
-    user_by_login_[b.user.login] = b.user.id;
-    bump(b.user.id);
+    users_[b.user->id] = *b.user;
+    user_by_login_[b.user->login] = b.user->id;
+    bump(b.user->id);
   } else if constexpr (std::is_same_v<B, UserSipSet>) {
     if (b.ha1.empty()) {
       sip_ha1_.erase(b.user);
@@ -243,7 +245,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
       sip_ha1_[b.user] = b.ha1;
     }
   } else if constexpr (std::is_same_v<B, MemberSet>) {
-    members_[b.user][b.tenant] = b.member;
+    members_[b.user][b.tenant] = *b.member;
     auto it = agents_.find(b.user);
     if (it != agents_.end() && it->second.tenant == b.tenant) {
       RecomputeFits(it->second);
@@ -268,22 +270,23 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
       if (it != per_tenant.end()) it->second.skills.erase(b.skill);
     }
   } else if constexpr (std::is_same_v<B, QueueSet>) {
-    const bool existed = queues_.count(b.queue.id) > 0;
+    const Queue& queue = *b.queue;
+    const bool existed = queues_.count(queue.id) > 0;
     std::vector<InteractionId> waiting;
-    if (existed) index_.ForEachWaiting(b.queue.id, [&](InteractionId id) {
+    if (existed) index_.ForEachWaiting(queue.id, [&](InteractionId id) {
       waiting.push_back(id);
     });
     for (InteractionId id : waiting) UnfileWaiting(IxAt(id));
-    Queue& stored = queues_[b.queue.id];
-    stored = b.queue;
-    bump(b.queue.id);
-    const QueueSlot slot = RefreshQueueSteps(b.queue);
-    queue_by_id_[b.queue.id] = QueueRef{&stored, &day_stats_[b.queue.id], slot};
+    Queue& stored = queues_[queue.id];
+    stored = queue;
+    bump(queue.id);
+    const QueueSlot slot = RefreshQueueSteps(queue);
+    queue_by_id_[queue.id] = QueueRef{&stored, &day_stats_[queue.id], slot};
     for (InteractionId id : waiting) {
       FileWaiting(IxAt(id));
       dirty_interactions_.push_back(id);
     }
-    RecomputeTenantFits(b.queue.tenant);
+    RecomputeTenantFits(queue.tenant);
   } else if constexpr (std::is_same_v<B, QueueDeleted>) {
     if (queue_memo_ != nullptr && queue_memo_->queue->id == b.queue) queue_memo_ = nullptr;
     queues_.erase(b.queue);
@@ -292,14 +295,14 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     index_.RemoveQueue(b.queue);
     RecomputeTenantFits(b.tenant);
   } else if constexpr (std::is_same_v<B, HoursSet>) {
-    hours_[b.hours.id] = b.hours;
-    bump(b.hours.id);
+    hours_[b.hours->id] = *b.hours;
+    bump(b.hours->id);
   } else if constexpr (std::is_same_v<B, HoursDeleted>) {
     hours_.erase(b.hours);
   } else if constexpr (std::is_same_v<B, DispositionSet>) {
-    auto [it, added] = dispositions_.insert_or_assign(b.disposition.id, b.disposition);
-    if (added) disposition_count_[b.disposition.tenant]++;
-    bump(b.disposition.id);
+    auto [it, added] = dispositions_.insert_or_assign(b.disposition->id, *b.disposition);
+    if (added) disposition_count_[b.disposition->tenant]++;
+    bump(b.disposition->id);
   } else if constexpr (std::is_same_v<B, DispositionDeleted>) {
     if (dispositions_.erase(b.disposition) > 0) disposition_count_[b.tenant]--;
   } else if constexpr (std::is_same_v<B, SessionCreated>) {
@@ -336,16 +339,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     ix.channel = b.channel;
     ix.queue = b.queue;
     ix.priority = b.priority;
-    // A new record's strings are empty: copy only what the contact has (often nothing
-    // but a phone number).
-    auto copy = [](std::string& to, const std::string& from) {
-      if (!from.empty()) to = from;
-    };
-    copy(ix.customer.name, b.customer.name);
-    copy(ix.customer.phone, b.customer.phone);
-    copy(ix.customer.email, b.customer.email);
-    copy(ix.subject, b.subject);
-    copy(ix.data, b.data);
+    ix.text = b.text;  // the event's block, shared (usually none)
     ix.origin = b.origin;
     ix.created_at = t;
     ix.enqueued_at = b.enqueued_at;
@@ -503,8 +497,8 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
   } else if constexpr (std::is_same_v<B, ScheduleStored> || std::is_same_v<B, SchedulePublished>) {
     ApplySchedule(b, t);
   } else if constexpr (std::is_same_v<B, CalendarEventSet>) {  // workforce management
-    calendar_[b.event.id] = b.event;
-    bump(b.event.id);
+    calendar_[b.event->id] = *b.event;
+    bump(b.event->id);
   } else if constexpr (std::is_same_v<B, CalendarEventDeleted>) {
     calendar_.erase(b.id);
   } else if constexpr (std::is_same_v<B, TrunkSet> || std::is_same_v<B, TrunkDeleted> ||
@@ -1313,7 +1307,7 @@ void Engine::Disconnected(UserId u) {
 
 // ---- interaction commands --------------------------------------------------------------------
 
-Result<InteractionId> Engine::CreateInteraction(NewInteraction n) {
+Result<InteractionId> Engine::CreateInteraction(NewInteraction&& n) {
   // A queue of the tenant exists only if the tenant does (tenants are never deleted), so the
   // tenant is looked up only to tell which of the two is missing.
   const Queue* q = FindQueue(n.tenant, n.queue);
@@ -1340,9 +1334,14 @@ Result<InteractionId> Engine::CreateInteraction(NewInteraction n) {
       Emit(n.tenant, OfferEnded{origin->id, origin->agent, OfferResult::kWithdrawn});
     Emit(n.tenant, Closed{n.origin, "continued_as_" + std::to_string(id)});
   }
+  std::shared_ptr<const ContactText> text;
+  if (!n.customer.name.empty() || !n.customer.phone.empty() || !n.customer.email.empty() ||
+      !n.subject.empty() || !n.data.empty()) {
+    text = std::make_shared<const ContactText>(
+        ContactText{std::move(n.customer), std::move(n.subject), std::move(n.data)});
+  }
   EmitFields<InteractionCreated>(n.tenant, id, n.tenant, n.channel, n.queue, n.priority,
-                                 enqueued_at, std::move(n.customer), std::move(n.subject),
-                                 std::move(n.data), n.origin);
+                                 enqueued_at, n.origin, std::move(text));
   Dispatch();
   return id;
 }
@@ -1664,8 +1663,8 @@ bool Engine::IsOpen(const Queue& q, TimeMs at) const {
 // Kept apart from routing: nothing here touches the routing state.
 
 void Engine::ApplySchedule(const ScheduleStored& b, TimeMs) {
-  schedules_[b.schedule.id] = b.schedule;
-  next_id_ = std::max(next_id_, b.schedule.id + 1);
+  schedules_[b.schedule->id] = *b.schedule;
+  next_id_ = std::max(next_id_, b.schedule->id + 1);
 }
 
 void Engine::ApplySchedule(const SchedulePublished& b, TimeMs t) {

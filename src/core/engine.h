@@ -49,10 +49,12 @@ struct Interaction {
   Channel channel = Channel::kTask;
   QueueId queue = 0;
   int priority = 0;
-  Customer customer;
-  std::string subject;
-  std::string data;
   InteractionId origin = 0;
+  // Customer, subject and data: the block of the event that created it (null: all empty).
+  std::shared_ptr<const ContactText> text;
+  const Customer& customer() const { return TextOf(text).customer; }
+  const std::string& subject() const { return TextOf(text).subject; }
+  const std::string& data() const { return TextOf(text).data; }
 
   InteractionState state = InteractionState::kQueued;
   TimeMs created_at = 0;
@@ -354,7 +356,7 @@ class Engine {
     std::string data;
     InteractionId origin = 0;  // callback for / continues this interaction, keeping its place
   };
-  Result<InteractionId> CreateInteraction(NewInteraction n);
+  Result<InteractionId> CreateInteraction(NewInteraction&& n);
   Status Accept(UserId agent, InteractionId id);
   Status Reject(UserId agent, InteractionId id);
   // The conversation is over (agent or customer hung up, chat closed): the agent wraps up.

@@ -133,11 +133,11 @@ const Trunk* Engine::FindTrunk(TenantId t, TrunkId id) const { return FindOf(tru
 std::vector<const Trunk*> Engine::Trunks(TenantId t) const { return ListOf(trunks_, t); }
 
 void Engine::ApplyVoice(const TrunkSet& b) {
-  auto old = trunks_.find(b.trunk.id);
+  auto old = trunks_.find(b.trunk->id);
   if (old != trunks_.end() && !old->second.inbound_user.empty())
     trunk_by_user_.erase(old->second.inbound_user);
-  std::erase_if(trunk_sources_, [&](const SourceEntry& e) { return e.trunk == b.trunk.id; });
-  const Trunk& t = trunks_[b.trunk.id] = b.trunk;
+  std::erase_if(trunk_sources_, [&](const SourceEntry& e) { return e.trunk == b.trunk->id; });
+  const Trunk& t = trunks_[b.trunk->id] = *b.trunk;
   if (!t.inbound_user.empty()) trunk_by_user_[t.inbound_user] = t.id;
   for (const std::string& s : t.sources) {
     // Committed sources parsed when they were stored; one that no longer parses is skipped
@@ -207,11 +207,11 @@ const PhoneNumber* Engine::FindNumberById(TenantId t, NumberId id) const {
 std::vector<const PhoneNumber*> Engine::Numbers(TenantId t) const { return ListOf(numbers_, t); }
 
 void Engine::ApplyVoice(const NumberSet& b) {
-  auto old = numbers_.find(b.number.id);
+  auto old = numbers_.find(b.number->id);
   if (old != numbers_.end()) number_by_e164_.erase(old->second.e164);
-  numbers_[b.number.id] = b.number;
-  number_by_e164_[b.number.e164] = b.number.id;
-  next_id_ = std::max(next_id_, b.number.id + 1);
+  numbers_[b.number->id] = *b.number;
+  number_by_e164_[b.number->e164] = b.number->id;
+  next_id_ = std::max(next_id_, b.number->id + 1);
 }
 
 void Engine::ApplyVoice(const NumberDeleted& b) {
@@ -250,7 +250,7 @@ std::optional<QueueVoice> Engine::VoiceOf(TenantId t, QueueId q) const {
   return v;
 }
 
-void Engine::ApplyVoice(const QueueVoiceSet& b) { queue_voice_[b.voice.queue] = b.voice; }
+void Engine::ApplyVoice(const QueueVoiceSet& b) { queue_voice_[b.voice->queue] = *b.voice; }
 
 // ---- IVR menus -------------------------------------------------------------------------------
 
@@ -336,8 +336,8 @@ const IvrMenu* Engine::FindIvrMenu(TenantId t, IvrMenuId id) const { return Find
 std::vector<const IvrMenu*> Engine::IvrMenus(TenantId t) const { return ListOf(ivr_menus_, t); }
 
 void Engine::ApplyVoice(const IvrMenuSet& b) {
-  ivr_menus_[b.menu.id] = b.menu;
-  next_id_ = std::max(next_id_, b.menu.id + 1);
+  ivr_menus_[b.menu->id] = *b.menu;
+  next_id_ = std::max(next_id_, b.menu->id + 1);
 }
 void Engine::ApplyVoice(const IvrMenuDeleted& b) { ivr_menus_.erase(b.id); }
 
@@ -386,7 +386,7 @@ const CdrLeg* Engine::FindCdrLeg(TenantId t, CdrLegId leg) const {
 void Engine::ApplyVoice(const CdrLegStarted& b, TimeMs t) {
   CdrLeg& l = cdr_legs_[b.leg];
   l.id = b.leg;
-  l.start = b.start;
+  l.start = *b.start;
   l.started = t;
   next_id_ = std::max(next_id_, b.leg + 1);
 }

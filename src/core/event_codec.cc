@@ -678,14 +678,14 @@ void ReadMember(Reader& r, Membership* m) {
 
 // ---- Events (store shape). Ids naming what the event is about are required. ----
 
-void Write(json& j, const TenantSet& e) { j["tenant"] = TenantJson(e.tenant, Shape::kStore); }
+void Write(json& j, const TenantSet& e) { j["tenant"] = TenantJson(*e.tenant, Shape::kStore); }
 void Read(Reader& r, TenantSet* e) {
-  r.Object("tenant", [&](Reader& s) { ReadTenant(s, &e->tenant); }, true);
+  r.Object("tenant", [&](Reader& s) { ReadTenant(s, e->tenant.get()); }, true);
 }
 
-void Write(json& j, const UserSet& e) { j["user"] = UserJson(e.user, /*with_password_hash=*/true); }
+void Write(json& j, const UserSet& e) { j["user"] = UserJson(*e.user, /*with_password_hash=*/true); }
 void Read(Reader& r, UserSet* e) {
-  r.Object("user", [&](Reader& s) { ReadUser(s, &e->user); }, true);
+  r.Object("user", [&](Reader& s) { ReadUser(s, e->user.get()); }, true);
 }
 
 void Write(json& j, const UserSipSet& e) {
@@ -700,12 +700,12 @@ void Read(Reader& r, UserSipSet* e) {
 void Write(json& j, const MemberSet& e) {
   j["tenant"] = e.tenant;
   j["user"] = e.user;
-  j["member"] = MemberJson(e.member);
+  j["member"] = MemberJson(*e.member);
 }
 void Read(Reader& r, MemberSet* e) {
   r.Req("tenant", &e->tenant);
   r.Req("user", &e->user);
-  r.Object("member", [&](Reader& s) { ReadMember(s, &e->member); });
+  r.Object("member", [&](Reader& s) { ReadMember(s, e->member.get()); });
 }
 
 void Write(json& j, const MemberRemoved& e) {
@@ -731,9 +731,9 @@ void Read(Reader& r, SkillDeleted* e) {
   r.Req("skill", &e->skill);
 }
 
-void Write(json& j, const QueueSet& e) { j["queue"] = QueueJson(e.queue, Shape::kStore); }
+void Write(json& j, const QueueSet& e) { j["queue"] = QueueJson(*e.queue, Shape::kStore); }
 void Read(Reader& r, QueueSet* e) {
-  r.Object("queue", [&](Reader& s) { ReadQueue(s, &e->queue); }, true);
+  r.Object("queue", [&](Reader& s) { ReadQueue(s, e->queue.get()); }, true);
 }
 
 void Write(json& j, const QueueDeleted& e) {
@@ -745,9 +745,9 @@ void Read(Reader& r, QueueDeleted* e) {
   r.Req("queue", &e->queue);
 }
 
-void Write(json& j, const HoursSet& e) { j["hours"] = HoursJson(e.hours); }
+void Write(json& j, const HoursSet& e) { j["hours"] = HoursJson(*e.hours); }
 void Read(Reader& r, HoursSet* e) {
-  r.Object("hours", [&](Reader& s) { ReadHours(s, &e->hours); }, true);
+  r.Object("hours", [&](Reader& s) { ReadHours(s, e->hours.get()); }, true);
 }
 
 void Write(json& j, const HoursDeleted& e) {
@@ -759,9 +759,9 @@ void Read(Reader& r, HoursDeleted* e) {
   r.Req("hours", &e->hours);
 }
 
-void Write(json& j, const DispositionSet& e) { j["disposition"] = DispositionJson(e.disposition); }
+void Write(json& j, const DispositionSet& e) { j["disposition"] = DispositionJson(*e.disposition); }
 void Read(Reader& r, DispositionSet* e) {
-  r.Object("disposition", [&](Reader& s) { ReadDisposition(s, &e->disposition); }, true);
+  r.Object("disposition", [&](Reader& s) { ReadDisposition(s, e->disposition.get()); }, true);
 }
 
 void Write(json& j, const DispositionDeleted& e) {
@@ -807,9 +807,9 @@ void Write(json& j, const InteractionCreated& e) {
   j["queue"] = e.queue;
   j["priority"] = e.priority;
   j["enqueued_at"] = e.enqueued_at;
-  j["customer"] = CustomerJson(e.customer);
-  j["subject"] = e.subject;
-  j["data"] = e.data;  // kept as text: opaque to the engine, and byte-exact on replay
+  j["customer"] = CustomerJson(e.customer());
+  j["subject"] = e.subject();
+  j["data"] = e.data();  // kept as text: opaque to the engine, and byte-exact on replay
   j["origin"] = e.origin;
 }
 void Read(Reader& r, InteractionCreated* e) {
@@ -819,10 +819,12 @@ void Read(Reader& r, InteractionCreated* e) {
   r.Get("queue", &e->queue);
   r.Get("priority", &e->priority);
   r.Get("enqueued_at", &e->enqueued_at);
-  r.Object("customer", [&](Reader& c) { ReadCustomer(c, &e->customer); });
-  r.Get("subject", &e->subject);
-  r.Get("data", &e->data);
+  ContactText text;
+  r.Object("customer", [&](Reader& c) { ReadCustomer(c, &text.customer); });
+  r.Get("subject", &text.subject);
+  r.Get("data", &text.data);
   r.Get("origin", &e->origin);
+  e->text = MakeText(std::move(text));
 }
 
 void Write(json& j, const InteractionMoved& e) {
@@ -950,7 +952,7 @@ void Read(Reader& r, ChatMessage* e) {
 // ---- schedules (WFM) ----
 
 void Write(json& j, const ScheduleStored& e) {
-  const StoredSchedule& s = e.schedule;
+  const StoredSchedule& s = *e.schedule;
   j["id"] = s.id;
   j["tenant"] = s.tenant;
   j["name"] = s.name;
@@ -960,7 +962,7 @@ void Write(json& j, const ScheduleStored& e) {
   j["result"] = wfm::ToJson(s.result);  // the API's shape (schedule_json.h)
 }
 void Read(Reader& r, ScheduleStored* e) {
-  StoredSchedule& s = e->schedule;
+  StoredSchedule& s = *e->schedule;
   r.Req("id", &s.id);
   r.Req("tenant", &s.tenant);
   r.Get("name", &s.name);
@@ -1010,9 +1012,9 @@ void ReadCalendar(Reader& r, CalendarEntry* c) {
   r.Get("multiplier", &c->multiplier, r.api());
   r.Get("queue", &c->queue);
 }
-void Write(json& j, const CalendarEventSet& e) { j["event"] = CalendarJson(e.event); }
+void Write(json& j, const CalendarEventSet& e) { j["event"] = CalendarJson(*e.event); }
 void Read(Reader& r, CalendarEventSet* e) {
-  r.Object("event", [&](Reader& s) { ReadCalendar(s, &e->event); }, true);
+  r.Object("event", [&](Reader& s) { ReadCalendar(s, e->event.get()); }, true);
 }
 void Write(json& j, const CalendarEventDeleted& e) {
   j["tenant"] = e.tenant;
@@ -1090,9 +1092,9 @@ void ReadTrunkApi(Reader& r, Trunk* t) {
     out.Ignore("password_set");
   });
 }
-void Write(json& j, const TrunkSet& e) { j["trunk"] = TrunkStoreJson(e.trunk); }
+void Write(json& j, const TrunkSet& e) { j["trunk"] = TrunkStoreJson(*e.trunk); }
 void Read(Reader& r, TrunkSet* e) {
-  r.Object("trunk", [&](Reader& s) { ReadTrunkStore(s, &e->trunk); }, true);
+  r.Object("trunk", [&](Reader& s) { ReadTrunkStore(s, e->trunk.get()); }, true);
 }
 void Write(json& j, const TrunkDeleted& e) {
   j["tenant"] = e.tenant;
@@ -1115,9 +1117,9 @@ void ReadNumber(Reader& r, PhoneNumber* n) {
   r.Get("ivr", &n->ivr);
   r.Get("trunk", &n->trunk);
 }
-void Write(json& j, const NumberSet& e) { j["number"] = NumberJson(e.number); }
+void Write(json& j, const NumberSet& e) { j["number"] = NumberJson(*e.number); }
 void Read(Reader& r, NumberSet* e) {
-  r.Object("number", [&](Reader& s) { ReadNumber(s, &e->number); }, true);
+  r.Object("number", [&](Reader& s) { ReadNumber(s, e->number.get()); }, true);
 }
 void Write(json& j, const NumberDeleted& e) {
   j["tenant"] = e.tenant;
@@ -1152,9 +1154,9 @@ void ReadQueueVoice(Reader& r, QueueVoice* v) {
   r.Duration("position_interval", &v->position_interval);
   r.Get("record", &v->record);
 }
-void Write(json& j, const QueueVoiceSet& e) { j["voice"] = QueueVoiceJson(e.voice, Shape::kStore); }
+void Write(json& j, const QueueVoiceSet& e) { j["voice"] = QueueVoiceJson(*e.voice, Shape::kStore); }
 void Read(Reader& r, QueueVoiceSet* e) {
-  r.Object("voice", [&](Reader& s) { ReadQueueVoice(s, &e->voice); }, true);
+  r.Object("voice", [&](Reader& s) { ReadQueueVoice(s, e->voice.get()); }, true);
 }
 
 // IVR menus: the same shape in the store and the API (timeout in ms / s). An action is an
@@ -1233,9 +1235,9 @@ void ReadIvrMenu(Reader& r, IvrMenu* m) {
   r.Get("max_retries", &m->max_retries);
   r.Object("on_failure", [&](Reader& sub) { ReadIvrAction(sub, &m->on_failure); });
 }
-void Write(json& j, const IvrMenuSet& e) { j["menu"] = IvrMenuJson(e.menu, Shape::kStore); }
+void Write(json& j, const IvrMenuSet& e) { j["menu"] = IvrMenuJson(*e.menu, Shape::kStore); }
 void Read(Reader& r, IvrMenuSet* e) {
-  r.Object("menu", [&](Reader& s) { ReadIvrMenu(s, &e->menu); }, true);
+  r.Object("menu", [&](Reader& s) { ReadIvrMenu(s, e->menu.get()); }, true);
 }
 void Write(json& j, const IvrMenuDeleted& e) {
   j["tenant"] = e.tenant;
@@ -1248,7 +1250,7 @@ void Read(Reader& r, IvrMenuDeleted* e) {
 
 // Call detail records (store only; the API's CDR view is adapters/api/cdr_view).
 void Write(json& j, const CdrLegStarted& e) {
-  const CdrLegStart& s = e.start;
+  const CdrLegStart& s = *e.start;
   j["leg"] = e.leg;
   j["tenant"] = s.tenant;
   j["call"] = s.call;
@@ -1262,7 +1264,7 @@ void Write(json& j, const CdrLegStarted& e) {
   j["trunk"] = s.trunk;
 }
 void Read(Reader& r, CdrLegStarted* e) {
-  CdrLegStart& s = e->start;
+  CdrLegStart& s = *e->start;
   r.Req("leg", &e->leg);
   r.Get("tenant", &s.tenant);
   r.Get("call", &s.call);

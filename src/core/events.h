@@ -5,6 +5,7 @@
 // Config events carry the whole entity (upsert); runtime events carry ids.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <variant>
@@ -15,21 +16,48 @@
 
 namespace homeline::core {
 
-struct TenantSet { Tenant tenant; };
-struct UserSet { User user; };
+// A config event's entity, on the heap. An Event is as large as its largest body, and every
+// routing event (an offer, a contact's end) pays for that size in the outbox: config events
+// are rare, so their entities live behind a pointer and an Event stays two cache lines.
+// A value: copies copy the entity; always holds one (a default T when default-constructed),
+// except after being moved from, when it may only be assigned or destroyed.
+template <typename T>
+class Boxed {
+ public:
+  Boxed() : p_(std::make_unique<T>()) {}
+  Boxed(T v) : p_(std::make_unique<T>(std::move(v))) {}  // NOLINT: implicit, like a T member
+  Boxed(const Boxed& o) : p_(std::make_unique<T>(*o.p_)) {}
+  Boxed(Boxed&&) noexcept = default;
+  Boxed& operator=(const Boxed& o) {
+    if (this != &o) p_ = std::make_unique<T>(*o.p_);
+    return *this;
+  }
+  Boxed& operator=(Boxed&&) noexcept = default;
+  T& operator*() { return *p_; }
+  const T& operator*() const { return *p_; }
+  T* operator->() { return p_.get(); }
+  const T* operator->() const { return p_.get(); }
+  T* get() { return p_.get(); }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
+struct TenantSet { Boxed<Tenant> tenant; };
+struct UserSet { Boxed<User> user; };
 // A user's SIP digest credential (docs/decisions.md 36): ha1 = hex MD5(login:realm:password),
 // which is what digest authentication needs and all a stolen database gives away (for this
 // realm only). Empty: the user has no SIP password (cannot register a phone).
 struct UserSipSet { UserId user = 0; std::string ha1; };
-struct MemberSet { TenantId tenant = 0; UserId user = 0; Membership member; };
+struct MemberSet { TenantId tenant = 0; UserId user = 0; Boxed<Membership> member; };
 struct MemberRemoved { TenantId tenant = 0; UserId user = 0; };
 struct SkillSet { Skill skill; };
 struct SkillDeleted { TenantId tenant = 0; SkillId skill = 0; };
-struct QueueSet { Queue queue; };
+struct QueueSet { Boxed<Queue> queue; };
 struct QueueDeleted { TenantId tenant = 0; QueueId queue = 0; };
-struct HoursSet { BusinessHours hours; };
+struct HoursSet { Boxed<BusinessHours> hours; };
 struct HoursDeleted { TenantId tenant = 0; HoursId hours = 0; };
-struct DispositionSet { Disposition disposition; };
+struct DispositionSet { Boxed<Disposition> disposition; };
 struct DispositionDeleted { TenantId tenant = 0; DispositionId disposition = 0; };
 // Bearer tokens are kept only as hashes.
 struct SessionCreated { std::string token_hash; UserId user = 0; TimeMs expires = 0; };
@@ -49,10 +77,14 @@ struct InteractionCreated {
   QueueId queue = 0;
   int priority = 0;
   TimeMs enqueued_at = 0;   // place in line; a callback keeps its original call's
-  Customer customer;
-  std::string subject;
-  std::string data;         // JSON object text, opaque to the engine
   InteractionId origin = 0; // the interaction this one continues (callback, transfer)
+  // Customer, subject and data (see ContactText); null when all are empty. Shared with the
+  // contact's record, which keeps the same block.
+  std::shared_ptr<const ContactText> text;
+
+  const Customer& customer() const { return TextOf(text).customer; }
+  const std::string& subject() const { return TextOf(text).subject; }
+  const std::string& data() const { return TextOf(text).data; }  // JSON object text, opaque
 };
 struct InteractionMoved { InteractionId id = 0; QueueId queue = 0; std::string reason; };
 struct InteractionStepped { InteractionId id = 0; int step = 0; };  // relaxation step reached
@@ -86,25 +118,25 @@ struct ChatMessage {
 };
 // ---- schedules (WFM) ----
 // A solved week stored as a draft (the whole schedule: config-style, it carries the entity).
-struct ScheduleStored { StoredSchedule schedule; };
+struct ScheduleStored { Boxed<StoredSchedule> schedule; };
 // Agents see it from now on; the schedule published before for the same week is superseded.
 struct SchedulePublished { TenantId tenant = 0; ScheduleId schedule = 0; UserId by = 0; };
 
 // ---- workforce management: forecast calendar ----
-struct CalendarEventSet { CalendarEntry event; };
+struct CalendarEventSet { Boxed<CalendarEntry> event; };
 struct CalendarEventDeleted { TenantId tenant = 0; CalendarEventId id = 0; };
 
 // ---- voice (core/voice.h; engine_voice.cc) ----
-struct TrunkSet { Trunk trunk; };
+struct TrunkSet { Boxed<Trunk> trunk; };
 struct TrunkDeleted { TenantId tenant = 0; TrunkId id = 0; };
-struct NumberSet { PhoneNumber number; };
+struct NumberSet { Boxed<PhoneNumber> number; };
 struct NumberDeleted { TenantId tenant = 0; NumberId id = 0; };
 // A queue's voice settings (whole value); they go with the queue when it is deleted.
-struct QueueVoiceSet { QueueVoice voice; };
-struct IvrMenuSet { IvrMenu menu; };
+struct QueueVoiceSet { Boxed<QueueVoice> voice; };
+struct IvrMenuSet { Boxed<IvrMenu> menu; };
 struct IvrMenuDeleted { TenantId tenant = 0; IvrMenuId id = 0; };
 // Call detail records: a leg's start, answer and end; the event's ts is the time of each.
-struct CdrLegStarted { CdrLegId leg = 0; CdrLegStart start; };
+struct CdrLegStarted { CdrLegId leg = 0; Boxed<CdrLegStart> start; };
 struct CdrLegAnswered { CdrLegId leg = 0; };
 struct CdrLegEnded {
   CdrLegId leg = 0;
@@ -156,6 +188,10 @@ struct Event {
         Args&&... args)
       : seq(seq), ts(ts), tenant(tenant), body(type, std::forward<Args>(args)...) {}
 };
+
+// Routing writes several events per decision into the outbox: a body that would make an Event
+// larger belongs behind a pointer (Boxed, like the config entities above).
+static_assert(sizeof(Event) <= 128, "an Event is two cache lines: box the new body's entity");
 
 // Stable type names written to the store, e.g. "interaction.offered".
 const char* TypeName(const EventBody& body);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -176,6 +177,29 @@ struct Customer {
   std::string phone;
   std::string email;
 };
+
+// What a contact says about itself, fixed when it is created: one immutable block that the
+// creating event and the contact's record share (most contacts carry none of it, or just a
+// phone number, and then hold no block at all).
+struct ContactText {
+  Customer customer;
+  std::string subject;
+  std::string data;  // JSON object text, opaque to the engine
+  bool empty() const {
+    return customer.name.empty() && customer.phone.empty() && customer.email.empty() &&
+           subject.empty() && data.empty();
+  }
+};
+// The block's contents, or empty ones for a null block.
+inline const ContactText& TextOf(const std::shared_ptr<const ContactText>& t) {
+  static const ContactText kNone;
+  return t ? *t : kNone;
+}
+// A block for these texts, null when they are all empty.
+inline std::shared_ptr<const ContactText> MakeText(ContactText t) {
+  if (t.empty()) return nullptr;
+  return std::make_shared<const ContactText>(std::move(t));
+}
 
 // ---- web chat ------------------------------------------------------------------------------
 

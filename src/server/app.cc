@@ -135,7 +135,7 @@ struct App::Impl : http::ServerHandler {
     if (registrar) {
       for (const core::Event& e : events) {
         if (const auto* s = std::get_if<core::UserSipSet>(&e.body)) UpdateSipCredential(s->user);
-        if (const auto* u = std::get_if<core::UserSet>(&e.body)) UpdateSipCredential(u->user.id);
+        if (const auto* u = std::get_if<core::UserSet>(&e.body)) UpdateSipCredential(u->user->id);
       }
     }
     std::vector<store::StoredEvent> batch;

@@ -139,7 +139,7 @@ TEST(IvrCalls, KeyQueuesTheCallInTheChosenQueue) {
   ASSERT_EQ(f.Calls().size(), 1u);
   EXPECT_EQ(f.Calls()[0]->queue, f.support);
   EXPECT_EQ(f.Calls()[0]->state, core::InteractionState::kQueued);
-  EXPECT_EQ(f.Calls()[0]->customer.phone, "+15557654321");
+  EXPECT_EQ(f.Calls()[0]->customer().phone, "+15557654321");
   EXPECT_EQ(f.voice->ivr_calls(), 0u);
   EXPECT_EQ(f.voice->live_calls(), 1u);
   // The call is now an ordinary queued call: hanging up abandons it.

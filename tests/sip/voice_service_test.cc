@@ -95,7 +95,7 @@ struct Fixture {
     std::vector<std::string> out;
     for (const core::Event& e : log) {
       if (auto* s = std::get_if<core::CdrLegStarted>(&e.body))
-        out.push_back(fmt::format("started {} {}", s->leg, core::Name(s->start.role)));
+        out.push_back(fmt::format("started {} {}", s->leg, core::Name(s->start->role)));
       if (auto* a = std::get_if<core::CdrLegAnswered>(&e.body)) out.push_back(fmt::format("answered {}", a->leg));
       if (auto* d = std::get_if<core::CdrLegEnded>(&e.body))
         out.push_back(fmt::format("ended {} {} {} {}", d->leg, core::Name(d->result), d->cause,
@@ -118,7 +118,7 @@ struct Fixture {
   }
   const core::Interaction* Ix(CallId call) {
     for (const core::Interaction* ix : engine.Interactions(tenant, false))
-      if (ix->channel == core::Channel::kVoice && ix->customer.name == "Vera") return ix;
+      if (ix->channel == core::Channel::kVoice && ix->customer().name == "Vera") return ix;
     return nullptr;
   }
 };
@@ -139,7 +139,7 @@ TEST(VoiceService, QueuedThenRungThenBridgedThenHungUpToWrapUp) {
   const core::Interaction* ix = f.Ix(7);
   ASSERT_NE(ix, nullptr);
   EXPECT_EQ(ix->state, core::InteractionState::kQueued);
-  EXPECT_EQ(ix->customer.phone, "+15557654321");
+  EXPECT_EQ(ix->customer().phone, "+15557654321");
 
   f.Available(f.alice);  // the engine offers it: the phone rings for the offer's time + margin
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"ring 7 alice 25000"}));

@@ -657,9 +657,9 @@ TEST(EngineRecordings, StartPauseEndAndRecover) {
   n.tenant = w.acme;
   n.channel = Channel::kVoice;
   n.queue = w.support;
-  const InteractionId call = *e.CreateInteraction(n);
+  const InteractionId call = *e.CreateInteraction(Engine::NewInteraction(n));
   n.channel = Channel::kEmail;
-  const InteractionId mail = *e.CreateInteraction(n);
+  const InteractionId mail = *e.CreateInteraction(Engine::NewInteraction(n));
 
   EXPECT_EQ(e.StartRecording(w.acme, mail).error().code, ErrorCode::kNotFound);  // not a call
   EXPECT_EQ(e.StartRecording(w.globex, call).error().code, ErrorCode::kNotFound);
@@ -694,7 +694,7 @@ TEST(EngineRecordings, StartPauseEndAndRecover) {
 
   // A second call still recording when the process dies: ended at recovery, with a reason.
   n.channel = Channel::kVoice;
-  const InteractionId call2 = *e.CreateInteraction(n);
+  const InteractionId call2 = *e.CreateInteraction(Engine::NewInteraction(n));
   const RecordingId rec2 = *e.StartRecording(w.acme, call2);
   Engine fresh;
   for (const Event& ev : e.TakeOutbox()) {

@@ -354,7 +354,7 @@ class Scenario {
       if (w.Has("origin")) n.origin = IxOf(w.Get("origin"));
     }
     if (w.Has("priority")) n.priority = ParseInt(w.Get("priority"));
-    ixs_[name] = Check(engine_->CreateInteraction(n));
+    ixs_[name] = Check(engine_->CreateInteraction(std::move(n)));
   }
 
   void Advance(DurationMs d) {

@@ -1166,9 +1166,9 @@ struct Api::Impl {
     n.channel = core::Channel::kCallback;
     n.queue = ix->queue;
     n.priority = ix->priority;
-    n.customer = ix->customer;
-    n.subject = ix->subject;
-    n.data = ix->data;
+    n.customer = ix->customer();
+    n.subject = ix->subject();
+    n.data = ix->data();
     n.origin = ix->id;
     TRY(Want(c.body, "phone", n.customer.phone, false, 64));
     TRY(Want(c.body, "name", n.customer.name, false, 200));
@@ -1273,14 +1273,14 @@ struct Api::Impl {
     if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
     if (!c.AtLeast(Role::kSupervisor) && ix->agent != c.user->id)
       return Err(ErrorCode::kForbidden, "not your interaction");
-    const core::Customer& who = ix->customer;
+    const core::Customer& who = ix->customer();
     json out = json::array();
     if (who.email.empty() && who.phone.empty()) return Done(JsonResponse(out));
     std::vector<const core::Interaction*> same;
     for (const core::Interaction* other : engine.Interactions(c.tenant, false)) {
       if (other->id == ix->id) continue;
-      const bool email = !who.email.empty() && other->customer.email == who.email;
-      const bool phone = !who.phone.empty() && other->customer.phone == who.phone;
+      const bool email = !who.email.empty() && other->customer().email == who.email;
+      const bool phone = !who.phone.empty() && other->customer().phone == who.phone;
       if (email || phone) same.push_back(other);
     }
     // Newest first, a screenful.

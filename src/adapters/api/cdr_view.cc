@@ -190,7 +190,7 @@ http::Response RunCdrJob(const CdrJob& job, const EventScan& scan) {
     auto body = core::DecodePayload(type, payload);
     if (!body) return {};  // a payload this version cannot read is skipped, not fatal
     if (auto* s = std::get_if<core::CdrLegStarted>(&*body)) {
-      const core::CdrLegId call = s->start.call == 0 ? s->leg : s->start.call;
+      const core::CdrLegId call = s->start->call == 0 ? s->leg : s->start->call;
       auto it = calls.find(call);
       if (it == calls.end()) {
         // A call counts from its first leg; legs of calls that began before `from` (not
@@ -200,7 +200,7 @@ http::Response RunCdrJob(const CdrJob& job, const EventScan& scan) {
       }
       core::CdrLeg leg;
       leg.id = s->leg;
-      leg.start = s->start;
+      leg.start = *s->start;
       leg.started = ts;
       if (leg.start.interaction != 0 && it->second.interaction == 0)
         it->second.interaction = leg.start.interaction;

@@ -8,8 +8,8 @@ using nlohmann::json;
 
 json InteractionJson(const core::Interaction& ix) {
   json data = json::object();
-  if (!ix.data.empty()) {
-    data = json::parse(ix.data, nullptr, /*allow_exceptions=*/false);
+  if (!ix.data().empty()) {
+    data = json::parse(ix.data(), nullptr, /*allow_exceptions=*/false);
     if (data.is_discarded()) data = json::object();
   }
   return json{{"id", ix.id},
@@ -18,8 +18,8 @@ json InteractionJson(const core::Interaction& ix) {
               {"queue", ix.queue},
               {"priority", ix.priority},
               {"state", core::Name(ix.state)},
-              {"customer", core::ToJson(ix.customer)},
-              {"subject", ix.subject},
+              {"customer", core::ToJson(ix.customer())},
+              {"subject", ix.subject()},
               {"data", data},
               {"origin", ix.origin},
               {"created_at", ix.created_at},

@@ -305,7 +305,7 @@ void VoiceService::OnEvent(const core::Event& e) {
             leg.to = sip_user_of_(b.agent).substr(0, 256);
             leg.agent = b.agent;
             if (const core::Interaction* ix = engine_.FindInteraction(c.tenant, c.interaction)) {
-              leg.from = ix->customer.phone.substr(0, 256);
+              leg.from = ix->customer().phone.substr(0, 256);
               leg.queue = ix->queue;
             }
             if (c.customer_cdr != 0) {
