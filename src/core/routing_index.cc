@@ -81,19 +81,36 @@ void RoutingIndex::RemoveQueue(QueueId q) {
   slot_of_.erase(it);
 }
 
-void RoutingIndex::RefreshHeads(PerQueue& pq, int channel) {
-  auto& heads = pq.head[channel];
-  for (auto& h : heads) h.any = false;
-  // Each line's head counts for the levels its step admits (threshold and up).
-  for (unsigned lines = pq.nonempty[channel]; lines != 0; lines &= lines - 1) {
-    const int s = std::countr_zero(lines);
-    if (s >= static_cast<int>(pq.thresholds.size())) continue;
-    const WaitItem& top = pq.waiting[channel][s][0];
-    for (int level = std::max(1, pq.thresholds[s]); level <= kMaxLevel; ++level) {
-      PerQueue::Head& h = heads[level];
-      if (!h.any || top.key < h.key) h = PerQueue::Head{top.key, true, top.check};
+void RoutingIndex::RefreshHeads(PerQueue& pq, int channel, int min_level) {
+  const auto bit = static_cast<std::uint8_t>(1u << channel);
+  for (int level = std::max(1, min_level); level <= kMaxLevel; ++level) {
+    // The lines this level may take (their steps' thresholds are at most the level).
+    const WaitItem* best = nullptr;
+    for (unsigned lines = pq.nonempty[channel] & pq.admits[level]; lines != 0;
+         lines &= lines - 1) {
+      const WaitItem& top = pq.waiting[channel][std::countr_zero(lines)][0];
+      if (best == nullptr || top.key < best->key) best = &top;
+    }
+    PerQueue::LevelHeads& row = pq.heads[level];
+    if (best == nullptr) {
+      row.any &= static_cast<std::uint8_t>(~bit);
+      row.check &= static_cast<std::uint8_t>(~bit);
+      continue;
+    }
+    row.any |= bit;
+    row.key[channel] = best->key;
+    if (best->check) {
+      row.check |= bit;
+    } else {
+      row.check &= static_cast<std::uint8_t>(~bit);
     }
   }
+}
+
+int RoutingIndex::MinLevel(const PerQueue& pq, int step) {
+  // A line past the queue's steps (they were cut; the engine files its contacts again) counts
+  // for no level.
+  return step < static_cast<int>(pq.thresholds.size()) ? pq.thresholds[step] : kMaxLevel + 1;
 }
 
 IndexHandle RoutingIndex::NewHandle(Place p) {
@@ -189,8 +206,7 @@ IndexHandle RoutingIndex::AddWaiting(QueueSlot slot, Channel c, int step, WaitKe
   SiftUp<true>(heap, static_cast<std::uint32_t>(heap.size() - 1));
   ++pq.waiting_count;
   pq.nonempty[ch] |= static_cast<std::uint16_t>(1u << step);
-  pq.channels |= 1u << ch;
-  if (pos_[h] == 0) RefreshHeads(pq, ch);  // a new head of its line
+  if (pos_[h] == 0) RefreshHeads(pq, ch, MinLevel(pq, step));  // a new head of its line
   return h;
 }
 
@@ -203,13 +219,10 @@ void RoutingIndex::RemoveWaiting(IndexHandle h) {
     const std::uint32_t pos = pos_[h];
     EraseAt<true>(heap, pos);
     --pq.waiting_count;
-    if (heap.empty()) {
-      pq.nonempty[p.channel] &= static_cast<std::uint16_t>(~(1u << p.bucket));
-      if (pq.nonempty[p.channel] == 0) pq.channels &= ~(1u << p.channel);
-    }
+    if (heap.empty()) pq.nonempty[p.channel] &= static_cast<std::uint16_t>(~(1u << p.bucket));
     // Keys are unique, so only taking the head changes the head (an item moved up from
     // the bottom ranks after it).
-    if (pos == 0) RefreshHeads(pq, p.channel);
+    if (pos == 0) RefreshHeads(pq, p.channel, MinLevel(pq, p.bucket));
   }
   FreeHandle(h);
 }

@@ -160,6 +160,18 @@ class RoutingIndex {
     AgentRef agent;  // so that a look at a head needs no Place
   };
   struct PerQueue {
+    // heads[level]: per channel, the first contact an agent of that level may take, over all
+    // lines (kept when a line's head changes), so that an agent's lookup costs one comparison
+    // per queue and channel instead of a walk over the lines. By level, then channel: the
+    // agent looks at one level and the channels it has room for, which is one cache line
+    // (voice, chat and email; callbacks and tasks in the next); a line's head change
+    // rewrites only the levels its step admits.
+    struct alignas(64) LevelHeads {
+      std::uint8_t any = 0;    // bit c: some line of channel c this level may take has contacts
+      std::uint8_t check = 0;  // bit c: key[c] was declined by someone: walk the lines instead
+      std::array<WaitKey, kChannelCount> key{};
+    };
+    std::array<LevelHeads, kMaxLevel + 1> heads{};
     QueueId id = 0;
     std::vector<int> thresholds{kMaxLevel};
     Strategy strategy = Strategy::kBestProficiency;  // of every agent entry filed here
@@ -169,16 +181,6 @@ class RoutingIndex {
     // level may take contacts at step s. BestWaiting visits only lines in both.
     std::array<std::uint16_t, kChannelCount> nonempty{};
     std::array<std::uint16_t, kMaxLevel + 1> admits{};
-    unsigned channels = 0;  // bit c: some line of channel c has contacts
-    // head[c][level]: the first contact of channel c an agent of that level may take, over
-    // all lines (empty: none). Kept when a line's head changes, so that an agent's lookup
-    // costs one comparison per queue and channel instead of a walk over the lines.
-    struct Head {
-      WaitKey key;
-      bool any = false;
-      bool check = false;  // declined by someone: BestWaiting walks the lines instead
-    };
-    std::array<std::array<Head, kMaxLevel + 1>, kChannelCount> head{};
     std::size_t waiting_count = 0;
   };
   // Where a handle's entry sits.
@@ -231,7 +233,10 @@ class RoutingIndex {
 
   // Files a kDropped entry whose agent has room for its channel; false if it stays out.
   bool Refile(IndexHandle h);
-  static void RefreshHeads(PerQueue& pq, int channel);
+  // Recomputes heads[level] of the channel for levels min_level and up (the levels a line
+  // whose head changed admits).
+  static void RefreshHeads(PerQueue& pq, int channel, int min_level = 1);
+  static int MinLevel(const PerQueue& pq, int step);
   // Drops inactive entries from the head and moves down a head whose key got worse, until
   // the head is active and up to date (or the heap is empty).
   void SettleHead(std::vector<AgentItem>& heap, int channel, Strategy strategy);
@@ -332,12 +337,13 @@ void RoutingIndex::BestWaiting(const std::vector<QueueFit>& fits, unsigned chann
   for (const QueueFit& fit : fits) {
     const PerQueue* pq = fit.slot < queues_.size() ? queues_[fit.slot].get() : nullptr;
     if (pq == nullptr) continue;
-    for (unsigned cm = channel_mask & pq->channels; cm != 0; cm &= cm - 1) {
+    const PerQueue::LevelHeads& row = pq->heads[fit.level];
+    for (unsigned cm = channel_mask & row.any; cm != 0; cm &= cm - 1) {
       const int c = std::countr_zero(cm);
-      const PerQueue::Head& h = pq->head[c][fit.level];
-      if (!h.any || (best[c] && !(h.key < *best[c]))) continue;
-      if (!h.check) {
-        best[c] = h.key;
+      const WaitKey& key = row.key[c];
+      if (best[c] && !(key < *best[c])) continue;
+      if (((row.check >> c) & 1u) == 0) {
+        best[c] = key;
         continue;
       }
       const unsigned admit = pq->admits[fit.level];
