@@ -305,7 +305,8 @@ class Engine {
 
   // ---- recordings (the SIP/media code reports them; the API lists them) ----
   // Start: the interaction must be a voice interaction of the tenant (kNotFound otherwise)
-  // without a recording yet (kConflict); the path is RecordingPath(t, interaction). Pause
+  // not being recorded now (kConflict); the path is RecordingPath(t, interaction, part), part
+  // counting the call's recordings (a call bridged again after a transfer gets a new one). Pause
   // (paused true) / resume (false): kNotFound, kConflict when ended or already so. End:
   // kNotFound, kConflict when ended (a paused span still open is closed). Recover() ends live
   // recordings with reason "restart". Records stay in memory (one small value per recorded

@@ -422,10 +422,15 @@ Result<RecordingId> Engine::StartRecording(TenantId t, InteractionId interaction
   const Interaction* ix = FindInteraction(t, interaction);
   if (ix == nullptr || ix->channel != Channel::kVoice)
     return Fail(ErrorCode::kNotFound, "no such call");
-  if (recording_by_interaction_.count(interaction))
-    return Fail(ErrorCode::kConflict, "the call has a recording already");
+  // A call bridged again (after a transfer) is recorded again, into a file of its own.
+  int part = 1;
+  if (auto it = recording_by_interaction_.find(interaction); it != recording_by_interaction_.end()) {
+    const Recording& last = recordings_.at(it->second);
+    if (last.ended == 0) return Fail(ErrorCode::kConflict, "the call is being recorded already");
+    part = last.part + 1;
+  }
   const RecordingId id = next_id_++;
-  EmitVoice(t, RecordingStarted{id, t, interaction, RecordingPath(t, interaction)});
+  EmitVoice(t, RecordingStarted{id, t, interaction, RecordingPath(t, interaction, part)});
   return id;
 }
 
@@ -464,6 +469,9 @@ void Engine::ApplyVoice(const RecordingStarted& b, TimeMs t) {
   r.interaction = b.interaction;
   r.path = b.path;
   r.started = t;
+  if (auto it = recording_by_interaction_.find(b.interaction); it != recording_by_interaction_.end())
+    if (auto last = recordings_.find(it->second); last != recordings_.end() && last->first != b.id)
+      r.part = last->second.part + 1;
   recording_by_interaction_[b.interaction] = b.id;
   next_id_ = std::max(next_id_, b.id + 1);
 }

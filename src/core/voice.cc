@@ -269,8 +269,9 @@ std::optional<CdrParty> ParseCdrParty(std::string_view s) {
   return ParseOf<CdrParty>(kCdrParties, s);
 }
 
-std::string RecordingPath(TenantId t, InteractionId interaction) {
-  return "recordings/" + std::to_string(t) + "/" + std::to_string(interaction) + ".wav";
+std::string RecordingPath(TenantId t, InteractionId interaction, int part) {
+  return "recordings/" + std::to_string(t) + "/" + std::to_string(interaction) +
+         (part > 1 ? "-" + std::to_string(part) : std::string()) + ".wav";
 }
 
 bool ValidPromptFile(std::string_view name) {

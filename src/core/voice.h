@@ -277,10 +277,12 @@ struct Recording {
   TimeMs ended = 0;  // 0 while recording
   std::string end_reason;  // "" or "restart" (the process died while recording)
   std::vector<PausedSpan> paused;
+  int part = 1;  // 1 + the call's earlier recordings (a transfer bridges it again)
 };
 
-// "recordings/<tenant>/<interaction>.wav"
-std::string RecordingPath(TenantId t, InteractionId interaction);
+// "recordings/<tenant>/<interaction>.wav"; the n-th recording of a call bridged again after a
+// transfer (part n > 1): "recordings/<tenant>/<interaction>-<n>.wav".
+std::string RecordingPath(TenantId t, InteractionId interaction, int part = 1);
 
 // A prompt or music file name: 1-100 of A-Z a-z 0-9 . _ -, ending ".wav", not starting with
 // '.'. Plain names only (no directories), so a name can never lead out of the prompts folder.

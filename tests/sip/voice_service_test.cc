@@ -264,6 +264,45 @@ TEST(VoiceService, RecordedPerQueueSettingWithPauseAndResume) {
   const std::string path = fmt::format("/rec/{}/{}.wav", f.tenant, ix);
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"answer 14", "ring 14 alice 25000", "bridge 14 " + path,
                                                     "pause 14 true", "pause 14 false"}));
+  // The engine's record (what the recordings API lists and serves) names the same file, with
+  // the paused span, and ends with the call.
+  const core::Recording* r = f.engine.RecordingOf(f.tenant, ix);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ("/rec" + r->path.substr(std::string("recordings").size()), path);
+  EXPECT_EQ(r->paused.size(), 1u);
+  EXPECT_EQ(r->ended, 0);
+  f.voice->OnCustomerHangUp(14);
+  f.Flush();
+  EXPECT_NE(f.engine.RecordingOf(f.tenant, ix)->ended, 0);
+}
+
+TEST(VoiceService, ARecordedCallTransferredIsRecordedAgainIntoAFileOfItsOwn) {
+  Fixture f;
+  f.voice->SetRecordingsDir("/rec");
+  core::QueueVoice v;
+  v.tenant = f.tenant;
+  v.queue = f.queue;
+  v.record = true;
+  ASSERT_TRUE(f.engine.SetQueueVoice(v).has_value());
+  f.Available(f.alice);
+  f.Call(17);
+  const core::InteractionId ix = f.Ix(17)->id;
+  f.voice->OnAgentAnswered(17, f.alice);
+  f.Flush();
+  const core::RecordingId first = f.engine.RecordingOf(f.tenant, ix)->id;
+  f.Available(f.bob);
+  ASSERT_TRUE(f.engine.Transfer(f.alice, ix, f.queue).has_value());
+  f.Flush();
+  EXPECT_NE(f.engine.FindRecording(f.tenant, first)->ended, 0);  // ended with alice's leg
+  f.rec.Take();
+  f.voice->OnAgentAnswered(17, f.bob);
+  f.Flush();
+  const core::Recording* second = f.engine.RecordingOf(f.tenant, ix);
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(second->id, first);
+  EXPECT_EQ(second->path, fmt::format("recordings/{}/{}-2.wav", f.tenant, ix));
+  EXPECT_EQ(f.rec.Take().back(), fmt::format("bridge 17 /rec/{}/{}-2.wav", f.tenant, ix));
+  EXPECT_EQ(f.engine.Recordings(f.tenant).size(), 2u);
 }
 
 TEST(VoiceService, NotRecordedWithoutTheQueueSetting) {

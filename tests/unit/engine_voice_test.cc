@@ -692,6 +692,13 @@ TEST(EngineRecordings, StartPauseEndAndRecover) {
   EXPECT_EQ(e.Recordings(w.acme).size(), 1u);
   EXPECT_TRUE(e.Recordings(w.globex).empty());
 
+  // Bridged again after a transfer: a new recording, in a file of its own.
+  const RecordingId again = *e.StartRecording(w.acme, call);
+  EXPECT_EQ(e.FindRecording(w.acme, again)->path,
+            "recordings/" + std::to_string(w.acme) + "/" + std::to_string(call) + "-2.wav");
+  EXPECT_EQ(e.RecordingOf(w.acme, call)->id, again);
+  ASSERT_TRUE(e.EndRecording(w.acme, again));
+
   // A second call still recording when the process dies: ended at recovery, with a reason.
   n.channel = Channel::kVoice;
   const InteractionId call2 = *e.CreateInteraction(Engine::NewInteraction(n));
@@ -708,6 +715,8 @@ TEST(EngineRecordings, StartPauseEndAndRecover) {
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->paused.size(), 2u);
   EXPECT_EQ(a->end_reason, "");
+  EXPECT_EQ(fresh.FindRecording(w.acme, again)->part, 2);  // replay counts the parts the same
+  EXPECT_EQ(fresh.FindRecording(w.acme, again)->path, e.FindRecording(w.acme, again)->path);
   const Recording* b = fresh.FindRecording(w.acme, rec2);
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->ended, kT0 + kHour);

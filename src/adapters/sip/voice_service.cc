@@ -104,9 +104,16 @@ void VoiceService::End(CallId id, const std::string& cause, core::CdrParty by) {
                                                                 : core::CdrResult::kFailed;
     (void)engine_.EndCdrLeg(c.tenant, c.customer_cdr, r, cause, by, c.interaction);
   }
+  EndRecording(c);
   by_interaction_.erase(it->second.interaction);
   calls_.erase(it);
   control_.HangUp(id, cause);
+}
+
+void VoiceService::EndRecording(Call& c) {
+  if (c.recording_id != 0) (void)engine_.EndRecording(c.tenant, c.recording_id);
+  c.recording_id = 0;
+  c.recording = false;
 }
 
 // ---- happenings from the SIP side ------------------------------------------------------------
@@ -204,8 +211,18 @@ void VoiceService::OnAgentAnswered(CallId call, core::UserId agent) {
     const core::Interaction* ix = engine_.FindInteraction(c->tenant, c->interaction);
     auto voice = ix ? engine_.VoiceOf(c->tenant, ix->queue) : std::nullopt;
     if (voice && voice->record) {
-      path = fmt::format("{}/{}/{}{}.wav", recordings_dir_, c->tenant, c->interaction,
-                         c->bridges > 1 ? fmt::format("-{}", c->bridges) : std::string());
+      // The engine's record names the file ("recordings/<tenant>/<interaction>[-n].wav", under
+      // the data directory), so the API lists and serves exactly what media writes.
+      auto rec = engine_.StartRecording(c->tenant, c->interaction);
+      const core::Recording* r = rec ? engine_.FindRecording(c->tenant, *rec) : nullptr;
+      if (r != nullptr) {
+        constexpr std::string_view kTop = "recordings";
+        path = recordings_dir_ + r->path.substr(r->path.starts_with(kTop) ? kTop.size() : 0);
+        c->recording_id = *rec;
+      } else {
+        spdlog::warn("voice: call={} not recorded: {}", call,
+                     rec ? std::string("no record") : rec.error().message);
+      }
     }
   }
   c->recording = !path.empty();
@@ -280,7 +297,7 @@ void VoiceService::OnEvent(const core::Event& e) {
             c.state = State::kWaiting;
             c.agent = 0;
             c.on_hold = false;
-            c.recording = false;  // the agent leg's end ends the recording
+            EndRecording(c);  // the agent leg's end ends the recording
             c.last_announce = engine_.now();
             control_.Requeue(id);
           }
@@ -360,6 +377,7 @@ Status VoiceService::PauseRecording(core::InteractionId id, bool paused) {
   if (c.recording_paused == paused)
     return Fail(ErrorCode::kConflict, paused ? "the recording is already paused" : "the recording is not paused");
   c.recording_paused = paused;
+  if (c.recording_id != 0) (void)engine_.PauseRecording(c.tenant, c.recording_id, paused);
   control_.PauseRecording(call, paused);
   return {};
 }

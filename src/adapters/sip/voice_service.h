@@ -119,6 +119,7 @@ class VoiceService {
     bool on_hold = false;    // bridged, but the customer hears music
     bool recording = false;  // bridged and recorded
     bool recording_paused = false;
+    core::RecordingId recording_id = 0;  // the engine's record of the current recording
     int bridges = 0;         // times bridged (a transfer bridges again)
     // Call detail records (core/voice.h): the customer's leg, and the current agent leg.
     core::CdrLegId customer_cdr = 0;
@@ -139,6 +140,8 @@ class VoiceService {
   Call* Find(CallId id);
   // Forgets the call, ends its CDR legs (cause, and who ended it) and orders its legs hung up.
   void End(CallId id, const std::string& cause, core::CdrParty by);
+  // Ends the engine's record of the current recording, if any (the file ends with the agent leg).
+  void EndRecording(Call& c);
   // Ends the current agent leg's CDR.
   void EndAgentCdr(Call& c, core::CdrResult result, const std::string& cause, core::CdrParty by);
   // Creates the call's interaction in route's queue and answers with its greeting and music.
