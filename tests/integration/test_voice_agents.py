@@ -187,6 +187,21 @@ class VoiceAgents(VoiceFlowTest):
                   for i in range(0, len(left) - 4000, 2000)]
         self.assertTrue(any(l > 0 and r > 0 for l, r in halves), f"both channels heard: {halves}")
         self.assertTrue(any(l == 0 and r == 0 for l, r in halves), f"the pause is silent: {halves}")
+        # The recordings API lists this call's recording, with its pause, ended with the call,
+        # and serves exactly the file written.
+        recs = self.eventually(
+            lambda: [r for r in self.ok("GET", f"{T}/recordings?interaction={ix['id']}",
+                                        token=self.token("sam")) if r["ended"] is not None],
+            what="recording listed and ended")
+        self.assertEqual(len(recs), 1, recs)
+        self.assertEqual(len(recs[0]["paused"]), 1, recs)
+        self.assertIsNotNone(recs[0]["paused"][0]["end"], recs)
+        import urllib.request
+        req = urllib.request.Request(self.server.base + f"{T}/recordings/{recs[0]['id']}/file",
+                                     headers={"Authorization": "Bearer " + self.token("sam")})
+        with urllib.request.urlopen(req, timeout=10) as r, open(path, "rb") as f:
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.read(), f.read())
 
     @unittest.skipUnless(shutil.which("baresip"), "baresip not installed")
     def test_baresip_registers_and_answers(self):
