@@ -34,6 +34,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def append_events(data_dir, events, time_order=False):
+    """Writes events straight into a stopped server's log, after what it holds: for what no API
+    creates (call records and recordings come from calls). events: (ts, tenant, type, payload)
+    with payload a dict; time_order: sorted by time first (stable), as the server writes them."""
+    import sqlite3
+    if time_order:
+        events = sorted(events, key=lambda e: e[0])
+    db = sqlite3.connect(os.path.join(data_dir, "homeline.db"))
+    try:
+        seq = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+        db.executemany("INSERT INTO events(seq, ts, tenant, type, payload) VALUES (?,?,?,?,?)",
+                       [(seq + 1 + i, ts, tenant, typ, json.dumps(payload, separators=(",", ":")))
+                        for i, (ts, tenant, typ, payload) in enumerate(events)])
+        db.commit()
+    finally:
+        db.close()
+
+
 def free_sip_port():
     """A port free on 127.0.0.1 for both UDP and TCP (SIP listens on both)."""
     for _ in range(50):

@@ -27,22 +27,6 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-def free_udp_tcp_port(tries=50):
-    """A port free for both UDP and TCP on 127.0.0.1 (a SIP phone such as baresip listens on
-    both: a port only checked for UDP may be a TCP port in use, and the phone fails to start)."""
-    for _ in range(tries):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no port free for both UDP and TCP")
-
-
 def _hdrs(msg, names):
     out = []
     for line in msg.split("\r\n")[1:]:

@@ -9,11 +9,10 @@ and calls without a valid session get 401.
 import json
 import os
 import re
-import sqlite3
 import time
 import unittest
 
-from harness import ServerTest
+from harness import ServerTest, append_events
 
 NONE_ID = "999999999"  # an id no object has
 
@@ -180,23 +179,18 @@ class ApiSecurity(ServerTest):
         # Recordings are made by calls (the SIP code), not by the API: one per tenant is
         # written into the event log, with its file, while the server is stopped.
         s.stop()
-        db = sqlite3.connect(os.path.join(s.data_dir, "homeline.db"))
-        seq = db.execute("SELECT max(seq) FROM events").fetchone()[0]
         now = int(time.time() * 1000)
-        for n, (tenant, interaction, rec) in enumerate(
-                [(cls.acme_id, a_ix["id"], 5_000_001), (cls.initech_id, ix["id"], 5_000_002)]):
+        events = []
+        for tenant, interaction, rec in [(cls.acme_id, a_ix["id"], 5_000_001),
+                                         (cls.initech_id, ix["id"], 5_000_002)]:
             path = f"recordings/{tenant}/{interaction}.wav"
-            db.execute("INSERT INTO events(seq, ts, tenant, type, payload) VALUES (?,?,?,?,?)",
-                       (seq + 2 * n + 1, now, tenant, "recording.started",
-                        json.dumps({"id": rec, "tenant": tenant, "interaction": interaction,
-                                    "path": path})))
-            db.execute("INSERT INTO events(seq, ts, tenant, type, payload) VALUES (?,?,?,?,?)",
-                       (seq + 2 * n + 2, now, tenant, "recording.ended", json.dumps({"id": rec})))
+            events.append((now, tenant, "recording.started",
+                           {"id": rec, "tenant": tenant, "interaction": interaction, "path": path}))
+            events.append((now, tenant, "recording.ended", {"id": rec}))
             os.makedirs(os.path.join(s.data_dir, os.path.dirname(path)), exist_ok=True)
             with open(os.path.join(s.data_dir, path), "wb") as f:
                 f.write(b"RIFF not really a wav")
-        db.commit()
-        db.close()
+        append_events(s.data_dir, events)
         s.start()
         cls.own["recordings"] = 5_000_001
         cls.foreign["recordings"] = 5_000_002

@@ -12,7 +12,7 @@ import sqlite3
 import time
 import unittest
 
-from harness import Server
+from harness import Server, append_events
 
 ACME = "/api/v1/tenants/acme"
 
@@ -45,15 +45,14 @@ class Cdrs(unittest.TestCase):
     @classmethod
     def seed(cls):
         db = sqlite3.connect(os.path.join(cls.server.data_dir, "homeline.db"))
-        seq = db.execute("SELECT max(seq) FROM events").fetchone()[0]
         # What the server wrote (demo tenants, users) happened before the calls.
         db.execute("UPDATE events SET ts = ?", (cls.now - 5 * 86400_000,))
+        db.commit()
+        db.close()
         rows = []
 
         def add(ts, tenant, typ, payload):
-            nonlocal seq
-            seq += 1
-            rows.append((seq, ts, tenant, typ, json.dumps(payload, separators=(",", ":"))))
+            rows.append((ts, tenant, typ, payload))
 
         def start(ts, tenant, leg, call, role, frm, to, agent=0, queue=0, interaction=0,
                   outbound=False):
@@ -106,12 +105,7 @@ class Cdrs(unittest.TestCase):
         cls.t_e = t
         start(t, a, 9_000_041, 9_000_041, "customer", "+15551230005", "+15550100", queue=sup)
         answer(t + 100, a, 9_000_041)
-        first_seq = min(r[0] for r in rows)
-        rows.sort(key=lambda r: (r[1], r[0]))
-        rows = [(first_seq + i,) + r[1:] for i, r in enumerate(rows)]
-        db.executemany("INSERT INTO events(seq, ts, tenant, type, payload) VALUES (?,?,?,?,?)", rows)
-        db.commit()
-        db.close()
+        append_events(cls.server.data_dir, rows, time_order=True)
 
     def get(self, path, token=None, expect=200):
         status, body = self.server.request("GET", ACME + path, token=token or self.sam)

@@ -9,13 +9,12 @@ import http.client
 import io
 import json
 import os
-import sqlite3
 import struct
 import time
 import unittest
 import wave
 
-from harness import Server
+from harness import Server, append_events
 
 ACME = "/api/v1/tenants/acme"
 GLOBEX = "/api/v1/tenants/globex"
@@ -59,17 +58,13 @@ class Recordings(unittest.TestCase):
     @classmethod
     def seed(cls):
         data = cls.server.data_dir
-        db = sqlite3.connect(os.path.join(data, "homeline.db"))
-        seq = db.execute("SELECT max(seq) FROM events").fetchone()[0]
         t0 = cls.now - 600_000
         cls.t0 = t0
         a, g = cls.acme_id, cls.globex_id
         rows = []
 
         def add(ts, tenant, typ, payload):
-            nonlocal seq
-            seq += 1
-            rows.append((seq, ts, tenant, typ, json.dumps(payload, separators=(",", ":"))))
+            rows.append((ts, tenant, typ, payload))
 
         def started(ts, tenant, rec, ix):
             add(ts, tenant, "recording.started",
@@ -83,9 +78,7 @@ class Recordings(unittest.TestCase):
         started(t0 + 1000, a, 6_000_002, 7_000_002)  # still running at the stop; no file
         started(t0 + 2000, g, 6_000_011, 7_000_011)
         add(t0 + 9000, g, "recording.ended", {"id": 6_000_011, "reason": ""})
-        db.executemany("INSERT INTO events(seq, ts, tenant, type, payload) VALUES (?,?,?,?,?)", rows)
-        db.commit()
-        db.close()
+        append_events(data, rows)
         for tenant, ix in ((a, 7_000_001), (g, 7_000_011)):
             folder = os.path.join(data, "recordings", str(tenant))
             os.makedirs(folder, exist_ok=True)

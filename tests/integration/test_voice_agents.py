@@ -11,6 +11,7 @@ import time
 import unittest
 
 from flows import T
+from harness import free_sip_port
 import sipphone
 from voice_flows import PCAP, SCENARIOS, VoiceFlowTest, nonsilent
 
@@ -210,7 +211,7 @@ class VoiceAgents(VoiceFlowTest):
         home = tempfile.mkdtemp(prefix="homeline-baresip-")
         self.addCleanup(shutil.rmtree, home, True)
         sipphone.write_tone_wav(os.path.join(home, "tone.wav"), 800)
-        bs_port = sipphone.free_udp_tcp_port()  # baresip listens on UDP and TCP
+        bs_port = free_sip_port()  # baresip listens on UDP and TCP
         rtp = 30000 + (os.getpid() % 300) * 100
         with open(os.path.join(home, "accounts"), "w") as f:
             f.write(f"<sip:bob@127.0.0.1:{self.sip_port};transport=udp>;auth_pass=demo;"
