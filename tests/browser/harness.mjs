@@ -51,7 +51,29 @@ function ownsListeningPort(pid, port) {
   return false;
 }
 
+// A port free on 127.0.0.1 for both UDP and TCP (SIP listens on both).
+export async function freeSipPort() {
+  const dgram = await import('node:dgram');
+  for (let i = 0; i < 50; i++) {
+    const u = dgram.createSocket('udp4');
+    const port = await new Promise((resolve, reject) => { u.once('error', reject); u.bind(0, '127.0.0.1', () => resolve(u.address().port)); });
+    const tcpFree = await new Promise((resolve) => {
+      const t = createServer();
+      t.once('error', () => resolve(false));
+      t.listen(port, '127.0.0.1', () => t.close(() => resolve(true)));
+    });
+    await new Promise((r) => u.close(r));
+    if (tcpFree) return port;
+  }
+  throw new Error('no port free for both UDP and TCP');
+}
+
 export class Server {
+  // sip: SIP on a free port of its own (this.sipPort); otherwise SIP is off.
+  constructor({ sip = false } = {}) {
+    this.sip = sip;
+  }
+
   async start(extraArgs = []) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'homeline-browser-'));
     // A lost race for the port (our server cannot bind it) is retried on a new one.
@@ -66,13 +88,19 @@ export class Server {
     this.base = `http://127.0.0.1:${this.port}`;
     const logPath = path.join(this.dir, 'server.log');
     const log = openSync(logPath, 'a');
-    this.proc = spawn(BIN, ['serve', '--http', `127.0.0.1:${this.port}`, '--data', this.dir, '--log-level', 'warn', ...extraArgs],
+    const sipArgs = [];
+    if (this.sip) {
+      this.sipPort = await freeSipPort();
+      sipArgs.push('--sip', `127.0.0.1:${this.sipPort}`);
+    }
+    this.proc = spawn(BIN, ['serve', '--http', `127.0.0.1:${this.port}`, '--data', this.dir, '--log-level', 'warn', ...sipArgs, ...extraArgs],
       // SIP off unless asked: servers run side by side and would all want 127.0.0.1:5060.
       { stdio: ['ignore', log, log], env: { HOMELINE_SIP: 'off', ...process.env } });
     const deadline = Date.now() + 60000;
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) {
-        if (readFileSync(logPath, 'utf8').includes('cannot bind')) return false;
+        const text = readFileSync(logPath, 'utf8');
+        if (text.includes('cannot bind') || text.includes('sip: cannot listen')) return false;
         throw new Error(`server exited with ${this.proc.exitCode}`);
       }
       try {
@@ -218,4 +246,51 @@ export async function startSite(widgetBase, tenant = 'acme') {
   });
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
   return { origin: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+// The SIP peers of tests/browser/voice_peer.py (an agent's phone, a customer calling through the
+// trunk) in a Python process driven by JSON lines.
+export class VoicePeer {
+  constructor(sipPort) {
+    this.proc = spawn('python3', [path.join(here, 'voice_peer.py'), String(sipPort)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.buffer = '';
+    this.waiting = [];
+    this.proc.stdout.on('data', (d) => {
+      this.buffer += d;
+      let i;
+      while ((i = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, i);
+        this.buffer = this.buffer.slice(i + 1);
+        this.waiting.shift()?.(JSON.parse(line));
+      }
+    });
+  }
+
+  send(msg) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`voice peer: no answer to ${msg.cmd}`)), 15000);
+      this.waiting.push((r) => { clearTimeout(timer); resolve(r); });
+      this.proc.stdin.write(JSON.stringify(msg) + '\n');
+    });
+  }
+
+  state() { return this.send({ cmd: 'state' }); }
+
+  // Polls state() until pred(state) holds (at most `ms`).
+  async until(pred, what, ms = 15000) {
+    const end = Date.now() + ms;
+    for (;;) {
+      const s = await this.state();
+      if (pred(s)) return s;
+      if (Date.now() > end) throw new Error(`voice peer: ${what} did not happen: ${JSON.stringify(s)}`);
+      await sleep(100);
+    }
+  }
+
+  async close() {
+    if (this.proc.exitCode !== null) return;
+    this.proc.stdin.end();
+    await Promise.race([new Promise((r) => this.proc.once('exit', r)), sleep(10000)]);
+    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
 }

@@ -1,5 +1,6 @@
 // The agent desktop: presence, offers (countdown, sound, desktop notification), the contacts in
-// hand side by side (chats with their transcript), the customer's earlier contacts, wrap-up, and
+// hand side by side (chats with their transcript; calls with hold, transfer, hang-up and
+// recording pause), the phone's registration, the customer's earlier contacts, wrap-up, and
 // "my day". Live state comes over the event WebSocket; the REST API is used for actions and
 // for a fresh picture after every (re)connect.
 import { get, post, put, ApiError } from './lib/api.js';
@@ -134,7 +135,21 @@ function setAgent(a) {
   $('activity').className = 'state pill ' + a.activity;
   $('activity-reason').textContent = a.presence === 'break' && a.reason ? `Reason: ${a.reason}` : '';
   for (const b of document.querySelectorAll('[data-state]')) b.setAttribute('aria-pressed', String(b.dataset.state === a.presence));
+  renderPhone(a);
   renderMyDay();
+}
+
+// The phone's registration (docs/api.md "Phones"): without one, no calls are offered.
+function renderPhone(a) {
+  const registered = a.phone === 'registered';
+  const el = $('phone');
+  if (el.dataset.phone === a.phone) return;
+  el.dataset.phone = a.phone || '';
+  el.textContent = registered ? 'Phone registered' : 'Phone not registered';
+  el.className = 'pill ' + (registered ? 'available' : 'offline');
+  $('phone-help').textContent = registered
+    ? 'Calls ring your phone; answering it accepts the call.'
+    : `No calls are offered to you until your softphone or desk phone registers (user name ${state.ctx.me.user.login}, your SIP password).`;
 }
 
 async function setPresence(presence) {
@@ -285,7 +300,7 @@ function buildCard(ix) {
   const parts = {};
   parts.state = h('span.pill');
   parts.timer = h('span.muted', { 'aria-label': 'Time' });
-  parts.end = h('button', { type: 'button', onclick: () => endContact(ix.id) }, ix.channel === 'chat' ? 'End chat' : 'End');
+  parts.end = h('button', { type: 'button', onclick: () => endContact(ix.id) }, ix.channel === 'chat' ? 'End chat' : ix.channel === 'voice' ? 'Hang up' : 'End');
   const details = [ix.customer.email, ix.customer.phone].filter(Boolean).join(' · ');
   const body = [];
   if (ix.data && ix.data.text) body.push(h('p', {}, ix.data.text));
@@ -305,6 +320,7 @@ function buildCard(ix) {
     parts.compose = h('div.compose', {}, parts.input, parts.send);
     body.push(parts.transcript, parts.typing, parts.compose);
   }
+  if (ix.channel === 'voice') body.push(buildCallControls(ix, parts));
   parts.disposition = h('select', { id: `disp-${ix.id}` },
     h('option', { value: '' }, 'Choose a disposition…'),
     state.dispositions.map((d) => h('option', { value: d.code }, d.name || d.code)));
@@ -331,9 +347,72 @@ function buildCard(ix) {
     body,
     h('div.row', {}, parts.end, h('span.spacer'), parts.timer),
     parts.wrap, parts.history);
-  const w = { ix, el, parts };
+  const w = { ix, el, parts, call: { on_hold: false, recording_paused: false } };
   if (ix.channel === 'chat') renderTranscript(w);
   return w;
+}
+
+// A live call's controls (docs/api.md "Calls"). Hold and recording pause are not engine state:
+// the page knows them from the answers to its own requests (the routes answer the interaction
+// with "on_hold" / "recording_paused"); a second screen or a reload starts from "not held".
+function buildCallControls(ix, parts) {
+  parts.hold = h('button', { type: 'button', onclick: () => callAction(ix.id, parts.hold.dataset.next) }, 'Hold');
+  parts.recording = h('button', { type: 'button', onclick: () => callAction(ix.id, parts.recording.dataset.next) }, 'Pause recording');
+  parts.callState = h('span.pill', { role: 'status' });
+  parts.transferTo = h('select', { id: `transfer-${ix.id}` },
+    [...state.queues.values()].filter((q) => q.id !== ix.queue).map((q) => h('option', { value: q.id }, q.name)));
+  parts.transfer = h('button', { type: 'button', onclick: () => transferCall(ix.id) }, 'Transfer');
+  parts.callError = h('p.error', { role: 'alert' });
+  parts.controls = h('div.call', { role: 'group', 'aria-label': 'Call controls' },
+    h('div.row', {}, parts.hold, parts.recording, parts.callState),
+    h('div.row', {}, h('label', { for: `transfer-${ix.id}` }, 'Transfer to queue'), parts.transferTo, parts.transfer),
+    parts.callError);
+  return parts.controls;
+}
+
+function renderCall(w) {
+  const { parts, call } = w;
+  if (!parts.controls) return;
+  parts.controls.hidden = w.ix.state !== 'connected';
+  parts.hold.textContent = call.on_hold ? 'Resume' : 'Hold';
+  parts.hold.dataset.next = call.on_hold ? 'resume' : 'hold';
+  parts.hold.setAttribute('aria-pressed', String(call.on_hold));
+  parts.recording.textContent = call.recording_paused ? 'Resume recording' : 'Pause recording';
+  parts.recording.dataset.next = call.recording_paused ? 'recording/resume' : 'recording/pause';
+  parts.recording.setAttribute('aria-pressed', String(call.recording_paused));
+  const notes = [call.on_hold ? 'On hold' : '', call.recording_paused ? 'Recording paused' : ''].filter(Boolean);
+  parts.callState.textContent = notes.join(' · ');
+  parts.callState.className = 'pill' + (notes.length ? ' break' : '');
+  parts.callState.hidden = !notes.length;
+}
+
+async function callAction(id, action) {
+  const w = state.work.get(id);
+  if (!w) return;
+  w.parts.callError.textContent = '';
+  try {
+    const ix = await post(`${state.ctx.T}/interactions/${id}/${action}`);
+    if ('on_hold' in ix) w.call.on_hold = ix.on_hold;
+    if ('recording_paused' in ix) w.call.recording_paused = ix.recording_paused;
+    renderCall(w);
+    announce({ hold: 'Call on hold.', resume: 'Call resumed.', 'recording/pause': 'Recording paused.', 'recording/resume': 'Recording resumed.' }[action]);
+  } catch (e) {
+    w.parts.callError.textContent = e.message;
+  }
+}
+
+async function transferCall(id) {
+  const w = state.work.get(id);
+  if (!w) return;
+  w.parts.callError.textContent = '';
+  const queue = Number(w.parts.transferTo.value);
+  if (!queue) return;
+  try {
+    onInteraction(await post(`${state.ctx.T}/interactions/${id}/transfer`, { queue }), null);
+    announce(`Call transferred to ${state.queues.get(queue)?.name || 'the queue'}.`);
+  } catch (e) {
+    w.parts.callError.textContent = e.message;
+  }
 }
 
 function renderCard(w) {
@@ -342,6 +421,7 @@ function renderCard(w) {
   parts.state.className = 'pill ' + (ix.state === 'wrap_up' ? 'wrap_up' : 'busy');
   parts.end.hidden = ix.state !== 'connected';
   parts.wrap.hidden = ix.state !== 'wrap_up';
+  renderCall(w);
   if (parts.compose) {
     parts.input.disabled = ix.state !== 'connected';
     parts.send.disabled = ix.state !== 'connected';

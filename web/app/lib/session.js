@@ -30,7 +30,7 @@ export async function startPage(page, need) {
 
 function renderTop(page, me, tenant) {
   const top = document.querySelector('header.top');
-  const links = [['desktop', 'Desktop', 'agent'], ['wallboard', 'Wallboard', 'supervisor'], ['planning', 'Planning', 'supervisor'], ['admin', 'Admin', 'admin']];
+  const links = [['desktop', 'Desktop', 'agent'], ['wallboard', 'Wallboard', 'supervisor'], ['planning', 'Planning', 'supervisor'], ['calls', 'Calls', 'supervisor'], ['admin', 'Admin', 'admin']];
   const nav = h('nav', { 'aria-label': 'Pages' },
     links.filter(([, , r]) => RANK[tenant.role] >= RANK[r]).map(([p, label]) =>
       h('a', { href: `/app/${p}.html`, 'aria-current': p === page ? 'page' : undefined }, label)));

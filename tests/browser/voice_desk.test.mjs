@@ -1,0 +1,161 @@
+// Voice in the browser against a real server with SIP on: the agent desktop's phone indicator
+// follows a real REGISTER; a customer's call through the trunk rings the agent's phone, and the
+// desktop's Hold/Resume, recording pause and Hang up drive the call (checked at the media and
+// SIP level by the peers of voice_peer.py, and against the API); the supervisor's Calls page
+// lists the call's recording (played from the download route) and its call detail record, with
+// the CSV export of the same filters.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server, VoicePeer, launchBrowser, signIn, shot, sleep } from './harness.mjs';
+
+const T = '/api/v1/tenants/acme';
+
+describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
+  let server, browser, peer;
+
+  before(async () => {
+    server = await new Server({ sip: true }).start();
+    browser = await launchBrowser();
+    peer = new VoicePeer(server.sipPort);
+  });
+  after(async () => {
+    await peer?.close();
+    await browser?.close();
+    await server?.cleanup();
+  });
+
+  test('phone indicator, hold/resume, recording pause and hang-up drive the call; the supervisor sees its recording and CDR', async () => {
+    const ada = await server.login('ada');
+    const sam = await server.login('sam');
+    const alice = await server.login('alice');
+    const queues = Object.fromEntries((await server.ok('GET', T + '/queues', undefined, ada)).map((q) => [q.name, q]));
+    await server.ok('PUT', `${T}/queues/${queues.support.id}/voice`, { record: true }, ada);
+
+    const desk = await signIn(browser, server, 'alice');
+    const phone = desk.locator('#phone');
+    await phone.filter({ hasText: 'Phone not registered' }).waitFor();
+    assert.match(await desk.locator('#phone-help').textContent(), /user name alice/);
+    // Her softphone registers: the indicator turns by push, no reload.
+    assert.equal((await peer.send({ cmd: 'register', user: 'alice', password: 'demo' })).status, 200);
+    await phone.filter({ hasText: 'Phone registered' }).waitFor();
+    assert.equal(await phone.getAttribute('data-phone'), 'registered');
+    await desk.getByRole('button', { name: 'Available', exact: true }).click();
+    await desk.locator('#activity', { hasText: 'Available' }).waitFor();
+
+    // A customer calls the support number; her phone rings and answers: the call is on the desk.
+    await peer.send({ cmd: 'call', number: '+15550100' });
+    const card = desk.locator('article.card[data-channel="voice"]');
+    await card.locator('.pill', { hasText: 'connected' }).waitFor();
+    const ixId = Number(await card.getAttribute('data-interaction'));
+    await peer.until((s) => s.customer.heard_agent > 10 && s.phone.heard_customer > 10, 'both hear each other');
+    await shot(desk, 'desktop-call');
+
+    // Held meanwhile from another screen (the supervisor, by the API): the page's Hold is
+    // refused by the server and the reason shows on the card.
+    await server.ok('POST', `${T}/interactions/${ixId}/hold`, {}, sam);
+    await card.getByRole('button', { name: 'Hold' }).click();
+    await card.locator('.call [role=alert]', { hasText: /hold/i }).waitFor();
+    await server.ok('POST', `${T}/interactions/${ixId}/resume`, {}, sam);
+
+    // Hold: the customer hears music, not alice; the server says the call is already held.
+    await card.getByRole('button', { name: 'Hold' }).click();
+    await card.getByRole('button', { name: 'Resume', exact: true }).waitFor();
+    await card.locator('[role=status]', { hasText: 'On hold' }).waitFor();
+    assert.equal((await server.request('POST', `${T}/interactions/${ixId}/hold`, {}, alice)).status, 409);
+    await sleep(300);
+    const held = await peer.state();
+    await sleep(1000);
+    const later = await peer.state();
+    assert.equal(later.customer.heard_agent, held.customer.heard_agent, 'alice is not heard on hold');
+    assert.ok(later.customer.rx - held.customer.rx >= 30, 'the customer hears music on hold');
+    await shot(desk, 'desktop-call-hold');
+    await card.getByRole('button', { name: 'Resume', exact: true }).click();
+    await card.getByRole('button', { name: 'Hold' }).waitFor();
+    await peer.until((s) => s.customer.heard_agent > later.customer.heard_agent + 10, 'alice heard again');
+    assert.equal((await server.request('POST', `${T}/interactions/${ixId}/resume`, {}, alice)).status, 409);
+
+    // Recording paused and resumed from the card; the recording's record shows the pause.
+    await card.getByRole('button', { name: 'Pause recording' }).click();
+    await card.getByRole('button', { name: 'Resume recording' }).waitFor();
+    await card.locator('[role=status]', { hasText: 'Recording paused' }).waitFor();
+    assert.equal((await server.request('POST', `${T}/interactions/${ixId}/recording/pause`, {}, alice)).status, 409);
+    await sleep(500);
+    await card.getByRole('button', { name: 'Resume recording' }).click();
+    await card.getByRole('button', { name: 'Pause recording' }).waitFor();
+    await sleep(300);
+
+    // Hang up from the card: both legs get BYE, the agent wraps up.
+    await card.getByRole('button', { name: 'Hang up' }).click();
+    await peer.until((s) => s.customer.bye_in && s.phone.byes_in >= 1, 'both legs hung up');
+    await card.locator('.pill', { hasText: 'wrap-up' }).waitFor();
+    assert.equal(await card.locator('.call').isVisible(), false);
+    await card.getByLabel('Disposition').selectOption('resolved');
+    await card.getByRole('button', { name: 'Complete' }).click();
+    await card.waitFor({ state: 'detached' });
+
+    // The supervisor's Calls page: the recording (ended, one pause) plays from the download
+    // route; the CDR row of the call; the CSV link carries the filters.
+    const recs = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const r = await server.ok('GET', `${T}/recordings?interaction=${ixId}`, undefined, sam);
+        if (r.length && r[0].ended) return r;
+        await sleep(100);
+      }
+      throw new Error('recording not ended');
+    })();
+    assert.equal(recs[0].paused.length, 1);
+    const calls = await signIn(browser, server, 'sam');
+    await calls.getByRole('link', { name: 'Calls' }).click();
+    await calls.waitForURL(/calls\.html/);
+    const recRow = calls.locator(`#recordings tr[data-recording="${recs[0].id}"]`);
+    await recRow.waitFor();
+    assert.match(await recRow.textContent(), /support/);
+    assert.match(await recRow.textContent(), /Alice/);
+    assert.match(await recRow.textContent(), /1×/);
+    const audio = recRow.locator('audio');
+    // The browser loads and decodes the WAV through the cookie-authenticated route.
+    const duration = await audio.evaluate((el) => new Promise((resolve, reject) => {
+      el.preload = 'auto';
+      el.addEventListener('loadedmetadata', () => resolve(el.duration), { once: true });
+      el.addEventListener('error', () => reject(new Error('audio error ' + (el.error && el.error.code))), { once: true });
+      el.load();
+    }));
+    assert.ok(duration > 1 && duration < 60, `recording lasts ${duration} s`);
+    const download = await recRow.getByRole('link', { name: 'Download' }).getAttribute('href');
+    const wav = await calls.evaluate(async (href) => {
+      const r = await fetch(href);
+      const b = new Uint8Array(await r.arrayBuffer());
+      return { status: r.status, type: r.headers.get('content-type'), riff: String.fromCharCode(...b.slice(0, 4)), size: b.length };
+    }, download);
+    assert.deepEqual([wav.status, wav.type, wav.riff], [200, 'audio/wav', 'RIFF']);
+    assert.ok(wav.size > 8000, `${wav.size} bytes`);
+
+    const cdrRow = calls.locator(`#cdrs tr[data-interaction="${ixId}"]`);
+    await cdrRow.waitFor();
+    const cells = await cdrRow.locator('td').allTextContents();
+    assert.equal(cells[2], '+15550100');
+    assert.equal(cells[3], 'support');
+    assert.equal(cells[4], 'Alice Agent');
+    assert.equal(cells[5], 'answered');
+    assert.equal(cells[6], 'agent');
+    // Filtered to another queue: no calls; the CSV link follows the filters.
+    await calls.getByLabel('Queue').selectOption({ label: 'billing' });
+    await calls.getByRole('button', { name: 'Show' }).click();
+    await calls.locator('#cdrs td', { hasText: 'No calls in this range.' }).waitFor();
+    assert.match(await calls.locator('#cdr-csv').getAttribute('href'), new RegExp(`cdrs\\.csv\\?queue=${queues.billing.id}$`));
+    await calls.getByLabel('Queue').selectOption({ label: 'support' });
+    await calls.getByRole('button', { name: 'Show' }).click();
+    await cdrRow.waitFor();
+    const csv = await calls.evaluate(async (href) => (await fetch(href)).text(), await calls.locator('#cdr-csv').getAttribute('href'));
+    const rows = csv.trim().split('\r\n');
+    assert.match(rows[0], /^call,interaction,leg,role/);
+    assert.ok(rows.slice(1).some((r) => r.split(',')[1] === String(ixId) && r.includes(',agent,')), csv);
+    await shot(calls, 'calls-page');
+
+    // The phone unregisters: the desktop says so.
+    assert.equal((await peer.send({ cmd: 'unregister' })).status, 200);
+    await phone.filter({ hasText: 'Phone not registered' }).waitFor();
+    assert.deepEqual(desk.errors || [], []);
+    assert.deepEqual(calls.errors || [], []);
+  });
+});

@@ -1,0 +1,124 @@
+// Calls, for supervisors: the tenant's call recordings (played in the page from the download
+// route, the session cookie going along, or downloaded) and the call detail records with
+// filters, paging and the CSV export of the same filters (docs/api.md "Call detail records",
+// "Recordings"). Plain REST reads: records change when calls end, "Refresh" and "Show" read
+// them again.
+import { get } from './lib/api.js';
+import { h, replace, clock } from './lib/dom.js';
+import { startPage } from './lib/session.js';
+
+const $ = (id) => document.getElementById(id);
+const LIMIT = 50;
+const state = { ctx: null, queues: new Map(), agents: new Map(), offset: 0, total: 0, ixQueue: new Map() };
+
+async function main() {
+  state.ctx = await startPage('calls', 'supervisor');
+  const { T } = state.ctx;
+  const [queues, agents] = await Promise.all([get(T + '/queues'), get(T + '/agents')]);
+  for (const q of queues) state.queues.set(q.id, q);
+  for (const a of agents) state.agents.set(a.user, a);
+  replace($('cdr-queue'), h('option', { value: '' }, 'Every queue'), queues.map((q) => h('option', { value: q.id }, q.name)));
+  replace($('cdr-agent'), h('option', { value: '' }, 'Every agent'), agents.map((a) => h('option', { value: a.user }, a.name || a.login)));
+  $('cdr-filter').addEventListener('submit', (ev) => { ev.preventDefault(); state.offset = 0; loadCdrs(); });
+  for (const id of ['cdr-from', 'cdr-to', 'cdr-queue', 'cdr-agent']) $(id).addEventListener('change', updateCsvLink);
+  $('cdr-prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - LIMIT); loadCdrs(); });
+  $('cdr-next').addEventListener('click', () => { state.offset += LIMIT; loadCdrs(); });
+  $('recordings-reload').addEventListener('click', () => loadRecordings());
+  updateCsvLink();
+  await loadCdrs();
+  await loadRecordings();
+}
+
+const queueName = (id) => (id ? state.queues.get(id)?.name || `queue ${id}` : '—');
+const agentName = (id) => (id ? state.agents.get(id)?.name || state.agents.get(id)?.login || `agent ${id}` : '—');
+const when = (ms) => (ms ? new Date(ms).toLocaleString([], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '—');
+
+// ---- recordings ----------------------------------------------------------------------------
+
+async function loadRecordings() {
+  $('recordings-error').textContent = '';
+  try {
+    const list = await get(state.ctx.T + '/recordings');
+    // Queue and agent come from the interaction (one read per call shown, at most 50).
+    const shown = list.sort((a, b) => b.started - a.started).slice(0, 50);
+    await Promise.all(shown.filter((r) => !state.ixQueue.has(r.interaction)).map(async (r) => {
+      try { state.ixQueue.set(r.interaction, await get(`${state.ctx.T}/interactions/${r.interaction}`)); } catch { /* shown without */ }
+    }));
+    renderRecordings(shown);
+  } catch (e) {
+    $('recordings-error').textContent = e.message;
+  }
+}
+
+function renderRecordings(list) {
+  $('no-recordings').hidden = list.length > 0;
+  replace($('recordings'), list.map((r) => {
+    const ix = state.ixQueue.get(r.interaction) || {};
+    const file = `/api/v1${state.ctx.T}/recordings/${r.id}/file`;
+    const paused = r.paused.reduce((s, p) => s + ((p.end || Date.now()) - p.start), 0);
+    return h('tr', { dataset: { recording: r.id, interaction: r.interaction } },
+      h('td', {}, `#${r.interaction}`),
+      h('td', {}, queueName(ix.queue)),
+      h('td', {}, agentName(ix.agent)),
+      h('td', {}, when(r.started)),
+      h('td.num', {}, r.ended ? clock((r.ended - r.started) / 1000) : h('span.pill.busy', {}, 'recording')),
+      h('td', {}, r.paused.length ? `${r.paused.length}× (${clock(paused / 1000)})` : '—'),
+      // preload="none": nothing is fetched until the supervisor presses play.
+      h('td', {}, r.ended ? h('audio', { controls: true, preload: 'none', src: file, 'aria-label': `Recording of call ${r.interaction}` }) : null),
+      h('td', {}, r.ended ? h('a', { href: file, download: `call-${r.interaction}-${r.id}.wav` }, 'Download') : null));
+  }));
+}
+
+// ---- call detail records -------------------------------------------------------------------
+
+function filters() {
+  const p = new URLSearchParams();
+  const from = $('cdr-from').value, to = $('cdr-to').value;
+  // datetime-local is the browser's local time; the API takes milliseconds since the epoch.
+  if (from) p.set('from', String(new Date(from).getTime()));
+  if (to) p.set('to', String(new Date(to).getTime()));
+  if ($('cdr-queue').value) p.set('queue', $('cdr-queue').value);
+  if ($('cdr-agent').value) p.set('agent', $('cdr-agent').value);
+  return p;
+}
+
+function updateCsvLink() {
+  const q = filters().toString();
+  $('cdr-csv').href = `/api/v1${state.ctx.T}/cdrs.csv${q ? '?' + q : ''}`;
+}
+
+async function loadCdrs() {
+  $('cdr-error').textContent = '';
+  updateCsvLink();
+  const p = filters();
+  p.set('offset', String(state.offset));
+  p.set('limit', String(LIMIT));
+  try {
+    const r = await get(`${state.ctx.T}/cdrs?${p}`);
+    state.total = r.total;
+    $('cdr-range').textContent = `${when(r.from)} – ${when(r.to)}: ${r.total} call${r.total === 1 ? '' : 's'}` +
+      (r.total > r.calls.length ? `, showing ${r.offset + 1}–${r.offset + r.calls.length}` : '');
+    $('cdr-prev').disabled = r.offset === 0;
+    $('cdr-next').disabled = r.offset + r.calls.length >= r.total;
+    replace($('cdrs'), r.calls.length ? r.calls.map(cdrRow) : h('tr', {}, h('td.muted', { colspan: 9 }, 'No calls in this range.')));
+  } catch (e) {
+    $('cdr-error').textContent = e.message;
+  }
+}
+
+function cdrRow(c) {
+  const agentLeg = c.legs.find((l) => l.role === 'agent' && l.answered);
+  const talk = agentLeg && agentLeg.ended ? clock((agentLeg.ended - agentLeg.answered) / 1000) : '—';
+  return h('tr', { dataset: { call: c.call, interaction: c.interaction }, title: c.legs.map((l) => `${l.role}: ${l.result} (${l.cause || '—'})`).join('\n') },
+    h('td', {}, when(c.started)),
+    h('td', {}, c.from),
+    h('td', {}, c.to),
+    h('td', {}, queueName(c.queue)),
+    h('td', {}, agentName(c.agent)),
+    h('td', {}, h(`span.pill.${c.result === 'answered' ? 'available' : c.result === 'abandoned' ? 'break' : 'offline'}`, {}, c.result.replaceAll('_', ' '))),
+    h('td', {}, c.ended ? c.hung_up_by : 'live'),
+    h('td.num', {}, talk),
+    h('td.num', {}, c.legs.length));
+}
+
+main().catch((e) => { if (e.message !== 'role' && e.message !== 'no tenant') console.error(e); });
