@@ -9,11 +9,13 @@
 // and never fail to the caller: what happens on the wire comes back as a happening
 // (VoiceService::OnAgentFailed, OnCustomerHangUp, ...).
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
 #include "common/time.h"
 #include "core/types.h"
+#include "core/voice.h"
 
 namespace homeline::sip {
 
@@ -27,6 +29,22 @@ struct InboundCall {
   std::string number;   // the request URI's user part: the dialled number
   std::string from_user;  // the caller: From URI user (a phone number for a PSTN trunk)
   std::string from_name;  // From display name, if any
+};
+
+// A call to a number through a tenant's trunk (core::Trunk's outbound side): the INVITE goes to
+// sip:<number>@host:port (transport), From and P-Asserted-Identity carry the caller id, and a
+// 401/407 from the carrier is answered once with the digest credentials.
+struct DialOut {
+  std::string number;       // E.164 ("+15550199"): the Request-URI's user part
+  std::string host;         // the carrier's host name or address (IPv6 without brackets)
+  int port = 5060;
+  core::SipTransport transport = core::SipTransport::kUdp;
+  std::string user;         // digest credentials; "" : a challenge fails the call
+  std::string password;
+  std::string caller_id;    // E.164 for From and P-Asserted-Identity; "" : anonymous
+  std::string caller_name;  // From display name, may be empty
+  core::TrunkId trunk = 0;  // for the logs and the CDR, not used on the wire
+  DurationMs timeout = 60 * kSecond;  // no answer by then: CANCEL and NumberFailed 408
 };
 
 // What the customer hears while waiting; empty strings mean the defaults (media's prompts).
@@ -74,6 +92,33 @@ class CallControl {
   // greeting and music. Default: ignored (recorders that do not test IVR).
   virtual void PlayMenu(CallId /*call*/, std::uint64_t /*round*/, std::string /*prompt_text*/,
                         std::string /*prompt_path*/, DurationMs /*timeout*/) {}
+
+  // ---- calls to numbers ("outbound primitive", docs/decisions.md "Outbound calls") ----------
+  // A fresh CallId for a call Homeline starts itself. The default (recorders) counts from
+  // 2^48 so that it never meets the ids of inbound calls in a test.
+  virtual CallId NewCall();
+  // Starts an outbound call: rings the agent's registered phone (our own offer: PCMU and
+  // telephone-event; `show` is the From user the phone displays, the number being called).
+  // Ends with AgentAnswered or AgentFailed, as RingAgent. The call has no customer leg yet.
+  virtual void CallAgent(CallId /*call*/, core::UserId /*agent*/, std::string /*sip_user*/,
+                         std::string /*show*/, DurationMs /*timeout*/) {}
+  // Calls a number through a trunk for `call`:
+  // - a call CallAgent started, its agent answered: the number's leg becomes the call's
+  //   customer leg; the agent hears its early media (183 with SDP) or silence until it answers;
+  // - a call with a customer (inbound, or in an IVR menu): the number's leg takes the agent
+  //   leg's place (an agent leg still there ends with BYE/CANCEL); the customer hears music on
+  //   hold until the number answers.
+  // Ends with CallHappenings::NumberAnswered, or NumberFailed (486/600 busy, 408 no answer
+  // within target.timeout, 480, 404, 503..., 500 when it could not be sent); the call's other
+  // leg stays. Once answered, Bridge connects the two legs like an agent leg (a recording has
+  // the customer left: the number for an outbound call). After that the number hanging up ends
+  // the call: CustomerHungUp for an outbound call, NumberHungUp otherwise.
+  virtual void Dial(CallId /*call*/, DialOut /*target*/) {}
 };
+
+inline CallId CallControl::NewCall() {
+  static std::atomic<CallId> next{CallId{1} << 48};
+  return next++;
+}
 
 }  // namespace homeline::sip

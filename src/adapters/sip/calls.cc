@@ -103,11 +103,18 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   // A libre handler's argument: which call and which leg. Owned by the call; libre stops using
   // it when the session is released (its handlers are replaced by internal ones).
   struct LegRef {
+    LegRef(Impl* i, CallId c, bool a, core::UserId ag, std::uint64_t s)
+        : impl(i), call(c), agent_side(a), agent(ag), serial(s) {}
     Impl* impl = nullptr;
     CallId call = 0;
     bool agent_side = false;
     core::UserId agent = 0;
     std::uint64_t serial = 0;  // which agent leg of the call
+    // A leg to a number through a trunk (Dial): its digest credentials, and whether they were
+    // given already (a second challenge fails the leg rather than loop).
+    bool number = false;
+    std::string auth_user, auth_password;
+    bool auth_tried = false;
   };
   struct AgentLeg {
     struct sipsess* sess = nullptr;
@@ -132,7 +139,15 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     ~IvrWait() { tmr_cancel(&tmr); }
   };
   struct Call {
+    Call() { tmr_init(&dial_tmr); }
+    ~Call() { tmr_cancel(&dial_tmr); }
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
     CallId id = 0;
+    // Started by CallAgent: the agent leg comes first and the customer leg is ours, placed by
+    // Dial through a trunk (answered = the number answered); dial_tmr is its no-answer timer.
+    bool outbound = false;
+    struct tmr dial_tmr {};
     std::unique_ptr<IvrWait> ivr;  // in an IVR menu
     struct sipsess* customer = nullptr;
     std::unique_ptr<LegRef> customer_ref;
@@ -529,7 +544,8 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Call* c = self->Find(id);
     const bool bridged = c->bridged;
     self->ReleaseAgentLeg(*c);
-    if (was_up && bridged) {
+    if (was_up && (bridged || c->outbound)) {
+      // An outbound call's agent hanging up while the number rings ends the call too.
       spdlog::info("sip: call={} agent={} hung up", id, agent);
       self->EndCall(id, "agent hung up");
       self->happenings.AgentHungUp(id, agent);
@@ -568,6 +584,28 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Call* c = Find(id);
     if (c == nullptr || !c->answered) return;
     if (c->agent) ReleaseAgentLeg(*c);  // a previous agent's leg, if still there
+    StartAgentLeg(*c, agent, sip_user, timeout);
+  }
+
+  // An outbound call (CallControl::CallAgent): the agent's phone first, no customer yet.
+  void DoCallAgent(CallId id, core::UserId agent, const std::string& sip_user,
+                   const std::string& show, DurationMs timeout) {
+    if (Find(id) != nullptr) return;
+    auto c = std::make_unique<Call>();
+    c->id = id;
+    c->outbound = true;
+    c->codec = kPtPcmu;
+    c->from_user = show;
+    Call& call = *c;
+    calls.emplace(id, std::move(c));
+    SetLive();
+    StartAgentLeg(call, agent, sip_user, timeout);
+  }
+
+  // INVITEs the agent's registered phone for the call; AgentFailed when it cannot.
+  void StartAgentLeg(Call& call, core::UserId agent, const std::string& sip_user, DurationMs timeout) {
+    Call* c = &call;
+    const CallId id = c->id;
     std::optional<AgentBinding> b;
     if (bindings && !sip_user.empty()) b = bindings(sip_user);
     if (!b) {
@@ -578,7 +616,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     auto leg = std::make_unique<AgentLeg>();
     leg->agent = agent;
     leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, agent, ++c->agent_serial});
-    auto ml = media.OpenLegNear(c->customer_media);
+    auto ml = c->customer_media != 0 ? media.OpenLegNear(c->customer_media) : media.OpenLeg();
     if (!ml) {
       spdlog::warn("sip: call={} no media port for the agent leg: {}", id, ml.error().message);
       happenings.AgentFailed(id, agent, 503);
@@ -619,6 +657,257 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     tmr_init(&leg->ring_tmr);
     tmr_start(&leg->ring_tmr, static_cast<std::uint64_t>(std::max<DurationMs>(timeout, 1000)),
               OnRingTimeout, leg->ref.get());
+    c->agent = std::move(leg);
+  }
+
+  // ---- legs to numbers through a trunk (CallControl::Dial) ------------------------------------
+  // A number's leg sits in the customer slot of an outbound call (Call::outbound) and in the
+  // agent slot otherwise (AgentLeg with agent 0): Bridge, Hold, recording and the re-INVITE
+  // handler then work on it unchanged.
+
+  // The media leg of a number leg's handler argument; 0 when that leg is gone.
+  media::LegId NumberMedia(LegRef* ref) {
+    Call* c = Find(ref->call);
+    if (c == nullptr) return 0;
+    if (!ref->agent_side) return c->customer_ref.get() == ref ? c->customer_media : 0;
+    AgentLeg* a = AgentOf(ref);
+    return a != nullptr ? a->media : 0;
+  }
+
+  // Points the leg's media at the SDP of a 183 or 200. False when the SDP is unusable.
+  bool NumberRemote(LegRef* ref, const struct sip_msg* msg) {
+    const media::LegId leg = NumberMedia(ref);
+    if (leg == 0) return true;
+    auto md = ParseSdp(Body(msg));
+    std::optional<int> codec;
+    if (md) codec = ChooseCodec(*md);
+    if (!md || !codec) return false;
+    media.SetRemote(leg, media::Endpoint{md->address, md->port}, CodecOf(*codec),
+                    md->DtmfPt().value_or(-1));
+    return true;
+  }
+
+  static int OnNumberAuth(char** user, char** password, const char* realm, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    if (ref->auth_user.empty() || ref->auth_tried) {
+      spdlog::info("sip: call={} the carrier's challenge ({}) {}", ref->call, realm ? realm : "",
+                   ref->auth_user.empty() ? "but the trunk has no credentials" : "again: refused");
+      return EAUTH;
+    }
+    ref->auth_tried = true;
+    int err = str_dup(user, ref->auth_user.c_str());
+    err |= str_dup(password, ref->auth_password.c_str());
+    return err;
+  }
+  static int OnNumberAnswer(const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    if (!ref->impl->NumberRemote(ref, msg)) {
+      spdlog::info("sip: call={} the number answered with unusable SDP", ref->call);
+      return EPROTO;  // libre ends the leg; the close handler reports it
+    }
+    return 0;
+  }
+  static void OnNumberProgress(const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    spdlog::debug("sip: call={} number {}", ref->call, msg->scode);
+    // Early media (183 with SDP): the relay carries it to the other leg (ringback, announcements).
+    if (!Body(msg).empty()) (void)ref->impl->NumberRemote(ref, msg);
+  }
+  static void OnNumberEstablished(const struct sip_msg*, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    Call* c = self->Find(ref->call);
+    if (c == nullptr) return;
+    if (!ref->agent_side) {
+      if (c->customer_ref.get() != ref) return;
+      c->answered = true;
+      tmr_cancel(&c->dial_tmr);
+    } else {
+      AgentLeg* leg = self->AgentOf(ref);
+      if (leg == nullptr) return;
+      leg->established = true;
+      tmr_cancel(&leg->ring_tmr);
+    }
+    spdlog::info("sip: call={} the number answered", ref->call);
+    self->happenings.NumberAnswered(ref->call);
+  }
+  static void OnNumberClosed(int err, const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    const CallId id = ref->call;
+    Call* c = self->Find(id);
+    if (c == nullptr) return;
+    const int status = msg && msg->scode >= 300 ? msg->scode : (err == ETIMEDOUT ? 408 : 480);
+    bool was_up = false;
+    if (!ref->agent_side) {
+      if (c->customer_ref.get() != ref) return;
+      was_up = c->answered;
+      if (was_up) {
+        spdlog::info("sip: call={} the customer (number) hung up", id);
+        self->EndCall(id, "customer hung up");
+        self->happenings.CustomerHungUp(id);
+        return;
+      }
+      self->ReleaseNumberCustomer(*c);
+    } else {
+      AgentLeg* leg = self->AgentOf(ref);
+      if (leg == nullptr) return;
+      was_up = leg->established;
+      self->ReleaseAgentLeg(*c);
+      if (was_up) {
+        spdlog::info("sip: call={} the number hung up", id);
+        self->EndCall(id, "number hung up");
+        self->happenings.NumberHungUp(id);
+        return;
+      }
+    }
+    spdlog::info("sip: call={} the number answered {}", id, status);
+    self->happenings.NumberFailed(id, status);
+  }
+  static void OnDialTimeout(void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    Call* c = self->Find(ref->call);
+    if (c == nullptr) return;
+    if (!ref->agent_side) {
+      if (c->customer_ref.get() != ref || c->answered) return;
+      self->ReleaseNumberCustomer(*c);  // CANCEL
+    } else {
+      AgentLeg* leg = self->AgentOf(ref);
+      if (leg == nullptr || leg->established) return;
+      self->ReleaseAgentLeg(*c);  // CANCEL
+    }
+    spdlog::info("sip: call={} the number did not answer in time", ref->call);
+    self->happenings.NumberFailed(ref->call, 408);
+  }
+
+  // An outbound call's customer leg that never answered: CANCEL (libre, on release), media
+  // closed. The agent leg stays.
+  void ReleaseNumberCustomer(Call& c) {
+    tmr_cancel(&c.dial_tmr);
+    if (c.customer_media != 0) {
+      by_customer_media.erase(c.customer_media);
+      media.CloseLeg(c.customer_media);
+      c.customer_media = 0;
+    }
+    c.bridged = false;
+    graveyard.Add(ReleaseCustomer(c), std::move(c.customer_ref));
+  }
+
+  // INVITE to target through its trunk, offering lm; null when libre refused to send it.
+  struct sipsess* ConnectNumber(const DialOut& t, const LocalMedia& lm, LegRef* ref) {
+    auto bracket = [](const std::string& h) {
+      return h.find(':') != std::string::npos ? "[" + h + "]" : h;
+    };
+    const std::string to_uri =
+        fmt::format("sip:{}@{}:{}{}", t.number, bracket(t.host), t.port,
+                    t.transport == core::SipTransport::kTcp ? ";transport=tcp" : "");
+    const std::string from_user = t.caller_id.empty() ? "anonymous" : t.caller_id;
+    const std::string from_uri = fmt::format("sip:{}@{}", from_user, bracket(stack.host()));
+    // The caller id the carrier shows (RFC 3325); without one the call is anonymous.
+    const std::string identity =
+        t.caller_id.empty() ? std::string("Privacy: id\r\n")
+                            : fmt::format("P-Asserted-Identity: <{}>\r\n", from_uri);
+    ref->number = true;
+    ref->auth_user = t.user;
+    ref->auth_password = t.password;
+    struct mbuf* desc = ToMbuf(BuildSdp(lm));
+    struct sipsess* sess = nullptr;
+    int err = sipsess_connect(&sess, stack.sessions(), to_uri.c_str(), t.caller_name.c_str(),
+                              from_uri.c_str(), "homeline", nullptr, 0, "application/sdp", desc,
+                              OnNumberAuth, ref, false, OnOffer, OnNumberAnswer, OnNumberProgress,
+                              OnNumberEstablished, nullptr, nullptr, OnNumberClosed, ref, "%s%s",
+                              identity.c_str(), kAllow);
+    mem_deref(desc);
+    if (err != 0) {
+      spdlog::warn("sip: call={} INVITE to {} failed: {}", ref->call, to_uri, std::strerror(err));
+      return nullptr;
+    }
+    Count(&CallsStats::invites_out);
+    Count(&CallsStats::dials);
+    spdlog::info("sip: call={} dialling {} through trunk {} as {}", ref->call, to_uri, t.trunk,
+                 from_user);
+    return sess;
+  }
+
+  void DoDial(CallId id, const DialOut& t) {
+    Call* c = Find(id);
+    if (c == nullptr) return;
+    const DurationMs timeout = std::max<DurationMs>(t.timeout, 1000);
+    if (c->outbound) {
+      // The agent answered: the number becomes the customer leg.
+      if (!c->agent || !c->agent->established || c->customer != nullptr) {
+        happenings.NumberFailed(id, 500);
+        return;
+      }
+      auto ml = media.OpenLegNear(c->agent->media);
+      if (!ml) {
+        spdlog::warn("sip: call={} no media port to dial: {}", id, ml.error().message);
+        happenings.NumberFailed(id, 503);
+        return;
+      }
+      c->customer_media = ml->id;
+      by_customer_media[ml->id] = id;
+      LocalMedia lm;
+      lm.address = media.address();
+      lm.port = ml->local_port;
+      lm.codec_pt = c->codec;
+      lm.dtmf_pt = kDtmfPt;
+      lm.session_id = id * 2;
+      lm.version = 1;
+      c->customer_sdp = lm;
+      c->customer_ref = std::make_unique<LegRef>(LegRef{this, id, false, 0, 0});
+      c->customer = ConnectNumber(t, lm, c->customer_ref.get());
+      if (c->customer == nullptr) {
+        ReleaseNumberCustomer(*c);
+        happenings.NumberFailed(id, 500);
+        return;
+      }
+      // Early media (or silence) reaches the agent while it rings.
+      media.Bridge(c->agent->media, c->customer_media);
+      tmr_start(&c->dial_tmr, static_cast<std::uint64_t>(timeout), OnDialTimeout,
+                c->customer_ref.get());
+      return;
+    }
+    // A customer is on the call (a transfer, an IVR option): the number replaces the agent leg.
+    if (c->customer == nullptr || !c->answered || c->customer_media == 0) {
+      happenings.NumberFailed(id, 500);
+      return;
+    }
+    c->ivr.reset();
+    if (c->agent) {
+      media.Unbridge(c->customer_media);
+      ReleaseAgentLeg(*c);  // BYE or CANCEL
+    }
+    c->waiting_music = true;
+    media.StopPlay(c->customer_media);
+    PlayMusic(*c);
+    auto leg = std::make_unique<AgentLeg>();
+    leg->agent = 0;
+    leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, 0, ++c->agent_serial});
+    auto ml = media.OpenLegNear(c->customer_media);
+    if (!ml) {
+      spdlog::warn("sip: call={} no media port to dial: {}", id, ml.error().message);
+      happenings.NumberFailed(id, 503);
+      return;
+    }
+    leg->media = ml->id;
+    LocalMedia lm;
+    lm.address = media.address();
+    lm.port = ml->local_port;
+    lm.codec_pt = c->codec;
+    lm.dtmf_pt = kDtmfPt;
+    lm.session_id = id * 2 + 1;
+    lm.version = 1;
+    leg->sdp = lm;
+    leg->sess = ConnectNumber(t, lm, leg->ref.get());
+    if (leg->sess == nullptr) {
+      media.CloseLeg(leg->media);
+      happenings.NumberFailed(id, 500);
+      return;
+    }
+    tmr_init(&leg->ring_tmr);
+    tmr_start(&leg->ring_tmr, static_cast<std::uint64_t>(timeout), OnDialTimeout, leg->ref.get());
     c->agent = std::move(leg);
   }
 
@@ -680,7 +969,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     spdlog::debug("sip: call={} ends: {}", id, cause);
     c->bridged = false;
     ReleaseAgentLeg(*c);
-    if (c->customer != nullptr && !c->answered)
+    if (c->customer != nullptr && !c->answered && !c->outbound)
       (void)sipsess_reject(c->customer, 480, "Temporarily Unavailable", nullptr);
     // An established session sends BYE when released; one the peer ended is just freed.
     graveyard.Add(ReleaseCustomer(*c), std::move(c->customer_ref));
@@ -769,6 +1058,17 @@ void Calls::Requeue(CallId call) {
 }
 void Calls::HangUp(CallId call, std::string cause) {
   impl_->stack.Post([s = impl_, call, c = std::move(cause)] { s->EndCall(call, c); });
+}
+
+CallId Calls::NewCall() { return impl_->next_call++; }
+void Calls::CallAgent(CallId call, core::UserId agent, std::string sip_user, std::string show,
+                      DurationMs timeout) {
+  impl_->stack.Post([s = impl_, call, agent, u = std::move(sip_user), w = std::move(show), timeout] {
+    s->DoCallAgent(call, agent, u, w, timeout);
+  });
+}
+void Calls::Dial(CallId call, DialOut target) {
+  impl_->stack.Post([s = impl_, call, t = std::move(target)] { s->DoDial(call, t); });
 }
 
 void Calls::PlayMenu(CallId call, std::uint64_t round, std::string prompt_text,

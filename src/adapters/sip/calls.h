@@ -49,6 +49,12 @@ class CallHappenings {
   // out. At most one per round.
   virtual void IvrDigit(CallId /*call*/, std::uint64_t /*round*/, char /*digit*/) {}
   virtual void IvrTimeout(CallId /*call*/, std::uint64_t /*round*/) {}
+  // The leg of CallControl::Dial: answered (200), failed before answering (the final status,
+  // 408 for our own timeout), or hung up after answering (a call whose number leg is not the
+  // customer leg: a transfer to a number). Failed: the call's other leg stays.
+  virtual void NumberAnswered(CallId /*call*/) {}
+  virtual void NumberFailed(CallId /*call*/, int /*status*/) {}
+  virtual void NumberHungUp(CallId /*call*/) {}
 };
 
 // Where an agent's phone is reached: its registered Contact and the address (and transport)
@@ -64,6 +70,7 @@ struct CallsStats {
   std::uint64_t live = 0;
   std::uint64_t invites_in = 0;
   std::uint64_t invites_out = 0;
+  std::uint64_t dials = 0;  // INVITEs to numbers through trunks (part of invites_out)
   std::uint64_t bad_sdp = 0;  // INVITEs refused with 488
 };
 
@@ -92,6 +99,10 @@ class Calls final : public CallControl {
   void HangUp(CallId call, std::string cause) override;
   void PlayMenu(CallId call, std::uint64_t round, std::string prompt_text, std::string prompt_path,
                 DurationMs timeout) override;
+  CallId NewCall() override;
+  void CallAgent(CallId call, core::UserId agent, std::string sip_user, std::string show,
+                 DurationMs timeout) override;
+  void Dial(CallId call, DialOut target) override;
 
   // Where menu prompts spoken from text are cached (data_dir/prompts, ivr_<hash>.wav). Empty:
   // a text prompt is not played (the wait for a key starts at once). Before Install.
