@@ -1,6 +1,6 @@
 // Voice in the browser against a real server with SIP on: the agent desktop's phone indicator
 // follows a real REGISTER; a customer's call through the trunk rings the agent's phone, and the
-// desktop's Hold/Resume, recording pause and Hang up drive the call (checked at the media and
+// desktop's Hold/Resume, recording pause, Hang up and transfer to a queue drive the call (checked at the media and
 // SIP level by the peers of voice_peer.py, and against the API); the supervisor's Calls page
 // lists the call's recording (played from the download route) and its call detail record, with
 // the CSV export of the same filters.
@@ -151,6 +151,22 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     assert.match(rows[0], /^call,interaction,leg,role/);
     assert.ok(rows.slice(1).some((r) => r.split(',')[1] === String(ixId) && r.includes(',agent,')), csv);
     await shot(calls, 'calls-page');
+
+    // A second call, transferred from the card to the billing queue: alice's phone is hung up,
+    // the card goes, the caller waits in billing (and then hangs up).
+    await peer.send({ cmd: 'call', number: '+15550100' });
+    const card2 = desk.locator('article.card[data-channel="voice"]');
+    await card2.locator('.pill', { hasText: 'connected' }).waitFor();
+    const ix2 = Number(await card2.getAttribute('data-interaction'));
+    assert.notEqual(ix2, ixId);
+    await card2.getByLabel('Transfer to queue').selectOption({ label: 'billing' });
+    await card2.getByRole('button', { name: 'Transfer' }).click();
+    await card2.waitFor({ state: 'detached' });
+    await peer.until((s) => s.phone.byes_in >= 2, 'alice\'s phone hung up by the transfer');
+    const moved = await server.ok('GET', `${T}/interactions/${ix2}`, undefined, sam);
+    assert.deepEqual([moved.state, moved.queue], ['queued', queues.billing.id]);
+    assert.equal((await peer.state()).customer.bye_in, false);
+    await peer.send({ cmd: 'hangup' });
 
     // The phone unregisters: the desktop says so.
     assert.equal((await peer.send({ cmd: 'unregister' })).status, 200);
