@@ -105,6 +105,9 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     })();
     assert.equal(recs[0].paused.length, 1);
     const calls = await signIn(browser, server, 'sam');
+    // The wallboard (sam's first page) says whose phone is registered.
+    await calls.locator('tr[data-agent="alice"] td.phone[data-phone="registered"]').waitFor();
+    assert.equal(await calls.locator('tr[data-agent="bob"] td.phone').textContent(), '—');
     await calls.getByRole('link', { name: 'Calls' }).click();
     await calls.waitForURL(/calls\.html/);
     const recRow = calls.locator(`#recordings tr[data-recording="${recs[0].id}"]`);

@@ -1,6 +1,7 @@
 // The supervisor wallboard: queue tiles and agents pushed over the event WebSocket (no polling),
 // today's charts per 30 minutes (fetched again when a push shows that today's counts moved),
-// and two actions: set an agent's state, force-complete a wrap-up.
+// whether each agent's phone is registered, and two actions: set an agent's state,
+// force-complete a wrap-up.
 import { get, post, put } from './lib/api.js';
 import { h, replace, clock, percent, toast } from './lib/dom.js';
 import { EventSocket } from './lib/socket.js';
@@ -100,6 +101,8 @@ function renderAgents() {
       h('td', {}, h(`span.pill.${a.activity}`, {}, ACTIVITY[a.activity] || a.activity), a.activity === 'break' && a.reason ? ` ${a.reason}` : ''),
       h('td.num.time', { dataset: { user: a.user } }, timeIn(a)),
       h('td.num', {}, a.contacts_today),
+      // Without a registered phone an agent gets no calls (docs/api.md "Phones").
+      h('td.phone', { dataset: { phone: a.phone || '' } }, a.phone === 'registered' ? 'registered' : '—'),
       h('td', {}, h('div.row', {}, actions)));
   }));
 }
