@@ -141,6 +141,9 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     assert.equal(cells[4], 'Alice Agent');
     assert.equal(cells[5], 'answered');
     assert.equal(cells[6], 'agent');
+    // Its recording plays from the CDR row (the recordings table's player).
+    await cdrRow.getByRole('button', { name: `Play the recording of call ${ixId}` }).click();
+    await calls.waitForFunction(() => { const a = document.querySelector('#recordings audio'); return a && !a.paused && a.currentTime > 0; });
     // Filtered to another queue: no calls; the CSV link follows the filters.
     await calls.getByLabel('Queue').selectOption({ label: 'billing' });
     await calls.getByRole('button', { name: 'Show' }).click();

@@ -9,7 +9,7 @@ import { startPage } from './lib/session.js';
 
 const $ = (id) => document.getElementById(id);
 const LIMIT = 50;
-const state = { ctx: null, queues: new Map(), agents: new Map(), offset: 0, total: 0, ixQueue: new Map() };
+const state = { ctx: null, queues: new Map(), agents: new Map(), offset: 0, total: 0, ixQueue: new Map(), recByIx: new Map() };
 
 async function main() {
   state.ctx = await startPage('calls', 'supervisor');
@@ -25,8 +25,8 @@ async function main() {
   $('cdr-next').addEventListener('click', () => { state.offset += LIMIT; loadCdrs(); });
   $('recordings-reload').addEventListener('click', () => loadRecordings());
   updateCsvLink();
-  await loadCdrs();
   await loadRecordings();
+  await loadCdrs();
 }
 
 const queueName = (id) => (id ? state.queues.get(id)?.name || `queue ${id}` : '—');
@@ -44,6 +44,7 @@ async function loadRecordings() {
     await Promise.all(shown.filter((r) => !state.ixQueue.has(r.interaction)).map(async (r) => {
       try { state.ixQueue.set(r.interaction, await get(`${state.ctx.T}/interactions/${r.interaction}`)); } catch { /* shown without */ }
     }));
+    state.recByIx = new Map(list.map((r) => [r.interaction, r]));
     renderRecordings(shown);
   } catch (e) {
     $('recordings-error').textContent = e.message;
@@ -100,7 +101,7 @@ async function loadCdrs() {
       (r.total > r.calls.length ? `, showing ${r.offset + 1}–${r.offset + r.calls.length}` : '');
     $('cdr-prev').disabled = r.offset === 0;
     $('cdr-next').disabled = r.offset + r.calls.length >= r.total;
-    replace($('cdrs'), r.calls.length ? r.calls.map(cdrRow) : h('tr', {}, h('td.muted', { colspan: 9 }, 'No calls in this range.')));
+    replace($('cdrs'), r.calls.length ? r.calls.map(cdrRow) : h('tr', {}, h('td.muted', { colspan: 10 }, 'No calls in this range.')));
   } catch (e) {
     $('cdr-error').textContent = e.message;
   }
@@ -118,7 +119,21 @@ function cdrRow(c) {
     h('td', {}, h(`span.pill.${c.result === 'answered' ? 'available' : c.result === 'abandoned' ? 'break' : 'offline'}`, {}, c.result.replaceAll('_', ' '))),
     h('td', {}, c.ended ? c.hung_up_by : 'live'),
     h('td.num', {}, talk),
-    h('td.num', {}, c.legs.length));
+    h('td.num', {}, c.legs.length),
+    h('td', {}, recordingLink(c.interaction)));
+}
+
+// The call's recording, played where it is listed.
+function recordingLink(ix) {
+  const r = state.recByIx.get(ix);
+  if (!r || !r.ended) return null;
+  return h('button', { type: 'button', 'aria-label': `Play the recording of call ${ix}`, onclick: () => {
+    const row = document.querySelector(`#recordings tr[data-recording="${r.id}"]`);
+    const audio = row && row.querySelector('audio');
+    if (!audio) return;
+    row.scrollIntoView({ block: 'center' });
+    audio.play().catch(() => {});
+  } }, 'Play');
 }
 
 main().catch((e) => { if (e.message !== 'role' && e.message !== 'no tenant') console.error(e); });
