@@ -54,8 +54,11 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     // refused by the server and the reason shows on the card.
     await server.ok('POST', `${T}/interactions/${ixId}/hold`, {}, sam);
     await card.getByRole('button', { name: 'Hold' }).click();
-    await card.locator('.call [role=alert]', { hasText: /hold/i }).waitFor();
-    await server.ok('POST', `${T}/interactions/${ixId}/resume`, {}, sam);
+    await card.locator('.call [role=alert]', { hasText: 'the call is already on hold' }).waitFor();
+    // The card follows the server: Resume takes it off hold.
+    await card.getByRole('button', { name: 'Resume', exact: true }).click();
+    await card.getByRole('button', { name: 'Hold' }).waitFor();
+    assert.equal((await server.request('POST', `${T}/interactions/${ixId}/resume`, {}, sam)).status, 409);
 
     // Hold: the customer hears music, not alice; the server says the call is already held.
     await card.getByRole('button', { name: 'Hold' }).click();

@@ -354,7 +354,8 @@ function buildCard(ix) {
 
 // A live call's controls (docs/api.md "Calls"). Hold and recording pause are not engine state:
 // the page knows them from the answers to its own requests (the routes answer the interaction
-// with "on_hold" / "recording_paused"); a second screen or a reload starts from "not held".
+// with "on_hold" / "recording_paused"); a second screen or a reload starts from "not held",
+// and a refusal ("already on hold") brings the buttons in line with the call.
 function buildCallControls(ix, parts) {
   parts.hold = h('button', { type: 'button', onclick: () => callAction(ix.id, parts.hold.dataset.next) }, 'Hold');
   parts.recording = h('button', { type: 'button', onclick: () => callAction(ix.id, parts.recording.dataset.next) }, 'Pause recording');
@@ -398,6 +399,16 @@ async function callAction(id, action) {
     announce({ hold: 'Call on hold.', resume: 'Call resumed.', 'recording/pause': 'Recording paused.', 'recording/resume': 'Recording resumed.' }[action]);
   } catch (e) {
     w.parts.callError.textContent = e.message;
+    // Changed meanwhile from another screen (or before a reload): the server's refusal says
+    // which state the call is in, and the buttons follow it.
+    if (e.status === 409) {
+      const m = e.message;
+      if (/already on hold/.test(m)) w.call.on_hold = true;
+      else if (/not on hold/.test(m)) w.call.on_hold = false;
+      else if (/recording is already paused/.test(m)) w.call.recording_paused = true;
+      else if (/recording is not paused/.test(m)) w.call.recording_paused = false;
+      renderCall(w);
+    }
   }
 }
 
