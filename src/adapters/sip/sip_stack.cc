@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+// re_timers.h before libre's headers (their bool macros break <optional>).
+#include "adapters/sip/re_timers.h"
 #include "adapters/sip/re_include.h"
 
 namespace homeline::sip {
@@ -124,6 +126,10 @@ struct SipStack::Impl {
 
   // Sets up libre on the calling (SIP) thread.
   Status Open() {
+    // Our timers and libre's must be one queue (re_timers.h): a binary that does not export
+    // the tmr_* definitions would leave ours unpolled.
+    if (!LibreTimersInterposed())
+      return Fail(ErrorCode::kInternal, "sip: libre's tmr_* are not re_timers.cc's (link with homeline_sip's options)");
     if (int err = libre_init(); err != 0) return Fail(ErrorCode::kInternal, fmt::format("libre_init: {}", err));
     // libre's own warnings (e.g. "sip: msg decode err" for every undecodable datagram) would
     // let any sender flood our stderr: only its errors are printed.
