@@ -20,34 +20,22 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "adapters/media/media_engine.h"
-#include "adapters/sip/calls.h"
-#include "adapters/sip/sip_stack.h"
-#include "adapters/sip/voice_service.h"
-#include "core/engine.h"
+#include "bench_setup.h"
 
 using namespace homeline;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::WallMs;
 
 namespace {
-
-TimeMs WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int UdpSocket(std::uint16_t* port) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -111,25 +99,6 @@ std::string ResponseTo(const std::string& req, const std::string& status, const 
   return out + "Content-Length: 0\r\n\r\n";
 }
 
-struct Inbox : sip::CallHappenings {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::function<void()>> work;
-  sip::VoiceService* voice = nullptr;
-  void Post(std::function<void()> fn) {
-    {
-      std::lock_guard lk(mu);
-      work.push_back(std::move(fn));
-    }
-    cv.notify_one();
-  }
-  void Inbound(sip::InboundCall c) override { Post([this, c] { voice->OnInbound(c); }); }
-  void AgentAnswered(sip::CallId c, core::UserId a) override { Post([this, c, a] { voice->OnAgentAnswered(c, a); }); }
-  void AgentFailed(sip::CallId c, core::UserId a, int s) override { Post([this, c, a, s] { voice->OnAgentFailed(c, a, s); }); }
-  void CustomerHungUp(sip::CallId c) override { Post([this, c] { voice->OnCustomerHangUp(c); }); }
-  void AgentHungUp(sip::CallId c, core::UserId a) override { Post([this, c, a] { voice->OnAgentHangUp(c, a); }); }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -140,73 +109,37 @@ int main(int argc, char** argv) {
 
   core::Engine engine;
   engine.SetTime(WallMs());
-  core::Tenant t;
-  t.slug = "acme";
-  t.name = "Acme";
-  const core::TenantId tenant = *engine.CreateTenant(t);
-  core::Queue q;
-  q.tenant = tenant;
-  q.name = "support";
-  const core::QueueId queue = *engine.CreateQueue(q);
+  const auto [tenant, queue] = bench::SetUpTenant(engine, std::nullopt);
   core::User u;
   u.login = "alice";
   u.name = "Alice";
   const core::UserId alice = *engine.CreateUser(u);
   (void)engine.SetMember(tenant, alice, core::Membership{});
-  core::Trunk trunk;
-  trunk.tenant = tenant;
-  trunk.name = "local";
-  trunk.sources = {"127.0.0.1"};
-  (void)engine.CreateTrunk(trunk);
-  core::PhoneNumber number;
-  number.tenant = tenant;
-  number.e164 = "+15550100";
-  number.queue = queue;
-  (void)engine.CreateNumber(number);
   engine.TakeOutbox();
 
-  auto stack = sip::SipStack::Start(sip::StackOptions{"127.0.0.1", 0, "homeline-bench"});
-  if (!stack) {
-    std::fprintf(stderr, "sip: %s\n", stack.error().message.c_str());
-    return 1;
-  }
-  media::Options mo;
-  mo.prompt_dir = "";  // no prompts: nothing to play while waiting (a warning, not an error)
-  auto media = media::MediaEngine::Start(mo);
-  if (!media) {
-    std::fprintf(stderr, "media: %s\n", media.error().message.c_str());
-    return 1;
-  }
+  auto stacks = bench::StartStacks(0);
+  if (!stacks) return 1;
+  auto& stack = stacks->sip;
+  auto& media = stacks->media;
   std::uint16_t phone_port = 0, trunk_port = 0;
   const int phone = UdpSocket(&phone_port);
   const int trunk_fd = UdpSocket(&trunk_port);
   const std::string contact = fmt::format("sip:alice@127.0.0.1:{}", phone_port);
   const std::string route = fmt::format("sip:127.0.0.1:{}", phone_port);
-  Inbox inbox;
-  sip::Calls calls_sip(**stack, **media, inbox, [&](const std::string&) {
+  bench::Inbox inbox;
+  sip::Calls calls_sip(*stack, *media, inbox, [&](const std::string&) {
     return std::optional<sip::AgentBinding>(sip::AgentBinding{contact, route});
   });
   sip::VoiceService voice(engine, calls_sip, sip::NumberRouter(""));
   inbox.voice = &voice;
   calls_sip.Install();
-  const std::uint16_t sip_port = (*stack)->port();
+  const std::uint16_t sip_port = stack->port();
 
   // Runs posted happenings (and the outbox after each) until pred() or the timeout.
   auto pump = [&](const std::function<bool()>& pred, int timeout_ms) {
     const auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (!pred()) {
-      std::deque<std::function<void()>> work;
-      {
-        std::unique_lock lk(inbox.mu);
-        if (!inbox.cv.wait_until(lk, end, [&] { return !inbox.work.empty(); })) return false;
-        work.swap(inbox.work);
-      }
-      engine.SetTime(WallMs());
-      for (auto& fn : work) {
-        fn();
-        voice.Observe(engine.TakeOutbox());
-      }
-    }
+    while (!pred())
+      if (!inbox.RunPosted(engine, end)) return false;
     return true;
   };
 
@@ -263,7 +196,7 @@ int main(int argc, char** argv) {
     while (!Recv(phone, 0).empty()) {}  // ACK for the 486, stray retransmissions
     while (!Recv(trunk_fd, 0).empty()) {}
   }
-  (*stack)->Stop();
+  stack->Stop();
   std::sort(us.begin(), us.end());
   auto pct = [&](double p) { return us.empty() ? 0.0 : us[std::min(us.size() - 1, static_cast<std::size_t>(p * us.size()))]; };
   std::printf("offer_latency calls=%zu failures=%d p50_us=%.0f p90_us=%.0f p99_us=%.0f max_us=%.0f\n",

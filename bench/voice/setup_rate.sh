@@ -21,8 +21,13 @@
 # the previous one's.
 #
 # Usage: bench/voice/setup_rate.sh [duration_s=10] [hold_ms=500] [start=100] [max=2000] [step=25] [agents=4000] [gap_s=33]
+# Environment: SYSTEMS="homeline kamailio" (the default; one of them to run only that one);
+# HOMELINE_LIBRE_TIMERS=list runs Homeline with libre's own sorted-list timers instead of ours
+# (src/adapters/sip/re_timers.h), for the before/after comparison with one binary;
+# PERF_OUT=file records the Homeline server with `perf record -g` during its trials.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+SYSTEMS=${SYSTEMS:-homeline kamailio}
 DUR=${1:-10}; HOLD=${2:-500}; START=${3:-100}; MAX=${4:-2000}; STEP=${5:-25}; AGENTS=${6:-4000}; GAP=${7:-33}
 HL_PORT=5160; KAM_PORT=5170; PHONE_PORT=5180; UAC_PORT=5190
 W=$(mktemp -d /tmp/setup_rate.XXXXXX)
@@ -122,6 +127,9 @@ search() {
 
 echo "== call-setup rate: trials of ${DUR} s, hold ${HOLD} ms, start ${START}/s, max ${MAX}/s, step ${STEP}/s, $AGENTS agents, ${GAP} s between trials (load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
 
+HL=0; KAM=0
+if [[ " $SYSTEMS " == *" homeline "* ]]; then
+echo "== homeline: libre timers on $([ "${HOMELINE_LIBRE_TIMERS:-}" = list ] && echo "libre's sorted list (HOMELINE_LIBRE_TIMERS=list)" || echo "our heap")"
 # ---- Homeline
 "$BIN" --port $HL_PORT --agents "$AGENTS" --stats "$W/stats.txt" > "$W/server.log" 2>&1 &
 SERVER_PID=$!
@@ -132,15 +140,21 @@ timeout 120 sipp 127.0.0.1:$HL_PORT -sf bench/voice/register_agents.xml -inf "$W
   -i 127.0.0.1 -p $PHONE_PORT -nostdin > "$W/register.out" 2>&1 || { echo "homeline: REGISTER failed"; tail -20 "$W/register.out"; exit 1; }
 for _ in $(seq 50); do [ "$(stat_of phones)" = "$AGENTS" ] && break; sleep 0.2; done
 echo "== homeline: $(stat_of phones) of $AGENTS agents' phones registered with digest"
+PERF_PID=
+if [ -n "${PERF_OUT:-}" ]; then perf record -g -o "$PERF_OUT" -p "$SERVER_PID" > "$W/perf.log" 2>&1 & PERF_PID=$!; sleep 1; fi
 HL=$(search homeline)
+[ -n "$PERF_PID" ] && { kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null; }
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+fi
 
+if [[ " $SYSTEMS " == *" kamailio "* ]]; then
 # ---- Kamailio
 kamailio -f bench/voice/kamailio.cfg -P "$KAM_PIDFILE" -w "$W" -m 256 -M 16 > "$W/kam.log" 2>&1
 sleep 1
 timeout 10 sipp 127.0.0.1:$KAM_PORT -sf bench/voice/kam_register.xml -s agent1 -m 1 -i 127.0.0.1 -p $PHONE_PORT -nostdin > "$W/kreg.out" 2>&1 \
   || { echo "kamailio: REGISTER failed"; cat "$W/kam.log"; exit 1; }
 KAM=$(search kamailio)
+fi
 
 cpu_at() { awk -v s="$1" -v r="$2" '$1==s && $2==r && $3==1 {v=$4} END{print v}' "$W/trials.txt"; }
 echo "== homeline: $HL calls/s with zero failed calls (target >= 1000); CPU $(cpu_at homeline "$HL") ms per call at that rate"

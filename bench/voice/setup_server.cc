@@ -17,8 +17,9 @@
 //
 // Every 200 ms the counters go to --stats FILE (one line, written then renamed) so the driver
 // can take them before and after each trial: calls decided on, refused, agent legs rung,
-// bridged, abandoned, agent legs failed, live calls, agents available, phones registered, CPU
-// time of this process.
+// bridged, abandoned, agent legs failed, live calls, agents available, phones registered, libre
+// timers running (transactions kept after the calls: docs/benchmarks.md), CPU time of this
+// process.
 //
 // Usage: bench_voice_setup --port 5060 --agents 3000 --stats FILE
 
@@ -29,11 +30,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
-#include <functional>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,56 +38,23 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/auth/sip_digest.h"
-#include "adapters/media/media_engine.h"
-#include "adapters/sip/calls.h"
+#include "adapters/sip/re_timers.h"
 #include "adapters/sip/registrar.h"
-#include "adapters/sip/sip_stack.h"
-#include "adapters/sip/voice_service.h"
-#include "core/engine.h"
+#include "bench_setup.h"
 
 using namespace homeline;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::WallMs;
 
 namespace {
 
 std::atomic<bool> g_stop{false};
-
-TimeMs WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 double CpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
-
-struct Inbox : sip::CallHappenings {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::function<void()>> work;
-  sip::VoiceService* voice = nullptr;
-  std::uint64_t agent_failed = 0;  // engine thread
-  void Post(std::function<void()> fn) {
-    {
-      std::lock_guard lk(mu);
-      work.push_back(std::move(fn));
-    }
-    cv.notify_one();
-  }
-  void Inbound(sip::InboundCall c) override { Post([this, c] { voice->OnInbound(c); }); }
-  void AgentAnswered(sip::CallId c, core::UserId a) override { Post([this, c, a] { voice->OnAgentAnswered(c, a); }); }
-  void AgentFailed(sip::CallId c, core::UserId a, int s) override {
-    Post([this, c, a, s] {
-      ++agent_failed;
-      voice->OnAgentFailed(c, a, s);
-    });
-  }
-  void CustomerHungUp(sip::CallId c) override { Post([this, c] { voice->OnCustomerHangUp(c); }); }
-  void AgentHungUp(sip::CallId c, core::UserId a) override { Post([this, c, a] { voice->OnAgentHangUp(c, a); }); }
-};
 
 }  // namespace
 
@@ -112,15 +76,7 @@ int main(int argc, char** argv) {
   eo.voice_requires_phone = true;  // as the server with SIP on
   core::Engine engine(eo);
   engine.SetTime(WallMs());
-  core::Tenant t;
-  t.slug = "acme";
-  t.name = "Acme";
-  const core::TenantId tenant = *engine.CreateTenant(t);
-  core::Queue q;
-  q.tenant = tenant;
-  q.name = "support";
-  q.wrapup = 1;  // auto wrap-up: the engine's timer ends it 1 ms after the call
-  const core::QueueId queue = *engine.CreateQueue(q);
+  const auto [tenant, queue] = bench::SetUpTenant(engine, 1);  // auto wrap-up: 1 ms after the call
   std::vector<core::UserId> users;
   for (int i = 0; i < agents; ++i) {
     core::User u;
@@ -131,35 +87,16 @@ int main(int argc, char** argv) {
     (void)engine.SetMember(tenant, users.back(), core::Membership{});
     (void)engine.SetPresence(users.back(), tenant, core::Presence::kAvailable, "");
   }
-  core::Trunk trunk;
-  trunk.tenant = tenant;
-  trunk.name = "local";
-  trunk.sources = {"127.0.0.1"};
-  (void)engine.CreateTrunk(trunk);
-  core::PhoneNumber number;
-  number.tenant = tenant;
-  number.e164 = "+15550100";
-  number.queue = queue;
-  (void)engine.CreateNumber(number);
   engine.TakeOutbox();
 
-  auto stack = sip::SipStack::Start(sip::StackOptions{"127.0.0.1", static_cast<std::uint16_t>(port), "homeline-bench"});
-  if (!stack) {
-    std::fprintf(stderr, "sip: %s\n", stack.error().message.c_str());
-    return 1;
-  }
-  media::Options mo;
-  mo.prompt_dir = "";
-  mo.generate_prompts = false;
-  auto media = media::MediaEngine::Start(mo);
-  if (!media) {
-    std::fprintf(stderr, "media: %s\n", media.error().message.c_str());
-    return 1;
-  }
-  Inbox inbox;
+  auto stacks = bench::StartStacks(static_cast<std::uint16_t>(port));
+  if (!stacks) return 1;
+  auto& stack = stacks->sip;
+  auto& media = stacks->media;
+  bench::Inbox inbox;
   sip::RegistrarOptions ro;
   ro.qualify_interval_s = 0;
-  sip::Registrar registrar(**stack, ro, [&](core::UserId u, bool registered) {
+  sip::Registrar registrar(*stack, ro, [&](core::UserId u, bool registered) {
     inbox.Post([&, u, registered] {
       engine.SetPhone(u, registered);
     });
@@ -167,7 +104,7 @@ int main(int argc, char** argv) {
   registrar.Install();
   for (std::size_t i = 0; i < users.size(); ++i)
     registrar.SetCredential(engine.FindUser(users[i])->login, users[i], engine.sip_credentials().at(users[i]));
-  sip::Calls calls_sip(**stack, **media, inbox, [&](const std::string& login) -> std::optional<sip::AgentBinding> {
+  sip::Calls calls_sip(*stack, *media, inbox, [&](const std::string& login) -> std::optional<sip::AgentBinding> {
     auto b = registrar.Lookup(login);
     if (!b) return std::nullopt;
     return sip::AgentBinding{b->contact, b->route};
@@ -178,6 +115,7 @@ int main(int argc, char** argv) {
   std::fprintf(stdout, "bench_voice_setup: SIP 127.0.0.1:%d, %d agents\n", port, agents);
   std::fflush(stdout);
 
+  std::atomic<std::size_t> libre_timers{0};  // libre timers running, read on the SIP thread
   auto write_stats = [&] {
     const auto& c = voice.counters();
     std::size_t available = 0, phones = 0;
@@ -192,11 +130,11 @@ int main(int argc, char** argv) {
     for (std::size_t n : by_activity) activities += fmt::format("{}{}", activities.empty() ? "" : ",", n);
     const std::string tmp = stats_path + ".tmp";
     if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "inbound=%llu refused=%llu rung=%llu bridged=%llu abandoned=%llu agent_failed=%llu live=%zu available=%zu phones=%zu activities=%s cpu_s=%.3f\n",
+      std::fprintf(f, "inbound=%llu refused=%llu rung=%llu bridged=%llu abandoned=%llu agent_failed=%llu live=%zu available=%zu phones=%zu activities=%s timers=%zu cpu_s=%.3f\n",
                    static_cast<unsigned long long>(c.inbound), static_cast<unsigned long long>(c.refused),
                    static_cast<unsigned long long>(c.rung), static_cast<unsigned long long>(c.bridged),
                    static_cast<unsigned long long>(c.abandoned), static_cast<unsigned long long>(inbox.agent_failed),
-                   voice.live_calls(), available, phones, activities.c_str(), CpuSeconds());
+                   voice.live_calls(), available, phones, activities.c_str(), libre_timers.load(), CpuSeconds());
       std::fclose(f);
       std::rename(tmp.c_str(), stats_path.c_str());
     }
@@ -205,25 +143,13 @@ int main(int argc, char** argv) {
   auto next_stats = Clock::now();
   auto next_tick = Clock::now();
   while (!g_stop) {
-    std::deque<std::function<void()>> work;
-    {
-      std::unique_lock lk(inbox.mu);
-      // Sleep until work is posted, the engine's next timer (wrap-up ends) or the next stats
-      // write: the server's loop does the same (no polling, whose wake-ups would be counted as
-      // CPU per call at low rates).
-      auto until = next_stats;
-      if (auto d = engine.NextDeadline()) {
-        const auto timer = Clock::now() + std::chrono::milliseconds(std::max<TimeMs>(0, *d - WallMs()));
-        until = std::min(until, timer);
-      }
-      inbox.cv.wait_until(lk, until, [&] { return !inbox.work.empty(); });
-      work.swap(inbox.work);
-    }
-    engine.SetTime(WallMs());
-    for (auto& fn : work) {
-      fn();
-      voice.Observe(engine.TakeOutbox());
-    }
+    // Sleep until work is posted, the engine's next timer (wrap-up ends) or the next stats
+    // write: the server's loop does the same (no polling, whose wake-ups would be counted as
+    // CPU per call at low rates).
+    auto until = next_stats;
+    if (auto d = engine.NextDeadline())
+      until = std::min(until, Clock::now() + std::chrono::milliseconds(std::max<TimeMs>(0, *d - WallMs())));
+    if (!inbox.RunPosted(engine, until)) engine.SetTime(WallMs());
     engine.RunDue();
     voice.Observe(engine.TakeOutbox());
     const auto now = Clock::now();
@@ -242,11 +168,12 @@ int main(int argc, char** argv) {
           (void)engine.SetPresence(u, tenant, core::Presence::kAvailable, "");
       voice.Observe(engine.TakeOutbox());
       write_stats();
+      stack->Post([&] { libre_timers = sip::LibreTimersRunning(); });
       next_stats = now + std::chrono::milliseconds(200);
     }
   }
   write_stats();
   voice.HangUpAll("shutdown");
-  (*stack)->Stop();
+  stack->Stop();
   return 0;
 }
