@@ -157,7 +157,7 @@ KAM=$(search kamailio)
 fi
 
 cpu_at() { awk -v s="$1" -v r="$2" '$1==s && $2==r && $3==1 {v=$4} END{print v}' "$W/trials.txt"; }
-echo "== homeline: $HL calls/s with zero failed calls (target >= 1000); CPU $(cpu_at homeline "$HL") ms per call at that rate"
-echo "== kamailio: $KAM calls/s with zero failed calls; CPU $(cpu_at kamailio "$KAM") ms per call at that rate"
-[ "$KAM" -gt 0 ] && echo "== ratio homeline/kamailio: $(echo "scale=2; $HL / $KAM" | bc)x (rate)"
+[[ " $SYSTEMS " == *" homeline "* ]] && echo "== homeline: $HL calls/s with zero failed calls (target >= 1000); CPU $(cpu_at homeline "$HL") ms per call at that rate"
+[[ " $SYSTEMS " == *" kamailio "* ]] && echo "== kamailio: $KAM calls/s with zero failed calls; CPU $(cpu_at kamailio "$KAM") ms per call at that rate"
+[ "$KAM" -gt 0 ] && [ "$HL" -gt 0 ] && echo "== ratio homeline/kamailio: $(echo "scale=2; $HL / $KAM" | bc)x (rate)"
 echo "(work files: $W)"
