@@ -508,7 +508,9 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     ApplyVoice(b);
   } else if constexpr (std::is_same_v<B, CdrLegStarted> || std::is_same_v<B, CdrLegAnswered> ||
                        std::is_same_v<B, CdrLegEnded> || std::is_same_v<B, RecordingStarted> ||
-                       std::is_same_v<B, RecordingPaused> || std::is_same_v<B, RecordingEnded>) {
+                       std::is_same_v<B, RecordingPaused> || std::is_same_v<B, RecordingEnded> ||
+                       std::is_same_v<B, MonitorStarted> || std::is_same_v<B, MonitorChanged> ||
+                       std::is_same_v<B, MonitorEnded>) {
     ApplyVoice(b, t);
   }
 }

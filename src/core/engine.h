@@ -318,6 +318,15 @@ class Engine {
   const Recording* RecordingOf(TenantId t, InteractionId interaction) const;
   std::vector<const Recording*> Recordings(TenantId t) const;  // by id
 
+  // Supervisor monitoring of live calls, as the voice adapter reports it (the media is its
+  // business): durable for the audit, one monitor per call at a time. StartMonitor: kNotFound
+  // for no such voice interaction, kConflict when it is monitored already. The others:
+  // kNotFound when the call is not monitored. Live monitors end at Recover ("restart").
+  Status StartMonitor(TenantId t, InteractionId interaction, UserId supervisor, MonitorMode mode);
+  Status ChangeMonitor(TenantId t, InteractionId interaction, MonitorMode mode);
+  Status EndMonitor(TenantId t, InteractionId interaction, std::string reason);
+  const Monitor* MonitorOf(TenantId t, InteractionId interaction) const;
+
   // Lookups for the SIP adapter (engine thread). Cost: FindNumber and TrunkByDigestUser are
   // one hash lookup; TrunkForSource scans every trunk source prefix (O(prefixes); a few hundred
   // at most per server in practice).
@@ -562,6 +571,10 @@ class Engine {
   void ApplyVoice(const RecordingEnded& b, TimeMs t);
   std::map<RecordingId, Recording> recordings_;
   std::unordered_map<InteractionId, RecordingId> recording_by_interaction_;
+  void ApplyVoice(const MonitorStarted& b, TimeMs t);
+  void ApplyVoice(const MonitorChanged& b, TimeMs t);
+  void ApplyVoice(const MonitorEnded& b, TimeMs t);
+  std::unordered_map<InteractionId, Monitor> monitors_;  // live only
   void EmitVoice(TenantId t, EventBody body);
   Status ValidateTrunk(Trunk& t) const;
   Status ValidateNumber(PhoneNumber& n) const;

@@ -414,7 +414,59 @@ void Engine::RecoverCdrLegs() {
     const TenantId t = recordings_.at(id).tenant;
     EmitVoice(t, RecordingEnded{id, "restart"});
   }
+  std::vector<std::pair<InteractionId, TenantId>> monitored;
+  for (const auto& [ix, m] : monitors_) monitored.emplace_back(ix, m.tenant);
+  std::sort(monitored.begin(), monitored.end());
+  for (const auto& [ix, t] : monitored) EmitVoice(t, MonitorEnded{ix, "restart"});
 }
+
+// ---- supervisor monitoring ---------------------------------------------------------------------
+
+Status Engine::StartMonitor(TenantId t, InteractionId interaction, UserId supervisor,
+                            MonitorMode mode) {
+  const Interaction* ix = FindInteraction(t, interaction);
+  if (ix == nullptr || ix->channel != Channel::kVoice) return Fail(ErrorCode::kNotFound, "no such call");
+  if (monitors_.contains(interaction))
+    return Fail(ErrorCode::kConflict, "the call is monitored already");
+  EmitVoice(t, MonitorStarted{t, interaction, supervisor, mode});
+  return {};
+}
+
+Status Engine::ChangeMonitor(TenantId t, InteractionId interaction, MonitorMode mode) {
+  if (MonitorOf(t, interaction) == nullptr) return Fail(ErrorCode::kNotFound, "the call is not monitored");
+  EmitVoice(t, MonitorChanged{interaction, mode});
+  return {};
+}
+
+Status Engine::EndMonitor(TenantId t, InteractionId interaction, std::string reason) {
+  if (MonitorOf(t, interaction) == nullptr) return Fail(ErrorCode::kNotFound, "the call is not monitored");
+  EmitVoice(t, MonitorEnded{interaction, std::move(reason)});
+  return {};
+}
+
+const Monitor* Engine::MonitorOf(TenantId t, InteractionId interaction) const {
+  auto it = monitors_.find(interaction);
+  return it == monitors_.end() || it->second.tenant != t ? nullptr : &it->second;
+}
+
+void Engine::ApplyVoice(const MonitorStarted& b, TimeMs t) {
+  Monitor& m = monitors_[b.interaction];
+  m.tenant = b.tenant;
+  m.interaction = b.interaction;
+  m.supervisor = b.supervisor;
+  m.mode = b.mode;
+  m.started = t;
+  m.mode_since = t;
+}
+
+void Engine::ApplyVoice(const MonitorChanged& b, TimeMs t) {
+  auto it = monitors_.find(b.interaction);
+  if (it == monitors_.end()) return;
+  it->second.mode = b.mode;
+  it->second.mode_since = t;
+}
+
+void Engine::ApplyVoice(const MonitorEnded& b, TimeMs) { monitors_.erase(b.interaction); }
 
 // ---- recordings --------------------------------------------------------------------------------
 

@@ -194,6 +194,9 @@ std::string Convert(const json& v, CdrResult* out) {
 std::string Convert(const json& v, CdrParty* out) {
   return ConvertEnum<CdrParty, 6>(v, out, ParseCdrParty, [](CdrParty e) { return Name(e); });
 }
+std::string Convert(const json& v, MonitorMode* out) {
+  return ConvertEnum<MonitorMode, 3>(v, out, ParseMonitorMode, [](MonitorMode e) { return Name(e); });
+}
 
 // A web origin as browsers send it: "http" or "https", "://", a host of letters, digits, '-'
 // and '.' (or a bracketed IPv6 address), an optional ":port"; no path, no trailing slash.
@@ -1324,6 +1327,36 @@ void Read(Reader& r, RecordingEnded* e) {
   r.Get("reason", &e->reason);
 }
 
+// Supervisor monitoring (store; the API's shape is ToJson(Monitor)).
+void Write(json& j, const MonitorStarted& e) {
+  j["tenant"] = e.tenant;
+  j["interaction"] = e.interaction;
+  j["supervisor"] = e.supervisor;
+  j["mode"] = Name(e.mode);
+}
+void Read(Reader& r, MonitorStarted* e) {
+  r.Get("tenant", &e->tenant);
+  r.Req("interaction", &e->interaction);
+  r.Req("supervisor", &e->supervisor);
+  r.Get("mode", &e->mode);
+}
+void Write(json& j, const MonitorChanged& e) {
+  j["interaction"] = e.interaction;
+  j["mode"] = Name(e.mode);
+}
+void Read(Reader& r, MonitorChanged* e) {
+  r.Req("interaction", &e->interaction);
+  r.Get("mode", &e->mode);
+}
+void Write(json& j, const MonitorEnded& e) {
+  j["interaction"] = e.interaction;
+  j["reason"] = e.reason;
+}
+void Read(Reader& r, MonitorEnded* e) {
+  r.Req("interaction", &e->interaction);
+  r.Get("reason", &e->reason);
+}
+
 // ---- Dispatch by type name ----
 
 constexpr std::size_t kEventTypes = std::variant_size_v<EventBody>;
@@ -1465,6 +1498,12 @@ json ToJson(const Recording& r) {
           {"ended", r.ended == 0 ? json(nullptr) : json(r.ended)},
           {"end_reason", r.end_reason},
           {"paused", paused}};
+}
+json ToJson(const Monitor& m) {
+  return {{"supervisor", m.supervisor},
+          {"mode", Name(m.mode)},
+          {"started", m.started},
+          {"mode_since", m.mode_since}};
 }
 json ToJson(const IvrMenu& m) { return IvrMenuJson(m, Shape::kApi); }
 Result<IvrMenu> FromJson(const json& j, const IvrMenu& base) {

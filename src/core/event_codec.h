@@ -106,6 +106,7 @@ nlohmann::json ToJson(const QueueVoice& voice);
 // Recording: {"id","tenant","interaction","path","started","ended" (null while recording),
 //   "end_reason","paused":[{"start","end" (null while paused)}]}.
 nlohmann::json ToJson(const Recording& recording);
+nlohmann::json ToJson(const Monitor& monitor);  // the interaction view's "monitor"
 nlohmann::json ToJson(const IvrMenu& menu);
 [[nodiscard]] Result<IvrMenu> FromJson(const nlohmann::json& json, const IvrMenu& base);
 

@@ -156,6 +156,18 @@ struct RecordingStarted {
 struct RecordingPaused { RecordingId id = 0; bool paused = true; };
 struct RecordingEnded { RecordingId id = 0; std::string reason; };
 
+// Supervisor monitoring of a live call (core::Monitor): the supervisor's phone answered and
+// joined in a mode, the mode changed, the monitor ended (reason: "stopped" by the API,
+// "supervisor_hung_up", the call's end or transfer, "restart"). ts is the time.
+struct MonitorStarted {
+  TenantId tenant = 0;
+  InteractionId interaction = 0;
+  UserId supervisor = 0;
+  MonitorMode mode = MonitorMode::kListen;
+};
+struct MonitorChanged { InteractionId interaction = 0; MonitorMode mode = MonitorMode::kListen; };
+struct MonitorEnded { InteractionId interaction = 0; std::string reason; };
+
 using EventBody = std::variant<TenantSet, UserSet, UserSipSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
                                DispositionSet, DispositionDeleted, SessionCreated, SessionRevoked,
@@ -170,7 +182,8 @@ using EventBody = std::variant<TenantSet, UserSet, UserSipSet, MemberSet, Member
                                TrunkSet, TrunkDeleted, NumberSet, NumberDeleted, QueueVoiceSet,
                                IvrMenuSet, IvrMenuDeleted,
                                CdrLegStarted, CdrLegAnswered, CdrLegEnded,
-                               RecordingStarted, RecordingPaused, RecordingEnded>;
+                               RecordingStarted, RecordingPaused, RecordingEnded,
+                               MonitorStarted, MonitorChanged, MonitorEnded>;
 
 struct Event {
   std::uint64_t seq = 0;

@@ -89,6 +89,9 @@ constexpr const char* EventName(const CdrLegEnded&) { return "cdr.leg_ended"; }
 constexpr const char* EventName(const RecordingStarted&) { return "recording.started"; }
 constexpr const char* EventName(const RecordingPaused&) { return "recording.paused"; }
 constexpr const char* EventName(const RecordingEnded&) { return "recording.ended"; }
+constexpr const char* EventName(const MonitorStarted&) { return "monitor.started"; }
+constexpr const char* EventName(const MonitorChanged&) { return "monitor.changed"; }
+constexpr const char* EventName(const MonitorEnded&) { return "monitor.ended"; }
 
 }  // namespace
 

@@ -269,6 +269,14 @@ std::optional<CdrParty> ParseCdrParty(std::string_view s) {
   return ParseOf<CdrParty>(kCdrParties, s);
 }
 
+namespace {
+constexpr std::array<const char*, 3> kMonitorModes{"listen", "whisper", "barge"};
+}  // namespace
+const char* Name(MonitorMode m) { return NameOf(kMonitorModes, m); }
+std::optional<MonitorMode> ParseMonitorMode(std::string_view s) {
+  return ParseOf<MonitorMode>(kMonitorModes, s);
+}
+
 std::string RecordingPath(TenantId t, InteractionId interaction, int part) {
   return "recordings/" + std::to_string(t) + "/" + std::to_string(interaction) +
          (part > 1 ? "-" + std::to_string(part) : std::string()) + ".wav";

@@ -280,6 +280,26 @@ struct Recording {
   int part = 1;  // 1 + the call's earlier recordings (a transfer bridges it again)
 };
 
+// ---- supervisor monitoring -------------------------------------------------------------------
+
+// How a supervisor joins a live call (media::ListenMode): listen (hears both, heard by none),
+// whisper (the agent hears the supervisor, the customer does not), barge (both do).
+enum class MonitorMode : std::uint8_t { kListen, kWhisper, kBarge };
+const char* Name(MonitorMode m);  // "listen", "whisper", "barge"
+std::optional<MonitorMode> ParseMonitorMode(std::string_view s);
+
+// A supervisor joined to a live call: from the answer of the supervisor's phone to the end of
+// the monitor. At most one per call (docs/decisions.md). The events that make it
+// (monitor.started/changed/ended) are the audit: who listened to which call, when, how.
+struct Monitor {
+  TenantId tenant = 0;
+  InteractionId interaction = 0;
+  UserId supervisor = 0;
+  MonitorMode mode = MonitorMode::kListen;
+  TimeMs started = 0;
+  TimeMs mode_since = 0;  // the last mode change (started at first)
+};
+
 // "recordings/<tenant>/<interaction>.wav"; the n-th recording of a call bridged again after a
 // transfer (part n > 1): "recordings/<tenant>/<interaction>-<n>.wav".
 std::string RecordingPath(TenantId t, InteractionId interaction, int part = 1);

@@ -19,6 +19,7 @@
 #include "adapters/http/http_server.h"
 #include "adapters/sip/registrar.h"
 #include "adapters/sip/sip_stack.h"
+#include "adapters/sip/voice_service.h"
 #include "adapters/solver/cbc_solver.h"
 #include "adapters/store/event_store.h"
 #include "core/engine.h"
@@ -436,6 +437,19 @@ struct App::Impl : http::ServerHandler {
       if (!v) return std::unexpected(v.error());
       voice = std::move(*v);
       api->SetVoiceAction([this](core::InteractionId id, const std::string& action) { return voice->Action(id, action); });
+      sip::VoiceService& vs = voice->service();
+      api::Api::VoiceMonitor monitor;
+      monitor.start = [&vs](core::InteractionId id, core::UserId u, core::MonitorMode m) {
+        return vs.StartMonitor(id, u, m);
+      };
+      monitor.change = [&vs](core::InteractionId id, core::MonitorMode m) { return vs.ChangeMonitor(id, m); };
+      monitor.stop = [&vs](core::InteractionId id) { return vs.StopMonitor(id); };
+      monitor.state = [&vs](core::InteractionId id) -> std::optional<api::Api::MonitorState> {
+        auto m = vs.MonitorOf(id);
+        if (!m) return std::nullopt;
+        return api::Api::MonitorState{m->supervisor, m->mode, m->joined};
+      };
+      api->SetVoiceMonitor(std::move(monitor));
     } else {
       spdlog::info("sip: off");
     }

@@ -43,6 +43,12 @@ struct Voice::Impl : sip::CallHappenings {
   void IvrTimeout(sip::CallId call, std::uint64_t round) override {
     post([this, call, round] { voice->OnIvrInput(call, round, core::IvrInput::Timeout()); });
   }
+  void MonitorAnswered(sip::CallId call, core::UserId supervisor) override {
+    post([this, call, supervisor] { voice->OnMonitorAnswered(call, supervisor); });
+  }
+  void MonitorEnded(sip::CallId call, core::UserId supervisor, int status) override {
+    post([this, call, supervisor, status] { voice->OnMonitorEnded(call, supervisor, status); });
+  }
 };
 
 Voice::Voice(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -88,6 +94,8 @@ Status Voice::Action(core::InteractionId id, const std::string& action) {
     return impl_->voice->PauseRecording(id, action == "pause_recording");
   return Fail(ErrorCode::kBadRequest, "unknown call action " + action);
 }
+
+sip::VoiceService& Voice::service() { return *impl_->voice; }
 
 std::string Voice::Metrics() const {
   const sip::VoiceCounters& v = impl_->voice->counters();

@@ -50,6 +50,8 @@ class Voice {
   // The API's call control: "hold", "resume", "pause_recording", "resume_recording" on the call
   // of a connected voice interaction (see sip::VoiceService).
   Status Action(core::InteractionId id, const std::string& action);
+  // The engine-side voice service (supervisor monitoring and the like; engine loop only).
+  sip::VoiceService& service();
   std::string Metrics() const;  // Prometheus text
 
   struct Impl;

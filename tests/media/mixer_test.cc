@@ -123,5 +123,30 @@ TEST_F(MediaMixer, ListenWhisperBarge) {
   EXPECT_EQ(Mostly(agent_), c);
 }
 
+// Hold (the call unbridged): the supervisor hears the agent only and a whisper or barge
+// reaches the agent only; the customer, unbridged, hears neither. Resume brings the mix back.
+TEST_F(MediaMixer, HoldKeepsTheCustomerOut) {
+  const int c = G711(1000), a = G711(3000), s = G711(6000);
+  engine_->Listen(supervisor_.leg.id, customer_.leg.id, agent_.leg.id, ListenMode::kBarge);
+  engine_->Unbridge(customer_.leg.id);
+  Talk();
+  EXPECT_EQ(Mostly(supervisor_), a);
+  EXPECT_EQ(Mostly(agent_), s);
+  EXPECT_TRUE(customer_.heard.empty());
+
+  engine_->Listen(supervisor_.leg.id, customer_.leg.id, agent_.leg.id, ListenMode::kListen);
+  Talk();
+  EXPECT_EQ(Mostly(supervisor_), a);
+  EXPECT_TRUE(agent_.heard.empty());
+  EXPECT_TRUE(customer_.heard.empty());
+
+  engine_->Listen(supervisor_.leg.id, customer_.leg.id, agent_.leg.id, ListenMode::kBarge);
+  engine_->Bridge(customer_.leg.id, agent_.leg.id);  // resume
+  Talk();
+  EXPECT_EQ(Mostly(supervisor_), G711(c + a));
+  EXPECT_EQ(Mostly(agent_), G711(c + s));
+  EXPECT_EQ(Mostly(customer_), G711(a + s));
+}
+
 }  // namespace
 }  // namespace homeline::media

@@ -41,6 +41,13 @@ struct Recorder : CallControl {
   void Hold(CallId c, bool on) override { orders.push_back(fmt::format("hold {} {}", c, on)); }
   void Requeue(CallId c) override { orders.push_back(fmt::format("requeue {}", c)); }
   void HangUp(CallId c, std::string) override { orders.push_back(fmt::format("hangup {}", c)); }
+  void Monitor(CallId c, core::UserId, std::string user, core::MonitorMode mode, DurationMs) override {
+    orders.push_back(fmt::format("monitor {} {} {}", c, user, core::Name(mode)));
+  }
+  void SetMonitorMode(CallId c, core::UserId, core::MonitorMode mode) override {
+    orders.push_back(fmt::format("monitor_mode {} {}", c, core::Name(mode)));
+  }
+  void StopMonitor(CallId c, core::UserId) override { orders.push_back(fmt::format("stop_monitor {}", c)); }
   std::vector<std::string> Take() { return std::exchange(orders, {}); }
 };
 
@@ -434,6 +441,161 @@ TEST(VoiceService, PositionAnnouncementsFollowTheLine) {
   f.Advance(30 * kSecond);
   f.voice->Tick();
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"announce 11 1"}));
+}
+
+// ---- supervisor monitoring ---------------------------------------------------------------------
+
+struct MonitorFixture : Fixture {
+  core::UserId sam = 0;
+  MonitorFixture() {
+    core::User user;
+    user.login = "sam";
+    user.name = "Sam";
+    sam = *engine.CreateUser(user);
+    core::Membership m;
+    m.role = core::Role::kSupervisor;
+    EXPECT_TRUE(engine.SetMember(tenant, sam, m).has_value());
+    Flush();
+  }
+  // A call answered by alice, bridged.
+  core::InteractionId Bridged(CallId id) {
+    Available(alice);
+    Call(id);
+    voice->OnAgentAnswered(id, alice);
+    Flush();
+    rec.Take();
+    for (const core::Interaction* ix : engine.Interactions(tenant, true))
+      if (voice->CallOf(ix->id) == id) return ix->id;
+    ADD_FAILURE() << "no interaction for call " << id;
+    return 0;
+  }
+  // The monitor events so far: "started sam listen", "changed whisper", "ended stopped".
+  std::vector<std::string> Monitors() {
+    Flush();
+    std::vector<std::string> out;
+    for (const core::Event& e : log) {
+      if (auto* s = std::get_if<core::MonitorStarted>(&e.body))
+        out.push_back(fmt::format("started {} {}", engine.FindUser(s->supervisor)->login, core::Name(s->mode)));
+      if (auto* c = std::get_if<core::MonitorChanged>(&e.body)) out.push_back(fmt::format("changed {}", core::Name(c->mode)));
+      if (auto* d = std::get_if<core::MonitorEnded>(&e.body)) out.push_back(fmt::format("ended {}", d->reason));
+    }
+    return out;
+  }
+};
+
+TEST(VoiceMonitor, RingsTheSupervisorJoinsOnAnswerChangesModeAndStops) {
+  MonitorFixture f;
+  const core::InteractionId ix = f.Bridged(20);
+  // No registered phone: refused, nothing rung.
+  auto st = f.voice->StartMonitor(ix, f.sam, core::MonitorMode::kListen);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kConflict);
+  EXPECT_NE(st.error().message.find("not registered"), std::string::npos) << st.error().message;
+  f.engine.SetPhone(f.sam, true);
+  ASSERT_TRUE(f.voice->StartMonitor(ix, f.sam, core::MonitorMode::kListen).has_value());
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"monitor 20 sam listen"}));
+  // Ringing: visible, not yet in the engine (the audit starts when the supervisor listens).
+  ASSERT_TRUE(f.voice->MonitorOf(ix).has_value());
+  EXPECT_FALSE(f.voice->MonitorOf(ix)->joined);
+  EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix), nullptr);
+  // One supervisor at a time.
+  st = f.voice->StartMonitor(ix, f.bob, core::MonitorMode::kBarge);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kConflict);
+
+  f.voice->OnMonitorAnswered(20, f.sam);
+  f.Flush();
+  const core::Monitor* m = f.engine.MonitorOf(f.tenant, ix);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->supervisor, f.sam);
+  EXPECT_EQ(m->mode, core::MonitorMode::kListen);
+  EXPECT_TRUE(f.voice->MonitorOf(ix)->joined);
+
+  ASSERT_TRUE(f.voice->ChangeMonitor(ix, core::MonitorMode::kWhisper).has_value());
+  EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix)->mode, core::MonitorMode::kWhisper);
+  EXPECT_FALSE(f.voice->ChangeMonitor(ix, core::MonitorMode::kWhisper).has_value());  // already
+  ASSERT_TRUE(f.voice->ChangeMonitor(ix, core::MonitorMode::kBarge).has_value());
+  ASSERT_TRUE(f.voice->StopMonitor(ix).has_value());
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"monitor_mode 20 whisper", "monitor_mode 20 barge",
+                                                    "stop_monitor 20"}));
+  EXPECT_FALSE(f.voice->MonitorOf(ix).has_value());
+  EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix), nullptr);
+  EXPECT_FALSE(f.voice->StopMonitor(ix).has_value());  // not monitored any more
+  EXPECT_EQ(f.Monitors(), (std::vector<std::string>{"started sam listen", "changed whisper",
+                                                    "changed barge", "ended stopped"}));
+  // The supervisor's leg is a CDR leg of the call: rung, answered, ended by the API.
+  auto cdrs = f.Cdrs();
+  ASSERT_EQ(cdrs.size(), 7u) << fmt::format("{}", fmt::join(cdrs, " | "));
+  EXPECT_TRUE(cdrs[4].ends_with(" supervisor")) << cdrs[4];
+  EXPECT_TRUE(cdrs[5].starts_with("answered ")) << cdrs[5];
+  EXPECT_TRUE(cdrs[6].ends_with(" answered stopped system")) << cdrs[6];
+  // The call goes on untouched.
+  EXPECT_EQ(f.Ix(20)->state, core::InteractionState::kConnected);
+}
+
+TEST(VoiceMonitor, SupervisorHangUpThenCallEndEndTheMonitor) {
+  MonitorFixture f;
+  f.engine.SetPhone(f.sam, true);
+  const core::InteractionId ix = f.Bridged(21);
+  ASSERT_TRUE(f.voice->StartMonitor(ix, f.sam, core::MonitorMode::kWhisper).has_value());
+  f.voice->OnMonitorAnswered(21, f.sam);
+  f.voice->OnMonitorEnded(21, f.sam, 0);  // the supervisor hangs up
+  f.Flush();
+  EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix), nullptr);
+  EXPECT_EQ(f.Ix(21)->state, core::InteractionState::kConnected);
+  // Again, and the customer hangs up: the call's end ends the monitor (its leg with the call).
+  ASSERT_TRUE(f.voice->StartMonitor(ix, f.sam, core::MonitorMode::kBarge).has_value());
+  f.voice->OnMonitorAnswered(21, f.sam);
+  f.rec.Take();
+  f.voice->OnCustomerHangUp(21);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 21"}));
+  EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix), nullptr);
+  EXPECT_EQ(f.Monitors(), (std::vector<std::string>{"started sam whisper", "ended supervisor_hung_up",
+                                                    "started sam barge", "ended call_ended"}));
+  EXPECT_EQ(f.engine.live_cdr_legs(), 0u);
+}
+
+TEST(VoiceMonitor, NoAnswerTransferAndCallsThatCannotBeMonitored) {
+  MonitorFixture f;
+  f.engine.SetPhone(f.sam, true);
+  f.Available(f.alice);
+  f.Call(22);
+  const core::InteractionId waiting = f.Ix(22)->id;  // the only call so far
+  f.voice->OnAgentFailed(22, f.alice, 486);  // back in the queue: not connected
+  f.Flush();
+  auto st = f.voice->StartMonitor(waiting, f.sam, core::MonitorMode::kListen);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(f.voice->StartMonitor(12345, f.sam, core::MonitorMode::kListen).error().code,
+            ErrorCode::kConflict);  // no call
+  f.voice->OnCustomerHangUp(22);
+  f.Flush();
+
+  const core::InteractionId ix = f.Bridged(23);
+  EXPECT_EQ(f.voice->StartMonitor(ix, f.alice, core::MonitorMode::kListen).error().code,
+            ErrorCode::kConflict);  // the call's own agent
+  // The supervisor's phone is busy: the monitor is gone, a CDR leg says why.
+  ASSERT_TRUE(f.voice->StartMonitor(ix, f.sam, core::MonitorMode::kListen).has_value());
+  f.voice->OnMonitorEnded(23, f.sam, 486);
+  EXPECT_FALSE(f.voice->MonitorOf(ix).has_value());
+  auto cdrs = f.Cdrs();
+  EXPECT_TRUE(cdrs.back().ends_with(" busy 486 supervisor")) << cdrs.back();
+  // A late answer of a monitor that ended is dropped.
+  f.rec.Take();
+  f.voice->OnMonitorAnswered(23, f.sam);
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"stop_monitor 23"}));
+
+  // Transfer to a queue: the monitor follows the agent leg and ends (Requeue ends its leg).
+  ASSERT_TRUE(f.voice->StartMonitor(ix, f.sam, core::MonitorMode::kListen).has_value());
+  f.voice->OnMonitorAnswered(23, f.sam);
+  f.Flush();
+  f.rec.Take();
+  ASSERT_TRUE(f.engine.Transfer(f.alice, ix, f.queue).has_value());
+  f.Flush();
+  EXPECT_EQ(f.rec.Take().front(), "requeue 23");
+  EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix), nullptr);
+  EXPECT_EQ(f.Monitors().back(), "ended transferred");
 }
 
 }  // namespace

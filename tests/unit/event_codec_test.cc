@@ -363,6 +363,20 @@ void ExpectSame(const RecordingEnded& a, const RecordingEnded& b) {
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.reason, b.reason);
 }
+void ExpectSame(const MonitorStarted& a, const MonitorStarted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.interaction, b.interaction);
+  EXPECT_EQ(a.supervisor, b.supervisor);
+  EXPECT_EQ(a.mode, b.mode);
+}
+void ExpectSame(const MonitorChanged& a, const MonitorChanged& b) {
+  EXPECT_EQ(a.interaction, b.interaction);
+  EXPECT_EQ(a.mode, b.mode);
+}
+void ExpectSame(const MonitorEnded& a, const MonitorEnded& b) {
+  EXPECT_EQ(a.interaction, b.interaction);
+  EXPECT_EQ(a.reason, b.reason);
+}
 
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
@@ -553,6 +567,9 @@ std::vector<EventBody> SampleEvents() {
       RecordingStarted{80, 3, big, "recordings/3/9007199254740993.wav"},
       RecordingPaused{80, false},
       RecordingEnded{80, "restart"},
+      MonitorStarted{3, big, 78, MonitorMode::kWhisper},
+      MonitorChanged{big, MonitorMode::kBarge},
+      MonitorEnded{big, "supervisor_hung_up"},
   };
 }
 
@@ -584,7 +601,9 @@ TEST(Names, EventTypeNamesAreStable) {
       "cdr.leg_started",     "cdr.leg_answered",
       "cdr.leg_ended",
       "recording.started",   "recording.paused",
-      "recording.ended"};
+      "recording.ended",
+      "monitor.started",     "monitor.changed",
+      "monitor.ended"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);
@@ -615,6 +634,7 @@ TEST(Names, EnumsRoundTrip) {
   ExpectNames<CdrResult>({"answered", "no_answer", "busy", "failed", "abandoned"}, ParseCdrResult);
   ExpectNames<CdrParty>({"unknown", "customer", "agent", "transfer", "supervisor", "system"},
                         ParseCdrParty);
+  ExpectNames<MonitorMode>({"listen", "whisper", "barge"}, ParseMonitorMode);
   EXPECT_EQ(ParseRole("Agent"), std::nullopt);  // case matters
 }
 

@@ -272,6 +272,9 @@ struct Api::Impl {
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/resume", Access::kMember, &Impl::ResumeCall, "Take a call off hold (its agent, supervisors)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/recording/pause", Access::kMember, &Impl::PauseRecording, "Pause a call's recording, e.g. for a card number (its agent, supervisors)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/recording/resume", Access::kMember, &Impl::ResumeRecording, "Resume a call's paused recording (its agent, supervisors)");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/monitor", Access::kSupervisor, &Impl::StartMonitor, "Monitor a connected call: Homeline rings the supervisor's registered phone, which joins in mode listen, whisper or barge");
+    Add("PUT", "/api/v1/tenants/{tenant}/interactions/{id}/monitor", Access::kSupervisor, &Impl::ChangeMonitor, "Change the monitor's mode live (listen, whisper, barge)");
+    Add("DELETE", "/api/v1/tenants/{tenant}/interactions/{id}/monitor", Access::kSupervisor, &Impl::StopMonitor, "End the monitor: the supervisor's phone gets BYE");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/callback", Access::kMember, &Impl::Callback, "Turn a waiting contact into a callback that keeps its place");
     Add("GET", "/api/v1/tenants/{tenant}/me/presence", Access::kMember, &Impl::GetMyPresence, "The caller's presence and activity");
     Add("PUT", "/api/v1/tenants/{tenant}/me/presence", Access::kMember, &Impl::PutMyPresence, "Set presence: available, break (with reason) or offline");
@@ -1023,7 +1026,7 @@ struct Api::Impl {
     json out = json::array();
     for (const core::Interaction* ix : engine.Interactions(c.tenant, live)) {
       if (!c.AtLeast(Role::kSupervisor) && ix->agent != c.user->id) continue;
-      out.push_back(InteractionJson(*ix));
+      out.push_back(IxView(c, *ix));
     }
     return Done(JsonResponse(out));
   }
@@ -1062,7 +1065,7 @@ struct Api::Impl {
     if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
     if (!c.AtLeast(Role::kSupervisor) && ix->agent != c.user->id)
       return Err(ErrorCode::kForbidden, "not your interaction");
-    return Done(JsonResponse(InteractionJson(*ix)));
+    return Done(JsonResponse(IxView(c, *ix)));
   }
 
   Outcome IxResult(Ctx& c, const core::Interaction* ix, const Status& st) {
@@ -1140,6 +1143,72 @@ struct Api::Impl {
     out[field] = value;
     return Done(JsonResponse(out));
   }
+  // Supervisor monitoring (docs/api.md "Monitor"). The view of a monitored call (supervisors
+  // and admins only: agents are not told who listens) carries "monitor".
+  void AddMonitor(json& j, const core::Interaction& ix) {
+    if (ix.channel != core::Channel::kVoice || !api->voice_monitor_.state) return;
+    auto m = api->voice_monitor_.state(ix.id);
+    if (!m) return;
+    json v{{"supervisor", m->supervisor},
+           {"mode", core::Name(m->mode)},
+           {"state", m->joined ? "joined" : "ringing"},
+           {"started", nullptr}};
+    if (const core::Monitor* joined = engine.MonitorOf(ix.tenant, ix.id)) {
+      v["started"] = joined->started;
+      v["mode_since"] = joined->mode_since;
+    }
+    j["monitor"] = std::move(v);
+  }
+  json IxView(Ctx& c, const core::Interaction& ix) {
+    json j = InteractionJson(ix);
+    if (c.AtLeast(Role::kSupervisor)) AddMonitor(j, ix);
+    return j;
+  }
+  Status ReadMonitorMode(const json& body, core::MonitorMode& mode, bool required) {
+    if (auto st = OnlyFields(body, {"mode"}); !st) return st;
+    std::string text;
+    if (auto st = Want(body, "mode", text, required, 32); !st) return st;
+    if (text.empty() && !required) return {};
+    auto parsed = core::ParseMonitorMode(text);
+    if (!parsed) return Fail(ErrorCode::kBadRequest, "mode must be listen, whisper or barge");
+    mode = *parsed;
+    return {};
+  }
+  // The voice interaction of the path: 404 when not in this tenant (before the body is read:
+  // another tenant's call stays unknown whatever the body), then the body, then 409 when the
+  // interaction is not a call that can be monitored.
+  Status MonitoredCall(const core::Interaction* ix) {
+    if (ix->channel != core::Channel::kVoice || !api->voice_monitor_.start)
+      return Fail(ErrorCode::kConflict, "the interaction is not a bridged voice call");
+    return {};
+  }
+  Outcome StartMonitor(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    core::MonitorMode mode = core::MonitorMode::kListen;
+    TRY(ReadMonitorMode(c.body, mode, false));
+    TRY(MonitoredCall(ix));
+    TRY(api->voice_monitor_.start(ix->id, c.user->id, mode));
+    return Done(JsonResponse(IxView(c, *ix), 202));
+  }
+  Outcome ChangeMonitor(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    core::MonitorMode mode = core::MonitorMode::kListen;
+    TRY(ReadMonitorMode(c.body, mode, true));
+    TRY(MonitoredCall(ix));
+    TRY(api->voice_monitor_.change(ix->id, mode));
+    return Done(JsonResponse(IxView(c, *ix)));
+  }
+  Outcome StopMonitor(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    TRY(OnlyFields(c.body, {}));
+    TRY(MonitoredCall(ix));
+    TRY(api->voice_monitor_.stop(ix->id));
+    return Done(JsonResponse(IxView(c, *ix)));
+  }
+
   Outcome HoldCall(Ctx& c) { return CallAction(c, "hold", "on_hold", true); }
   Outcome ResumeCall(Ctx& c) { return CallAction(c, "resume", "on_hold", false); }
   Outcome PauseRecording(Ctx& c) { return CallAction(c, "pause_recording", "recording_paused", true); }

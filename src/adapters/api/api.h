@@ -96,6 +96,21 @@ class Api {
   using VoiceAction = std::function<Status(core::InteractionId, const std::string& action)>;
   void SetVoiceAction(VoiceAction fn) { voice_action_ = std::move(fn); }
 
+  // Supervisor monitoring of live calls (the server's sip::VoiceService; docs/api.md
+  // "Monitor"). Unset (SIP off): no call is ever bridged, POST .../monitor answers 409.
+  struct MonitorState {
+    core::UserId supervisor = 0;
+    core::MonitorMode mode = core::MonitorMode::kListen;
+    bool joined = false;  // the supervisor's phone answered
+  };
+  struct VoiceMonitor {
+    std::function<Status(core::InteractionId, core::UserId supervisor, core::MonitorMode)> start;
+    std::function<Status(core::InteractionId, core::MonitorMode)> change;
+    std::function<Status(core::InteractionId)> stop;
+    std::function<std::optional<MonitorState>(core::InteractionId)> state;
+  };
+  void SetVoiceMonitor(VoiceMonitor m) { voice_monitor_ = std::move(m); }
+
   // The OpenAPI 3 document, generated from the route table.
   std::string OpenApiJson() const;
   // Every (method, path pattern) the router serves, for the test that checks the document.
@@ -109,6 +124,7 @@ class Api {
   std::shared_ptr<core::wfm::MipSolver> schedule_solver_;
   EventScan event_scan_;
   VoiceAction voice_action_;
+  VoiceMonitor voice_monitor_;
 };
 
 }  // namespace homeline::api

@@ -341,10 +341,15 @@ class Worker {
     Detach(b);
     a->peer = b;
     b->peer = a;
+    if (Mixed(a_id) || Mixed(b_id)) ApplyMixes();  // a held call resumed: the mix follows
   }
 
   void Unbridge(LegId id) {
-    if (Leg* leg = Find(id)) Detach(leg);
+    Leg* leg = Find(id);
+    if (!leg) return;
+    const LegId peer = leg->peer ? leg->peer->id : 0;
+    Detach(leg);
+    if (Mixed(id) || Mixed(peer)) ApplyMixes();  // held: see ApplyMixes
   }
 
   void StartRecording(LegId customer_id, LegId agent_id, std::string path) {
@@ -433,6 +438,15 @@ class Worker {
     leg->peer = nullptr;
   }
 
+  // Whether a listen session names the leg as customer or agent (cheap: sessions are few, and
+  // bridging, which every call does, must not walk every leg for nothing).
+  bool Mixed(LegId id) const {
+    if (id == 0) return false;
+    for (const ListenSession& s : sessions_)
+      if (s.customer == id || s.agent == id) return true;
+    return false;
+  }
+
   void StopListenQuiet(LegId supervisor) {
     std::erase_if(sessions_, [&](const ListenSession& s) { return s.supervisor == supervisor; });
   }
@@ -449,8 +463,17 @@ class Worker {
       Leg* cust = Find(s.customer);
       Leg* agent = Find(s.agent);
       if (!sup || !cust || !agent) continue;
+      const bool talks = s.mode == ListenMode::kWhisper || s.mode == ListenMode::kBarge;
+      if (cust->peer != agent) {
+        // Held (customer and agent unbridged; the customer hears music): the supervisor hears
+        // the agent side only and, whispering or barging, still talks to the agent alone. The
+        // customer on hold is heard by nobody, as without a supervisor.
+        sup->mix = {agent};
+        if (talks) agent->mix = {sup};
+        continue;
+      }
       sup->mix = {cust, agent};
-      if (s.mode == ListenMode::kWhisper || s.mode == ListenMode::kBarge) agent->mix = {cust, sup};
+      if (talks) agent->mix = {cust, sup};
       if (s.mode == ListenMode::kBarge) cust->mix = {agent, sup};
     }
     for (auto& [cid, r] : recordings_) {

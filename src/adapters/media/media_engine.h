@@ -153,6 +153,8 @@ class MediaEngine {
   void StopRecording(LegId customer);
 
   // The supervisor's leg joins the customer/agent call in `mode`; calling again changes mode.
+  // The mix follows the bridge: while customer and agent are unbridged (hold), the supervisor
+  // hears the agent only, and whisper and barge reach the agent only (docs/decisions.md).
   void Listen(LegId supervisor, LegId customer, LegId agent, ListenMode mode);
   void StopListen(LegId supervisor);
 

@@ -114,6 +114,18 @@ class CallControl {
   // the customer left: the number for an outbound call). After that the number hanging up ends
   // the call: CustomerHungUp for an outbound call, NumberHungUp otherwise.
   virtual void Dial(CallId /*call*/, DialOut /*target*/) {}
+  // Supervisor monitoring (docs/decisions.md "Supervisor monitoring"): ring the supervisor's
+  // registered phone (sip_user: its registration's user name) from a bridged call; once it
+  // answers, its media joins the call's customer and agent legs through the media mixer in
+  // `mode`. Ends with CallHappenings::MonitorAnswered or MonitorEnded. The parties' legs are
+  // not touched (no re-INVITE): what changes for them is only what the mixer sends them.
+  // A call has one monitor leg at most; the leg ends with the agent leg (hang-up, transfer).
+  virtual void Monitor(CallId /*call*/, core::UserId /*supervisor*/, std::string /*sip_user*/,
+                       core::MonitorMode /*mode*/, DurationMs /*timeout*/) {}
+  // Changes the mode of the monitor leg of `supervisor` (applied on answer if still ringing).
+  virtual void SetMonitorMode(CallId /*call*/, core::UserId /*supervisor*/, core::MonitorMode /*mode*/) {}
+  // Ends the monitor leg of `supervisor` (CANCEL or BYE). A newer leg of another is left alone.
+  virtual void StopMonitor(CallId /*call*/, core::UserId /*supervisor*/) {}
 };
 
 inline CallId CallControl::NewCall() {

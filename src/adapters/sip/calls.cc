@@ -108,13 +108,14 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Impl* impl = nullptr;
     CallId call = 0;
     bool agent_side = false;
-    core::UserId agent = 0;
-    std::uint64_t serial = 0;  // which agent leg of the call
+    core::UserId agent = 0;    // the agent, or the supervisor of a monitor leg
+    std::uint64_t serial = 0;  // which agent (or monitor) leg of the call
     // A leg to a number through a trunk (Dial): its digest credentials, and whether they were
     // given already (a second challenge fails the leg rather than loop).
     bool number = false;
     std::string auth_user, auth_password;
     bool auth_tried = false;
+    bool monitor_side = false;  // a supervisor's monitor leg (CallControl::Monitor)
   };
   struct AgentLeg {
     struct sipsess* sess = nullptr;
@@ -122,6 +123,18 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     core::UserId agent = 0;
     bool established = false;
     LocalMedia sdp;  // what we offered on this leg
+    std::unique_ptr<LegRef> ref;
+    struct tmr ring_tmr {};
+  };
+  // A supervisor's phone monitoring the call (CallControl::Monitor): rung like an agent leg,
+  // then joined to the mixer with the customer and agent legs.
+  struct MonitorLeg {
+    struct sipsess* sess = nullptr;
+    media::LegId media = 0;
+    core::UserId supervisor = 0;
+    core::MonitorMode mode = core::MonitorMode::kListen;
+    bool established = false;
+    LocalMedia sdp;
     std::unique_ptr<LegRef> ref;
     struct tmr ring_tmr {};
   };
@@ -163,6 +176,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     WaitPrompts prompts;
     std::uint64_t agent_serial = 0;
     std::unique_ptr<AgentLeg> agent;
+    std::unique_ptr<MonitorLeg> monitor;
   };
   std::unordered_map<CallId, std::unique_ptr<Call>> calls;
   std::unordered_map<media::LegId, CallId> by_customer_media;
@@ -196,7 +210,12 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     if (c == nullptr) return EPROTO;
     LocalMedia* lm = nullptr;
     media::LegId leg = 0;
-    if (!ref->agent_side) {
+    if (ref->monitor_side) {
+      if (MonitorLeg* m = self->MonitorOf(ref)) {
+        lm = &m->sdp;
+        leg = m->media;
+      }
+    } else if (!ref->agent_side) {
       lm = &c->customer_sdp;
       leg = c->customer_media;
     } else if (AgentLeg* a = self->AgentOf(ref)) {
@@ -951,12 +970,172 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   void DoRequeue(CallId id) {
     Call* c = Find(id);
     if (c == nullptr) return;
+    ReleaseMonitorLeg(*c);  // the monitor follows the agent leg
     if (c->agent) {
       media.Unbridge(c->customer_media);
       ReleaseAgentLeg(*c);  // BYE
     }
     c->waiting_music = true;
     PlayMusic(*c);
+  }
+
+  // ---- monitor leg (a supervisor) -------------------------------------------------------------
+
+  static media::ListenMode ListenOf(core::MonitorMode m) {
+    switch (m) {
+      case core::MonitorMode::kWhisper: return media::ListenMode::kWhisper;
+      case core::MonitorMode::kBarge: return media::ListenMode::kBarge;
+      default: return media::ListenMode::kListen;
+    }
+  }
+
+  MonitorLeg* MonitorOf(LegRef* ref) {
+    Call* c = Find(ref->call);
+    if (c == nullptr || !c->monitor || c->monitor->ref.get() != ref) return nullptr;
+    return c->monitor.get();
+  }
+
+  // The answered monitor leg hears (and, whispering or barging, is heard) through the mixer.
+  // Nothing is sent to the customer's or the agent's phone: their dialogs stay as they are.
+  void JoinMonitor(Call& c) {
+    if (!c.monitor || !c.monitor->established || !c.agent || c.customer_media == 0) return;
+    media.Listen(c.monitor->media, c.customer_media, c.agent->media, ListenOf(c.monitor->mode));
+  }
+
+  void ReleaseMonitorLeg(Call& c) {
+    if (!c.monitor) return;
+    std::unique_ptr<MonitorLeg> leg = std::move(c.monitor);
+    tmr_cancel(&leg->ring_tmr);
+    if (leg->media != 0) media.CloseLeg(leg->media);  // ends the mix
+    graveyard.Add(leg->sess, std::move(leg->ref));
+  }
+
+  static int OnMonitorAnswer(const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    MonitorLeg* leg = self->MonitorOf(ref);
+    if (leg == nullptr) return 0;
+    auto md = ParseSdp(Body(msg));
+    std::optional<int> codec;
+    if (md) codec = ChooseCodec(*md);
+    if (!md || !codec) {
+      spdlog::info("sip: call={} supervisor={} answered with unusable SDP", ref->call, ref->agent);
+      return EPROTO;
+    }
+    self->media.SetRemote(leg->media, media::Endpoint{md->address, md->port}, CodecOf(*codec), -1);
+    return 0;
+  }
+  static void OnMonitorEstablished(const struct sip_msg*, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    MonitorLeg* leg = self->MonitorOf(ref);
+    if (leg == nullptr) return;
+    leg->established = true;
+    tmr_cancel(&leg->ring_tmr);
+    self->JoinMonitor(*self->Find(ref->call));
+    self->happenings.MonitorAnswered(ref->call, ref->agent);
+  }
+  static void OnMonitorClosed(int err, const struct sip_msg* msg, void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    MonitorLeg* leg = self->MonitorOf(ref);
+    if (leg == nullptr) return;
+    const bool was_up = leg->established;
+    const int status = msg && msg->scode >= 300 ? msg->scode : (err == ETIMEDOUT ? 408 : 480);
+    const CallId id = ref->call;
+    const core::UserId supervisor = ref->agent;
+    self->ReleaseMonitorLeg(*self->Find(id));
+    spdlog::info("sip: call={} supervisor={} monitor leg ended ({})", id, supervisor,
+                 was_up ? std::string("hung up") : std::to_string(status));
+    self->happenings.MonitorEnded(id, supervisor, was_up ? 0 : status);
+  }
+  static void OnMonitorRingTimeout(void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    Impl* self = ref->impl;
+    MonitorLeg* leg = self->MonitorOf(ref);
+    if (leg == nullptr || leg->established) return;
+    const CallId id = ref->call;
+    const core::UserId supervisor = ref->agent;
+    self->ReleaseMonitorLeg(*self->Find(id));  // CANCEL
+    self->happenings.MonitorEnded(id, supervisor, 408);
+  }
+
+  void DoMonitor(CallId id, core::UserId supervisor, const std::string& sip_user,
+                 core::MonitorMode mode, DurationMs timeout) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->bridged || !c->agent) {
+      happenings.MonitorEnded(id, supervisor, 481);  // the call ended meanwhile
+      return;
+    }
+    ReleaseMonitorLeg(*c);
+    std::optional<AgentBinding> b;
+    if (bindings && !sip_user.empty()) b = bindings(sip_user);
+    if (!b) {
+      spdlog::info("sip: call={} supervisor={} ({}) has no registered phone", id, supervisor, sip_user);
+      happenings.MonitorEnded(id, supervisor, 480);
+      return;
+    }
+    auto leg = std::make_unique<MonitorLeg>();
+    leg->supervisor = supervisor;
+    leg->mode = mode;
+    leg->ref = std::make_unique<LegRef>(this, id, false, supervisor, ++c->agent_serial);
+    leg->ref->monitor_side = true;
+    auto ml = media.OpenLegNear(c->customer_media);
+    if (!ml) {
+      spdlog::warn("sip: call={} no media port for the monitor leg: {}", id, ml.error().message);
+      happenings.MonitorEnded(id, supervisor, 503);
+      return;
+    }
+    leg->media = ml->id;
+    LocalMedia lm;
+    lm.address = media.address();
+    lm.port = ml->local_port;
+    lm.codec_pt = c->codec;  // the mixer encodes for this leg's codec
+    lm.dtmf_pt = std::nullopt;
+    lm.session_id = id * 2 + 2;
+    lm.version = 1;
+    leg->sdp = lm;
+    struct mbuf* desc = ToMbuf(BuildSdp(lm));
+    // The supervisor's phone shows whom the call is with.
+    const std::string from_uri = fmt::format(
+        "sip:{}@{}", c->from_user.empty() ? "anonymous" : c->from_user, stack.host());
+    const std::string from_name =
+        "Monitor " + (c->from_name.empty() ? c->from_user : c->from_name);
+    const std::string our_rr = fmt::format("sip:{}:{}", stack.host(), stack.port());
+    const char* routev[] = {b->route.c_str()};
+    int err = sipsess_connect(&leg->sess, stack.sessions(), b->contact.c_str(), from_name.c_str(),
+                              from_uri.c_str(), "homeline", routev, 1, "application/sdp", desc,
+                              nullptr, nullptr, false, OnOffer, OnMonitorAnswer, OnAgentProgress,
+                              OnMonitorEstablished, nullptr, nullptr, OnMonitorClosed,
+                              leg->ref.get(),
+                              "Record-Route: <%s;lr>\r\nRecord-Route: <%s;lr>\r\n%s",
+                              our_rr.c_str(), b->route.c_str(), kAllow);
+    mem_deref(desc);
+    if (err != 0) {
+      spdlog::warn("sip: call={} supervisor={} INVITE to {} failed: {}", id, supervisor,
+                   b->contact, std::strerror(err));
+      media.CloseLeg(leg->media);
+      happenings.MonitorEnded(id, supervisor, 503);
+      return;
+    }
+    Count(&CallsStats::invites_out);
+    tmr_init(&leg->ring_tmr);
+    tmr_start(&leg->ring_tmr, static_cast<std::uint64_t>(std::max<DurationMs>(timeout, 1000)),
+              OnMonitorRingTimeout, leg->ref.get());
+    c->monitor = std::move(leg);
+  }
+
+  void DoSetMonitorMode(CallId id, core::UserId supervisor, core::MonitorMode mode) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->monitor || c->monitor->supervisor != supervisor) return;
+    c->monitor->mode = mode;
+    JoinMonitor(*c);  // a no-op until answered; then the mixer changes mode in place
+  }
+
+  void DoStopMonitor(CallId id, core::UserId supervisor) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->monitor || c->monitor->supervisor != supervisor) return;
+    ReleaseMonitorLeg(*c);
   }
 
   // Ends both legs of a call and forgets it. No happening: the caller reports what it needs.
@@ -968,6 +1147,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     SetLive();
     spdlog::debug("sip: call={} ends: {}", id, cause);
     c->bridged = false;
+    ReleaseMonitorLeg(*c);
     ReleaseAgentLeg(*c);
     if (c->customer != nullptr && !c->answered && !c->outbound)
       (void)sipsess_reject(c->customer, 480, "Temporarily Unavailable", nullptr);
@@ -1075,6 +1255,19 @@ void Calls::PlayMenu(CallId call, std::uint64_t round, std::string prompt_text,
                      std::string prompt_path, DurationMs timeout) {
   impl_->stack.Post([s = impl_, call, round, t = std::move(prompt_text), p = std::move(prompt_path),
                      timeout] { s->DoPlayMenu(call, round, t, p, timeout); });
+}
+
+void Calls::Monitor(CallId call, core::UserId supervisor, std::string sip_user,
+                    core::MonitorMode mode, DurationMs timeout) {
+  impl_->stack.Post([s = impl_, call, supervisor, u = std::move(sip_user), mode, timeout] {
+    s->DoMonitor(call, supervisor, u, mode, timeout);
+  });
+}
+void Calls::SetMonitorMode(CallId call, core::UserId supervisor, core::MonitorMode mode) {
+  impl_->stack.Post([s = impl_, call, supervisor, mode] { s->DoSetMonitorMode(call, supervisor, mode); });
+}
+void Calls::StopMonitor(CallId call, core::UserId supervisor) {
+  impl_->stack.Post([s = impl_, call, supervisor] { s->DoStopMonitor(call, supervisor); });
 }
 
 void Calls::HangUpAll() {

@@ -55,6 +55,12 @@ class CallHappenings {
   virtual void NumberAnswered(CallId /*call*/) {}
   virtual void NumberFailed(CallId /*call*/, int /*status*/) {}
   virtual void NumberHungUp(CallId /*call*/) {}
+  // The supervisor's phone answered a CallControl::Monitor leg: its media is in the mix.
+  virtual void MonitorAnswered(CallId /*call*/, core::UserId /*supervisor*/) {}
+  // The supervisor's leg ended on the wire: status >= 300 when it never answered (486, 480
+  // not registered, 408 no answer), 0 when the supervisor hung up. Not reported for a leg
+  // Homeline ended (StopMonitor, the call's end, a transfer).
+  virtual void MonitorEnded(CallId /*call*/, core::UserId /*supervisor*/, int /*status*/) {}
 };
 
 // Where an agent's phone is reached: its registered Contact and the address (and transport)
@@ -103,6 +109,10 @@ class Calls final : public CallControl {
   void CallAgent(CallId call, core::UserId agent, std::string sip_user, std::string show,
                  DurationMs timeout) override;
   void Dial(CallId call, DialOut target) override;
+  void Monitor(CallId call, core::UserId supervisor, std::string sip_user, core::MonitorMode mode,
+               DurationMs timeout) override;
+  void SetMonitorMode(CallId call, core::UserId supervisor, core::MonitorMode mode) override;
+  void StopMonitor(CallId call, core::UserId supervisor) override;
 
   // Where menu prompts spoken from text are cached (data_dir/prompts, ivr_<hash>.wav). Empty:
   // a text prompt is not played (the wait for a key starts at once). Before Install.

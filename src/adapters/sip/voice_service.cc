@@ -96,6 +96,7 @@ void VoiceService::End(CallId id, const std::string& cause, core::CdrParty by) {
   auto it = calls_.find(id);
   if (it == calls_.end()) return;
   Call& c = it->second;
+  EndMonitor(c, "call_ended", cause, by);  // HangUp below ends its leg with the others
   EndAgentCdr(c, c.agent_answered ? core::CdrResult::kAnswered : core::CdrResult::kNoAnswer,
               c.agent_answered ? cause : "CANCEL", by);
   if (c.customer_cdr != 0) {
@@ -293,6 +294,8 @@ void VoiceService::OnEvent(const core::Event& e) {
           if (c.state == State::kBridged) {
             // Transferred to a queue: the agent's phone hangs up, the customer waits again
             // (the engine may offer it in the same command: that ring follows this order).
+            // The monitor follows the agent leg it mixes: Requeue ends it too.
+            EndMonitor(c, "transferred", "transfer", core::CdrParty::kSystem);
             EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
             c.state = State::kWaiting;
             c.agent = 0;
@@ -387,6 +390,127 @@ bool VoiceService::OnHold(core::InteractionId id) const {
   return call != 0 && calls_.at(call).on_hold;
 }
 
+// ---- supervisor monitoring ---------------------------------------------------------------------
+
+Status VoiceService::StartMonitor(core::InteractionId id, core::UserId supervisor,
+                                  core::MonitorMode mode) {
+  const CallId call = CallOf(id);
+  if (call == 0) return Fail(ErrorCode::kConflict, "the interaction is not a live voice call");
+  Call& c = calls_.at(call);
+  if (c.state != State::kBridged)
+    return Fail(ErrorCode::kConflict, "the call is not connected to an agent");
+  if (c.monitor) {
+    const core::User* u = engine_.FindUser(c.monitor->supervisor);
+    return Fail(ErrorCode::kConflict,
+                fmt::format("the call is monitored already (by {}); one supervisor at a time",
+                            u ? u->login : std::string("another supervisor")));
+  }
+  if (c.agent == supervisor) return Fail(ErrorCode::kConflict, "you are the agent on this call");
+  const core::Agent* a = engine_.FindAgent(supervisor);
+  const std::string sip_user = sip_user_of_(supervisor);
+  if (a == nullptr || !a->phone)
+    return Fail(ErrorCode::kConflict,
+                fmt::format("your phone is not registered (SIP user {}): register it, then try again",
+                            sip_user));
+  c.monitor = MonitorState{supervisor, mode, false};
+  core::CdrLegStart leg;
+  leg.tenant = c.tenant;
+  leg.call = c.customer_cdr;
+  leg.interaction = c.interaction;
+  leg.role = core::CdrRole::kSupervisor;
+  leg.outbound = true;
+  leg.to = sip_user.substr(0, 256);
+  leg.agent = supervisor;
+  if (const core::Interaction* ix = engine_.FindInteraction(c.tenant, c.interaction)) {
+    leg.from = ix->customer().phone.substr(0, 256);
+    leg.queue = ix->queue;
+  }
+  if (c.customer_cdr != 0) {
+    if (auto cdr = engine_.StartCdrLeg(std::move(leg))) c.monitor_cdr = *cdr;
+  }
+  spdlog::info("voice: call={} supervisor={} monitor ({}): ringing {}", call, supervisor,
+               core::Name(mode), sip_user);
+  control_.Monitor(call, supervisor, sip_user, mode, 30 * kSecond);
+  return {};
+}
+
+Status VoiceService::ChangeMonitor(core::InteractionId id, core::MonitorMode mode) {
+  const CallId call = CallOf(id);
+  Call* c = call == 0 ? nullptr : Find(call);
+  if (c == nullptr || !c->monitor) return Fail(ErrorCode::kConflict, "the call is not monitored");
+  if (c->monitor->mode == mode)
+    return Fail(ErrorCode::kConflict, fmt::format("the monitor is in {} mode already", core::Name(mode)));
+  c->monitor->mode = mode;
+  if (c->monitor->joined) (void)engine_.ChangeMonitor(c->tenant, c->interaction, mode);
+  control_.SetMonitorMode(call, c->monitor->supervisor, mode);
+  return {};
+}
+
+Status VoiceService::StopMonitor(core::InteractionId id) {
+  const CallId call = CallOf(id);
+  Call* c = call == 0 ? nullptr : Find(call);
+  if (c == nullptr || !c->monitor) return Fail(ErrorCode::kConflict, "the call is not monitored");
+  const core::UserId supervisor = c->monitor->supervisor;
+  EndMonitor(*c, "stopped", "stopped", core::CdrParty::kSystem);
+  control_.StopMonitor(call, supervisor);
+  return {};
+}
+
+std::optional<VoiceService::MonitorState> VoiceService::MonitorOf(core::InteractionId id) const {
+  const CallId call = CallOf(id);
+  if (call == 0) return std::nullopt;
+  return calls_.at(call).monitor;
+}
+
+void VoiceService::EndMonitor(Call& c, const std::string& reason, const std::string& cause,
+                              core::CdrParty by) {
+  if (!c.monitor) return;
+  const bool joined = c.monitor->joined;
+  if (joined) (void)engine_.EndMonitor(c.tenant, c.interaction, reason);
+  if (c.monitor_cdr != 0) {
+    (void)engine_.EndCdrLeg(c.tenant, c.monitor_cdr,
+                            joined ? core::CdrResult::kAnswered : core::CdrResult::kNoAnswer,
+                            joined ? cause : "CANCEL", by, c.interaction);
+  }
+  c.monitor_cdr = 0;
+  c.monitor.reset();
+}
+
+void VoiceService::OnMonitorAnswered(CallId call, core::UserId supervisor) {
+  Call* c = Find(call);
+  if (c == nullptr || !c->monitor || c->monitor->supervisor != supervisor || c->monitor->joined) {
+    control_.StopMonitor(call, supervisor);  // stopped meanwhile: a late answer
+    return;
+  }
+  if (auto st = engine_.StartMonitor(c->tenant, c->interaction, supervisor, c->monitor->mode); !st) {
+    spdlog::warn("voice: call={} monitor not recorded: {}", call, st.error().message);
+  }
+  if (c->monitor_cdr != 0) (void)engine_.AnswerCdrLeg(c->tenant, c->monitor_cdr);
+  c->monitor->joined = true;
+  spdlog::info("voice: call={} supervisor={} joined ({})", call, supervisor,
+               core::Name(c->monitor->mode));
+}
+
+void VoiceService::OnMonitorEnded(CallId call, core::UserId supervisor, int status) {
+  Call* c = Find(call);
+  if (c == nullptr || !c->monitor || c->monitor->supervisor != supervisor) return;
+  if (c->monitor->joined || status == 0) {
+    EndMonitor(*c, "supervisor_hung_up", "BYE", core::CdrParty::kSupervisor);
+    return;
+  }
+  // Never answered: busy, declined, not reachable, rang out.
+  if (c->monitor_cdr != 0) {
+    (void)engine_.EndCdrLeg(c->tenant, c->monitor_cdr,
+                            status == 486 || status == 600 || status == 603 ? core::CdrResult::kBusy
+                            : status == 408 || status == 480               ? core::CdrResult::kNoAnswer
+                                                                           : core::CdrResult::kFailed,
+                            std::to_string(status), core::CdrParty::kSupervisor, c->interaction);
+  }
+  c->monitor_cdr = 0;
+  c->monitor.reset();
+  spdlog::info("voice: call={} supervisor={} monitor phone answered {}", call, supervisor, status);
+}
+
 void VoiceService::Tick() {
   const TimeMs now = engine_.now();
   // Positions per queue, computed once per tick for the queues that have an announcement due.
@@ -433,6 +557,8 @@ void VoiceService::HangUpAll(const std::string& cause) {
     Call& c = calls_.at(id);
     c.customer_cdr = 0;
     c.agent_cdr = 0;
+    c.monitor_cdr = 0;
+    c.monitor.reset();  // a joined monitor ends at the next start too (Engine::Recover)
     End(id, cause, core::CdrParty::kSystem);
   }
   for (const auto& [id, c] : ivr_) control_.HangUp(id, cause);  // CDR legs ended at next start

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -83,6 +84,10 @@ class VoiceService {
   // A caller in an IVR menu pressed a key or let the wait run out, in PlayMenu's `round`
   // (ivr_calls.cc). Inputs of an earlier round are ignored.
   void OnIvrInput(CallId call, std::uint64_t round, core::IvrInput input);
+  // The supervisor's phone answered a monitor leg, or the leg ended on the wire (status 0: the
+  // supervisor hung up; >= 300: it never answered).
+  void OnMonitorAnswered(CallId call, core::UserId supervisor);
+  void OnMonitorEnded(CallId call, core::UserId supervisor, int status);
 
   // ---- orders from the API (engine thread) -----------------------------------------------------
   // Puts a connected call on hold (the customer hears music) or takes it off. kNotFound: no
@@ -90,6 +95,23 @@ class VoiceService {
   Status Hold(core::InteractionId id, bool on);
   // Whether the call of a connected interaction is on hold.
   bool OnHold(core::InteractionId id) const;
+
+  // Supervisor monitoring (docs/decisions.md "Supervisor monitoring"): rings the supervisor's
+  // registered phone; when it answers, the supervisor joins the call in `mode` (the engine's
+  // monitor.started, a CDR leg with role supervisor from the ring on). kConflict: no live
+  // bridged call for the interaction, the call is monitored already (one supervisor at a
+  // time), the supervisor is the call's agent, or the supervisor's phone is not registered.
+  Status StartMonitor(core::InteractionId id, core::UserId supervisor, core::MonitorMode mode);
+  // Changes the mode live (kConflict: not monitored, or already in that mode).
+  Status ChangeMonitor(core::InteractionId id, core::MonitorMode mode);
+  // Ends the monitor (BYE to the supervisor's phone, or CANCEL while it rings).
+  Status StopMonitor(core::InteractionId id);
+  struct MonitorState {
+    core::UserId supervisor = 0;
+    core::MonitorMode mode = core::MonitorMode::kListen;
+    bool joined = false;  // answered; false while the supervisor's phone rings
+  };
+  std::optional<MonitorState> MonitorOf(core::InteractionId id) const;
   // Pauses (card numbers) or resumes the recording of a connected call. kNotFound: no live
   // call; kConflict: not connected, not recorded, or already in that state.
   Status PauseRecording(core::InteractionId id, bool paused);
@@ -125,6 +147,8 @@ class VoiceService {
     core::CdrLegId customer_cdr = 0;
     core::CdrLegId agent_cdr = 0;
     bool agent_answered = false;
+    std::optional<MonitorState> monitor;  // a supervisor ringing or joined
+    core::CdrLegId monitor_cdr = 0;
     DurationMs announce_every = 0;
     TimeMs last_announce = 0;
   };
@@ -142,6 +166,9 @@ class VoiceService {
   void End(CallId id, const std::string& cause, core::CdrParty by);
   // Ends the engine's record of the current recording, if any (the file ends with the agent leg).
   void EndRecording(Call& c);
+  // Forgets the call's monitor: monitor.ended when it had joined, its CDR leg ended. No order
+  // to the SIP side (the caller gives the one it needs).
+  void EndMonitor(Call& c, const std::string& reason, const std::string& cause, core::CdrParty by);
   // Ends the current agent leg's CDR.
   void EndAgentCdr(Call& c, core::CdrResult result, const std::string& cause, core::CdrParty by);
   // Creates the call's interaction in route's queue and answers with its greeting and music.
