@@ -56,10 +56,11 @@ def _sdp_media(sdp):
 
 class Phone:
     """An agent's phone on 127.0.0.1. mode: 'answer' (after answer_delay s), 'busy' (486),
-    'ring' (never answers), 'hangup' (answers, then sends BYE after talk_s)."""
+    'ring' (never answers), 'hangup' (answers, then sends BYE after talk_s). payloads: what it
+    sends once answered (A-law, one per 20 ms, in turn), instead of its numbered pattern."""
 
     def __init__(self, user, password, server_port, mode="answer", answer_delay=0.2,
-                 talk_s=2.0, sip_port=0):
+                 talk_s=2.0, sip_port=0, payloads=None):
         self.user, self.password, self.server = user, password, ("127.0.0.1", server_port)
         self.mode, self.answer_delay, self.talk_s = mode, answer_delay, talk_s
         self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -77,7 +78,9 @@ class Phone:
         self.rx_pattern = 0    # our pattern packets that came back (echoed by the customer)
         self.rx_other = 0      # other payload types (telephone-event, PCMU)
         self.tx = 0
+        self.payloads = list(payloads) if payloads else None
         self.stop = threading.Event()
+        self._hangup = threading.Event()
         self.thread = None
         self._call = None      # the current dialog: dict
         self._seen = set()
@@ -156,6 +159,14 @@ class Phone:
         self.sip.close()
         self.rtp.close()
 
+    def hangup(self):
+        """Sends BYE on the current (answered) call."""
+        self._hangup.set()
+
+    @property
+    def in_call(self):
+        return bool(self._call and self._call.get("up"))
+
     def _reply(self, msg, addr, code, extra="", body="", to_tag=None):
         h = _hdrs(msg, ("via", "from", "call-id", "cseq", "record-route"))
         to = _hdrs(msg, ("to",))[0]
@@ -174,6 +185,9 @@ class Phone:
             for item in [p for p in pending if p[0] <= now]:
                 pending.remove(item)
                 item[1]()
+            if self._hangup.is_set() and self._call and self._call["up"]:
+                self._hangup.clear()
+                self._bye(self._call)
             r, _, _ = select.select([self.sip, self.rtp], [], [], 0.005)
             if self.sip in r:
                 data, addr = self.sip.recvfrom(65535)
@@ -232,7 +246,10 @@ class Phone:
                 last_tx = time.time()
                 seq += 1
                 self.tx += 1
-                pl = PATTERN + struct.pack("!I", seq) + bytes(152)
+                if self.payloads:
+                    pl = self.payloads[seq % len(self.payloads)]
+                else:
+                    pl = PATTERN + struct.pack("!I", seq) + bytes(152)
                 self.rtp.sendto(struct.pack("!BBHII", 0x80, 8, seq & 0xFFFF, seq * 160, 0x1234) + pl, peer)
 
     def _answer(self, call):
@@ -521,6 +538,27 @@ def alaw_to_linear(b):
     else:
         t = (t + 0x108) << (seg - 1)
     return t if b & 0x80 else -t
+
+
+_ALAW = None
+
+
+def tone_packet(freq, amplitude=4000, rate=8000):
+    """20 ms of a sine at freq as A-law (a whole number of cycles when freq is a multiple of
+    50 Hz, so the same packet repeats seamlessly)."""
+    import math
+    global _ALAW
+    if _ALAW is None:
+        _ALAW = sorted((alaw_to_linear(b), b) for b in range(256))
+    keys = [v for v, _ in _ALAW]
+    import bisect
+    out = bytearray()
+    for i in range(160):
+        x = amplitude * math.sin(2 * math.pi * freq * i / rate)
+        j = bisect.bisect_left(keys, x)
+        cands = [k for k in (j - 1, j) if 0 <= k < len(keys)]
+        out.append(_ALAW[min(cands, key=lambda k: abs(keys[k] - x))][1])
+    return bytes(out)
 
 
 def tone_power(payloads, freq, rate=8000):
