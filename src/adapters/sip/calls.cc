@@ -894,6 +894,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
       return;
     }
     c->ivr.reset();
+    ReleaseMonitorLeg(*c);  // the monitor follows the agent leg it mixes
     if (c->agent) {
       media.Unbridge(c->customer_media);
       ReleaseAgentLeg(*c);  // BYE or CANCEL
