@@ -47,7 +47,7 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     const card = desk.locator('article.card[data-channel="voice"]');
     await card.locator('.pill', { hasText: 'connected' }).waitFor();
     const ixId = Number(await card.getAttribute('data-interaction'));
-    await peer.until((s) => s.customer.heard_agent > 10 && s.phone.heard_customer > 10, 'both hear each other');
+    await peer.until((s) => s.customer.heard_agent > 10 && s.phones.alice.heard_customer > 10, 'both hear each other');
     await shot(desk, 'desktop-call');
 
     // Held meanwhile from another screen (the supervisor, by the API): the page's Hold is
@@ -89,7 +89,7 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
 
     // Hang up from the card: both legs get BYE, the agent wraps up.
     await card.getByRole('button', { name: 'Hang up' }).click();
-    await peer.until((s) => s.customer.bye_in && s.phone.byes_in >= 1, 'both legs hung up');
+    await peer.until((s) => s.customer.bye_in && s.phones.alice.byes_in >= 1, 'both legs hung up');
     await card.locator('.pill', { hasText: 'wrap-up' }).waitFor();
     assert.equal(await card.locator('.call').isVisible(), false);
     await card.getByLabel('Disposition').selectOption('resolved');
@@ -171,16 +171,68 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     await card2.getByLabel('Transfer to queue').selectOption({ label: 'billing' });
     await card2.getByRole('button', { name: 'Transfer' }).click();
     await card2.waitFor({ state: 'detached' });
-    await peer.until((s) => s.phone.byes_in >= 2, 'alice\'s phone hung up by the transfer');
+    await peer.until((s) => s.phones.alice.byes_in >= 2, 'alice\'s phone hung up by the transfer');
     const moved = await server.ok('GET', `${T}/interactions/${ix2}`, undefined, sam);
     assert.deepEqual([moved.state, moved.queue], ['queued', queues.billing.id]);
     assert.equal((await peer.state()).customer.bye_in, false);
     await peer.send({ cmd: 'hangup' });
 
     // The phone unregisters: the desktop says so.
-    assert.equal((await peer.send({ cmd: 'unregister' })).status, 200);
+    assert.equal((await peer.send({ cmd: 'unregister', user: 'alice' })).status, 200);
     await phone.filter({ hasText: 'Phone not registered' }).waitFor();
     assert.deepEqual(desk.errors || [], []);
     assert.deepEqual(calls.errors || [], []);
+    await desk.context().close();
+    await calls.context().close();
+  });
+
+  test('the supervisor listens, whispers and stops from the Calls page', async () => {
+    const sam = await server.login('sam');
+    const alice = await server.login('alice');
+    const page = await signIn(browser, server, 'sam');
+    await page.goto(server.base + '/app/calls.html');
+    await page.locator('#my-phone[data-phone="unregistered"]').waitFor();
+
+    assert.equal((await peer.send({ cmd: 'register', user: 'alice', password: 'demo' })).status, 200);
+    await server.ok('PUT', T + '/me/presence', { state: 'available' }, alice);
+    await peer.send({ cmd: 'call', number: '+15550100' });
+    const row = page.locator('#live tr[data-interaction]');
+    await row.waitFor();
+    const ix = Number(await row.getAttribute('data-interaction'));
+    assert.match(await row.textContent(), /Alice Agent/);
+    assert.match(await row.textContent(), /Vera Customer/);
+
+    // Without a registered phone the API refuses, and the page says why.
+    await row.getByRole('button', { name: 'Listen' }).click();
+    await page.locator('#live-error', { hasText: /phone/i }).waitFor();
+
+    // Sam's phone registers (the page's pill turns); Listen rings it, it answers, sam hears the call.
+    assert.equal((await peer.send({ cmd: 'register', user: 'sam', password: 'demo' })).status, 200);
+    await page.locator('#my-phone[data-phone="registered"]').waitFor();
+    await row.getByRole('button', { name: 'Listen' }).click();
+    await page.locator(`#live tr[data-interaction="${ix}"][data-monitor="listen:joined"]`).waitFor();
+    assert.equal(await page.locator('#live-error').textContent(), '');
+    const joined = await peer.until((s) => s.phones.sam.answered === 1 && s.phones.sam.rx > 20, 'sam hears the call');
+    let view = await server.ok('GET', `${T}/interactions/${ix}`, undefined, sam);
+    assert.deepEqual([view.monitor.mode, view.monitor.state, view.monitor.supervisor], ['listen', 'joined', (await server.ok('GET', '/api/v1/me', undefined, sam)).user.id]);
+    await shot(page, 'calls-monitor');
+
+    // Whisper, live; then Stop: sam's phone gets BYE, the row offers Listen again.
+    await row.getByRole('button', { name: 'Whisper' }).click();
+    await page.locator(`#live tr[data-interaction="${ix}"][data-monitor="whisper:joined"]`).waitFor();
+    view = await server.ok('GET', `${T}/interactions/${ix}`, undefined, sam);
+    assert.equal(view.monitor.mode, 'whisper');
+    await row.getByRole('button', { name: 'Stop' }).click();
+    await peer.until((s) => s.phones.sam.byes_in === 1, 'sam\'s phone hung up');
+    await page.locator(`#live tr[data-interaction="${ix}"][data-monitor=""]`).waitFor();
+    assert.equal((await server.ok('GET', `${T}/interactions/${ix}`, undefined, sam)).monitor, undefined);
+    assert.ok(joined.phones.alice.heard_customer > 0);
+
+    // The call ends: it leaves the live list (an agent frame tells the page).
+    await peer.send({ cmd: 'hangup' });
+    await row.waitFor({ state: 'detached' });
+    await page.locator('#no-live').waitFor();
+    assert.deepEqual(page.errors || [], []);
+    await page.context().close();
   });
 });

@@ -4,7 +4,7 @@ are the integration tests' (tests/integration/sipphone.py): stdlib UDP on 127.0.
 
     python3 voice_peer.py SIP_PORT
     {"cmd": "register", "user": "alice", "password": "demo"}   -> {"status": 200}
-    {"cmd": "unregister"}                                      -> {"status": 200}
+    {"cmd": "unregister", "user": "alice"}                     -> {"status": 200}
     {"cmd": "call", "number": "+15550100"}                     -> {"ok": true}
     {"cmd": "hangup"}                                          -> {"ok": true}
     {"cmd": "state"}                                           -> counters (see state())
@@ -24,14 +24,16 @@ CUSTOMER_PAYLOAD = bytes([0x11, 0x22, 0x33, 0x44]) * 40
 
 def main():
     port = int(sys.argv[1])
-    phone = customer = None
-    user = password = None
+    phones = {}  # user -> (Phone, password): agents' and supervisors' phones
+    customer = None
 
     def state():
-        out = {}
-        if phone:
-            out["phone"] = {"invites": phone.invites, "answered": phone.answered, "byes_in": phone.byes_in,
-                            "heard_customer": sum(1 for p in phone.rx_payloads if p == CUSTOMER_PAYLOAD)}
+        out = {"phones": {}}
+        for user, (phone, _) in phones.items():
+            out["phones"][user] = {
+                "invites": phone.invites, "answered": phone.answered, "byes_in": phone.byes_in,
+                "rx": len(phone.rx_payloads) + phone.rx_pattern + phone.rx_other,
+                "heard_customer": sum(1 for p in phone.rx_payloads if p == CUSTOMER_PAYLOAD)}
         if customer:
             out["customer"] = {"status": customer.status, "bye_in": customer.bye_in, "rx": len(customer.rx),
                                "heard_agent": sum(1 for p in customer.rx if p[:4] == sipphone.PATTERN)}
@@ -45,12 +47,16 @@ def main():
             phone = sipphone.Phone(user, password, port, mode=msg.get("mode", "answer"))
             reply = {"status": phone.register()}
             phone.start(120)
+            phones[user] = (phone, password)
         elif cmd == "unregister":
             # The phone's loop owns its socket: stop it, then unregister its contact (same port).
+            user = msg["user"]
+            phone, password = phones.pop(user)
             sip_port = phone.port
             phone.join(5)
-            phone = sipphone.Phone(user, password, port, sip_port=sip_port)
-            reply = {"status": phone.register(expires=0)}
+            gone = sipphone.Phone(user, password, port, sip_port=sip_port)
+            reply = {"status": gone.register(expires=0)}
+            gone.join(5)
         elif cmd == "call":
             customer = sipphone.Customer(port, number=msg.get("number", "+15550100"), payloads=[CUSTOMER_PAYLOAD])
             customer.start(120)
@@ -66,7 +72,7 @@ def main():
             reply = {"error": f"unknown command {cmd}"}
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
-    for p in (phone, customer):
+    for p in [ph for ph, _ in phones.values()] + [customer]:
         if p:
             p.join(5)
 

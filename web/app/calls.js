@@ -1,32 +1,132 @@
-// Calls, for supervisors: the tenant's call recordings (played in the page from the download
+// Calls, for supervisors: the live calls with listen / whisper / barge (docs/api.md "Monitor":
+// Homeline rings the supervisor's phone), the tenant's call recordings (played in the page from the download
 // route, the session cookie going along, or downloaded) and the call detail records with
 // filters, paging and the CSV export of the same filters (docs/api.md "Call detail records",
 // "Recordings"). Plain REST reads: records change when calls end, "Refresh" and "Show" read
-// them again.
-import { get } from './lib/api.js';
+// them again. The live calls follow the event WebSocket: an agent's state changing (a call
+// starting or ending) reads them again; while a monitor rings, they are read once a second.
+import { get, post, put, del } from './lib/api.js';
 import { h, replace, clock } from './lib/dom.js';
+import { EventSocket } from './lib/socket.js';
 import { startPage } from './lib/session.js';
 
 const $ = (id) => document.getElementById(id);
 const LIMIT = 50;
-const state = { ctx: null, queues: new Map(), agents: new Map(), offset: 0, total: 0, ixQueue: new Map(), recByIx: new Map() };
+const state = { ctx: null, live: [], queues: new Map(), agents: new Map(), offset: 0, total: 0, ixQueue: new Map(), recByIx: new Map() };
 
 async function main() {
   state.ctx = await startPage('calls', 'supervisor');
   const { T } = state.ctx;
-  const [queues, agents] = await Promise.all([get(T + '/queues'), get(T + '/agents')]);
+  // Every member (supervisors too: they monitor) by id, for names.
+  const [queues, users] = await Promise.all([get(T + '/queues'), get(T + '/users')]);
   for (const q of queues) state.queues.set(q.id, q);
-  for (const a of agents) state.agents.set(a.user, a);
+  for (const u of users) state.agents.set(u.id, u);
+  const agents = users.filter((u) => u.role === 'agent' || Object.values(u.capacity || {}).some(Boolean));
   replace($('cdr-queue'), h('option', { value: '' }, 'Every queue'), queues.map((q) => h('option', { value: q.id }, q.name)));
-  replace($('cdr-agent'), h('option', { value: '' }, 'Every agent'), agents.map((a) => h('option', { value: a.user }, a.name || a.login)));
+  replace($('cdr-agent'), h('option', { value: '' }, 'Every agent'), agents.map((a) => h('option', { value: a.id }, a.name || a.login)));
   $('cdr-filter').addEventListener('submit', (ev) => { ev.preventDefault(); state.offset = 0; loadCdrs(); });
   for (const id of ['cdr-from', 'cdr-to', 'cdr-queue', 'cdr-agent']) $(id).addEventListener('change', updateCsvLink);
   $('cdr-prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - LIMIT); loadCdrs(); });
   $('cdr-next').addEventListener('click', () => { state.offset += LIMIT; loadCdrs(); });
   $('recordings-reload').addEventListener('click', () => loadRecordings());
   updateCsvLink();
+  new EventSocket({
+    url: () => `/api/v1/events?tenant=${encodeURIComponent(state.ctx.tenant.slug)}`,
+    onOpen: (hello) => { renderMyPhone(hello.agent); loadLive(); },
+    onMessage: (m) => {
+      if (m.type !== 'agent') return;
+      if (m.agent.user === state.ctx.me.user.id) renderMyPhone(m.agent);
+      loadLiveSoon();
+    },
+  });
+  setInterval(tickLive, 1000);
   await loadRecordings();
   await loadCdrs();
+}
+
+// ---- live calls and monitoring -------------------------------------------------------------
+
+const MODES = [['listen', 'Listen'], ['whisper', 'Whisper'], ['barge', 'Barge']];
+
+function renderMyPhone(a) {
+  const el = $('my-phone');
+  const registered = a && a.phone === 'registered';
+  el.textContent = registered ? 'Your phone is registered' : 'Your phone is not registered';
+  el.className = 'pill ' + (registered ? 'available' : 'offline');
+  el.dataset.phone = registered ? 'registered' : 'unregistered';
+}
+
+let liveTimer = 0;
+function loadLiveSoon() {
+  clearTimeout(liveTimer);
+  liveTimer = setTimeout(loadLive, 150);
+}
+
+let liveLoading = null;
+async function loadLive() {
+  if (liveLoading) return liveLoading.then(() => loadLiveSoon());
+  liveLoading = (async () => {
+    try {
+      const live = await get(state.ctx.T + '/interactions?live=1');
+      state.live = live.filter((ix) => ix.channel === 'voice' && ix.state === 'connected');
+      renderLive();
+    } catch { /* the banner tells when the server is away */ }
+  })();
+  await liveLoading;
+  liveLoading = null;
+}
+
+function renderLive() {
+  const calls = state.live || [];
+  $('no-live').hidden = calls.length > 0;
+  replace($('live'), calls.map((ix) => {
+    const m = ix.monitor;
+    const mine = m && m.supervisor === state.ctx.me.user.id;
+    let cell;
+    if (!m) {
+      cell = h('div.row', {}, MODES.map(([mode, label]) =>
+        h('button', { type: 'button', onclick: () => monitor(ix.id, 'POST', { mode }) }, label)));
+    } else if (mine) {
+      cell = h('div.row', {},
+        h('span.pill.' + (m.state === 'joined' ? 'busy' : 'reserved'), { role: 'status' }, m.state === 'joined' ? `${m.mode}` : `${m.mode}: ringing your phone`),
+        MODES.map(([mode, label]) => h('button', { type: 'button', 'aria-pressed': String(m.mode === mode), disabled: m.mode === mode,
+          onclick: () => monitor(ix.id, 'PUT', { mode }) }, label)),
+        h('button.danger', { type: 'button', onclick: () => monitor(ix.id, 'DELETE') }, 'Stop'));
+    } else {
+      // Any supervisor may end another's monitor (docs/api.md "Monitor").
+      cell = h('div.row', {}, h('span.muted', {}, `${m.mode} by ${agentName(m.supervisor)}`),
+        h('button.danger', { type: 'button', onclick: () => monitor(ix.id, 'DELETE') }, 'Stop'));
+    }
+    return h('tr', { dataset: { interaction: ix.id, monitor: m ? `${m.mode}:${m.state}` : '' } },
+      h('td', {}, `#${ix.id}`),
+      h('td', {}, queueName(ix.queue)),
+      h('td', {}, agentName(ix.agent)),
+      h('td', {}, ix.customer.name || ix.customer.phone || '—'),
+      h('td.num.talking', { dataset: { since: ix.answered_at || '' } }, ''),
+      h('td', {}, cell));
+  }));
+  tickLive();
+}
+
+function tickLive() {
+  for (const td of document.querySelectorAll('td.talking')) {
+    if (td.dataset.since) td.textContent = clock((Date.now() - Number(td.dataset.since)) / 1000);
+  }
+  // A monitor ringing the supervisor's phone turns "joined" without an agent frame.
+  if ((state.live || []).some((ix) => ix.monitor && ix.monitor.state !== 'joined') && !liveLoading) loadLive();
+}
+
+async function monitor(id, method, body) {
+  $('live-error').textContent = '';
+  const path = `${state.ctx.T}/interactions/${id}/monitor`;
+  try {
+    if (method === 'POST') await post(path, body);
+    else if (method === 'PUT') await put(path, body);
+    else await del(path);
+  } catch (e) {
+    $('live-error').textContent = e.message;
+  }
+  loadLive();
 }
 
 const queueName = (id) => (id ? state.queues.get(id)?.name || `queue ${id}` : '—');
