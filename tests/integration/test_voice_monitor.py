@@ -180,10 +180,18 @@ class VoiceMonitor(VoiceFlowTest):
         self.act("alice", ix, "resume")
         self.expect(cust.rx, AGENT_HZ, SUPERVISOR_HZ, what="customer after resume")
         self.expect(sam.rx_payloads, CUSTOMER_HZ, AGENT_HZ, what="sam after resume")
+        # The agent hangs up: the call ends, and sam's phone gets BYE with the customer's.
+        alice.hangup()
+        self.eventually(lambda: sam.byes_in == 1, what="the agent's hang-up BYEs sam")
+        self.eventually(lambda: cust.bye_in, what="and the customer")
+        self.assertNotIn("monitor", self.ix(ix))
+        events = self.eventually(lambda: (e := self.monitor_events()) and e[-1][0] == "monitor.ended" and e,
+                                 what="monitor ended")
+        self.assertEqual(events[-1][1]["reason"], "call_ended")
 
     def test_bad_requests(self):
         alice, cust, ix = self.connected_call()
-        self.phone("sam")
+        sam = self.phone("sam")
         self.error("POST", ix, {"mode": "listen"}, "alice", 403, "forbidden")  # agents may not
         self.error("DELETE", ix, None, "alice", 403, "forbidden")
         self.error("POST", ix, {"mode": "eavesdrop"}, "sam", 400, "bad_request")
@@ -212,6 +220,15 @@ class VoiceMonitor(VoiceFlowTest):
         self.error("PUT", ix, {"mode": "whisper"}, "sam", 409, "conflict")  # already whispering
         self.monitor("DELETE", ix, login="ada")
         self.assertNotIn("monitor", self.ix(ix))
+        # A transfer to a queue ends the monitor with the agent's leg: sam's phone gets BYE.
+        self.monitor("POST", ix, {"mode": "whisper"}, expect=202)
+        self.eventually(lambda: self.ix(ix).get("monitor", {}).get("state") == "joined", what="joined")
+        byes = sam.byes_in
+        self.act("alice", ix, "transfer", {"queue": self.queue("billing")["id"]})
+        self.eventually(lambda: sam.byes_in == byes + 1, what="the transfer BYEs sam")
+        self.assertNotIn("monitor", self.ix(ix))
+        self.eventually(lambda: self.monitor_events()[-1][1].get("reason") == "transferred",
+                        what="monitor.ended (transferred) stored")
 
 
 if __name__ == "__main__":

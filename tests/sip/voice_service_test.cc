@@ -543,6 +543,11 @@ TEST(VoiceMonitor, SupervisorHangUpThenCallEndEndTheMonitor) {
   f.Flush();
   EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix), nullptr);
   EXPECT_EQ(f.Ix(21)->state, core::InteractionState::kConnected);
+  // The SIP side dropped the agent leg the monitor mixed (a leg replaced): the monitor ends.
+  ASSERT_TRUE(f.voice->StartMonitor(ix, f.sam, core::MonitorMode::kListen).has_value());
+  f.voice->OnMonitorAnswered(21, f.sam);
+  f.voice->OnMonitorEnded(21, f.sam, kMonitorAgentLegEnded);
+  EXPECT_FALSE(f.voice->MonitorOf(ix).has_value());
   // Again, and the customer hangs up: the call's end ends the monitor (its leg with the call).
   ASSERT_TRUE(f.voice->StartMonitor(ix, f.sam, core::MonitorMode::kBarge).has_value());
   f.voice->OnMonitorAnswered(21, f.sam);
@@ -552,6 +557,7 @@ TEST(VoiceMonitor, SupervisorHangUpThenCallEndEndTheMonitor) {
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 21"}));
   EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix), nullptr);
   EXPECT_EQ(f.Monitors(), (std::vector<std::string>{"started sam whisper", "ended supervisor_hung_up",
+                                                    "started sam listen", "ended agent_leg_ended",
                                                     "started sam barge", "ended call_ended"}));
   EXPECT_EQ(f.engine.live_cdr_legs(), 0u);
 }

@@ -723,5 +723,58 @@ TEST(EngineRecordings, StartPauseEndAndRecover) {
   EXPECT_EQ(b->end_reason, "restart");
 }
 
+TEST(EngineMonitors, StartChangeEndAndRecover) {
+  World w;
+  Engine& e = w.e;
+  Engine::NewInteraction n;
+  n.tenant = w.acme;
+  n.channel = Channel::kVoice;
+  n.queue = w.support;
+  const InteractionId call = *e.CreateInteraction(Engine::NewInteraction(n));
+  const InteractionId call2 = *e.CreateInteraction(Engine::NewInteraction(n));
+  n.channel = Channel::kEmail;
+  const InteractionId chat = *e.CreateInteraction(Engine::NewInteraction(n));
+  constexpr UserId kSup = 4242;  // the adapter checks who may monitor; the engine records it
+
+  EXPECT_EQ(e.StartMonitor(w.acme, chat, kSup, MonitorMode::kListen).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(e.StartMonitor(w.globex, call, kSup, MonitorMode::kListen).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(e.ChangeMonitor(w.acme, call, MonitorMode::kBarge).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(e.StartMonitor(w.acme, call, kSup, MonitorMode::kListen));
+  EXPECT_EQ(e.StartMonitor(w.acme, call, kSup + 1, MonitorMode::kBarge).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(e.MonitorOf(w.globex, call), nullptr);  // another tenant's view
+  e.SetTime(kT0 + 5 * kSecond);
+  ASSERT_TRUE(e.ChangeMonitor(w.acme, call, MonitorMode::kWhisper));
+  const Monitor* m = e.MonitorOf(w.acme, call);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->supervisor, kSup);
+  EXPECT_EQ(m->mode, MonitorMode::kWhisper);
+  EXPECT_EQ(m->started, kT0);
+  EXPECT_EQ(m->mode_since, kT0 + 5 * kSecond);
+  ASSERT_TRUE(e.EndMonitor(w.acme, call, "stopped"));
+  EXPECT_EQ(e.MonitorOf(w.acme, call), nullptr);
+  EXPECT_EQ(e.EndMonitor(w.acme, call, "stopped").error().code, ErrorCode::kNotFound);
+
+  // A monitor live when the process dies ends at recovery ("restart"); the ended one stays ended.
+  ASSERT_TRUE(e.StartMonitor(w.acme, call2, kSup, MonitorMode::kBarge));
+  Engine fresh;
+  std::vector<Event> replayed;
+  for (const Event& ev : e.TakeOutbox()) {
+    auto body = DecodePayload(TypeName(ev.body), EncodePayload(ev.body));
+    ASSERT_TRUE(body) << body.error().message;
+    ASSERT_TRUE(fresh.Replay(Event(ev.seq, ev.ts, ev.tenant, std::move(*body))));
+  }
+  ASSERT_NE(fresh.MonitorOf(w.acme, call2), nullptr);
+  EXPECT_EQ(fresh.MonitorOf(w.acme, call2)->mode, MonitorMode::kBarge);
+  EXPECT_EQ(fresh.MonitorOf(w.acme, call), nullptr);
+  fresh.SetTime(kT0 + kHour);
+  fresh.Recover();
+  EXPECT_EQ(fresh.MonitorOf(w.acme, call2), nullptr);
+  bool ended = false;
+  for (const Event& ev : fresh.TakeOutbox())
+    if (auto* x = std::get_if<MonitorEnded>(&ev.body); x && x->interaction == call2)
+      ended = x->reason == "restart";
+  EXPECT_TRUE(ended);
+}
+
 }  // namespace
 }  // namespace homeline::core

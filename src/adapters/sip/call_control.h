@@ -22,6 +22,9 @@ namespace homeline::sip {
 // One customer call: the customer leg plus at most one agent leg at a time. Unique per process.
 using CallId = std::uint64_t;
 
+// CallHappenings::MonitorEnded's status when the agent leg the monitor mixed went away.
+inline constexpr int kMonitorAgentLegEnded = -1;
+
 // A new INVITE from outside, as the SIP thread saw it (the engine side decides on it).
 struct InboundCall {
   CallId call = 0;

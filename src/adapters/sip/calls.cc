@@ -562,6 +562,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     const int status = msg && msg->scode >= 300 ? msg->scode : (err == ETIMEDOUT ? 408 : 480);
     Call* c = self->Find(id);
     const bool bridged = c->bridged;
+    if (was_up && (bridged || c->outbound)) self->ReleaseMonitorLeg(*c);  // ends with the call
     self->ReleaseAgentLeg(*c);
     if (was_up && (bridged || c->outbound)) {
       // An outbound call's agent hanging up while the number rings ends the call too.
@@ -592,6 +593,13 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   // its media.
   void ReleaseAgentLeg(Call& c) {
     if (!c.agent) return;
+    if (c.monitor) {
+      // The monitor mixed this agent leg: it ends with it (whatever replaces the leg: a
+      // transfer, a dialled number), and the engine side hears of it unless it ordered it.
+      const core::UserId supervisor = c.monitor->supervisor;
+      ReleaseMonitorLeg(c);
+      happenings.MonitorEnded(c.id, supervisor, kMonitorAgentLegEnded);
+    }
     std::unique_ptr<AgentLeg> leg = std::move(c.agent);
     tmr_cancel(&leg->ring_tmr);
     if (leg->media != 0) media.CloseLeg(leg->media);

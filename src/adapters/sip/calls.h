@@ -57,9 +57,10 @@ class CallHappenings {
   virtual void NumberHungUp(CallId /*call*/) {}
   // The supervisor's phone answered a CallControl::Monitor leg: its media is in the mix.
   virtual void MonitorAnswered(CallId /*call*/, core::UserId /*supervisor*/) {}
-  // The supervisor's leg ended on the wire: status >= 300 when it never answered (486, 480
-  // not registered, 408 no answer), 0 when the supervisor hung up. Not reported for a leg
-  // Homeline ended (StopMonitor, the call's end, a transfer).
+  // The supervisor's leg ended: status >= 300 when it never answered (486, 480 not
+  // registered, 408 no answer), 0 when the supervisor hung up, kMonitorAgentLegEnded when the
+  // agent leg it mixed ended without an order that ends the monitor (a leg replaced). Not
+  // reported for StopMonitor, the call's end, or Requeue (the engine side ended it already).
   virtual void MonitorEnded(CallId /*call*/, core::UserId /*supervisor*/, int /*status*/) {}
 };
 

@@ -494,6 +494,10 @@ void VoiceService::OnMonitorAnswered(CallId call, core::UserId supervisor) {
 void VoiceService::OnMonitorEnded(CallId call, core::UserId supervisor, int status) {
   Call* c = Find(call);
   if (c == nullptr || !c->monitor || c->monitor->supervisor != supervisor) return;
+  if (status == kMonitorAgentLegEnded) {
+    EndMonitor(*c, "agent_leg_ended", "agent leg ended", core::CdrParty::kSystem);
+    return;
+  }
   if (c->monitor->joined || status == 0) {
     EndMonitor(*c, "supervisor_hung_up", "BYE", core::CdrParty::kSupervisor);
     return;
