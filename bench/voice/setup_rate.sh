@@ -82,6 +82,9 @@ trial() {
   timeout $((DUR + 60)) sipp 127.0.0.1:$port -sn uac -s +15550100 -i 127.0.0.1 -p $UAC_PORT \
     -r "$rate" -m "$n" -d "$HOLD" -recv_timeout 5000 -nostdin > "$W/uac.out" 2>&1
   rc=$?
+  # libre timers running as the last calls end: the transactions kept up to 32 s after each
+  # call, about 4 per call of the last 32 s (Homeline only)
+  local timers=""; [ "$sys" = homeline ] && timers=" libre_timers=$(stat_of timers)"
   succ=$(count 'Successful call' "$W/uac.out"); fail=$(count 'Failed call' "$W/uac.out")
   # the agents' SIPp ends after its n calls (or is stopped 10 s after the customers' one)
   for _ in $(seq 50); do kill -0 "$UAS_PID" 2>/dev/null || break; sleep 0.2; done
@@ -104,8 +107,8 @@ trial() {
   [ "${uf:-0}" -ne 0 ] && { ok=0; why+=" uas_failed=$uf"; }
   [ "${us:-0}" -ne "$n" ] && { ok=0; why+=" uas_ok=$us"; }
   local cpu_ms; cpu_ms=$(echo "scale=3; ($cpu1 - $cpu0) * 1000 / $n" | bc)
-  printf '%-8s rate=%-5s calls=%-6s %s cpu_ms_per_call=%s load=%s%s\n' "$sys" "$rate" "$n" \
-    "$([ $ok = 1 ] && echo PASS || echo FAIL)" "$cpu_ms" "$(cut -d' ' -f1 /proc/loadavg)" "$why"
+  printf '%-8s rate=%-5s calls=%-6s %s cpu_ms_per_call=%s load=%s%s%s\n' "$sys" "$rate" "$n" \
+    "$([ $ok = 1 ] && echo PASS || echo FAIL)" "$cpu_ms" "$(cut -d' ' -f1 /proc/loadavg)" "$timers" "$why"
   echo "$sys $rate $ok $cpu_ms" >> "$W/trials.txt"
   sleep "$GAP"
   [ $ok = 1 ]
