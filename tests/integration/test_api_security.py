@@ -142,7 +142,7 @@ class ApiSecurity(ServerTest):
         number = ok("POST", base + "/numbers", {"number": "+15550900", "queue": queue["id"]}, ada)
         ivr = ok("POST", base + "/ivr", {"name": "initech main",
                                          "options": {"1": {"queue": queue["id"]}}}, ada)
-        cls.foreign = {"users": ian["id"], "agents": ian["id"], "skills": skill["id"],
+        cls.foreign = {"users": ian["id"], "agents": ian["id"], "colleagues": ian["id"], "skills": skill["id"],
                        "queues": queue["id"], "stats/queues": queue["id"], "hours": hours["id"],
                        "dispositions": disp["id"], "interactions": ix["id"],
                        "schedules": sched["id"],
@@ -296,11 +296,24 @@ class ApiSecurity(ServerTest):
         self.assertIn("initech", [t["slug"] for t in tenants])
         # Acme's lists hold none of initech's objects.
         for coll in ("users", "skills", "queues", "hours", "dispositions", "interactions",
-                     "agents"):
+                     "agents", "colleagues"):
             status, items = self.api("GET", f"/api/v1/tenants/acme/{coll}", token=self.tok["zed"])
             self.assertEqual(status, 200, coll)
-            key = "user" if coll == "agents" else "id"
+            key = "user" if coll in ("agents", "colleagues") else "id"
             self.assertNotIn(self.foreign[coll], [i[key] for i in items], coll)
+
+    def test_a_colleagues_list_says_only_what_a_transfer_needs(self):
+        # An agent sees the other agents and supervisors of the tenant (not admins, not
+        # herself), with activity and phone only: no break reasons, times or work.
+        status, items = self.api("GET", "/api/v1/tenants/acme/colleagues", token=self.tok["alice"])
+        self.assertEqual(status, 200)
+        logins = {i["login"] for i in items}
+        self.assertIn("bob", logins)
+        self.assertIn("sam", logins)
+        self.assertNotIn("alice", logins)
+        self.assertNotIn("ada", logins)
+        for i in items:
+            self.assertEqual(set(i), {"user", "login", "name", "activity", "phone"}, i)
 
     def test_a_websocket_to_other_tenant_is_refused(self):
         for who, tenant in (("sam", "initech"), ("alice", str(self.initech_id)), ("ivy", "acme")):

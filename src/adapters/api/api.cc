@@ -280,6 +280,7 @@ struct Api::Impl {
     Add("PUT", "/api/v1/tenants/{tenant}/me/presence", Access::kMember, &Impl::PutMyPresence, "Set presence: available, break (with reason) or offline");
     Add("GET", "/api/v1/tenants/{tenant}/agents", Access::kSupervisor, &Impl::ListAgents, "Agents with activity and time in state");
     Add("PUT", "/api/v1/tenants/{tenant}/agents/{id}/presence", Access::kSupervisor, &Impl::PutAgentPresence, "Set an agent's presence (supervisor)");
+    Add("GET", "/api/v1/tenants/{tenant}/colleagues", Access::kMember, &Impl::ListColleagues, "The tenant's other agents and supervisors with their activity and phone, for choosing whom to transfer a call to or consult");
     Add("GET", "/api/v1/tenants/{tenant}/stats/queues", Access::kMember, &Impl::QueueStatsAll, "Real-time statistics of every queue");
     Add("GET", "/api/v1/tenants/{tenant}/stats/queues/{id}", Access::kMember, &Impl::QueueStatsOne, "Real-time statistics of one queue");
     Add("GET", "/api/v1/tenants/{tenant}/stats/intervals", Access::kMember, &Impl::IntervalStats, "Today's figures per 30-minute interval (volume, service level); ?queue=ID for one queue");
@@ -1279,6 +1280,18 @@ struct Api::Impl {
     for (core::UserId u : engine.MembersOf(c.tenant)) {
       if (engine.FindMember(c.tenant, u)->role == Role::kAdmin) continue;
       out.push_back(AgentJson(engine, c.tenant, u));
+    }
+    return Done(JsonResponse(out));
+  }
+
+  // What an agent needs to pick a transfer or consult target, and no more: not the
+  // supervisor's view (no break reasons, times or work).
+  Outcome ListColleagues(Ctx& c) {
+    json out = json::array();
+    for (core::UserId u : engine.MembersOf(c.tenant)) {
+      if (u == c.user->id || engine.FindMember(c.tenant, u)->role == Role::kAdmin) continue;
+      const json a = AgentJson(engine, c.tenant, u);
+      out.push_back({{"user", u}, {"login", a["login"]}, {"name", a["name"]}, {"activity", a["activity"]}, {"phone", a["phone"]}});
     }
     return Done(JsonResponse(out));
   }
