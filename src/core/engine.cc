@@ -442,7 +442,9 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     Agent& a = AgentOf(ix.agent);
     RollDay(a);
     a.talk_today += t - ix.answered_at;
-    ReindexAgent(a);  // least_talk_time ranks by talk_today
+    // least_talk_time ranks by talk_today; the agent gains no room, so its entries may wait
+    // for the command's Dispatch (which flushes before any contact looks for an agent).
+    DeferReindex(a);
     UpdateActivity(a);
     if (ix.wrapup_until != 0 && !skip_wrapup_timer_)
       Schedule(Timer::kWrapUpEnd, ix.wrapup_until, b.id, ix.wrapup_until);
@@ -805,25 +807,22 @@ void Engine::ReindexAgent(Agent& a) {
   // O(1) however many queues the agent serves: its entries share these figures.
   index_.SetAgent(a.index_ref, mask, a.idle_since, a.contacts_today, a.talk_today);
   if (by.fits != was.fits) {
-    // New queues, levels or capacity: one entry per queue served and channel the agent has
-    // capacity for; the index files those it has room for now.
+    // New queues, levels or capacity: one entry per queue served if the agent has capacity
+    // for some channel; the index files them if it has room now.
     for (const Agent::Entry& e : a.entries) index_.RemoveAvailable(e.handle);
     a.entries.clear();
-    for (std::uint32_t f = 0; f < a.fits.size(); ++f) {
+    bool capacity = false;
+    for (int c = 0; c < kChannelCount; ++c)
+      capacity = capacity || a.capacity[static_cast<Channel>(c)] > 0;
+    for (std::uint32_t f = 0; capacity && f < a.fits.size(); ++f) {
       const QueueFit& fit = a.fits[f];
-      const std::int64_t fixed = FixedKey(a, fit);
-      for (int c = 0; c < kChannelCount; ++c) {
-        const Channel ch = static_cast<Channel>(c);
-        if (a.capacity[ch] == 0) continue;
-        const IndexHandle h =
-            index_.AddAvailable(fit.queue, ch, fit.level, a.index_ref, fit.strategy, fixed);
-        a.entries.push_back(Agent::Entry{fit.queue, ch, fit.level, h, f});
-      }
+      const IndexHandle h = index_.AddAvailable(fit.queue, fit.level, a.index_ref, fit.strategy,
+                                                FixedKey(a, fit));
+      a.entries.push_back(Agent::Entry{fit.queue, fit.level, h, f});
     }
   } else {
-    // Room again for a channel: file what the index dropped while the agent was full.
-    if (const unsigned gained = mask & ~was.mask; gained != 0)
-      index_.RefileDropped(a.index_ref, gained);
+    // Room again: file what the index dropped while the agent was full.
+    if (was.mask == 0 && mask != 0) index_.RefileDropped(a.index_ref);
     // A new day: counts start again from zero, keys got smaller.
     if (a.contacts_today < was.contacts || a.talk_today < was.talk) {
       for (const Agent::Entry& e : a.entries) index_.Resift(e.handle);
@@ -831,12 +830,9 @@ void Engine::ReindexAgent(Agent& a) {
   }
   if (a.random_fits && mask != 0) {
     // A new draw per queue on every reindex (the random strategy's rank).
-    for (std::size_t i = 0; i < a.entries.size();) {
-      const std::uint32_t f = a.entries[i].fit;
-      const bool random = a.fits[f].strategy == Strategy::kRandom;
-      const std::int64_t draw = random ? static_cast<std::int64_t>(rng_() >> 1) : 0;
-      for (; i < a.entries.size() && a.entries[i].fit == f; ++i)
-        if (random) index_.SetFixed(a.entries[i].handle, draw);
+    for (const Agent::Entry& e : a.entries) {
+      if (a.fits[e.fit].strategy == Strategy::kRandom)
+        index_.SetFixed(e.handle, static_cast<std::int64_t>(rng_() >> 1));
     }
   }
 }

@@ -41,9 +41,8 @@ QueueSlot RoutingIndex::SetQueue(QueueId q, std::vector<int> thresholds, Strateg
   pq.thresholds = std::move(thresholds);
   if (Tracks(strategy) && !Tracks(pq.strategy)) {
     // Its agent heaps moved their items without telling pos_ until now.
-    for (const auto& levels : pq.available)
-      for (const auto& heap : levels)
-        for (std::uint32_t i = 0; i < heap.size(); ++i) pos_[heap[i].handle] = i;
+    for (const auto& heap : pq.available)
+      for (std::uint32_t i = 0; i < heap.size(); ++i) pos_[heap[i].handle] = i;
   }
   pq.strategy = strategy;
   for (auto& steps : pq.waiting) steps.resize(kMaxSteps);  // never moves a line afterwards
@@ -73,9 +72,8 @@ void RoutingIndex::RemoveQueue(QueueId q) {
   for (const auto& steps : pq.waiting)
     for (const auto& heap : steps)
       for (const WaitItem& w : heap) places_[w.handle].kind = Place::kDetached;
-  for (const auto& levels : pq.available)
-    for (const auto& heap : levels)
-      for (const AgentItem& a : heap) places_[a.handle].kind = Place::kDetached;
+  for (const auto& heap : pq.available)
+    for (const AgentItem& a : heap) places_[a.handle].kind = Place::kDetached;
   queues_[slot].reset();
   free_slots_.push_back(slot);
   slot_of_.erase(it);
@@ -254,16 +252,14 @@ AgentKey RoutingIndex::CurrentKey(const Place& p) const {
   return {0, 0, a.user};
 }
 
-IndexHandle RoutingIndex::AddAvailable(QueueId q, Channel c, int level, AgentRef r, Strategy s,
+IndexHandle RoutingIndex::AddAvailable(QueueId q, int level, AgentRef r, Strategy s,
                                        std::int64_t fixed) {
   auto it = slot_of_.find(q);
   assert(it != slot_of_.end() && level >= 1 && level <= kMaxLevel);
   assert(s == queues_[it->second]->strategy);
-  Place place{Place::kDropped, static_cast<std::uint8_t>(c), static_cast<std::uint8_t>(level),
-              s, it->second, q, r, fixed};
+  Place place{Place::kDropped, 0, static_cast<std::uint8_t>(level), s, it->second, q, r, fixed};
   const IndexHandle h = NewHandle(place);
-  if (!Refile(h) && places_[h].kind == Place::kDropped)
-    cells_[r].dropped.push_back({h, static_cast<int>(c)});
+  if (!Refile(h) && places_[h].kind == Place::kDropped) cells_[r].dropped.push_back(h);
   return h;
 }
 
@@ -272,7 +268,7 @@ void RoutingIndex::RemoveAvailable(IndexHandle h) {
   const Place p = places_[h];
   if (p.kind == Place::kAvailable) {
     PerQueue& pq = *queues_[p.slot];
-    auto& heap = pq.available[p.channel][p.bucket];
+    auto& heap = pq.available[p.bucket];
     if (Tracks(pq.strategy)) {
       EraseAt<true>(heap, pos_[h]);
     } else {
@@ -280,8 +276,7 @@ void RoutingIndex::RemoveAvailable(IndexHandle h) {
     }
   } else if (p.kind == Place::kDropped) {
     auto& dropped = cells_[p.agent].dropped;
-    dropped.erase(std::find_if(dropped.begin(), dropped.end(),
-                               [h](const AgentCell::Dropped& d) { return d.handle == h; }));
+    dropped.erase(std::find(dropped.begin(), dropped.end(), h));
   }
   FreeHandle(h);
 }
@@ -301,7 +296,7 @@ bool RoutingIndex::Refile(IndexHandle h) {
     return false;
   }
   PerQueue& pq = *queues_[p.slot];
-  auto& heap = pq.available[p.channel][p.bucket];
+  auto& heap = pq.available[p.bucket];
   p.kind = Place::kAvailable;
   heap.push_back(AgentItem{CurrentKey(p), h, p.agent});
   const auto last = static_cast<std::uint32_t>(heap.size() - 1);
@@ -313,17 +308,14 @@ bool RoutingIndex::Refile(IndexHandle h) {
   return true;
 }
 
-void RoutingIndex::RefileDropped(AgentRef r, unsigned gained) {
+void RoutingIndex::RefileDropped(AgentRef r) {
   auto& dropped = cells_[r].dropped;
   // In the order they were dropped; the heaps' order does not depend on it (keys are unique).
   std::size_t kept = 0;
   for (std::size_t i = 0; i < dropped.size(); ++i) {
-    const AgentCell::Dropped d = dropped[i];
-    if (((gained >> d.channel) & 1u) != 0) {
-      Refile(d.handle);
-      if (places_[d.handle].kind != Place::kDropped) continue;
-    }
-    dropped[kept++] = d;
+    const IndexHandle h = dropped[i];
+    Refile(h);
+    if (places_[h].kind == Place::kDropped) dropped[kept++] = h;
   }
   dropped.resize(kept);
 }
@@ -332,7 +324,7 @@ void RoutingIndex::Resift(IndexHandle h) {
   const Place& p = places_[h];
   if (p.kind != Place::kAvailable) return;
   PerQueue& pq = *queues_[p.slot];
-  auto& heap = pq.available[p.channel][p.bucket];
+  auto& heap = pq.available[p.bucket];
   const AgentKey k = CurrentKey(p);
   const bool track = Tracks(pq.strategy);
   const std::uint32_t pos = track ? pos_[h] : PositionOf(heap, h);
@@ -346,13 +338,13 @@ void RoutingIndex::Resift(IndexHandle h) {
   }
 }
 
-void RoutingIndex::SettleHead(std::vector<AgentItem>& heap, int channel, Strategy strategy) {
+void RoutingIndex::SettleHead(std::vector<AgentItem>& heap, Strategy strategy) {
   while (!heap.empty()) {
     const AgentItem& top = heap[0];
-    assert(places_[top.handle].strategy == strategy && places_[top.handle].channel == channel);
-    if (!Active(top, channel)) {
+    assert(places_[top.handle].strategy == strategy);
+    if (!Active(top)) {
       places_[top.handle].kind = Place::kDropped;
-      cells_[top.agent].dropped.push_back({top.handle, channel});
+      cells_[top.agent].dropped.push_back(top.handle);
       if (Tracks(strategy)) {
         EraseAt<true>(heap, 0);
       } else {
@@ -368,6 +360,16 @@ void RoutingIndex::SettleHead(std::vector<AgentItem>& heap, int channel, Strateg
     } else {
       SiftDown<false>(heap, 0);
     }
+  }
+}
+
+void RoutingIndex::Rekey(std::vector<AgentItem>& heap, std::uint32_t pos, const AgentKey& k,
+                         Strategy strategy) {
+  heap[pos].key = k;
+  if (Tracks(strategy)) {
+    SiftDown<true>(heap, pos);
+  } else {
+    SiftDown<false>(heap, pos);
   }
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// The routing index: for each queue and channel, the waiting contacts in line order and the
-// available agents in the queue's strategy order, so both routing decisions are a few peeks:
+// The routing index: for each queue, the waiting contacts of each channel in line order and
+// the available agents in the queue's strategy order, so both routing decisions are a few peeks:
 //  - a contact arrives (or relaxes): best available agent of its queue at its step's level;
 //  - an agent frees up: best waiting contact over all queues and channels the agent can take.
 //
@@ -8,19 +8,28 @@
 // required skill, proficiency >= min(required, t); 10 meets the queue's own requirement, and a
 // relaxation step with min_proficiency m accepts levels >= m. Level 0: not an agent of the queue.
 //
-// Each (queue, channel, step) line and each (queue, channel, level) agent set is a 4-ary
-// min-heap of (key, handle). Every filed entry gets a handle, which the owner keeps and removes
-// or re-keys the entry by; the index finds where each handle sits. A heap rather than a
+// Each (queue, channel, step) line and each (queue, level) agent set is a 4-ary min-heap of
+// (key, handle). Every filed entry gets a handle, which the owner keeps and removes or re-keys
+// the entry by; the index finds where each handle sits. A heap rather than a
 // balanced tree because filing and unfiling are the routing hot path: no node allocation (the
 // heaps and the handle table keep their capacity), O(log n) with a small constant, and the
 // head is the answer. The order is exact: waiting by (score, id), agents by AgentKey.
 //
 // Agents come and go far more often than their keys change: a busy agent frees a chat slot,
-// takes the next chat, is full again. So an agent's entries are filed once per queue and
-// channel it can ever take, and marked active while it has room for the channel; an inactive
-// entry stays in its heap (the agent coming back costs nothing) until it reaches the head,
-// where BestAgent drops it (the handle stays with its owner, and re-activating files it
-// again). Inactive entries are never chosen.
+// takes the next chat, is full again. So an agent's entries are filed once per queue it
+// serves (one entry for all channels: see below), and marked active while the agent has room
+// for some channel; an inactive entry stays in its heap (the agent coming back costs nothing)
+// until it reaches the head, where BestAgent drops it (the handle stays with its owner, and
+// re-activating files it again). Inactive entries are never chosen, nor entries whose agent
+// has no room for the contact's channel.
+//
+// One entry per (queue, level) rather than per (queue, channel, level): an agent's idle time
+// restarts after most contacts, and each entry then sinks once when it reaches its heap's
+// head; with an entry per channel it sank in three heaps, and an agent holding one chat was
+// dropped from (and later refiled into) every voice heap. The price: a contact looks past
+// head agents that have room only for other channels (BestAgent's walk): callgrind counts
+// fewer instructions and 9 % fewer cache misses per decision all the same (docs/benchmarks.md,
+// routing round 7).
 //
 // One agent has entries in many heaps, and its figures change with every contact. So the
 // index keeps each agent's figures (room per channel, idle since, contacts and talk time
@@ -35,7 +44,8 @@
 // Owned by the Engine; single-threaded like it. Costs: O(log n) per add/remove/re-key, O(1) to
 // update an agent's figures, no allocation once warm; a lookup peeks at most channels x steps
 // (waiting) or 10 levels (agents) heap heads, and walks below a head only past entries its
-// `skip` excludes or whose key is out of date.
+// `skip` excludes, whose agent has no room for the channel, or whose key is out of date (an
+// agent's walk re-keys those it passes).
 
 #include <algorithm>
 #include <array>
@@ -112,17 +122,16 @@ class RoutingIndex {
   AgentRef AddAgent(UserId u);
   void SetAgent(AgentRef r, unsigned room, TimeMs idle_since, std::int64_t contacts,
                 DurationMs talk);
-  // An entry of agent r, of level `level`, for contacts of queue q and channel c, ranked by
+  // An entry of agent r, of level `level`, for contacts of queue q (every channel), ranked by
   // strategy s; `fixed` is the part of the key that is the entry's own (minus proficiency,
   // the queue's last offer to the agent, a random draw). Filed when the agent has room.
-  IndexHandle AddAvailable(QueueId q, Channel c, int level, AgentRef r, Strategy s,
-                           std::int64_t fixed);
+  IndexHandle AddAvailable(QueueId q, int level, AgentRef r, Strategy s, std::int64_t fixed);
   void RemoveAvailable(IndexHandle h);
   void SetFixed(IndexHandle h, std::int64_t fixed);
-  // Files again the agent's entries of channels in `gained` that were dropped while it had no
-  // room for them. Call when the agent gains room (after SetAgent). The index keeps each
-  // agent's dropped entries in a list, so this costs nothing when none were dropped.
-  void RefileDropped(AgentRef r, unsigned gained);
+  // Files again the agent's entries that were dropped while it had no room. Call when the
+  // agent gains room (after SetAgent). The index keeps each agent's dropped entries in a
+  // list, so this costs nothing when none were dropped.
+  void RefileDropped(AgentRef r);
   // Moves the entry up if its key got smaller than the one it was filed with (the agent's
   // figures went down: a new day).
   void Resift(IndexHandle h);
@@ -176,7 +185,7 @@ class RoutingIndex {
     std::vector<int> thresholds{kMaxLevel};
     Strategy strategy = Strategy::kBestProficiency;  // of every agent entry filed here
     std::array<std::vector<std::vector<WaitItem>>, kChannelCount> waiting;  // [channel][step]
-    std::array<std::array<std::vector<AgentItem>, kMaxLevel + 1>, kChannelCount> available;
+    std::array<std::vector<AgentItem>, kMaxLevel + 1> available;  // [level], every channel
     // Bit s of nonempty[c]: line (c, s) has contacts; bit s of admits[level]: an agent of that
     // level may take contacts at step s. BestWaiting visits only lines in both.
     std::array<std::uint16_t, kChannelCount> nonempty{};
@@ -188,8 +197,8 @@ class RoutingIndex {
     // kDropped: an agent entry taken out of its heap while the agent had no room;
     // kDetached: its queue is gone.
     enum Kind : std::uint8_t { kFree, kWaiting, kAvailable, kDropped, kDetached } kind = kFree;
-    std::uint8_t channel = 0;
-    std::uint8_t bucket = 0;  // step (waiting) or level (available)
+    std::uint8_t channel = 0;  // waiting entries
+    std::uint8_t bucket = 0;   // step (waiting) or level (available)
     Strategy strategy = Strategy::kBestProficiency;  // agent entries
     QueueSlot slot = 0;
     QueueId queue = 0;        // to tell a reused slot from the entry's own queue
@@ -202,16 +211,12 @@ class RoutingIndex {
     TimeMs idle_since = 0;
     std::int64_t contacts = 0;
     DurationMs talk = 0;
-    // Its entries of kind kDropped, with their channel: regaining room for one channel
-    // refiles without looking at the others' Places.
-    struct Dropped {
-      IndexHandle handle;
-      int channel;
-    };
-    std::vector<Dropped> dropped;
+    // Its entries of kind kDropped: regaining room refiles them without a look at the others.
+    std::vector<IndexHandle> dropped;
   };
   AgentKey CurrentKey(const Place& p) const;
-  bool Active(const Place& p) const { return (cells_[p.agent].room >> p.channel) & 1u; }
+  // Has room for some channel: an entry of an agent without room is dropped at a head.
+  bool Active(const Place& p) const { return cells_[p.agent].room != 0; }
   // The current key of an item of a queue ranking by strategy s, from the agent's cell: reads
   // the item's Place only for a key part that can change (round robin, random). The heap key
   // of an entry ranked by proficiency keeps the fixed part it was filed with.
@@ -227,7 +232,8 @@ class RoutingIndex {
     }
     return {places_[it.handle].fixed, 0, a.user};
   }
-  bool Active(const AgentItem& it, int channel) const {
+  bool Active(const AgentItem& it) const { return cells_[it.agent].room != 0; }
+  bool HasRoom(const AgentItem& it, int channel) const {
     return (cells_[it.agent].room >> channel) & 1u;
   }
 
@@ -239,7 +245,11 @@ class RoutingIndex {
   static int MinLevel(const PerQueue& pq, int step);
   // Drops inactive entries from the head and moves down a head whose key got worse, until
   // the head is active and up to date (or the heap is empty).
-  void SettleHead(std::vector<AgentItem>& heap, int channel, Strategy strategy);
+  void SettleHead(std::vector<AgentItem>& heap, Strategy strategy);
+  // Gives the entry at heap[pos] its current key k (not smaller than its heap key) and moves
+  // it down its subtree to where k belongs.
+  void Rekey(std::vector<AgentItem>& heap, std::uint32_t pos, const AgentKey& k,
+             Strategy strategy);
   PerQueue* Find(QueueId q);
   const PerQueue* Find(QueueId q) const;
   IndexHandle NewHandle(Place p);
@@ -316,14 +326,39 @@ std::optional<UserId> RoutingIndex::BestAgent(QueueSlot slot, Channel c, int ste
   const int min_level = pq->thresholds[step];
   std::optional<AgentKey> best;  // current key of the best so far
   const int ch = static_cast<int>(c);
-  auto& levels = pq->available[ch];
+  auto& levels = pq->available;
   const Strategy strategy = pq->strategy;
-  auto ok = [&](const AgentItem& it) { return Active(it, ch) && !skip(it.key.user); };
-  auto cur = [&](const AgentItem& it) { return CurrentKey(strategy, it); };
+  auto ok = [&](const AgentItem& it) { return HasRoom(it, ch) && !skip(it.key.user); };
   for (int level = kMaxLevel; level >= min_level && level >= 1; --level) {
-    SettleHead(levels[level], ch, strategy);
-    const AgentItem* found = BestIn(levels[level], best ? &*best : nullptr, ok, cur);
-    if (found != nullptr) best = cur(*found);
+    auto& heap = levels[level];
+    SettleHead(heap, strategy);  // the head is now active and up to date
+    if (heap.empty() || (best && !(heap[0].key < *best))) continue;
+    if (ok(heap[0])) {
+      best = heap[0].key;  // the usual case
+      continue;
+    }
+    // The head has no room for this channel (or declined the contact): look below it. An
+    // entry found out of date on the way is re-keyed where it belongs in its subtree (work
+    // its reaching the head would cost anyway), so a walk descends only below entries that
+    // are up to date and not acceptable, and the next walk finds them settled.
+    walk_.clear();
+    for (std::uint32_t c = 1; c <= kArity; ++c) walk_.push_back(c);
+    while (!walk_.empty()) {
+      const std::uint32_t i = walk_.back();
+      walk_.pop_back();
+      if (i >= heap.size() || (best && !(heap[i].key < *best))) continue;
+      const AgentKey key = CurrentKey(strategy, heap[i]);
+      if (heap[i].key < key) {
+        Rekey(heap, i, key, strategy);
+        walk_.push_back(i);  // look at what took its place
+        continue;
+      }
+      if (ok(heap[i])) {
+        best = key;  // nothing below ranks before it
+        continue;
+      }
+      for (std::uint32_t c = kArity * i + 1; c <= kArity * i + kArity; ++c) walk_.push_back(c);
+    }
   }
   if (!best) return {};
   return best->user;
