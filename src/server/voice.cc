@@ -112,6 +112,7 @@ std::string Voice::Metrics() const {
   metric("homeline_voice_agent_rings_total", "counter", v.rung);
   metric("homeline_voice_bridged_total", "counter", v.bridged);
   metric("homeline_voice_abandoned_total", "counter", v.abandoned);
+  metric("homeline_voice_monitors_total", "counter", v.monitors);
   metric("homeline_voice_bad_sdp_total", "counter", c.bad_sdp);
   metric("homeline_media_legs", "gauge", m.legs);
   metric("homeline_media_packets_in_total", "counter", m.packets_in);

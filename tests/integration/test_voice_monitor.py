@@ -157,6 +157,7 @@ class VoiceMonitor(VoiceFlowTest):
                                  what="all monitor events")
         reasons = [p.get("reason") for t, p in events if t == "monitor.ended"]
         self.assertEqual(reasons, ["stopped", "supervisor_hung_up", "call_ended"])
+        self.assertEqual(self.server.metric("homeline_voice_monitors_total"), 3)
         # Each monitor is a supervisor leg of the call's CDR.
         call = self.ok("GET", f"{T}/cdrs", token=self.token("sam"))["calls"][0]
         sup = [(l["result"], l["hung_up_by"]) for l in call["legs"] if l["role"] == "supervisor"]

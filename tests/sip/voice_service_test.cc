@@ -510,6 +510,7 @@ TEST(VoiceMonitor, RingsTheSupervisorJoinsOnAnswerChangesModeAndStops) {
   EXPECT_EQ(m->supervisor, f.sam);
   EXPECT_EQ(m->mode, core::MonitorMode::kListen);
   EXPECT_TRUE(f.voice->MonitorOf(ix)->joined);
+  EXPECT_EQ(f.voice->counters().monitors, 1u);
 
   ASSERT_TRUE(f.voice->ChangeMonitor(ix, core::MonitorMode::kWhisper).has_value());
   EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix)->mode, core::MonitorMode::kWhisper);

@@ -487,6 +487,7 @@ void VoiceService::OnMonitorAnswered(CallId call, core::UserId supervisor) {
   }
   if (c->monitor_cdr != 0) (void)engine_.AnswerCdrLeg(c->tenant, c->monitor_cdr);
   c->monitor->joined = true;
+  ++counters_.monitors;
   spdlog::info("voice: call={} supervisor={} joined ({})", call, supervisor,
                core::Name(c->monitor->mode));
 }

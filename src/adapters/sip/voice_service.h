@@ -56,6 +56,7 @@ struct VoiceCounters {
   std::uint64_t rung = 0;       // agent legs started
   std::uint64_t bridged = 0;
   std::uint64_t abandoned = 0;  // customer hung up while waiting or ringing
+  std::uint64_t monitors = 0;   // supervisors joined to a call (their phone answered)
 };
 
 class VoiceService {
