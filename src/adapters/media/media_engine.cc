@@ -400,7 +400,7 @@ class Worker {
     auto it = legs_.find(id);
     if (it == legs_.end()) return;
     Leg* leg = it->second.get();
-    std::erase_if(sessions_, [&](const ListenSession& s) {
+    const std::size_t listening = std::erase_if(sessions_, [&](const ListenSession& s) {
       return s.supervisor == id || s.customer == id || s.agent == id;
     });
     std::vector<LegId> stop;
@@ -415,7 +415,10 @@ class Worker {
     engine_->ReleasePort(leg->port);
     legs_.erase(it);
     c_.legs.Set(legs_.size());
-    ApplyMixes();
+    // Only a leg in a listen session is in anyone else's mix (a recording's end recomputed the
+    // mixes above). Recomputing on every close walked every leg at each call's end: O(legs) per
+    // call, 3 % of the call-setup bench at 700 calls/s and growing with the calls up.
+    if (listening > 0) ApplyMixes();
   }
 
   void Stop() { running_ = false; }
