@@ -13,7 +13,7 @@ packages=(
   libsndfile1-dev espeak-ng
   libre-dev
   sip-tester baresip-core sipvicious
-  python3 python3-mpmath curl openssl sqlite3 wrk procps
+  python3 python3-mpmath curl openssl sqlite3 wrk procps tzdata
   nodejs chromium
 )
 # The browser tests need npm. Debian's npm package only when no npm is on the PATH: machines with

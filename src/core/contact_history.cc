@@ -6,8 +6,8 @@ namespace {
 wfm::Day LocalDay(TimeMs local) { return local >= 0 ? local / kDay : (local - kDay + 1) / kDay; }
 }  // namespace
 
-ContactHistoryBuilder::ContactHistoryBuilder(DurationMs utc_offset, int interval_min)
-    : offset_(utc_offset), interval_min_(interval_min) {}
+ContactHistoryBuilder::ContactHistoryBuilder(std::shared_ptr<const TimeZone> zone, int interval_min)
+    : zone_(std::move(zone)), interval_min_(interval_min) {}
 
 wfm::IntervalTotals& ContactHistoryBuilder::Cell(const Open& o) {
   wfm::History& h = queues_[o.queue];
@@ -47,7 +47,7 @@ void ContactHistoryBuilder::Add(TimeMs ts, const EventBody& body) {
         return;
       }
     }
-    const TimeMs local = ts + offset_;
+    const TimeMs local = zone_->ToLocal(ts);
     const wfm::Day day = LocalDay(local);
     Open o{.queue = c->queue,
            .day = day,
@@ -68,7 +68,7 @@ void ContactHistoryBuilder::Add(TimeMs ts, const EventBody& body) {
 }
 
 std::map<QueueId, wfm::History> ContactHistoryBuilder::Finish(TimeMs until) {
-  const wfm::Day today = LocalDay(until + offset_);
+  const wfm::Day today = LocalDay(zone_->ToLocal(until));
   std::map<QueueId, wfm::History> out;
   for (auto& [q, h] : queues_) {
     // Every day from the first contact's to yesterday is observed; today is partial.

@@ -24,14 +24,17 @@
 
 #include "common/time.h"
 #include "core/events.h"
+#include "core/time_zone.h"
 #include "core/wfm/forecast.h"
 
 namespace homeline::core {
 
 class ContactHistoryBuilder {
  public:
-  // utc_offset: the tenant's (UtcOffset(settings.timezone)); interval_min divides a day.
-  ContactHistoryBuilder(DurationMs utc_offset, int interval_min);
+  // zone: the tenant's (Engine::ZoneOf): local days and intervals are wall-clock ones, so a day
+  // the clocks go forward has no contacts in its skipped intervals, and one they go back
+  // counts the repeated hour's contacts in the same intervals. interval_min divides a day.
+  ContactHistoryBuilder(std::shared_ptr<const TimeZone> zone, int interval_min);
 
   // Events other than interaction.created/accepted/completed/closed/abandoned are ignored.
   void Add(TimeMs ts, const EventBody& body);
@@ -52,7 +55,7 @@ class ContactHistoryBuilder {
   wfm::IntervalTotals& Cell(const Open& o);
   void Finish(std::unordered_map<InteractionId, Open>::iterator it, TimeMs ts, bool handled);
 
-  DurationMs offset_;
+  std::shared_ptr<const TimeZone> zone_;
   int interval_min_;
   std::uint64_t contacts_ = 0;
   std::unordered_map<InteractionId, Open> open_;

@@ -230,7 +230,15 @@ template <typename B>
 void Engine::ApplyBody(const B& b, TimeMs t) {
   auto bump = [this](std::uint64_t id) { next_id_ = std::max(next_id_, id + 1); };
   if constexpr (std::is_same_v<B, TenantSet>) {
-    tenants_[b.tenant->id] = *b.tenant;
+    auto [it, added] = tenants_.insert_or_assign(b.tenant->id, *b.tenant);
+    auto& zone = tenant_zones_[b.tenant->id];
+    if (!zone || zone->name() != b.tenant->settings.timezone) {
+      // A name the lookup does not know (stored before it was checked, or a zone database
+      // that lost it) replays as UTC rather than failing the log.
+      zone = ResolveZone(b.tenant->settings.timezone, options_.zones);
+      if (!zone) zone = TimeZone::Utc();
+      if (!added) Rezone(b.tenant->id);
+    }
     bump(b.tenant->id);
   } else if constexpr (std::is_same_v<B, UserSet>) {
     auto it = users_.find(b.user->id);
@@ -296,9 +304,16 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     RecomputeTenantFits(b.tenant);
   } else if constexpr (std::is_same_v<B, HoursSet>) {
     hours_[b.hours->id] = *b.hours;
+    if (b.hours->timezone.empty()) {
+      hours_zones_.erase(b.hours->id);
+    } else {
+      auto zone = ResolveZone(b.hours->timezone, options_.zones);
+      hours_zones_[b.hours->id] = zone ? std::move(zone) : TimeZone::Utc();
+    }
     bump(b.hours->id);
   } else if constexpr (std::is_same_v<B, HoursDeleted>) {
     hours_.erase(b.hours);
+    hours_zones_.erase(b.hours);
   } else if constexpr (std::is_same_v<B, DispositionSet>) {
     auto [it, added] = dispositions_.insert_or_assign(b.disposition->id, *b.disposition);
     if (added) disposition_count_[b.disposition->tenant]++;
@@ -313,6 +328,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     Agent& a = AgentOf(b.user);
     RollDay(a);
     a.tenant = b.presence == Presence::kOffline ? 0 : b.tenant;
+    RollDay(a);  // working for another tenant: its zone cuts the day from now on
     if (b.presence == Presence::kAvailable && a.presence != Presence::kAvailable) {
       a.consecutive_misses = 0;
       if (a.work.empty()) a.idle_since = t;
@@ -878,24 +894,74 @@ void Engine::UpdateActivity(Agent& a) {
 }
 
 void Engine::RollDay(Agent& a) {
-  const std::int64_t day = DayOf(now_);
-  if (day == a.day) return;
-  a.day = day;
+  const bool today = now_ >= a.day_from && now_ < a.day_until;
+  // Offline (tenant 0), the day of the last tenant worked for goes on.
+  if (today && (a.tenant == a.day_tenant || a.tenant == 0)) return;
+  if (a.tenant != 0) a.day_tenant = a.tenant;
+  const DayWindow w = DayAround(a.day_tenant, now_);
+  a.day_from = w.from;
+  a.day_until = w.until;
+  if (today) return;  // another tenant's zone: the same figures, a new end of day
   a.contacts_today = 0;
   a.talk_today = 0;
   a.time_in_activity_today.fill(0);
-  a.activity_since = std::max(a.activity_since, day * kDay);
+  a.activity_since = std::max(a.activity_since, w.from);
 }
 
 Engine::DayStats& Engine::StatsOf(QueueId q) {
   const QueueRef* r = QueueRefOf(q);
   DayStats& s = r != nullptr ? *r->stats : day_stats_[q];
-  const std::int64_t day = DayOf(now_);
-  if (s.day != day) {
+  if (now_ < s.from || now_ >= s.until) {
+    const DayWindow w = DayAround(r != nullptr ? r->queue->tenant : 0, now_);
     s = DayStats{};
-    s.day = day;
+    s.from = w.from;
+    s.until = w.until;
   }
   return s;
+}
+
+Engine::DayWindow Engine::DayAround(TenantId t, TimeMs at) const {
+  const TimeZone& zone = *ZoneOf(t);
+  const std::int64_t day = zone.LocalDay(at);
+  DayWindow w{zone.DayStart(day), zone.DayStart(day + 1)};
+  // Local time runs back over midnight in a few historical zones: keep `at` inside its day.
+  w.from = std::min(w.from, at);
+  w.until = std::max(w.until, at + 1);
+  return w;
+}
+
+void Engine::Rezone(TenantId t) {
+  for (const Queue* q : Queues(t)) {
+    auto it = day_stats_.find(q->id);
+    if (it == day_stats_.end() || now_ < it->second.from || now_ >= it->second.until) continue;
+    const DayWindow w = DayAround(t, now_);
+    it->second.from = w.from;
+    it->second.until = w.until;
+  }
+  for (auto& [u, a] : agents_) {
+    if (a.day_tenant != t || now_ < a.day_from || now_ >= a.day_until) continue;
+    const DayWindow w = DayAround(t, now_);
+    a.day_from = w.from;
+    a.day_until = w.until;
+  }
+}
+
+const std::shared_ptr<const TimeZone>& Engine::ZoneOf(TenantId t) const {
+  auto it = tenant_zones_.find(t);
+  return it != tenant_zones_.end() ? it->second : TimeZone::Utc();
+}
+
+const std::shared_ptr<const TimeZone>& Engine::ZoneOfHours(const BusinessHours& h) const {
+  auto it = hours_zones_.find(h.id);
+  return it != hours_zones_.end() ? it->second : ZoneOf(h.tenant);
+}
+
+Status Engine::CheckZone(const std::string& name, const char* field) const {
+  if (ResolveZone(name, options_.zones) != nullptr) return {};
+  return Fail(ErrorCode::kBadRequest,
+              std::string(field) + ": unknown time zone '" + name.substr(0, 64) +
+                  "': give an IANA name such as 'Europe/Berlin' or 'America/New_York', or a UTC "
+                  "offset such as '+02:00'");
 }
 
 Interaction& Engine::IxAt(InteractionId id) {
@@ -911,7 +977,6 @@ Agent& Engine::AgentOf(UserId u) {
   agent_memo_ = &it->second;
   if (inserted) {
     it->second.user = u;
-    it->second.day = DayOf(now_);
     it->second.activity_since = now_;
     it->second.work.reserve(8);  // a full desk (3 chats, 2 emails, ...) without regrowth
   }
@@ -1011,6 +1076,11 @@ Status Engine::ValidateHours(const BusinessHours& h) const {
     if (r.day < 0 || r.day > 6 || r.start_min < 0 || r.end_min > 1440 || r.start_min >= r.end_min)
       return Fail(ErrorCode::kBadRequest, "bad weekly range");
   }
+  if (!h.timezone.empty()) {
+    const BusinessHours* old = h.id != 0 ? FindHours(h.tenant, h.id) : nullptr;
+    if (old == nullptr || old->timezone != h.timezone)
+      if (auto st = CheckZone(h.timezone, "timezone"); !st) return st;
+  }
   return {};
 }
 
@@ -1031,6 +1101,7 @@ Result<TenantId> Engine::CreateTenant(Tenant t) {
   if (!ValidSlug(t.slug, 32)) return Fail(ErrorCode::kBadRequest, "slug must be 1-32 of a-z 0-9 - _ .");
   if (t.name.empty() || t.name.size() > 200) return Fail(ErrorCode::kBadRequest, "name must be 1-200 characters");
   if (SlugTaken(t.slug, 0)) return Fail(ErrorCode::kConflict, "tenant slug taken");
+  if (auto st = CheckZone(t.settings.timezone, "settings.timezone"); !st) return std::unexpected(st.error());
   t.id = next_id_++;
   Emit(t.id, TenantSet{t});
   return t.id;
@@ -1044,6 +1115,9 @@ Status Engine::UpdateTenant(const Tenant& t) {
   if (SlugTaken(t.slug, t.id)) return Fail(ErrorCode::kConflict, "tenant slug taken");
   if (t.settings.max_missed_offers < 0 || t.settings.presence_lease < 5 * kSecond)
     return Fail(ErrorCode::kBadRequest, "bad tenant settings");
+  // An unchanged name passes: one stored before names were checked must not block other edits.
+  if (t.settings.timezone != old->settings.timezone)
+    if (auto st = CheckZone(t.settings.timezone, "settings.timezone"); !st) return st;
   Emit(t.id, TenantSet{t});
   return {};
 }
@@ -1589,11 +1663,14 @@ Agent Engine::AgentView(UserId u) const {
     view.user = u;
   }
   // Bring "today" figures up to now without changing the engine.
-  if (view.day != DayOf(now_)) {
+  if (now_ < view.day_from || now_ >= view.day_until) {
     view.contacts_today = 0;
     view.talk_today = 0;
     view.time_in_activity_today.fill(0);
-    view.activity_since = std::max(view.activity_since, DayOf(now_) * kDay);
+    const DayWindow w = DayAround(view.tenant != 0 ? view.tenant : view.day_tenant, now_);
+    view.activity_since = std::max(view.activity_since, w.from);
+    view.day_from = w.from;
+    view.day_until = w.until;
   }
   view.time_in_activity_today[static_cast<int>(view.activity)] += now_ - view.activity_since;
   return view;
@@ -1609,7 +1686,7 @@ QueueStats Engine::Stats(TenantId t, QueueId q) const {
     out.longest_wait = std::max(out.longest_wait, now_ - interactions_.at(id).queued_at);
   });
   auto it = day_stats_.find(q);
-  if (it != day_stats_.end() && it->second.day == DayOf(now_)) {
+  if (it != day_stats_.end() && now_ >= it->second.from && now_ < it->second.until) {
     static_cast<DayFigures&>(out) = it->second;
   }
   const std::int64_t sl_base = out.answered + out.abandoned - out.abandoned_in_sl;
@@ -1633,19 +1710,12 @@ bool Engine::IsOpen(const Queue& q, TimeMs at) const {
   if (q.hours == 0) return true;
   const BusinessHours* h = FindHours(q.tenant, q.hours);
   if (h == nullptr) return true;
-  const Tenant* tn = FindTenant(q.tenant);
-  const TimeMs local = at + (tn ? UtcOffset(tn->settings.timezone) : 0);
+  // Local wall time in the hours' zone: the ranges are wall-clock times, whatever the offset.
+  const TimeMs local = ZoneOfHours(*h)->ToLocal(at);
   const std::int64_t day = DayOf(local);
-  // Civil date from days since epoch (Howard Hinnant's algorithm).
-  std::int64_t z = day + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
+  std::int64_t y;
+  unsigned m, d;
+  CivilFromDays(day, &y, &m, &d);
   char date[16];
   std::snprintf(date, sizeof date, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
   for (const std::string& closed : h->closed_dates)

@@ -31,6 +31,7 @@
 #include "core/events.h"
 #include "core/node_pool.h"
 #include "core/routing_index.h"
+#include "core/time_zone.h"
 #include "core/timer_queue.h"
 #include "core/types.h"
 
@@ -94,8 +95,11 @@ struct Agent {
   std::vector<InteractionId> work;  // offered, connected or in wrap-up
   int consecutive_misses = 0;
   TimeMs idle_since = 0;
-  // Today's figures (UTC day), for strategies and "my day".
-  std::int64_t day = 0;
+  // Today's figures, for strategies and "my day": the local day (in the zone of the tenant
+  // the person works for) that runs over [day_from, day_until) in UTC.
+  TimeMs day_from = 1;
+  TimeMs day_until = 0;  // empty until the first change: the first one starts a day
+  TenantId day_tenant = 0;  // whose zone cut the day
   int contacts_today = 0;
   DurationMs talk_today = 0;
   std::array<DurationMs, kActivityCount> time_in_activity_today{};
@@ -143,7 +147,7 @@ struct Agent {
   std::vector<std::pair<QueueId, std::uint64_t>> last_offer;
 };
 
-// A queue's counts and sums for one UTC day, as the engine keeps them.
+// A queue's counts and sums for one local day of its tenant, as the engine keeps them.
 struct DayFigures {
   std::int64_t entered = 0;
   std::int64_t answered = 0;
@@ -175,6 +179,10 @@ struct EngineOptions {
   // server turns it on when SIP is on; off, voice is offered to agents without phones (the
   // API-driven flows and the simulator).
   bool voice_requires_phone = false;
+  // Named time zones (IANA names) for tenants' and business hours' `timezone`; fixed offsets
+  // ("+02:00") need none. The server passes the system's zone files (adapters/tz); without a
+  // lookup only fixed offsets are accepted, and a stored name replays as UTC.
+  ZoneLookup zones;
 };
 
 class Engine {
@@ -413,7 +421,18 @@ class Engine {
   Agent AgentView(UserId u) const;
   const Agent* FindAgent(UserId u) const;
   QueueStats Stats(TenantId t, QueueId q) const;
+  // Business hours are weekly ranges of local time in the hours' zone (its own `timezone`, or
+  // else the tenant's), so "09:00-17:00" opens at 09:00 local on both sides of a DST change.
   bool IsOpen(const Queue& q, TimeMs at) const;
+
+  // ---- time zones ----------------------------------------------------------------------------
+  // The zone of the tenant's `timezone` setting (UTC for an unknown tenant, or a stored name the
+  // zone lookup does not know). Shared and immutable: views may keep it off the engine thread.
+  const std::shared_ptr<const TimeZone>& ZoneOf(TenantId t) const;
+  // The zone business hours use: their own, else their tenant's.
+  const std::shared_ptr<const TimeZone>& ZoneOfHours(const BusinessHours& h) const;
+  // kBadRequest unless `name` is a fixed offset or a zone the lookup knows.
+  Status CheckZone(const std::string& name, const char* field) const;
 
   // ---- web chat (engine_chat.cc) -------------------------------------------------------------
   // A chat interaction (n.channel is set to chat) with the visitor's token hash and first
@@ -461,8 +480,20 @@ class Engine {
     bool operator>(const Timer& o) const { return due != o.due ? due > o.due : order > o.order; }
   };
   struct DayStats : DayFigures {
-    std::int64_t day = -1;  // UTC day these figures are for
+    // The local day of the queue's tenant these figures are for, as a UTC range; empty until
+    // the first figure.
+    TimeMs from = 1;
+    TimeMs until = 0;
   };
+  struct DayWindow {
+    TimeMs from = 0;
+    TimeMs until = 0;
+  };
+  // The local day of tenant t's zone holding `at`.
+  DayWindow DayAround(TenantId t, TimeMs at) const;
+  // A tenant's zone changed: the days in progress now end at the new zone's midnight (their
+  // figures are kept).
+  void Rezone(TenantId t);
   // The hot path's view of a queue: its definition (in queues_) and today's figures (in
   // day_stats_), so the command that looks a queue up finds its stats without hashing again.
   struct QueueRef {
@@ -610,6 +641,8 @@ class Engine {
                                InteractionMap::allocator_type(&interaction_nodes_)};
   std::unordered_map<UserId, Agent> agents_;
   std::unordered_map<QueueId, DayStats> day_stats_;
+  std::unordered_map<TenantId, std::shared_ptr<const TimeZone>> tenant_zones_;
+  std::unordered_map<HoursId, std::shared_ptr<const TimeZone>> hours_zones_;  // own zone only
   std::unordered_map<InteractionId, ChatLog> chats_;  // web chats; evicted with their interaction
 
   Interaction* ix_memo_ = nullptr;  // see IxAt; cleared when that interaction is evicted

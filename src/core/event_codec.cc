@@ -516,7 +516,8 @@ json HoursJson(const BusinessHours& h) {
           {"tenant", h.tenant},
           {"name", h.name},
           {"ranges", std::move(ranges)},
-          {"closed_dates", h.closed_dates}};
+          {"closed_dates", h.closed_dates},
+          {"timezone", h.timezone}};
 }
 
 json MemberJson(const Membership& m) {
@@ -563,7 +564,8 @@ void ReadSettings(Reader& r, TenantSettings* s) {
   }
   r.Duration("presence_lease", &s->presence_lease, /*positive=*/true);
   if (r.Get("timezone", &s->timezone)) {
-    r.Check(!s->timezone.empty(), "timezone", "must not be empty");
+    r.Check(!s->timezone.empty() && s->timezone.size() <= 128, "timezone",
+            "must be 1-128 characters (an IANA name such as \"Europe/Berlin\", or \"+02:00\")");
   }
   if (r.Get("allowed_origins", &s->allowed_origins)) {
     r.Check(s->allowed_origins.size() <= 50, "allowed_origins", "must hold at most 50 origins");
@@ -669,6 +671,9 @@ void ReadHours(Reader& r, BusinessHours* h) {
     for (const std::string& date : h->closed_dates) {
       r.Check(IsDate(date), "closed_dates", "must hold dates as YYYY-MM-DD, not '" + date + "'");
     }
+  }
+  if (r.Get("timezone", &h->timezone)) {
+    r.Check(h->timezone.size() <= 128, "timezone", "must be at most 128 characters");
   }
   r.Check(!h->name.empty(), "name", "must not be empty");
 }

@@ -19,9 +19,11 @@ double IntervalFigures::AhtSeconds() const {
 
 std::vector<IntervalFigures> TodayByInterval(const std::vector<const Interaction*>& interactions,
                                              const std::function<DurationMs(QueueId)>& threshold_of,
-                                             QueueId queue, TimeMs now, DurationMs interval) {
+                                             QueueId queue, TimeMs now, DurationMs interval,
+                                             const TimeZone* zone) {
   if (interval <= 0 || interval > kDay) interval = 30 * kMinute;
-  const TimeMs day_start = (now >= 0 ? now / kDay : (now - kDay + 1) / kDay) * kDay;
+  if (zone == nullptr) zone = TimeZone::Utc().get();
+  const TimeMs day_start = std::min(now, zone->DayStart(zone->LocalDay(now)));
   const std::size_t count = static_cast<std::size_t>((now - day_start) / interval) + 1;
   std::vector<IntervalFigures> out(count);
   for (std::size_t i = 0; i < count; ++i) out[i].start = day_start + static_cast<TimeMs>(i) * interval;

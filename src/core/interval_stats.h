@@ -1,7 +1,7 @@
 #pragma once
 // Today's figures per interval (30 minutes by default) for the wallboard's charts, computed
 // from the interaction records the engine holds. Finished contacts stay in memory for 24 hours
-// (EngineOptions::finished_retention), so the whole current UTC day is there.
+// (EngineOptions::finished_retention), so the whole current local day is there.
 //
 // A contact counts in the interval in which it entered its current queue (queued_at): the
 // contacts offered in that interval, and how they ended (answered within the queue's threshold,
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "core/time_zone.h"
 #include "core/types.h"
 
 namespace homeline::core {
@@ -39,11 +40,14 @@ struct IntervalFigures {
   double AhtSeconds() const;
 };
 
-// The intervals of now's UTC day from midnight up to and including the one holding `now`.
-// queue == 0 takes every queue. threshold_of gives a queue's service-level threshold.
+// The intervals of now's local day in `zone` (null: UTC), from local midnight up to and
+// including the one holding `now`; intervals are `interval` long in real time, so a day the
+// clocks change has two fewer or two more half hours. queue == 0 takes every queue.
+// threshold_of gives a queue's service-level threshold.
 std::vector<IntervalFigures> TodayByInterval(const std::vector<const Interaction*>& interactions,
                                              const std::function<DurationMs(QueueId)>& threshold_of,
                                              QueueId queue, TimeMs now,
-                                             DurationMs interval = 30 * kMinute);
+                                             DurationMs interval = 30 * kMinute,
+                                             const TimeZone* zone = nullptr);
 
 }  // namespace homeline::core

@@ -129,17 +129,4 @@ const char* TypeName(const EventBody& body) {
   return std::visit([](const auto& e) { return EventName(e); }, body);
 }
 
-// "UTC", "+02:00", "-05:30", "UTC+2": a fixed offset. Named zones need a tz database, which
-// core does not read; see docs/decisions.md (5).
-DurationMs UtcOffset(const std::string& tz) {
-  std::string s = tz;
-  if (s.rfind("UTC", 0) == 0) s = s.substr(3);
-  if (s.empty()) return 0;
-  const int sign = s[0] == '-' ? -1 : 1;
-  if (s[0] == '+' || s[0] == '-') s = s.substr(1);
-  int h = 0, m = 0;
-  if (std::sscanf(s.c_str(), "%d:%d", &h, &m) < 1) return 0;
-  return sign * (h * kHour + m * kMinute);
-}
-
 }  // namespace homeline::core

@@ -86,6 +86,8 @@ struct TenantSettings {
   std::vector<std::string> break_reasons{"lunch", "break", "training", "meeting", "personal"};
   int max_missed_offers = 3;           // consecutive misses before the agent goes to "missed"
   DurationMs presence_lease = 120 * kSecond;  // agent without a desktop connection or API call
+  // IANA name ("Europe/Berlin") or fixed UTC offset ("+02:00"): the local day of the
+  // statistics, business hours, and the WFM's days (core/time_zone.h).
   std::string timezone = "UTC";
   // Sites allowed to embed the chat widget, exact origins ("https://www.acme.com"): CORS on
   // the public chat routes and the Origin of WebSockets are checked against them.
@@ -153,7 +155,7 @@ struct Queue {
 
 struct WeeklyRange {
   int day = 0;         // 0 = Sunday .. 6 = Saturday
-  int start_min = 0;   // minutes after midnight, local time of the tenant
+  int start_min = 0;   // minutes after midnight, local time of the hours' zone
   int end_min = 0;
 };
 
@@ -163,6 +165,9 @@ struct BusinessHours {
   std::string name;
   std::vector<WeeklyRange> ranges;
   std::vector<std::string> closed_dates;  // "YYYY-MM-DD" holidays
+  // The zone of the ranges and dates: an IANA name ("America/New_York") or a fixed offset
+  // ("+02:00"); empty: the tenant's.
+  std::string timezone;
 };
 
 struct Disposition {
@@ -207,10 +212,6 @@ inline std::shared_ptr<const ContactText> MakeText(ContactText t) {
 enum class ChatSender : std::uint8_t { kVisitor, kAgent, kSystem };
 const char* Name(ChatSender s);
 std::optional<ChatSender> ParseChatSender(std::string_view s);
-
-// The tenant's offset from UTC for its `timezone` setting: "UTC", "+02:00", "-05:30",
-// "UTC+2" (fixed offsets; anything else reads as UTC).
-DurationMs UtcOffset(const std::string& tz);
 
 // ---- workforce management: calendar events (forecast) ----
 using CalendarEventId = std::uint64_t;

@@ -7,6 +7,7 @@
 
 #include "adapters/api/forecast_view.h"
 #include "adapters/store/event_store.h"
+#include "adapters/tz/tzif.h"
 #include "core/engine.h"
 #include "core/event_codec.h"
 #include "adapters/wfm/forecast_render.h"
@@ -57,7 +58,7 @@ int FromStore(const ForecastArgs& a) {
   if (!std::filesystem::exists(path)) return Usage(path + ": no database");
   auto store = store::OpenSqliteStore(path, {});
   if (!store) return Usage(store.error().message);
-  core::Engine engine;
+  core::Engine engine(core::EngineOptions{.zones = tz::SystemZones::Default().Lookup()});
   auto st = (*store)->Replay([&](const store::StoredEvent& se) -> Status {
     auto body = core::DecodePayload(se.type, se.payload);
     if (!body) return std::unexpected(body.error());
@@ -90,7 +91,7 @@ int FromStore(const ForecastArgs& a) {
   }
   if (a.interval_min != 15 && a.interval_min != 30) return Usage("--interval must be 15 or 30");
   job.query.csv = a.format == "csv";
-  job.utc_offset = core::UtcOffset(tenant->settings.timezone);
+  job.zone = engine.ZoneOf(tenant->id);
   job.now = now;
   job.calendar = api::CalendarFor(engine.CalendarEvents(tenant->id), queue->id);
   store::EventStore& s = **store;

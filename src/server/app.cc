@@ -22,6 +22,7 @@
 #include "adapters/sip/voice_service.h"
 #include "adapters/solver/cbc_solver.h"
 #include "adapters/store/event_store.h"
+#include "adapters/tz/tzif.h"
 #include "core/engine.h"
 #include "core/event_codec.h"
 #include "server/demo.h"
@@ -114,6 +115,7 @@ struct App::Impl : http::ServerHandler {
   static core::EngineOptions EngineOptionsOf(const Config& c) {
     core::EngineOptions o;
     o.voice_requires_phone = c.sip_enabled;
+    o.zones = tz::SystemZones::Default().Lookup();
     return o;
   }
 

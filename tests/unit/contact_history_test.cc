@@ -19,7 +19,7 @@ InteractionCreated Created(InteractionId id, QueueId q, InteractionId origin = 0
 }
 
 TEST(ContactHistory, CountsArrivalsAndHandleTimesInTheArrivalInterval) {
-  ContactHistoryBuilder b(2 * kHour, 30);  // the tenant is at UTC+2
+  ContactHistoryBuilder b(TimeZone::Fixed("+02:00", 2 * kHour), 30);  // the tenant is at UTC+2
   // 07:50 UTC = 09:50 local: slot 19. Handled from 08:10 to 08:15 (300 s) — still slot 19.
   const TimeMs t = kDay0 + 7 * kHour + 50 * kMinute;
   b.Add(t, Created(1, 7));
@@ -70,7 +70,7 @@ TEST(ContactHistory, CountsArrivalsAndHandleTimesInTheArrivalInterval) {
 }
 
 TEST(ContactHistory, TodayIsPartialAndLeftOut) {
-  ContactHistoryBuilder b(0, 15);
+  ContactHistoryBuilder b(TimeZone::Utc(), 15);
   b.Add(kDay0 + kHour, Created(1, 7));
   EXPECT_TRUE(b.Finish(kDay0 + 2 * kHour).empty());
 }

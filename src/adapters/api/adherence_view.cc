@@ -16,7 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-wfm::Day LocalDay(TimeMs local) { return local >= 0 ? local / kDay : (local - kDay + 1) / kDay; }
 
 double Minutes(DurationMs d) { return static_cast<double>(d) / 60'000.0; }
 
@@ -78,9 +77,9 @@ json StretchJson(const wfm::Stretch& s) {
 
 http::Response RunAdherenceJob(const AdherenceJob& job, const EventScan& scan) {
   const AdherenceQuery& q = job.query;
-  const wfm::Day day = q.date.value_or(LocalDay(job.now + job.utc_offset));
-  const TimeMs from = day * kDay - job.utc_offset;
-  const TimeMs day_end = from + kDay;
+  const wfm::Day day = q.date.value_or(job.zone->LocalDay(job.now));
+  const TimeMs from = job.zone->DayStart(day);
+  const TimeMs day_end = job.zone->DayStart(day + 1);  // 23 or 25 hours when the clocks change
   const TimeMs to = std::min(day_end, job.now);
 
   // Each agent's presence timeline in this tenant, from the lookback on.

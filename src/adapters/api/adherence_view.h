@@ -47,7 +47,7 @@ struct AdherenceAgent {
 struct AdherenceJob {
   core::TenantId tenant = 0;
   AdherenceQuery query;
-  DurationMs utc_offset = 0;
+  std::shared_ptr<const core::TimeZone> zone = core::TimeZone::Utc();  // the tenant's
   TimeMs now = 0;
   std::vector<AdherenceAgent> agents;
 };

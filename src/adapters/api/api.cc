@@ -937,9 +937,16 @@ struct Api::Impl {
     return Done(engine.DeleteQueue(c.tenant, *id), json{{"ok", true}});
   }
 
+  // Business hours with the zone they are read in: their own `timezone` ("" follows the
+  // tenant's) and the one in force, `effective_timezone`.
+  json HoursView(const core::BusinessHours& h) {
+    json j = core::ToJson(h);
+    j["effective_timezone"] = engine.ZoneOfHours(h)->name();
+    return j;
+  }
   Outcome ListHours(Ctx& c) {
     json out = json::array();
-    for (const core::BusinessHours* h : engine.Hours(c.tenant)) out.push_back(core::ToJson(*h));
+    for (const core::BusinessHours* h : engine.Hours(c.tenant)) out.push_back(HoursView(*h));
     return Done(JsonResponse(out));
   }
   Outcome CreateHours(Ctx& c) {
@@ -951,13 +958,13 @@ struct Api::Impl {
     h->tenant = c.tenant;
     auto id = engine.CreateHours(*h);
     if (!id) return Done(ErrorResponse(id.error()));
-    return Done(JsonResponse(core::ToJson(*engine.FindHours(c.tenant, *id)), 201));
+    return Done(JsonResponse(HoursView(*engine.FindHours(c.tenant, *id)), 201));
   }
   Outcome GetHours(Ctx& c) {
     auto id = Id(c, 1);
     const core::BusinessHours* h = id ? engine.FindHours(c.tenant, *id) : nullptr;
     if (!h) return Err(ErrorCode::kNotFound, "no such business hours");
-    return Done(JsonResponse(core::ToJson(*h)));
+    return Done(JsonResponse(HoursView(*h)));
   }
   Outcome PatchHours(Ctx& c) {
     auto id = Id(c, 1);
@@ -968,7 +975,7 @@ struct Api::Impl {
     next->id = h->id;
     next->tenant = c.tenant;
     TRY(engine.UpdateHours(*next));
-    return Done(JsonResponse(core::ToJson(*engine.FindHours(c.tenant, *id))));
+    return Done(JsonResponse(HoursView(*engine.FindHours(c.tenant, *id))));
   }
   Outcome DeleteHours(Ctx& c) {
     auto id = Id(c, 1);
@@ -1333,7 +1340,8 @@ struct Api::Impl {
       const core::Queue* queue = engine.FindQueue(tenant, id);
       return queue ? queue->sl_threshold : 20 * kSecond;
     };
-    const auto figures = core::TodayByInterval(engine.Interactions(c.tenant, false), threshold, only, engine.now());
+    const auto figures = core::TodayByInterval(engine.Interactions(c.tenant, false), threshold, only,
+                                               engine.now(), 30 * kMinute, engine.ZoneOf(c.tenant).get());
     json rows = json::array();
     for (const core::IntervalFigures& f : figures) {
       rows.push_back(json{{"start", f.start},
@@ -1864,13 +1872,12 @@ struct Api::Impl {
     api::AdherenceJob job;
     job.tenant = c.tenant;
     job.query = *q;
-    job.utc_offset = core::UtcOffset(engine.FindTenant(c.tenant)->settings.timezone);
+    job.zone = engine.ZoneOf(c.tenant);
     job.now = engine.now();
     if (q->agent != 0 && engine.FindMember(c.tenant, q->agent) == nullptr)
       return Err(ErrorCode::kNotFound, "no such agent");
     // The day's bounds, as the job computes them (shifts outside them cannot matter).
-    const TimeMs day = q->date ? *q->date * kDay - job.utc_offset
-                               : (job.now + job.utc_offset) / kDay * kDay - job.utc_offset;
+    const TimeMs day = job.zone->DayStart(q->date ? *q->date : job.zone->LocalDay(job.now));
     auto agents = ScheduledAgents(c.tenant, day - kDay, day + 2 * kDay);
     if (q->agent != 0) {
       auto it = agents.find(q->agent);
@@ -1970,7 +1977,7 @@ struct Api::Impl {
     api::ForecastJob job;
     job.tenant = c.tenant;
     job.query = *q;
-    job.utc_offset = core::UtcOffset(engine.FindTenant(c.tenant)->settings.timezone);
+    job.zone = engine.ZoneOf(c.tenant);
     job.now = engine.now();
     job.calendar = CalendarFor(engine.CalendarEvents(c.tenant), q->queue);
     if (requirements) {

@@ -34,7 +34,6 @@ Status Integer(const http::Request& req, const char* name, int lo, int hi, int& 
   return {};
 }
 
-wfm::Day LocalDay(TimeMs local) { return local >= 0 ? local / kDay : (local - kDay + 1) / kDay; }
 
 // A forecast of zeros, for a queue that has no history yet.
 wfm::Forecast Zeros(wfm::Day first_day, int days, int interval_min,
@@ -108,12 +107,12 @@ std::vector<wfm::CalendarEvent> CalendarFor(const std::vector<const core::Calend
 
 http::Response RunForecastJob(const ForecastJob& job, const EventScan& scan) {
   const ForecastQuery& q = job.query;
-  const wfm::Day today = LocalDay(job.now + job.utc_offset);
+  const wfm::Day today = job.zone->LocalDay(job.now);
   const wfm::Day first_day = q.from.value_or(today);
   const wfm::Day scan_from_day = std::min(first_day, today) - 7 * kHistoryWeeks;
-  const TimeMs scan_from = scan_from_day * kDay - job.utc_offset;
+  const TimeMs scan_from = job.zone->DayStart(scan_from_day);
 
-  core::ContactHistoryBuilder builder(job.utc_offset, q.interval_min);
+  core::ContactHistoryBuilder builder(job.zone, q.interval_min);
   if (!scan) return ErrorResponse(503, "unavailable", "the event history cannot be read");
   static const std::vector<std::string> kTypes = {
       "interaction.created", "interaction.accepted", "interaction.completed",

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "adapters/http/http_server.h"
 #include "common/result.h"
 #include "common/time.h"
+#include "core/time_zone.h"
 #include "core/types.h"
 #include "core/wfm/forecast.h"
 #include "core/wfm/staffing.h"
@@ -41,7 +43,7 @@ struct ForecastQuery {
 struct ForecastJob {
   core::TenantId tenant = 0;
   ForecastQuery query;
-  DurationMs utc_offset = 0;
+  std::shared_ptr<const core::TimeZone> zone = core::TimeZone::Utc();  // the tenant's
   TimeMs now = 0;
   std::vector<core::wfm::CalendarEvent> calendar;  // the tenant's for this queue
   std::optional<core::wfm::StaffingInput> staffing;  // set: requirements

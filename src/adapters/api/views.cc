@@ -72,6 +72,7 @@ json AgentJson(const core::Engine& engine, core::TenantId tenant, core::UserId u
 
 json QueueStatsJson(const core::Engine& engine, const core::Queue& queue) {
   const core::QueueStats s = engine.Stats(queue.tenant, queue.id);
+  const core::TimeZone& zone = *engine.ZoneOf(queue.tenant);
   json agents = json::object();
   for (int i = 0; i < core::kActivityCount; ++i)
     agents[core::Name(static_cast<core::Activity>(i))] = s.agents[i];
@@ -91,7 +92,10 @@ json QueueStatsJson(const core::Engine& engine, const core::Queue& queue) {
               {"asa_s", s.asa_s},
               {"aht_s", s.aht_s},
               {"abandon_rate", s.abandon_rate},
-              {"agents", agents}};
+              {"agents", agents},
+              // The day the figures are for: the tenant's zone and its local midnight (UTC ms).
+              {"timezone", zone.name()},
+              {"day_start", zone.DayStart(zone.LocalDay(engine.now()))}};
 }
 
 json MemberJson(const core::Engine& engine, core::TenantId tenant, core::UserId user) {
