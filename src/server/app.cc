@@ -284,6 +284,8 @@ struct App::Impl : http::ServerHandler {
     out += fmt::format("homeline_store_queued_events {}\n", s.queued_events);
     out += "# TYPE homeline_store_full gauge\n";
     out += fmt::format("homeline_store_full {}\n", s.full ? 1 : 0);
+    out += "# TYPE homeline_store_busy_retries_total counter\n";
+    out += fmt::format("homeline_store_busy_retries_total {}\n", s.busy_retries);
     out += "# TYPE homeline_store_refused_writes_total counter\n";
     out += fmt::format("homeline_store_refused_writes_total {}\n", writes_refused);
     out += "# TYPE homeline_websocket_connections gauge\n";

@@ -4,9 +4,11 @@ for it, writes past the bound get 503 before they run (REST) or an "unavailable"
 catches up. The slow disk is real: another connection holds SQLite's write lock, so the server's
 writer waits on it (its busy timeout is 5 s; the lock is held well under that).
 """
+import json
 import os
 import sqlite3
 import threading
+import time
 
 from flows import FlowTest, Frames, T
 from harness import WsClient
@@ -95,3 +97,42 @@ class StoreBehind(FlowTest):
         self.assertEqual(back["message"]["text"], "anyone?")
         stored = self.ok("GET", f"{T}/interactions/{cid}/messages", token=self.token("sam"))
         self.assertEqual([m["text"] for m in stored["messages"]], ["hello", "anyone?"])
+
+    def test_a_lock_held_past_the_busy_timeout_is_waited_out(self):
+        """Issue 2: a lock held longer than the writer's busy timeout (5 s) used to fail the
+        store and stop the server. Now the writer retries: the held write is answered once the
+        lock goes, it is in the file, and the server served throughout."""
+        alice = self.token("alice")
+        release = self.hold_the_disk()
+        try:
+            first = {}
+            writer = threading.Thread(target=lambda: first.update(
+                r=self.api("PUT", f"{T}/me/presence", {"state": "available"}, token=alice,
+                           timeout=30)))
+            writer.start()
+            self.eventually(lambda: self.server.metric("homeline_store_full") == 1,
+                            what="the store full")
+            time.sleep(7)  # past the 5 s busy timeout
+            self.assertIsNone(self.server.proc.poll(), "the server still runs")
+            self.assertTrue(writer.is_alive(), "not answered before it is durable")
+            self.assertGreaterEqual(self.server.metric("homeline_store_busy_retries_total"), 1)
+            status, _, _ = self.server.exchange("PUT", f"{T}/me/presence", {"state": "offline"},
+                                                headers={"Authorization": "Bearer " + alice})
+            self.assertEqual(status, 503, "writes past the bound are still refused, not failed")
+        finally:
+            release()
+        writer.join(30)
+        self.assertFalse(writer.is_alive())
+        self.assertEqual(first["r"][0], 200, first["r"])
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "homeline.db"))
+        try:
+            last = db.execute("SELECT payload FROM events WHERE type = 'agent.presence' "
+                              "ORDER BY seq DESC LIMIT 1").fetchone()[0]
+        finally:
+            db.close()
+        self.assertEqual(json.loads(last)["presence"], "available", "the acknowledged write is stored")
+        self.eventually(lambda: self.server.metric("homeline_store_full") == 0,
+                        what="the store caught up")
+        self.assertEqual(self.agent_view("alice")["presence"], "available")
+        self.presence("alice", "break", "lunch")
+        self.assertEqual(self.agent_view("alice")["presence"], "break")

@@ -425,6 +425,39 @@ TEST_F(SqliteStoreTest, FullAtItsBoundWhileTheWriterIsBehindThenClears) {
   ExpectEventsEqual(ReplayAll(*Open()), 1, 60);
 }
 
+// Issue 2 durability: a lock held longer than the busy timeout (5 s) used to fail the store,
+// and the server with it. The writer now waits it out: nothing is lost, nothing fails.
+TEST_F(SqliteStoreTest, WaitsOutALockHeldLongerThanTheBusyTimeout) {
+  auto store = Open(SqliteOptions{.fsync = false, .max_queued_events = 1000});
+  ASSERT_NE(store, nullptr);
+  Callbacks cb;
+  store->Start(cb.OnDurable(), cb.OnFailure());
+  store->Append({MakeEvent(1)});
+  ASSERT_TRUE(cb.WaitDurable(1));
+  sqlite3* disk = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &disk), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(disk, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  store->Append(MakeEvents(2, 20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  store->Append(MakeEvents(21, 40));  // more arrive while it waits
+  std::this_thread::sleep_for(std::chrono::milliseconds(4000));  // 7 s in all
+  StoreStats stats = store->Stats();
+  EXPECT_FALSE(stats.failed);
+  EXPECT_GE(stats.busy_retries, 1u);
+  EXPECT_EQ(stats.committed_events, 1u);
+  EXPECT_EQ(stats.queued_events, 39u);
+  EXPECT_TRUE(cb.failures().empty());
+  ASSERT_EQ(sqlite3_exec(disk, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(disk);
+  ASSERT_TRUE(cb.WaitDurable(40));
+  stats = store->Stats();
+  EXPECT_EQ(stats.committed_events, 40u);
+  EXPECT_EQ(stats.dropped_events, 0u);
+  EXPECT_TRUE(cb.failures().empty());
+  store.reset();
+  ExpectEventsEqual(ReplayAll(*Open()), 1, 40);
+}
+
 TEST_F(SqliteStoreTest, RefusesAnSqliteFileOfAnotherApplicationWithoutTouchingIt) {
   RawExec(
       "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);"

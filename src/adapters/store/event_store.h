@@ -32,6 +32,9 @@ struct StoreStats {
   std::uint64_t queued_events = 0; // appended but not yet committed
   std::uint64_t dropped_events = 0; // refused or lost: appended after Stop() or after a failure
   bool failed = false;              // on_failure was called; nothing more will be committed
+  // Commits retried because another connection held the database locked past the busy
+  // timeout (the SQLite store waits it out; see docs/decisions.md 45).
+  std::uint64_t busy_retries = 0;
   // queued_events has reached the store's bound (SqliteOptions::max_queued_events): the disk
   // is behind. Append still takes what comes (the engine has applied those events already);
   // the owner stops admitting new writes until it clears (the server answers them 503).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -43,9 +44,19 @@ constexpr std::string_view kMigrations[] = {
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
-// Long enough to ride out an operator's `sqlite3` shell or a backup holding a lock briefly;
-// short enough that a stuck lock surfaces as a failure rather than a silent stall.
+// How long one attempt waits for another connection's lock (SQLite's busy handler). The writer
+// then backs off and tries the same batch again, for as long as the lock is held (a backup, an
+// operator's `sqlite3` shell): replies wait, and new writes get 503 once the queue is full
+// (docs/decisions.md 41, 45). Readers (scans) give up after one attempt.
 constexpr int kBusyTimeoutMs = 5000;
+// Pause between the writer's attempts while the database stays locked, doubling to the max.
+constexpr std::chrono::milliseconds kBusyBackoffFirst{10};
+constexpr std::chrono::milliseconds kBusyBackoffMax{1000};
+// Once Stop() is asked, a lock held this much longer fails the store instead of hanging the
+// shutdown (nothing still queued then has been acknowledged).
+constexpr std::chrono::seconds kBusyLimitWhileStopping{30};
+
+bool IsBusy(int rc) { return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED; }
 
 // SQLite's default: once the WAL holds this many pages, the writer checkpoints it (copies the
 // pages into the main file, fsyncs both) right after a commit. Measured with bench_store:
@@ -416,6 +427,7 @@ class SqliteEventStore final : public EventStore {
     stats.commits = commits_;
     stats.queued_events = pending_.size() + in_flight_;
     stats.dropped_events = dropped_;
+    stats.busy_retries = busy_retries_;
     stats.failed = failed_;
     stats.full = stats.queued_events >= max_queued_;
     return stats;
@@ -444,12 +456,7 @@ class SqliteEventStore final : public EventStore {
       }
       // Appends arriving from here on accumulate in pending_ for the next batch: that is
       // what turns one fsync per commit into one fsync per many events.
-      Status committed;
-      try {
-        committed = CommitBatch(batch);
-      } catch (const std::exception& e) {
-        committed = Fail(ErrorCode::kInternal, std::string("sqlite store: commit: ") + e.what());
-      }
+      Status committed = CommitRetryingWhileBusy(batch);
       if (!committed) {
         FailStore(committed.error());
         return;
@@ -464,6 +471,34 @@ class SqliteEventStore final : public EventStore {
       last_seq_.store(durable, std::memory_order_release);
       batch.clear();
       if (on_durable_) on_durable_(durable);
+    }
+  }
+
+  // Commits the batch; while another connection holds the database's lock past the busy
+  // timeout, the failed attempt (rolled back, nothing written) is retried after a pause. Other
+  // failures, and a lock still held kBusyLimitWhileStopping after Stop(), are returned.
+  Status CommitRetryingWhileBusy(const std::vector<StoredEvent>& batch) {
+    auto backoff = kBusyBackoffFirst;
+    std::optional<std::chrono::steady_clock::time_point> stop_seen;
+    for (;;) {
+      last_rc_ = SQLITE_OK;
+      Status committed;
+      try {
+        committed = CommitBatch(batch);
+      } catch (const std::exception& e) {
+        return Fail(ErrorCode::kInternal, std::string("sqlite store: commit: ") + e.what());
+      }
+      if (committed || !IsBusy(last_rc_)) return committed;
+      std::unique_lock lock(mu_);
+      ++busy_retries_;
+      const auto now = std::chrono::steady_clock::now();
+      if (stopping_) {
+        if (!stop_seen) stop_seen = now;
+        if (now - *stop_seen >= kBusyLimitWhileStopping) return committed;
+      }
+      // Appends wake the wait early; that only makes the next attempt sooner.
+      wake_.wait_for(lock, backoff);
+      backoff = std::min(backoff * 2, kBusyBackoffMax);
     }
   }
 
@@ -509,7 +544,10 @@ class SqliteEventStore final : public EventStore {
   Status Step(sqlite3_stmt* stmt, std::string_view what) {
     const int rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE) return std::unexpected(SqliteError(db_.get(), rc, what));
+    if (rc != SQLITE_DONE) {
+      last_rc_ = rc;
+      return std::unexpected(SqliteError(db_.get(), rc, what));
+    }
     return {};
   }
 
@@ -553,6 +591,8 @@ class SqliteEventStore final : public EventStore {
   std::uint64_t committed_events_ = 0;  // guarded by mu_
   std::uint64_t commits_ = 0;           // guarded by mu_
   std::uint64_t dropped_ = 0;           // guarded by mu_
+  std::uint64_t busy_retries_ = 0;      // guarded by mu_
+  int last_rc_ = 0;                     // writer thread: the code of the last failed step
 };
 
 }  // namespace
