@@ -958,8 +958,11 @@ const std::shared_ptr<const TimeZone>& Engine::ZoneOfHours(const BusinessHours& 
 
 Status Engine::CheckZone(const std::string& name, const char* field) const {
   if (ResolveZone(name, options_.zones) != nullptr) return {};
+  // Quoted up to 64 bytes, cut on a character boundary: the message must stay UTF-8 for JSON.
+  std::size_t n = std::min<std::size_t>(name.size(), 64);
+  while (n > 0 && n < name.size() && (static_cast<unsigned char>(name[n]) & 0xC0) == 0x80) --n;
   return Fail(ErrorCode::kBadRequest,
-              std::string(field) + ": unknown time zone '" + name.substr(0, 64) +
+              std::string(field) + ": unknown time zone '" + name.substr(0, n) +
                   "': give an IANA name such as 'Europe/Berlin' or 'America/New_York', or a UTC "
                   "offset such as '+02:00'");
 }

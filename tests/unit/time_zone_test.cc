@@ -367,6 +367,11 @@ TEST(EngineTimeZone, UnknownZonesAreRefusedAndFixedOffsetsStillAccepted) {
   EXPECT_EQ(st.error().code, ErrorCode::kBadRequest);
   EXPECT_NE(st.error().message.find("settings.timezone"), std::string::npos);
   EXPECT_TRUE(f.engine.TakeOutbox().empty()) << "nothing emitted";
+  // The name is quoted cut to 64 bytes, never inside a character (the message goes into JSON).
+  t.settings.timezone = std::string(63, 'a') + "\xc3\xa9/Zone";
+  st = f.engine.UpdateTenant(t);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message.find("'" + std::string(63, 'a') + "'"), std::string::npos);
   t.settings.timezone = "-05:00";
   ASSERT_TRUE(f.engine.UpdateTenant(t).has_value());
   EXPECT_EQ(f.engine.ZoneOf(f.tenant)->name(), "-05:00");

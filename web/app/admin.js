@@ -373,6 +373,7 @@ async function renderHours() {
       const f = {
         name: text(x?.name, { required: true }),
         closed: text((x?.closed_dates || []).join(', '), { placeholder: 'YYYY-MM-DD, …' }),
+        tz: text(x?.timezone || '', { placeholder: 'the tenant\'s, or e.g. America/New_York, +02:00' }),
         ranges: rows(x?.ranges || [{ day: 1, start_min: 540, end_min: 1020 }], (v) => {
           const d = choose(v?.day ?? 1, DAYS.map((n, i) => [i, n]));
           const s = h('input', { type: 'time', value: hm(v?.start_min ?? 540) });
@@ -381,10 +382,11 @@ async function renderHours() {
             read: () => ({ day: Number(d.value), start_min: toMin(s.value), end_min: toMin(e.value) }) };
         }, 'Add opening hours'),
       };
-      f.el = h('div', {}, field('Name', f.name, 'h-name'), h('h3', {}, 'Open (tenant time zone)'), f.ranges.el, field('Closed on (holidays)', f.closed, 'closed'));
+      f.el = h('div', {}, field('Name', f.name, 'h-name'), field('Time zone (local wall-clock hours, daylight saving included)', f.tz, 'h-tz'),
+        h('h3', {}, 'Open (' + (x?.effective_timezone || 'tenant time zone') + ')'), f.ranges.el, field('Closed on (holidays)', f.closed, 'closed'));
       return f;
     },
-    toBody: (f) => ({ name: f.name.value, ranges: f.ranges.read(), closed_dates: f.closed.value.split(',').map((s) => s.trim()).filter(Boolean) }),
+    toBody: (f) => ({ name: f.name.value, timezone: f.tz.value.trim(), ranges: f.ranges.read(), closed_dates: f.closed.value.split(',').map((s) => s.trim()).filter(Boolean) }),
   });
 }
 
