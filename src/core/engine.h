@@ -352,6 +352,9 @@ class Engine {
   const Trunk* TrunkForSource(TenantId t, std::string_view address) const;
   // The trunk whose inbound digest user name this is; nullptr if none.
   const Trunk* TrunkByDigestUser(std::string_view user) const;
+  // Whether any trunk authenticates by digest (an INVITE from an unknown source is then
+  // challenged rather than refused).
+  bool HasDigestTrunks() const { return !trunk_by_user_.empty(); }
 
   // ---- agents --------------------------------------------------------------------------------
   // The agent works for tenant t from now on. Available/break need a membership as agent or

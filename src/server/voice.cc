@@ -1,14 +1,18 @@
 #include "server/voice.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <variant>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "adapters/auth/sip_digest.h"
 #include "adapters/media/media_engine.h"
 #include "adapters/sip/calls.h"
 #include "adapters/sip/sip_stack.h"
 #include "adapters/sip/voice_service.h"
+#include "server/metrics_text.h"
 
 namespace homeline::server {
 
@@ -21,6 +25,19 @@ struct Voice::Impl : sip::CallHappenings {
   std::unique_ptr<sip::VoiceService> voice;
 
   Impl(core::Engine& e, std::function<void(std::function<void()>)> p) : engine(e), post(std::move(p)) {}
+
+  // The SIP side's copy of the trunks' digest credentials (it checks INVITEs on its thread).
+  // The whole set: trunks are few and change rarely.
+  void PushTrunkCredentials() {
+    std::vector<std::pair<std::string, std::string>> creds;
+    for (const auto& [tenant, t] : engine.tenants()) {
+      for (const core::Trunk* trunk : engine.Trunks(tenant)) {
+        if (!trunk->inbound_user.empty())
+          creds.emplace_back(trunk->inbound_user, auth::SipHa1(trunk->inbound_user, trunk->inbound_password));
+      }
+    }
+    calls->SetTrunkCredentials(std::move(creds));
+  }
 
   void Inbound(sip::InboundCall call) override {
     post([this, call = std::move(call)] { voice->OnInbound(call); });
@@ -79,12 +96,19 @@ Result<std::unique_ptr<Voice>> Voice::Start(core::Engine& engine, sip::SipStack&
   impl->voice->SetPromptDir(mo.prompt_dir);
   impl->calls->SetPromptDir(mo.prompt_dir);
   impl->calls->Install();
+  impl->PushTrunkCredentials();
   spdlog::info("voice: media on {} ports {}-{}, prompts in {}", mo.bind_address, mo.port_min,
                mo.port_max, mo.prompt_dir);
   return std::unique_ptr<Voice>(new Voice(std::move(impl)));
 }
 
-void Voice::Observe(const std::vector<core::Event>& events) { impl_->voice->Observe(events); }
+void Voice::Observe(const std::vector<core::Event>& events) {
+  impl_->voice->Observe(events);
+  const bool trunks_changed = std::any_of(events.begin(), events.end(), [](const core::Event& e) {
+    return std::holds_alternative<core::TrunkSet>(e.body) || std::holds_alternative<core::TrunkDeleted>(e.body);
+  });
+  if (trunks_changed) impl_->PushTrunkCredentials();
+}
 
 void Voice::Tick() { impl_->voice->Tick(); }
 
@@ -102,22 +126,21 @@ std::string Voice::Metrics() const {
   const sip::CallsStats c = impl_->calls->stats();
   const media::Stats m = impl_->media->stats();
   std::string out;
-  auto metric = [&out](const char* name, const char* type, std::uint64_t value) {
-    out += fmt::format("# TYPE {} {}\n{} {}\n", name, type, name, value);
-  };
-  metric("homeline_voice_calls_live", "gauge", c.live);
-  metric("homeline_voice_ivr_calls", "gauge", impl_->voice->ivr_calls());
-  metric("homeline_voice_inbound_total", "counter", v.inbound);
-  metric("homeline_voice_refused_total", "counter", v.refused);
-  metric("homeline_voice_agent_rings_total", "counter", v.rung);
-  metric("homeline_voice_bridged_total", "counter", v.bridged);
-  metric("homeline_voice_abandoned_total", "counter", v.abandoned);
-  metric("homeline_voice_monitors_total", "counter", v.monitors);
-  metric("homeline_voice_bad_sdp_total", "counter", c.bad_sdp);
-  metric("homeline_media_legs", "gauge", m.legs);
-  metric("homeline_media_packets_in_total", "counter", m.packets_in);
-  metric("homeline_media_packets_out_total", "counter", m.packets_out);
-  metric("homeline_media_packets_relayed_total", "counter", m.packets_relayed);
+  AppendMetric(out, "homeline_voice_calls_live", "gauge", c.live);
+  AppendMetric(out, "homeline_voice_ivr_calls", "gauge", impl_->voice->ivr_calls());
+  AppendMetric(out, "homeline_voice_inbound_total", "counter", v.inbound);
+  AppendMetric(out, "homeline_voice_refused_total", "counter", v.refused);
+  AppendMetric(out, "homeline_voice_agent_rings_total", "counter", v.rung);
+  AppendMetric(out, "homeline_voice_bridged_total", "counter", v.bridged);
+  AppendMetric(out, "homeline_voice_abandoned_total", "counter", v.abandoned);
+  AppendMetric(out, "homeline_voice_monitors_total", "counter", v.monitors);
+  AppendMetric(out, "homeline_voice_bad_sdp_total", "counter", c.bad_sdp);
+  AppendMetric(out, "homeline_voice_trunk_auth_failures_total", "counter", c.auth_failures);
+  AppendMetric(out, "homeline_voice_trunk_auth_limited_total", "counter", c.auth_limited);
+  AppendMetric(out, "homeline_media_legs", "gauge", m.legs);
+  AppendMetric(out, "homeline_media_packets_in_total", "counter", m.packets_in);
+  AppendMetric(out, "homeline_media_packets_out_total", "counter", m.packets_out);
+  AppendMetric(out, "homeline_media_packets_relayed_total", "counter", m.packets_relayed);
   return out;
 }
 

@@ -407,7 +407,7 @@ TEST(NumberRouter, TrunkSourceThenNumberThenTheNumbersTrunk) {
 
   InboundRouter route = NumberRouter("/data/prompts");
   auto call = [&](std::string source, std::string number) {
-    return route(f.engine, InboundCall{1, std::move(source), std::move(number), "", ""});
+    return route(f.engine, InboundCall{1, std::move(source), std::move(number), "", "", ""});
   };
   EXPECT_EQ(call("198.51.100.1", "+15550100").error().code, ErrorCode::kForbidden);
   EXPECT_EQ(call("198.51.100.1", "+15559999").error().code, ErrorCode::kForbidden)
@@ -421,6 +421,36 @@ TEST(NumberRouter, TrunkSourceThenNumberThenTheNumbersTrunk) {
   EXPECT_EQ(ok->prompts.greeting, "/data/prompts/hello.wav");
   EXPECT_EQ(ok->prompts.music, "");  // the default
   EXPECT_EQ(ok->announce_every, 45 * kSecond);
+
+  // Trunks that authenticate (decisions.md 44). Once one exists, a stranger is challenged
+  // (kUnauthorized: Calls answers 407) rather than refused.
+  core::Trunk pbx;
+  pbx.tenant = f.tenant;
+  pbx.name = "pbx";
+  pbx.inbound_user = "acme-pbx";
+  pbx.inbound_password = "pw";
+  const core::TrunkId pbx_id = *f.engine.CreateTrunk(pbx);
+  core::Tenant other;
+  other.slug = other.name = "globex";
+  core::Trunk theirs = pbx;
+  theirs.tenant = *f.engine.CreateTenant(other);
+  theirs.inbound_user = "globex-pbx";
+  ASSERT_TRUE(f.engine.CreateTrunk(theirs).has_value());
+  EXPECT_EQ(call("198.51.100.1", "+15550100").error().code, ErrorCode::kUnauthorized);
+  // The user name the SIP side verified names the trunk, wherever the call comes from.
+  auto as = [&](std::string user, std::string number) {
+    InboundCall in{1, "198.51.100.1", std::move(number), "", "", ""};
+    in.trunk_user = std::move(user);
+    return route(f.engine, in);
+  };
+  auto in = as("acme-pbx", "+15550100");
+  ASSERT_TRUE(in) << in.error().message;
+  EXPECT_EQ(in->trunk, pbx_id);
+  EXPECT_EQ(in->queue, f.queue);
+  EXPECT_EQ(as("acme-pbx", "+15550111").error().code, ErrorCode::kForbidden) << "bound to the carrier";
+  EXPECT_EQ(as("globex-pbx", "+15550100").error().code, ErrorCode::kForbidden) << "another tenant's trunk";
+  EXPECT_EQ(as("gone", "+15550100").error().code, ErrorCode::kForbidden) << "a trunk deleted meanwhile";
+  EXPECT_EQ(as("acme-pbx", "+15559999").error().code, ErrorCode::kNotFound);
 }
 
 TEST(VoiceService, PositionAnnouncementsFollowTheLine) {

@@ -32,6 +32,9 @@ struct InboundCall {
   std::string number;   // the request URI's user part: the dialled number
   std::string from_user;  // the caller: From URI user (a phone number for a PSTN trunk)
   std::string from_name;  // From display name, if any
+  // The trunk's digest user name when the INVITE carried credentials that the SIP side
+  // verified (Calls::SetTrunkCredentials); "" when it carried none.
+  std::string trunk_user;
 };
 
 // A call to a number through a tenant's trunk (core::Trunk's outbound side): the INVITE goes to
@@ -61,7 +64,8 @@ class CallControl {
   virtual ~CallControl() = default;
   // Answer the customer (200 with our SDP) and play greeting then music on hold, looped.
   virtual void Answer(CallId call, WaitPrompts prompts) = 0;
-  // Refuse the customer's INVITE with a final status (403, 404, 480, 503...).
+  // Refuse the customer's INVITE with a final status (403, 404, 480, 503...). 407: challenge
+  // the caller to authenticate as a trunk (the SIP side adds Proxy-Authenticate).
   virtual void Refuse(CallId call, int status, std::string reason) = 0;
   // Tell the waiting customer its place in line, then music on hold again.
   virtual void Announce(CallId call, int position) = 0;

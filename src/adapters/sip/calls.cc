@@ -1,6 +1,8 @@
 #include "adapters/sip/calls.h"
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -14,6 +16,7 @@
 
 #include "adapters/media/media_engine.h"
 #include "adapters/media/prompts.h"
+#include "adapters/sip/digest_check.h"
 #include "adapters/sip/ivr_calls.h"
 #include "adapters/sip/re_include.h"
 #include "adapters/sip/sdp.h"
@@ -93,6 +96,11 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   // could not be made (not tried again: a missing espeak-ng must not cost a thread per call).
   std::unordered_map<std::string, std::vector<std::pair<CallId, std::uint64_t>>> speaking;
   std::unordered_set<std::string> unspeakable;
+
+  // SIP thread: trunks that authenticate by digest (user name -> HA1), and the check.
+  std::unordered_map<std::string, std::array<std::uint8_t, 16>> trunk_ha1;
+  DigestCheck digest;
+  std::int64_t last_sweep_s = 0;
 
   std::atomic<std::uint64_t> next_call{1};
   mutable std::mutex stats_mu;
@@ -257,8 +265,56 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     return s;
   }
 
+  // An INVITE with trunk credentials (Proxy-Authorization, or Authorization): true with the
+  // trunk's user name when they match; otherwise the INVITE has been answered (407 again for
+  // a nonce that is not ours or is old, 403 for a failure, 400 for a header that does not
+  // parse).
+  bool Authenticate(const struct sip_msg& msg, const struct sip_hdr& header, std::string* user) {
+    const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (now_s != last_sweep_s) {  // used nonces age out (no timer of its own: at most once a second)
+      last_sweep_s = now_s;
+      digest.Sweep();
+    }
+    const auto ha1_of = [this](const std::string& u) -> const std::uint8_t* {
+      auto it = trunk_ha1.find(u);
+      return it == trunk_ha1.end() ? nullptr : it->second.data();
+    };
+    switch (digest.Check(msg, header.val, ha1_of, user)) {
+      case DigestCheck::Outcome::kOk:
+        return true;
+      case DigestCheck::Outcome::kMalformed:
+        (void)sip_treply(nullptr, stack.sip(), &msg, 400, "Bad Proxy-Authorization");
+        return false;
+      case DigestCheck::Outcome::kChallenge:
+        Challenge(msg, digest.Challenge(false));
+        return false;
+      case DigestCheck::Outcome::kStale:
+        Challenge(msg, digest.Challenge(true));
+        return false;
+      case DigestCheck::Outcome::kLimited:
+        Count(&CallsStats::auth_limited);
+        break;
+      case DigestCheck::Outcome::kFailed:
+        Count(&CallsStats::auth_failures);
+        spdlog::info("sip: INVITE with wrong trunk credentials for '{}'", *user);
+        break;
+    }
+    (void)sip_treply(nullptr, stack.sip(), &msg, 403, "Forbidden");
+    return false;
+  }
+
+  void Challenge(const struct sip_msg& msg, const std::string& challenge) {
+    (void)sip_treplyf(nullptr, nullptr, stack.sip(), &msg, false, 407, "Proxy Authentication Required",
+                      "Proxy-Authenticate: %s\r\nContent-Length: 0\r\n\r\n", challenge.c_str());
+  }
+
   void OnInvite(const struct sip_msg& msg) {
     Count(&CallsStats::invites_in);
+    std::string trunk_user;
+    const struct sip_hdr* auth = sip_msg_hdr(&msg, SIP_HDR_PROXY_AUTHORIZATION);
+    if (auth == nullptr) auth = sip_msg_hdr(&msg, SIP_HDR_AUTHORIZATION);
+    if (auth != nullptr && !Authenticate(msg, *auth, &trunk_user)) return;
     auto offer = ParseSdp(Body(&msg));
     std::optional<int> codec;
     if (offer) codec = ChooseCodec(*offer);
@@ -294,6 +350,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     in.number = Str(msg.uri.user);
     in.from_user = c->from_user;
     in.from_name = c->from_name;
+    in.trunk_user = std::move(trunk_user);
     calls.emplace(c->id, std::move(c));
     SetLive();
     happenings.Inbound(std::move(in));
@@ -488,7 +545,12 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Call* c = Find(id);
     if (c == nullptr) return;
     if (c->customer != nullptr && !c->answered) {
-      (void)sipsess_reject(c->customer, static_cast<std::uint16_t>(status), reason.c_str(), nullptr);
+      if (status == 407) {  // no trunk allows the source: it may authenticate as one
+        (void)sipsess_reject(c->customer, 407, "Proxy Authentication Required", "Proxy-Authenticate: %s\r\n",
+                             digest.Challenge(false).c_str());
+      } else {
+        (void)sipsess_reject(c->customer, static_cast<std::uint16_t>(status), reason.c_str(), nullptr);
+      }
     }
     EndCall(id, reason);
   }
@@ -1188,6 +1250,16 @@ Calls::~Calls() {
     makers = std::move(impl_->makers);
   }
   for (auto& t : makers) t.join();
+}
+
+void Calls::SetTrunkCredentials(std::vector<std::pair<std::string, std::string>> user_ha1) {
+  impl_->stack.Post([s = impl_, creds = std::move(user_ha1)] {
+    s->trunk_ha1.clear();
+    for (const auto& [user, hex] : creds) {
+      std::array<std::uint8_t, 16> ha1{};
+      if (FromHex(hex, ha1.data(), ha1.size())) s->trunk_ha1[user] = ha1;
+    }
+  });
 }
 
 void Calls::SetPromptDir(std::string dir) { impl_->prompt_dir = std::move(dir); }

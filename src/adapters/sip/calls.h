@@ -25,6 +25,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "adapters/sip/call_control.h"
 
@@ -79,6 +81,8 @@ struct CallsStats {
   std::uint64_t invites_out = 0;
   std::uint64_t dials = 0;  // INVITEs to numbers through trunks (part of invites_out)
   std::uint64_t bad_sdp = 0;  // INVITEs refused with 488
+  std::uint64_t auth_failures = 0;  // INVITEs with wrong trunk credentials (403)
+  std::uint64_t auth_limited = 0;   // INVITEs refused unchecked by the failure limiter (403)
 };
 
 class Calls final : public CallControl {
@@ -114,6 +118,14 @@ class Calls final : public CallControl {
                DurationMs timeout) override;
   void SetMonitorMode(CallId call, core::UserId supervisor, core::MonitorMode mode) override;
   void StopMonitor(CallId call, core::UserId supervisor) override;
+
+  // Trunks that authenticate by digest (core::Trunk inbound_user and password): the user name
+  // and its HA1 (hex, auth::SipHa1), the whole set each time (it replaces the previous one).
+  // Any thread. An INVITE with Proxy-Authorization (or Authorization) is checked against them
+  // on the SIP thread, with the registrar's nonces and failure limits (digest_check.h): a
+  // match goes to the engine side with InboundCall::trunk_user set; anything else gets 403
+  // (a bad or stale nonce: a new 407 challenge) without reaching the engine side.
+  void SetTrunkCredentials(std::vector<std::pair<std::string, std::string>> user_ha1);
 
   // Where menu prompts spoken from text are cached (data_dir/prompts, ivr_<hash>.wav). Empty:
   // a text prompt is not played (the wait for a key starts at once). Before Install.

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/auth/sip_digest.h"
+#include "adapters/sip/digest_check.h"
 #include "adapters/sip/nonce.h"
 #include "adapters/sip/re_include.h"
 #include "adapters/sip/sip_stack.h"
@@ -15,12 +16,6 @@
 namespace homeline::sip {
 
 namespace {
-
-std::int64_t WallSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -36,15 +31,7 @@ std::string AddrPort(const struct sa& a) {
   return buf;
 }
 
-std::string AddrOnly(const struct sa& a) {
-  char buf[64];
-  re_snprintf(buf, sizeof buf, "%j", &a);
-  return buf;
-}
-
 constexpr std::uint32_t kSweepMs = 1000;
-// Used nonces remembered for the replay check, at most (each lives nonce_ttl_s).
-constexpr std::size_t kMaxUsedNonces = 200000;
 
 }  // namespace
 
@@ -66,14 +53,11 @@ struct Registrar::Impl {
   SipStack& stack;
   RegistrarOptions options;
   PhoneSink sink;
-  NonceCodec nonces;
-  AuthLimiter by_address, by_user;
-  std::uint8_t dummy_ha1[16] = {};
+  DigestCheck digest;  // nonces, replays, failure limits
 
   // SIP thread only.
   std::unordered_map<std::string, Credential> credentials;  // by login
   std::unordered_map<std::string, Binding> bindings;        // by login (node-stable)
-  std::unordered_map<std::string, std::uint32_t> used_nonces;  // nonce -> highest nc seen
   struct tmr sweep_timer {};
   bool running = false;
 
@@ -81,22 +65,14 @@ struct Registrar::Impl {
       n_expired{0}, n_qualify_failed{0};
 
   Impl(SipStack& s, RegistrarOptions o, PhoneSink k)
-      : stack(s), options(o), sink(std::move(k)), by_address(o.per_address), by_user(o.per_user) {
-    // An unknown user is checked against this, so that it takes the same work as a wrong
-    // password and ends in the same 403.
-    const std::string dummy = auth::SipHa1("no such user", NonceCodec().Make(0));
-    FromHex(dummy, dummy_ha1, 16);
-  }
+      : stack(s), options(o), sink(std::move(k)),
+        digest(DigestOptions{o.nonce_ttl_s, o.per_address, o.per_user}) {}
 
   // ---- replies ------------------------------------------------------------------------------
 
   void Challenge(const struct sip_msg& msg, bool stale) {
-    const std::string nonce = nonces.Make(WallSeconds());
-    (void)sip_replyf(stack.sip(), &msg, 401, "Unauthorized",
-                     "WWW-Authenticate: Digest realm=\"%s\", nonce=\"%s\", qop=\"auth\", "
-                     "algorithm=MD5%s\r\nContent-Length: 0\r\n\r\n",
-                     std::string(auth::kSipRealm).c_str(), nonce.c_str(),
-                     stale ? ", stale=true" : "");
+    (void)sip_replyf(stack.sip(), &msg, 401, "Unauthorized", "WWW-Authenticate: %s\r\nContent-Length: 0\r\n\r\n",
+                     digest.Challenge(stale).c_str());
   }
 
   // The one answer to every failed or refused authentication.
@@ -110,26 +86,6 @@ struct Registrar::Impl {
     return true;
   }
 
-  // Whether the nonce's (nc) was seen: a replay. Records it either way.
-  bool Replayed(const std::string& nonce, const struct httpauth_digest_resp& r) {
-    std::uint32_t nc = 0;
-    const bool qop = pl_isset(&r.qop);
-    if (qop) {
-      if (!pl_isset(&r.nc) || r.nc.l != 8) return true;
-      nc = static_cast<std::uint32_t>(pl_x32(&r.nc));
-      if (nc == 0) return true;
-    }
-    auto it = used_nonces.find(nonce);
-    if (it != used_nonces.end()) {
-      if (!qop || nc <= it->second) return true;  // without qop a nonce is good once
-      it->second = nc;
-      return false;
-    }
-    if (used_nonces.size() >= kMaxUsedNonces) return true;  // fail closed: a fresh challenge
-    used_nonces.emplace(nonce, nc);
-    return false;
-  }
-
   void OnRegister(const struct sip_msg& msg) {
     const std::int64_t now_ms = SteadyMs();
     const struct sip_hdr* ah = sip_msg_hdr(&msg, SIP_HDR_AUTHORIZATION);
@@ -137,51 +93,44 @@ struct Registrar::Impl {
       Challenge(msg, false);
       return;
     }
-    struct httpauth_digest_resp r {};
-    if (httpauth_digest_response_decode(&r, &ah->val) != 0) {
-      (void)sip_reply(stack.sip(), &msg, 400, "Bad Authorization");
-      return;
-    }
-    if (pl_strcmp(&r.realm, std::string(auth::kSipRealm).c_str()) != 0) {
-      Challenge(msg, false);  // a phone still holding another server's realm
-      return;
-    }
-    const std::string login = Str(r.username);
-    const std::string address = AddrOnly(msg.src);
-    const std::string user_key = "u:" + login;
-    if (by_address.Limited(address, now_ms) || by_user.Limited(user_key, now_ms)) {
-      ++n_limited;
-      Forbidden(msg);
-      return;
-    }
-    const std::string nonce = Str(r.nonce);
-    switch (nonces.Verify(nonce, WallSeconds(), options.nonce_ttl_s)) {
-      case NonceCodec::Check::kBad:
+    std::string login;
+    const auto ha1_of = [this](const std::string& user) -> const std::uint8_t* {
+      auto it = credentials.find(user);
+      return it == credentials.end() ? nullptr : it->second.ha1;
+    };
+    switch (digest.Check(msg, ah->val, ha1_of, &login)) {
+      case DigestCheck::Outcome::kMalformed:
+        (void)sip_reply(stack.sip(), &msg, 400, "Bad Authorization");
+        return;
+      case DigestCheck::Outcome::kChallenge:
         Challenge(msg, false);
         return;
-      case NonceCodec::Check::kStale:
+      case DigestCheck::Outcome::kStale:
         Challenge(msg, true);
         return;
-      case NonceCodec::Check::kOk:
+      case DigestCheck::Outcome::kLimited:
+        ++n_limited;
+        Forbidden(msg);
+        return;
+      case DigestCheck::Outcome::kFailed:
+        Refused(msg, login);
+        return;
+      case DigestCheck::Outcome::kOk:
         break;
     }
-    if (Replayed(nonce, r)) {
-      Challenge(msg, true);
-      return;
-    }
-    auto cred = credentials.find(login);
-    const std::uint8_t* ha1 = cred == credentials.end() ? dummy_ha1 : cred->second.ha1;
-    const bool ok = httpauth_digest_response_auth(&r, &msg.met, ha1) == 0 && cred != credentials.end();
     // The To header names whose phone this is: only one's own.
-    if (!ok || Str(msg.to.uri.user) != login) {
-      ++n_failures;
-      by_address.Failed(address, now_ms);
-      by_user.Failed(user_key, now_ms);
-      spdlog::debug("sip: registration refused for '{}' from {}", login, AddrPort(msg.src));
-      Forbidden(msg);
+    if (Str(msg.to.uri.user) != login) {
+      digest.Failed(msg, login);
+      Refused(msg, login);
       return;
     }
-    Bind(msg, login, cred->second.user, now_ms);
+    Bind(msg, login, credentials.at(login).user, now_ms);
+  }
+
+  void Refused(const struct sip_msg& msg, const std::string& login) {
+    ++n_failures;
+    spdlog::debug("sip: registration refused for '{}' from {}", login, AddrPort(msg.src));
+    Forbidden(msg);
   }
 
   void Bind(const struct sip_msg& msg, const std::string& login, core::UserId user,
@@ -296,14 +245,7 @@ struct Registrar::Impl {
       auto it = bindings.find(login);
       if (it != bindings.end()) Qualify(it->second);
     }
-    const std::int64_t now_s = WallSeconds();
-    for (auto it = used_nonces.begin(); it != used_nonces.end();) {
-      if (now_s - NonceCodec::IssuedAt(it->first) > options.nonce_ttl_s + 5) {
-        it = used_nonces.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    digest.Sweep();
   }
 
   void Qualify(Binding& b) {

@@ -15,6 +15,7 @@ namespace {
 int StatusOf(ErrorCode code) {
   switch (code) {
     case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kUnauthorized: return 407;  // Calls adds the challenge
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kBadRequest: return 400;
     case ErrorCode::kUnavailable: return 480;
@@ -42,12 +43,21 @@ Result<InboundRoute> QueueRoute(const core::Engine& e, core::TenantId tenant, co
 InboundRouter NumberRouter(std::string prompt_dir) {
   return [dir = std::move(prompt_dir)](const core::Engine& e,
                                        const InboundCall& in) -> Result<InboundRoute> {
-    // The source first, so that a stranger learns nothing about which numbers exist.
-    if (e.TrunkForSource(in.source) == nullptr)
+    // Credentials the SIP side verified name the trunk; else the source address must be one a
+    // trunk allows (or, when some trunk authenticates, the caller is challenged to).
+    const core::Trunk* by_user = nullptr;
+    if (!in.trunk_user.empty()) {
+      by_user = e.TrunkByDigestUser(in.trunk_user);
+      if (by_user == nullptr) return Fail(ErrorCode::kForbidden, "the trunk is gone");
+    } else if (e.TrunkForSource(in.source) == nullptr) {
+      // The source first, so that a stranger learns nothing about which numbers exist.
+      if (e.HasDigestTrunks()) return Fail(ErrorCode::kUnauthorized, "authenticate as a trunk");
       return Fail(ErrorCode::kForbidden, "no trunk accepts calls from " + in.source);
+    }
     const core::PhoneNumber* n = e.FindNumber(in.number);
     if (n == nullptr) return Fail(ErrorCode::kNotFound, "no such number");
-    const core::Trunk* trunk = e.TrunkForSource(n->tenant, in.source);
+    const core::Trunk* trunk = by_user != nullptr ? (by_user->tenant == n->tenant ? by_user : nullptr)
+                                                  : e.TrunkForSource(n->tenant, in.source);
     if (trunk == nullptr || (n->trunk != 0 && n->trunk != trunk->id))
       return Fail(ErrorCode::kForbidden, "the number is not reachable through this trunk");
     if (n->queue == 0) {

@@ -34,13 +34,16 @@ struct InboundRoute {
 };
 
 // Decides on an inbound call from the engine's state: kForbidden (no trunk allows the source:
-// 403), kNotFound (no such number: 404), kUnavailable (closed, no queue: 480).
+// 403), kUnauthorized (no trunk allows the source but some authenticate by digest: 407), kNotFound (no such number: 404), kUnavailable (closed, no queue: 480).
 using InboundRouter =
     std::function<Result<InboundRoute>(const core::Engine&, const InboundCall&)>;
 
-// The server's router: the trunks and numbers configured in the engine (core/voice.h). 403 when
-// no trunk accepts the source address (or none of the number's tenant does, or the number is
-// bound to another trunk), 404 for an unknown number (or its queue or menu gone). A number
+// The server's router: the trunks and numbers configured in the engine (core/voice.h). A call
+// whose trunk credentials the SIP side verified (InboundCall::trunk_user) comes through that
+// trunk, wherever it comes from. Otherwise the source address decides: 407 when no trunk
+// accepts it and some trunk authenticates by digest (the caller may answer the challenge),
+// else 403. 403 too when the trunk is not one of the number's tenant, or the number is
+// bound to another trunk; 404 for an unknown number (or its queue or menu gone). A number
 // routed to an IVR menu gives a route with `ivr` set. Prompt files of the queue's voice
 // settings are read from prompt_dir.
 InboundRouter NumberRouter(std::string prompt_dir);
