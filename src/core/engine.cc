@@ -1128,6 +1128,9 @@ Status Engine::UpdateTenant(const Tenant& t) {
 Result<UserId> Engine::CreateUser(User u) {
   if (!ValidSlug(u.login, 64)) return Fail(ErrorCode::kBadRequest, "login must be 1-64 of a-z 0-9 - _ .");
   if (user_by_login_.count(u.login)) return Fail(ErrorCode::kConflict, "login taken");
+  // Logins and trunks' digest user names share the SIP realm: a user must not shadow a trunk.
+  if (trunk_by_user_.count(u.login))
+    return Fail(ErrorCode::kConflict, "login '" + u.login + "' is a trunk's SIP user name");
   if (u.name.size() > 200) return Fail(ErrorCode::kBadRequest, "name too long");
   u.id = next_id_++;
   Emit(0, UserSet{u});

@@ -83,7 +83,7 @@ Status Engine::ValidateTrunk(Trunk& t) const {
       return Fail(ErrorCode::kConflict, "inbound.username '" + t.inbound_user + "' is taken");
     // Agents register with their login as SIP user name: a trunk must not shadow one.
     if (FindUserByLogin(t.inbound_user) != nullptr)
-      return Fail(ErrorCode::kConflict, "inbound.username '" + t.inbound_user + "' is taken");
+      return Fail(ErrorCode::kConflict, "inbound.username '" + t.inbound_user + "' is a user's login");
   }
   if (t.inbound_password.size() > 128 || HasControl(t.inbound_password))
     return Fail(ErrorCode::kBadRequest, "inbound.password must be at most 128 characters");

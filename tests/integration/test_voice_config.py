@@ -97,6 +97,12 @@ class VoiceConfig(ServerTest):
         self.refused("POST", ACME + "/trunks",
                      {"name": "x", "inbound": {"username": "alice", "password": "p"}},
                      409, "conflict")
+        # ...and the reverse: a new user may not take a trunk's user name (they share the realm).
+        got, out = self.api("POST", OTHER + "/users", {"login": "acme-carrier", "password": "secret1"},
+                            token=self.ada)
+        self.assertEqual(got, 409, out)
+        self.assertEqual(out["error"]["code"], "conflict")
+        self.assertIn("trunk", out["error"]["message"])
 
         self.ok("DELETE", path, token=self.ada)
         self.refused("GET", path, None, 404, "not_found")

@@ -161,6 +161,19 @@ TEST(EngineVoice, TrunksAreCheckedCanonicalAndScoped) {
     EXPECT_EQ(r.error().code, b.code) << b.what;
     EXPECT_EQ(w.e.last_seq(), seq) << b.what << ": a refused command emitted";
   }
+  // The reverse: logins and trunk user names share the SIP realm, so a user may not take a
+  // trunk's user name either (409, nothing written).
+  {
+    User shadow;
+    shadow.login = "acme-in";
+    const std::uint64_t seq = w.e.last_seq();
+    auto r = w.e.CreateUser(shadow);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+    EXPECT_NE(r.error().message.find("trunk"), std::string::npos) << r.error().message;
+    EXPECT_EQ(w.e.last_seq(), seq);
+    EXPECT_TRUE(w.e.HasDigestTrunks());
+  }
   // The trunk may keep its own user name on update.
   Trunk same = *got;
   same.name = "renamed";
@@ -201,8 +214,13 @@ TEST(EngineVoice, SourceLookupPicksTheMostSpecificAndTheTenantOverloadScopes) {
   EXPECT_EQ(id_of(w.e.TrunkByDigestUser("globex-2")), by_user);
   ASSERT_TRUE(w.e.DeleteTrunk(w.globex, narrow));
   EXPECT_EQ(w.e.TrunkForSource("198.51.100.1"), nullptr);
-  // The old user name is free again.
+  // The old user name is free again, for a trunk or a user.
   EXPECT_TRUE(w.e.CreateTrunk(w.MakeTrunk(w.acme, {}, "globex-pbx")));
+  User u2;
+  u2.login = "globex-2";
+  EXPECT_EQ(w.e.CreateUser(u2).error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(w.e.DeleteTrunk(w.globex, by_user));
+  EXPECT_TRUE(w.e.CreateUser(u2));
 }
 
 TEST(EngineVoice, NumbersAreUniqueServerWideAndRouteToOneTarget) {
