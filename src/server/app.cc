@@ -411,10 +411,12 @@ struct App::Impl : http::ServerHandler {
       sip::StackOptions so;
       so.host = config.sip_host;
       so.port = config.sip_port;
+      so.host6 = config.sip_ipv6;
       auto started = sip::SipStack::Start(so);
       if (!started) return std::unexpected(started.error());
       sip_stack = std::move(*started);
-      spdlog::info("sip: listening on {}:{} (udp, tcp)", sip_stack->host(), sip_stack->port());
+      spdlog::info("sip: listening on {}:{} (udp, tcp){}", sip_stack->host(), sip_stack->port(),
+                   config.sip_ipv6.empty() ? "" : fmt::format(" and [{}]:{}", config.sip_ipv6, sip_stack->port()));
       // Phones: the registrar tells the engine (on this loop) and the agents' desktops.
       sip::RegistrarOptions ro;
       ro.qualify_interval_s = config.sip_qualify_s;
@@ -429,7 +431,11 @@ struct App::Impl : http::ServerHandler {
       VoiceOptions vo;
       vo.data_dir = config.data_dir;
       vo.recordings_dir = (std::filesystem::path(config.data_dir) / "recordings").string();
-      vo.media_address = config.sip_host == "0.0.0.0" ? "127.0.0.1" : config.sip_host;
+      // RTP binds where SIP listens: IPv4 legs on the IPv4 address (loopback for a wildcard or
+      // an IPv6-only --sip), IPv6 legs on the IPv6 one (sip.ipv6, or --sip's own).
+      const bool sip_v6 = config.sip_host.find(':') != std::string::npos;
+      vo.media_address = config.sip_host == "0.0.0.0" || sip_v6 ? "127.0.0.1" : config.sip_host;
+      vo.media_address6 = !config.sip_ipv6.empty() ? config.sip_ipv6 : sip_v6 ? config.sip_host : "";
       // The calls code rings an agent's registered phone (looked up on the SIP thread).
       sip::BindingLookup bindings = [r = registrar.get()](const std::string& login) -> std::optional<sip::AgentBinding> {
         auto b = r->Lookup(login);

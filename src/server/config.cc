@@ -75,6 +75,7 @@ Result<Config> LoadConfig(const std::string& path) {
     const std::int64_t qualify = t["sip"]["qualify"].value_or(static_cast<std::int64_t>(c.sip_qualify_s));
     if (qualify < 0 || qualify > 3600) return Fail(ErrorCode::kBadRequest, "sip.qualify must be 0-3600 seconds");
     c.sip_qualify_s = static_cast<std::uint32_t>(qualify);
+    c.sip_ipv6 = t["sip"]["ipv6"].value_or(c.sip_ipv6);
     c.log_level = t["log"]["level"].value_or(c.log_level);
     c.chat_visitor_burst = t["chat"]["visitor_burst"].value_or(c.chat_visitor_burst);
     c.chat_visitor_per_second = t["chat"]["visitor_rate"].value_or(c.chat_visitor_per_second);
@@ -92,6 +93,9 @@ Result<Config> LoadConfig(const std::string& path) {
   if (const char* v = std::getenv("HOMELINE_SIP")) {
     if (auto st = ParseSip(v, c); !st) return Fail(ErrorCode::kBadRequest, "HOMELINE_SIP: " + st.error().message);
   }
+  if (const char* v = std::getenv("HOMELINE_SIP6")) c.sip_ipv6 = v;
+  if (!c.sip_ipv6.empty() && c.sip_ipv6.find(':') == std::string::npos)
+    return Fail(ErrorCode::kBadRequest, "sip.ipv6 must be an IPv6 address, not '" + c.sip_ipv6 + "'");
   if (c.session_ttl_s < 1) return Fail(ErrorCode::kBadRequest, "auth.session_ttl must be at least 1 second");
   if (c.http_threads < 1 || c.http_threads > 64) return Fail(ErrorCode::kBadRequest, "http_threads must be 1-64");
   if (!(c.chat_visitor_burst >= 1 && c.chat_visitor_per_second > 0 && c.chat_address_burst >= 1 &&

@@ -17,6 +17,8 @@
 //   sip = "127.0.0.1:5060"    # HOMELINE_SIP: SIP over UDP and TCP on HOST:PORT; "off" disables
 //   [sip]
 //   qualify = 30              # seconds between OPTIONS to each registered phone; 0: none
+//   ipv6 = "::1"              # HOMELINE_SIP6: SIP also on this IPv6 address (same port), and
+//                             # IPv6 media for callers and phones that use it; "" none
 //   [auth]
 //   session_ttl = 43200       # seconds a login token lasts
 //   [chat]                    # web chat limits (see docs/api.md)
@@ -61,6 +63,9 @@ struct Config {
   std::string sip_host = "127.0.0.1";
   std::uint16_t sip_port = 5060;
   std::uint32_t sip_qualify_s = 30;  // OPTIONS to registered phones; 0: never
+  // An IPv6 address SIP also listens on (same port, UDP and TCP), where the RTP legs of IPv6
+  // callers and phones bind; "" : none (a --sip on an IPv6 address serves IPv6 alone).
+  std::string sip_ipv6;
 };
 
 // Parses "HOST:PORT", "[::1]:PORT" or ":PORT".

@@ -84,6 +84,7 @@ Result<std::unique_ptr<Voice>> Voice::Start(core::Engine& engine, sip::SipStack&
   auto impl = std::make_unique<Impl>(engine, std::move(post));
   media::Options mo;
   mo.bind_address = options.media_address;
+  mo.bind_address6 = options.media_address6;
   mo.port_min = options.rtp_port_min;
   mo.port_max = options.rtp_port_max;
   mo.prompt_dir = (std::filesystem::path(options.data_dir) / "prompts").string();

@@ -28,6 +28,7 @@ namespace homeline::server {
 struct VoiceOptions {
   std::string data_dir;            // prompts under data_dir/prompts
   std::string media_address;       // RTP sockets bind here (the SIP host)
+  std::string media_address6;      // and here for IPv6 peers ("" : none)
   std::string recordings_dir;      // recordings under here, per tenant
   std::uint16_t rtp_port_min = 20000;
   std::uint16_t rtp_port_max = 30000;

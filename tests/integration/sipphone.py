@@ -49,7 +49,7 @@ def _body(msg):
 
 
 def _sdp_media(sdp):
-    addr = re.search(r"^c=IN IP4 (\S+)", sdp, re.M)
+    addr = re.search(r"^c=IN IP[46] (\S+)", sdp, re.M)
     port = re.search(r"^m=audio (\d+)", sdp, re.M)
     return (addr.group(1), int(port.group(1))) if addr and port else None
 
@@ -356,14 +356,20 @@ def contiguous_slice(received, sent):
 
 class Customer:
     """A caller through the trunk: INVITE (PCMA), ACK on 200, records what it hears, sends
-    payloads given to it at 20 ms, hangs up on hangup() or answers Homeline's BYE."""
+    payloads given to it at 20 ms, hangs up on hangup() or answers Homeline's BYE. An IPv6
+    source ("::1") calls over IPv6 (the server must listen on ::1 too: sip.ipv6) with an IPv6
+    SDP."""
 
     def __init__(self, server_port, number="+15550100", source="127.0.0.1", payloads=()):
-        self.server = ("127.0.0.1", server_port)
+        self.v6 = ":" in source
+        self.family = socket.AF_INET6 if self.v6 else socket.AF_INET
+        self.server = ("::1" if self.v6 else "127.0.0.1", server_port)
+        self.server_host = "[::1]" if self.v6 else "127.0.0.1"
+        self.host = f"[{source}]" if self.v6 else source  # as written in SIP URIs and Via
         self.number = number
-        self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sip = socket.socket(self.family, socket.SOCK_DGRAM)
         self.sip.bind((source, 0))
-        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp = socket.socket(self.family, socket.SOCK_DGRAM)
         self.rtp.bind((source, 0))
         self.source = source
         self.port = self.sip.getsockname()[1]
@@ -379,6 +385,7 @@ class Customer:
         self.bye_in = False
         self.bye_answered = 0
         self.media_to = None
+        self.answer_sdp = ""    # the SDP of our INVITE's final answer
         self.info_status = []   # final statuses of the INFOs sent
         self._dtmf = []         # (key, "rfc4733" | "info" | "dtmf") to send once answered
         self._dtmf_lock = threading.Lock()
@@ -395,14 +402,14 @@ class Customer:
         self._reinvite.set()
 
     def _via(self):
-        return f"Via: SIP/2.0/UDP {self.source}:{self.port};branch=z9hG4bK{random.getrandbits(48):x};rport\r\n"
+        return f"Via: SIP/2.0/UDP {self.host}:{self.port};branch=z9hG4bK{random.getrandbits(48):x};rport\r\n"
 
     def _req(self, method, cseq, extra="", body=""):
-        to = self.to or f"<sip:{self.number}@127.0.0.1:{self.server[1]}>"
-        return (f"{method} sip:{self.number}@127.0.0.1:{self.server[1]} SIP/2.0\r\n{self._via()}"
-                f"From: \"Vera Customer\" <sip:15557654321@{self.source}>;tag={self.tag}\r\n"
+        to = self.to or f"<sip:{self.number}@{self.server_host}:{self.server[1]}>"
+        return (f"{method} sip:{self.number}@{self.server_host}:{self.server[1]} SIP/2.0\r\n{self._via()}"
+                f"From: \"Vera Customer\" <sip:15557654321@{self.host}>;tag={self.tag}\r\n"
                 f"To: {to}\r\nCall-ID: {self.call_id}\r\nCSeq: {cseq} {method}\r\n"
-                f"Contact: <sip:15557654321@{self.source}:{self.port}>\r\nMax-Forwards: 70\r\n"
+                f"Contact: <sip:15557654321@{self.host}:{self.port}>\r\nMax-Forwards: 70\r\n"
                 f"{extra}Content-Length: {len(body)}\r\n\r\n{body}")
 
     def start(self, seconds=30):
@@ -449,7 +456,8 @@ class Customer:
         self.rtp.close()
 
     def _loop(self):
-        sdp = (f"v=0\r\no=- 1 1 IN IP4 {self.source}\r\ns=-\r\nc=IN IP4 {self.source}\r\nt=0 0\r\n"
+        ip = "IP6" if self.v6 else "IP4"
+        sdp = (f"v=0\r\no=- 1 1 IN {ip} {self.source}\r\ns=-\r\nc=IN {ip} {self.source}\r\nt=0 0\r\n"
                f"m=audio {self.rtp_port} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
                "a=rtpmap:101 telephone-event/8000\r\n")
         invite = self._req("INVITE", 1, "Content-Type: application/sdp\r\n", sdp)
@@ -471,7 +479,7 @@ class Customer:
             if self._reinvite.is_set() and self.status == 200:
                 self._reinvite.clear()
                 self.rtp.close()
-                self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self.rtp = socket.socket(self.family, socket.SOCK_DGRAM)
                 self.rtp.bind((self.source, 0))
                 self.rtp_port = self.rtp.getsockname()[1]
                 sdp = sdp.replace(sdp.split("m=audio ")[1].split(" ")[0], str(self.rtp_port), 1)
@@ -495,7 +503,8 @@ class Customer:
                     self.to = _hdr(msg, "to")
                     if self.status == 0:
                         self.status = code
-                        m = _sdp_media(_body(msg))
+                        self.answer_sdp = _body(msg)
+                        m = _sdp_media(self.answer_sdp)
                         if m:
                             self.media_to = m
                     self.sip.sendto(self._req("ACK", 1).encode(), self.server)

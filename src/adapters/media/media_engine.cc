@@ -48,8 +48,27 @@ TimeMs MonotonicMs() {
   return static_cast<TimeMs>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool SameAddr(const sockaddr_in& a, const sockaddr_in& b) {
-  return a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port;
+// Every socket is AF_INET6: IPv4 legs bind a v4-mapped address (::ffff:127.0.0.1, dual
+// stack) and see their peers as v4-mapped too, so one address type serves both families.
+bool SameAddr(const sockaddr_in6& a, const sockaddr_in6& b) {
+  return a.sin6_port == b.sin6_port && std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) == 0;
+}
+
+// An IPv4 or IPv6 literal ("[::1]" too) as a socket address; IPv4 v4-mapped.
+bool ToSockaddr(std::string_view text, std::uint16_t port, sockaddr_in6* out) {
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  const std::string s(text);
+  *out = sockaddr_in6{};
+  out->sin6_family = AF_INET6;
+  out->sin6_port = htons(port);
+  in_addr v4{};
+  if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
+    out->sin6_addr.s6_addr[10] = 0xff;
+    out->sin6_addr.s6_addr[11] = 0xff;
+    std::memcpy(&out->sin6_addr.s6_addr[12], &v4, 4);
+    return true;
+  }
+  return inet_pton(AF_INET6, s.c_str(), &out->sin6_addr) == 1;
 }
 
 // Single-writer counters: the owning thread updates them without a locked instruction and
@@ -115,7 +134,7 @@ struct Leg {
   LegId id = 0;
   int fd = -1;
   std::uint16_t port = 0;
-  sockaddr_in dst{};       // where its media goes: latched source, else SDP address
+  sockaddr_in6 dst{};      // where its media goes: latched source, else SDP address
   bool has_dst = false;
   bool latched = false;
   // Latched legs connect their socket to the source: the kernel then drops other sources and
@@ -176,11 +195,13 @@ class MediaEngine::Impl {
     free_ports.push_back(port);  // reused last: late packets of an old call find no new one
   }
   Worker* WorkerOf(LegId leg);
-  Result<LegInfo> Open(int worker_index);
+  Result<LegInfo> Open(int worker_index, bool v6);
   Result<std::shared_ptr<const Prompt>> FindPrompt(const std::string& name);
 
   Options options;
-  sockaddr_in bind_addr{};
+  sockaddr_in6 bind_addr{};   // Options::bind_address (v4-mapped when IPv4)
+  sockaddr_in6 bind_addr6{};  // Options::bind_address6, when set
+  bool has_v6 = false;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::thread> threads;
   std::unique_ptr<RecordingWriter> writer;
@@ -235,7 +256,7 @@ class Worker {
       rx_msgs_[i].msg_hdr.msg_name = &rx_addr_[i];
       tx_msgs_[i].msg_hdr.msg_iov = &tx_iov_[i];
       tx_msgs_[i].msg_hdr.msg_iovlen = 1;
-      tx_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      tx_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in6);
     }
     return {};
   }
@@ -304,7 +325,7 @@ class Worker {
     c_.legs.Set(legs_.size());
   }
 
-  void SetRemote(LegId id, sockaddr_in addr, bool addr_ok, Codec codec, int dtmf_pt) {
+  void SetRemote(LegId id, sockaddr_in6 addr, bool addr_ok, Codec codec, int dtmf_pt) {
     Leg* leg = Find(id);
     if (!leg) return;
     if (addr_ok) {
@@ -503,7 +524,7 @@ class Worker {
   }
 
   void OnReadable(Leg* leg) {
-    for (int i = 0; i < kRxBatch; ++i) rx_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    for (int i = 0; i < kRxBatch; ++i) rx_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in6);
     // An error here (ECONNREFUSED: the peer's port answered ICMP unreachable) is consumed by
     // the read; the next round reads normally.
     int n = recvmmsg(leg->fd, rx_msgs_.data(), kRxBatch, MSG_DONTWAIT, nullptr);
@@ -516,7 +537,7 @@ class Worker {
     for (int i = 0; i < n; ++i) {
       std::uint8_t* p = rx_buf_[i].data();
       const std::size_t len = rx_msgs_[i].msg_len;
-      const sockaddr_in& src = rx_addr_[i];
+      const sockaddr_in6& src = rx_addr_[i];
       if (rtp::IsRtcp(p, len)) continue;  // no RTCP relay (we do not terminate it either)
       rtp::Packet pkt;
       if (!rtp::Parse(p, len, &pkt)) {
@@ -566,7 +587,7 @@ class Worker {
       }
       tx_iov_[out] = {p, len};
       tx_msgs_[out].msg_hdr.msg_name = peer->connected ? nullptr : &peer->dst;
-      tx_msgs_[out].msg_hdr.msg_namelen = peer->connected ? 0 : sizeof(sockaddr_in);
+      tx_msgs_[out].msg_hdr.msg_namelen = peer->connected ? 0 : sizeof(sockaddr_in6);
       ++out;
     }
     if (out > 0) {
@@ -750,7 +771,7 @@ class Worker {
 
   std::array<std::array<std::uint8_t, kRxBufSize>, kRxBatch> rx_buf_{};
   std::array<iovec, kRxBatch> rx_iov_{};
-  std::array<sockaddr_in, kRxBatch> rx_addr_{};
+  std::array<sockaddr_in6, kRxBatch> rx_addr_{};
   std::array<mmsghdr, kRxBatch> rx_msgs_{};
   std::array<iovec, kRxBatch> tx_iov_{};
   std::array<mmsghdr, kRxBatch> tx_msgs_{};
@@ -771,20 +792,23 @@ Worker* MediaEngine::Impl::WorkerOf(LegId leg) {
   return it == leg_worker.end() ? nullptr : workers[static_cast<std::size_t>(it->second)].get();
 }
 
-Result<LegInfo> MediaEngine::Impl::Open(int worker_index) {
+Result<LegInfo> MediaEngine::Impl::Open(int worker_index, bool v6) {
+  if (v6 && !has_v6) return Fail(ErrorCode::kUnavailable, "media: no IPv6 address configured");
   std::unique_lock lock(mu);
   if (worker_index < 0) {
     worker_index = next_worker;
     next_worker = (next_worker + 1) % static_cast<int>(workers.size());
   }
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Fail(ErrorCode::kUnavailable, fmt::format("media: socket: {}", std::strerror(errno)));
+  int v6only = v6 ? 1 : 0;  // an IPv4 leg binds a v4-mapped address: dual stack
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
   std::uint16_t port = 0;
   for (std::size_t tries = free_ports.size(); tries > 0; --tries) {
     std::uint16_t candidate = free_ports.front();
     free_ports.pop_front();
-    sockaddr_in addr = bind_addr;
-    addr.sin_port = htons(candidate);
+    sockaddr_in6 addr = v6 ? bind_addr6 : bind_addr;
+    addr.sin6_port = htons(candidate);
     if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
       port = candidate;
       break;
@@ -797,7 +821,11 @@ Result<LegInfo> MediaEngine::Impl::Open(int worker_index) {
     return Fail(ErrorCode::kUnavailable, "media: no free RTP port");
   }
   int tos = IPTOS_DSCP_EF;  // expedited forwarding: home routers may honour it for voice
-  setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+  if (v6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+  } else {
+    setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+  }
   if (options.socket_buffer_bytes > 0) {
     int b = options.socket_buffer_bytes;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, sizeof b);
@@ -807,7 +835,7 @@ Result<LegInfo> MediaEngine::Impl::Open(int worker_index) {
   leg->id = next_leg++;
   leg->fd = fd;
   leg->port = port;
-  LegInfo info{leg->id, port};
+  LegInfo info{leg->id, port, v6 ? options.bind_address6 : options.bind_address};
   leg_worker.emplace(leg->id, worker_index);
   Worker* w = workers[static_cast<std::size_t>(worker_index)].get();
   lock.unlock();
@@ -846,10 +874,18 @@ Result<std::unique_ptr<MediaEngine>> MediaEngine::Start(Options options) {
     return Fail(ErrorCode::kBadRequest, "media: port range must be within 1024..65535 with 2 ports at least");
   }
   auto impl = std::make_unique<Impl>(options);
-  impl->bind_addr.sin_family = AF_INET;
-  if (inet_pton(AF_INET, options.bind_address.c_str(), &impl->bind_addr.sin_addr) != 1) {
+  if (options.bind_address.find(':') != std::string::npos ||
+      !ToSockaddr(options.bind_address, 0, &impl->bind_addr)) {
     return Fail(ErrorCode::kBadRequest,
                 fmt::format("media: bind address \"{}\" is not IPv4", options.bind_address));
+  }
+  if (!options.bind_address6.empty()) {
+    if (options.bind_address6.find(':') == std::string::npos ||
+        !ToSockaddr(options.bind_address6, 0, &impl->bind_addr6)) {
+      return Fail(ErrorCode::kBadRequest,
+                  fmt::format("media: bind address \"{}\" is not IPv6", options.bind_address6));
+    }
+    impl->has_v6 = true;
   }
   for (std::uint32_t p = (options.port_min + 1u) & ~1u; p + 1 < options.port_max + 1u; p += 2) {
     impl->free_ports.push_back(static_cast<std::uint16_t>(p));
@@ -893,28 +929,26 @@ Result<std::unique_ptr<MediaEngine>> MediaEngine::Start(Options options) {
   return std::unique_ptr<MediaEngine>(new MediaEngine(std::move(impl)));
 }
 
-Result<LegInfo> MediaEngine::OpenLeg() { return impl_->Open(-1); }
+Result<LegInfo> MediaEngine::OpenLeg(bool ipv6) { return impl_->Open(-1, ipv6); }
 
-Result<LegInfo> MediaEngine::OpenLegNear(LegId near) {
+Result<LegInfo> MediaEngine::OpenLegNear(LegId near, bool ipv6) {
   int index = -1;
   {
     std::lock_guard lock(impl_->mu);
     auto it = impl_->leg_worker.find(near);
     if (it != impl_->leg_worker.end()) index = it->second;
   }
-  return impl_->Open(index);
+  return impl_->Open(index, ipv6);
 }
 
 void MediaEngine::SetRemote(LegId leg, Endpoint remote, Codec codec, int dtmf_pt) {
   Worker* w = impl_->WorkerOf(leg);
   if (!w) return;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(remote.port);
-  bool ok = remote.port != 0 && inet_pton(AF_INET, remote.address.c_str(), &addr.sin_addr) == 1;
+  sockaddr_in6 addr{};
+  bool ok = remote.port != 0 && ToSockaddr(remote.address, remote.port, &addr);
   if (!ok) {
     // Still usable: latching finds the address from the first packet.
-    spdlog::warn("media: leg={} remote \"{}:{}\" is not an IPv4 endpoint", leg, remote.address,
+    spdlog::warn("media: leg={} remote \"{}:{}\" is not an IP endpoint", leg, remote.address,
                  remote.port);
   }
   // A DTMF payload type equal to the audio's would swallow the audio: refused as none.
@@ -1036,7 +1070,11 @@ bool MediaEngine::HasPrompt(const std::string& name) const {
   return impl_->prompts.contains(name);
 }
 
-const std::string& MediaEngine::address() const { return impl_->options.bind_address; }
+bool MediaEngine::has_ipv6() const { return impl_->has_v6; }
+
+const std::string& MediaEngine::address(bool ipv6) const {
+  return ipv6 ? impl_->options.bind_address6 : impl_->options.bind_address;
+}
 
 Stats MediaEngine::stats() const {
   Stats s;

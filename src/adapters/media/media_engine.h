@@ -50,7 +50,8 @@ struct Endpoint {
 
 struct LegInfo {
   LegId id = 0;
-  std::uint16_t local_port = 0;  // the RTP port to put in our SDP (address: MediaEngine::address)
+  std::uint16_t local_port = 0;  // the RTP port to put in our SDP
+  std::string address;           // the address it is bound to, for the SDP (IPv4 or IPv6)
 };
 
 // A prompt: a name in the engine's library ("greeting", "moh", "you_are_number", "3", ...,
@@ -83,6 +84,8 @@ struct MediaEvent {
 
 struct Options {
   std::string bind_address = "127.0.0.1";  // IPv4 address the RTP sockets bind to
+  // IPv6 address the legs of IPv6 peers bind to (OpenLeg(true)); "": no IPv6 legs.
+  std::string bind_address6;
   std::uint16_t port_min = 20000;          // even ports in [port_min, port_max) are used
   std::uint16_t port_max = 30000;
   int threads = 1;                         // media threads (epoll loops)
@@ -124,10 +127,11 @@ class MediaEngine {
   MediaEngine(const MediaEngine&) = delete;
   MediaEngine& operator=(const MediaEngine&) = delete;
 
-  // Binds a new RTP port (kUnavailable when the range is exhausted).
-  Result<LegInfo> OpenLeg();
+  // Binds a new RTP port, on bind_address6 when ipv6 (kUnavailable when the range is exhausted
+  // or no IPv6 address is configured).
+  Result<LegInfo> OpenLeg(bool ipv6 = false);
   // Same, on the media thread of `near` (use for the other legs of the same call).
-  Result<LegInfo> OpenLegNear(LegId near);
+  Result<LegInfo> OpenLegNear(LegId near, bool ipv6 = false);
   // Where the leg's media goes, its codec and its telephone-event payload type (-1: none),
   // from the peer's SDP. Resets latching: the next packet received latches again.
   void SetRemote(LegId leg, Endpoint remote, Codec codec, int dtmf_pt);
@@ -170,7 +174,9 @@ class MediaEngine {
   Status LoadPrompt(const std::string& name, const std::string& path);
   bool HasPrompt(const std::string& name) const;
 
-  const std::string& address() const;  // Options::bind_address, for SDP
+  // Options::bind_address (or bind_address6), for SDP.
+  const std::string& address(bool ipv6 = false) const;
+  bool has_ipv6() const;
   Stats stats() const;
 
   class Impl;

@@ -45,6 +45,8 @@ struct mbuf* ToMbuf(const std::string& text) {
   return mb;
 }
 
+bool IsIpv6(const std::string& address) { return address.find(':') != std::string::npos; }
+
 media::Codec CodecOf(int pt) { return pt == kPtPcma ? media::Codec::kPcma : media::Codec::kPcmu; }
 
 // Releases libre session objects outside libre's own call stack: handlers ask for it while
@@ -375,7 +377,9 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   bool AnswerCustomer(Call& call) {
     Call* c = &call;
     const CallId id = c->id;
-    auto leg = media.OpenLeg();
+    // The media leg in the caller's family: an IPv6 SDP address gets an IPv6 leg (when the media
+    // engine has an IPv6 address), so our SDP says c=IN IP6 and the relay crosses families.
+    auto leg = media.OpenLeg(IsIpv6(c->offer.address) && media.has_ipv6());
     if (!leg) {
       spdlog::warn("sip: call={} no media port: {}", id, leg.error().message);
       DoRefuse(id, 503, "Service Unavailable");
@@ -386,7 +390,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     media.SetRemote(leg->id, media::Endpoint{c->offer.address, c->offer.port}, CodecOf(c->codec),
                     c->dtmf.value_or(-1));
     LocalMedia lm;
-    lm.address = media.address();
+    lm.address = leg->address;
     lm.port = leg->local_port;
     lm.codec_pt = c->codec;
     lm.dtmf_pt = c->dtmf;
@@ -705,7 +709,9 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     auto leg = std::make_unique<AgentLeg>();
     leg->agent = agent;
     leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, agent, ++c->agent_serial});
-    auto ml = c->customer_media != 0 ? media.OpenLegNear(c->customer_media) : media.OpenLeg();
+    // The phone's family is the one it registered over (its route: sip:[2001:db8::5]:5062).
+    const bool v6 = b->route.find('[') != std::string::npos && media.has_ipv6();
+    auto ml = c->customer_media != 0 ? media.OpenLegNear(c->customer_media, v6) : media.OpenLeg(v6);
     if (!ml) {
       spdlog::warn("sip: call={} no media port for the agent leg: {}", id, ml.error().message);
       happenings.AgentFailed(id, agent, 503);
@@ -715,7 +721,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     // Offer only the customer's codec (and telephone-event): the relay then forwards packets
     // as they are.
     LocalMedia lm;
-    lm.address = media.address();
+    lm.address = ml->address;
     lm.port = ml->local_port;
     lm.codec_pt = c->codec;
     lm.dtmf_pt = kDtmfPt;

@@ -138,6 +138,9 @@ struct SipStack::Impl {
     struct sa laddr;
     if (sa_set_str(&laddr, options.host.c_str(), options.port) != 0)
       return Fail(ErrorCode::kBadRequest, "sip: bad listen address '" + options.host + "'");
+    struct sa laddr6 {};
+    if (!options.host6.empty() && sa_set_str(&laddr6, options.host6.c_str(), options.port) != 0)
+      return Fail(ErrorCode::kBadRequest, "sip: bad listen address '" + options.host6 + "'");
     const int attempts = options.port == 0 ? 10 : 1;
     int err = 0;
     const char* what = "";
@@ -153,6 +156,15 @@ struct SipStack::Impl {
       if (err == 0) {
         what = "tcp";
         err = sip_transp_add(sip, SIP_TRANSP_TCP, &laddr);
+      }
+      if (err == 0 && !options.host6.empty()) {
+        sa_set_port(&laddr6, port);
+        what = "udp, second address";
+        err = sip_transp_add(sip, SIP_TRANSP_UDP, &laddr6);
+        if (err == 0) {
+          what = "tcp, second address";
+          err = sip_transp_add(sip, SIP_TRANSP_TCP, &laddr6);
+        }
       }
       if (err == 0) {
         bound_port = port;
