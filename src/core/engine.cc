@@ -106,6 +106,7 @@ void Engine::EvictFinished() {
     if (ix_memo_ == &it->second) ix_memo_ = nullptr;
     interactions_.erase(it);
     chats_.erase(f.id);
+    recorded_calls_.erase(f.id);
   }
 }
 

@@ -319,8 +319,11 @@ class Engine {
   // counting the call's recordings (a call bridged again after a transfer gets a new one). Pause
   // (paused true) / resume (false): kNotFound, kConflict when ended or already so. End:
   // kNotFound, kConflict when ended (a paused span still open is closed). Recover() ends live
-  // recordings with reason "restart". Records stay in memory (one small value per recorded
-  // call).
+  // recordings with reason "restart". Only live recordings stay in memory, like CDR legs: an
+  // ended one is dropped (Find/RecordingOf/Recordings no longer see it; Pause and End
+  // answer kNotFound) and the recordings routes read it from the log. What is kept per
+  // recorded interaction is its count of recordings (the next part), until the interaction
+  // is evicted.
   Result<RecordingId> StartRecording(TenantId t, InteractionId interaction);
   Status PauseRecording(TenantId t, RecordingId id, bool paused);
   Status EndRecording(TenantId t, RecordingId id);
@@ -605,8 +608,14 @@ class Engine {
   void ApplyVoice(const RecordingStarted& b, TimeMs t);
   void ApplyVoice(const RecordingPaused& b, TimeMs t);
   void ApplyVoice(const RecordingEnded& b, TimeMs t);
-  std::map<RecordingId, Recording> recordings_;
-  std::unordered_map<InteractionId, RecordingId> recording_by_interaction_;
+  std::map<RecordingId, Recording> recordings_;  // live ones only (ended: in the log)
+  // Per recorded interaction still in memory: its live recording (0 none) and how many it had,
+  // for the next part's number. Evicted with the interaction.
+  struct RecordedCall {
+    RecordingId live = 0;
+    int parts = 0;
+  };
+  std::unordered_map<InteractionId, RecordedCall> recorded_calls_;
   void ApplyVoice(const MonitorStarted& b, TimeMs t);
   void ApplyVoice(const MonitorChanged& b, TimeMs t);
   void ApplyVoice(const MonitorEnded& b, TimeMs t);

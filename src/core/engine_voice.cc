@@ -476,10 +476,9 @@ Result<RecordingId> Engine::StartRecording(TenantId t, InteractionId interaction
     return Fail(ErrorCode::kNotFound, "no such call");
   // A call bridged again (after a transfer) is recorded again, into a file of its own.
   int part = 1;
-  if (auto it = recording_by_interaction_.find(interaction); it != recording_by_interaction_.end()) {
-    const Recording& last = recordings_.at(it->second);
-    if (last.ended == 0) return Fail(ErrorCode::kConflict, "the call is being recorded already");
-    part = last.part + 1;
+  if (auto it = recorded_calls_.find(interaction); it != recorded_calls_.end()) {
+    if (it->second.live != 0) return Fail(ErrorCode::kConflict, "the call is being recorded already");
+    part = it->second.parts + 1;
   }
   const RecordingId id = next_id_++;
   EmitVoice(t, RecordingStarted{id, t, interaction, RecordingPath(t, interaction, part)});
@@ -509,8 +508,8 @@ const Recording* Engine::FindRecording(TenantId t, RecordingId id) const {
   return FindOf(recordings_, t, id);
 }
 const Recording* Engine::RecordingOf(TenantId t, InteractionId interaction) const {
-  auto it = recording_by_interaction_.find(interaction);
-  return it == recording_by_interaction_.end() ? nullptr : FindRecording(t, it->second);
+  auto it = recorded_calls_.find(interaction);
+  return it == recorded_calls_.end() || it->second.live == 0 ? nullptr : FindRecording(t, it->second.live);
 }
 std::vector<const Recording*> Engine::Recordings(TenantId t) const { return ListOf(recordings_, t); }
 
@@ -521,10 +520,9 @@ void Engine::ApplyVoice(const RecordingStarted& b, TimeMs t) {
   r.interaction = b.interaction;
   r.path = b.path;
   r.started = t;
-  if (auto it = recording_by_interaction_.find(b.interaction); it != recording_by_interaction_.end())
-    if (auto last = recordings_.find(it->second); last != recordings_.end() && last->first != b.id)
-      r.part = last->second.part + 1;
-  recording_by_interaction_[b.interaction] = b.id;
+  RecordedCall& call = recorded_calls_[b.interaction];
+  r.part = ++call.parts;
+  call.live = b.id;
   next_id_ = std::max(next_id_, b.id + 1);
 }
 
@@ -539,13 +537,13 @@ void Engine::ApplyVoice(const RecordingPaused& b, TimeMs t) {
   }
 }
 
-void Engine::ApplyVoice(const RecordingEnded& b, TimeMs t) {
+void Engine::ApplyVoice(const RecordingEnded& b, TimeMs) {
   auto it = recordings_.find(b.id);
   if (it == recordings_.end()) return;
-  Recording& r = it->second;
-  r.ended = t;
-  r.end_reason = b.reason;
-  if (!r.paused.empty() && r.paused.back().end == 0) r.paused.back().end = t;
+  // Gone from memory, like an ended CDR leg: the log has it for the recordings routes.
+  if (auto call = recorded_calls_.find(it->second.interaction); call != recorded_calls_.end() && call->second.live == b.id)
+    call->second.live = 0;
+  recordings_.erase(it);
 }
 
 // ---- lookups for the SIP adapter -------------------------------------------------------------

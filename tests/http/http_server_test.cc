@@ -3,6 +3,7 @@
 // cheap to compile and checks the bytes on the wire. Every socket read has a timeout.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -283,6 +284,22 @@ int WsHandshake(Conn& conn, const std::string& target, std::string* accept = nul
 // ---------------------------------------------------------------------------------------
 // The handler under the server.
 
+// A file of kFileSize bytes of a known pattern, for the streamed bodies (FileSlice).
+constexpr std::size_t kFileSize = 300000;  // several 64 KiB chunks
+std::string FilePattern() {
+  std::string s(kFileSize, '\0');
+  for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>((i * 7 + i / 251) & 0xff);
+  return s;
+}
+const std::string& PatternFile() {
+  static const std::string path = [] {
+    std::string p = (std::filesystem::temp_directory_path() / ("http_test_file_" + std::to_string(getpid()))).string();
+    std::ofstream(p, std::ios::binary) << FilePattern();
+    return p;
+  }();
+  return path;
+}
+
 class TestHandler : public ServerHandler {
  public:
   ~TestHandler() override {
@@ -314,11 +331,22 @@ class TestHandler : public ServerHandler {
         reply(Echo(request));
       });
     } else if (request.path == "/json") {
-      reply(Response{201, "application/json", R"({"ok":true})", {}});
+      reply(Response{201, "application/json", R"({"ok":true})", {}, {}});
     } else if (request.path == "/drop") {
       // Never replies: the server must answer for us.
+    } else if (request.path == "/file") {
+      // ?offset=&length= of the pattern file, streamed.
+      auto f = std::make_shared<FileSlice>();
+      f->fd = ::open(PatternFile().c_str(), O_RDONLY | O_CLOEXEC);
+      f->offset = std::strtoull(request.QueryParam("offset").c_str(), nullptr, 10);
+      const std::string length = request.QueryParam("length");
+      f->length = length.empty() ? kFileSize - f->offset : std::strtoull(length.c_str(), nullptr, 10);
+      Response r;
+      r.content_type = "application/octet-stream";
+      r.file = std::move(f);
+      reply(std::move(r));
     } else if (request.path == "/empty") {
-      reply(Response{204, "", "", {}});
+      reply(Response{204, "", "", {}, {}});
     } else {
       reply(Echo(request));
     }
@@ -507,6 +535,59 @@ TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
   ASSERT_TRUE(next);
   EXPECT_EQ(next->status, 200);
   EXPECT_NE(next->body.find("path=/after\n"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, FileBodiesAreStreamedWholeOrInPart) {
+  Start();
+  const std::string pattern = FilePattern();
+  Conn conn(port());
+  ASSERT_TRUE(conn.ok());
+  auto whole = RoundTrip(conn, Get("/file"));
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->Header("content-type"), "application/octet-stream");
+  EXPECT_EQ(whole->Header("content-length"), std::to_string(kFileSize));
+  EXPECT_TRUE(whole->body == pattern) << "the streamed body differs from the file";
+  // A slice across chunk boundaries, on the same connection (keep-alive still in step).
+  auto part = RoundTrip(conn, Get("/file?offset=65000&length=70001"));
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->Header("content-length"), "70001");
+  EXPECT_TRUE(part->body == pattern.substr(65000, 70001));
+  // HEAD: the length, no body.
+  ASSERT_TRUE(conn.Send("HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto head = conn.ReadHead();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(ParseHead(*head).Header("content-length"), std::to_string(kFileSize));
+  auto next = RoundTrip(conn, Get("/after"));
+  ASSERT_TRUE(next);
+  EXPECT_NE(next->body.find("path=/after\n"), std::string::npos);
+}
+
+TEST(RequestTest, ByteRanges) {
+  ByteRange r;
+  EXPECT_EQ(ParseRange("", 1000, &r), RangeCheck::kWhole);
+  ASSERT_EQ(ParseRange("bytes=0-99", 1000, &r), RangeCheck::kPart);
+  EXPECT_EQ(r.first, 0u);
+  EXPECT_EQ(r.length, 100u);
+  ASSERT_EQ(ParseRange("bytes=900-", 1000, &r), RangeCheck::kPart);
+  EXPECT_EQ(r.first, 900u);
+  EXPECT_EQ(r.length, 100u);
+  ASSERT_EQ(ParseRange("bytes=-10", 1000, &r), RangeCheck::kPart);  // the last 10
+  EXPECT_EQ(r.first, 990u);
+  EXPECT_EQ(r.length, 10u);
+  ASSERT_EQ(ParseRange("bytes=-5000", 1000, &r), RangeCheck::kPart);  // all of it
+  EXPECT_EQ(r.first, 0u);
+  EXPECT_EQ(r.length, 1000u);
+  ASSERT_EQ(ParseRange("bytes=500-99999", 1000, &r), RangeCheck::kPart);  // clamped
+  EXPECT_EQ(r.length, 500u);
+  EXPECT_EQ(ParseRange("bytes=1000-", 1000, &r), RangeCheck::kUnsatisfiable);
+  EXPECT_EQ(ParseRange("bytes=-0", 1000, &r), RangeCheck::kUnsatisfiable);
+  // Not ours to read: the whole body is a valid answer.
+  EXPECT_EQ(ParseRange("bytes=0-1,5-6", 1000, &r), RangeCheck::kWhole);
+  EXPECT_EQ(ParseRange("items=0-1", 1000, &r), RangeCheck::kWhole);
+  EXPECT_EQ(ParseRange("bytes=9-3", 1000, &r), RangeCheck::kWhole);
+  EXPECT_EQ(ParseRange("bytes=x-3", 1000, &r), RangeCheck::kWhole);
+  EXPECT_EQ(ParseRange("bytes=99999999999999999999-", 1000, &r), RangeCheck::kWhole);
 }
 
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {

@@ -129,6 +129,45 @@ class Recordings(unittest.TestCase):
         self.assertEqual(status, 404)
         self.assertEqual(json.loads(data)["error"]["code"], "not_found")
 
+    def get_range(self, path, token, rng):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        try:
+            conn.request("GET", path, headers={"Authorization": "Bearer " + token, "Range": rng})
+            r = conn.getresponse()
+            return r.status, r.getheader("Content-Range"), r.getheader("Accept-Ranges"), r.read()
+        finally:
+            conn.close()
+
+    def test_download_serves_byte_ranges(self):
+        path = f"{ACME}/recordings/6000001/file"
+        size = len(self.wav)
+        status, crange, accept, data = self.get_range(path, self.sam, "bytes=0-43")  # the header
+        self.assertEqual((status, crange, accept), (206, f"bytes 0-43/{size}", "bytes"))
+        self.assertEqual(data, self.wav[:44])
+        status, crange, _, data = self.get_range(path, self.sam, "bytes=20000-")
+        self.assertEqual((status, crange), (206, f"bytes 20000-{size - 1}/{size}"))
+        self.assertEqual(data, self.wav[20000:])
+        status, crange, _, data = self.get_range(path, self.sam, "bytes=-100")
+        self.assertEqual((status, crange, data), (206, f"bytes {size - 100}-{size - 1}/{size}", self.wav[-100:]))
+        status, crange, _, data = self.get_range(path, self.sam, f"bytes={size}-")
+        self.assertEqual((status, crange), (416, f"bytes */{size}"))
+        self.assertEqual(json.loads(data)["error"]["code"], "range_not_satisfiable")
+        status, crange, _, data = self.get_range(path, self.sam, "bytes=0-1,5-6")  # several: all
+        self.assertEqual((status, crange, data), (200, None, self.wav))
+
+    def test_list_is_read_from_the_log_by_start_time(self):
+        # The engine keeps live recordings only: these ended ones come from the event log.
+        t0 = self.t0
+        status, recs = self.api(f"{ACME}/recordings?from={t0 - 1000}&to={t0 + 500}", self.sam)
+        self.assertEqual((status, [r["id"] for r in recs]), (200, [6_000_001]))
+        self.assertEqual(recs[0]["paused"], [{"start": t0 + 10_000, "end": t0 + 25_000}])
+        status, recs = self.api(f"{ACME}/recordings?from={self.now + 60_000}&to={self.now + 120_000}", self.sam)
+        self.assertEqual((status, recs), (200, []))
+        status, body = self.api(f"{ACME}/recordings?from={t0}&to={t0}", self.sam)
+        self.assertEqual((status, body["error"]["code"]), (400, "bad_request"))
+        status, body = self.api(f"{ACME}/recordings?from=0&to={t0}", self.sam)  # over 31 days
+        self.assertEqual((status, body["error"]["code"]), (400, "bad_request"))
+
     def test_only_the_tenants_supervisors_and_admins(self):
         for path in ("/recordings", "/recordings/6000001", "/recordings/6000001/file"):
             status, body = self.api(ACME + path, self.alice)

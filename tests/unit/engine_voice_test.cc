@@ -699,21 +699,30 @@ TEST(EngineRecordings, StartPauseEndAndRecover) {
   EXPECT_EQ(e.PauseRecording(w.acme, rec, false).error().code, ErrorCode::kConflict);
   e.SetTime(kT0 + 30 * kSecond);
   ASSERT_TRUE(e.PauseRecording(w.acme, rec, true));  // still paused at the end
-  e.SetTime(kT0 + 40 * kSecond);
-  ASSERT_TRUE(e.EndRecording(w.acme, rec));
-  r = e.FindRecording(w.acme, rec);
-  EXPECT_EQ(r->ended, kT0 + 40 * kSecond);
   EXPECT_EQ(r->paused, (std::vector<PausedSpan>{{kT0 + 10 * kSecond, kT0 + 25 * kSecond},
-                                                {kT0 + 30 * kSecond, kT0 + 40 * kSecond}}));
-  EXPECT_EQ(e.EndRecording(w.acme, rec).error().code, ErrorCode::kConflict);
-  EXPECT_EQ(e.PauseRecording(w.acme, rec, true).error().code, ErrorCode::kConflict);
-  EXPECT_EQ(e.Recordings(w.acme).size(), 1u);
-  EXPECT_TRUE(e.Recordings(w.globex).empty());
+                                                {kT0 + 30 * kSecond, 0}}));
+  e.SetTime(kT0 + 40 * kSecond);
+  std::vector<Event> history = e.TakeOutbox();  // everything so far, for the replay below
+  ASSERT_TRUE(e.EndRecording(w.acme, rec));
+  // The end is an event (the API rebuilds the record from the log, paused span closed there)...
+  std::vector<Event> ended = e.TakeOutbox();
+  ASSERT_EQ(ended.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<RecordingEnded>(ended[0].body));
+  EXPECT_EQ(ended[0].ts, kT0 + 40 * kSecond);
+  for (Event& ev : ended) history.push_back(std::move(ev));
+  // ...and the record leaves memory, like an ended CDR leg.
+  EXPECT_EQ(e.FindRecording(w.acme, rec), nullptr);
+  EXPECT_EQ(e.RecordingOf(w.acme, call), nullptr);
+  EXPECT_TRUE(e.Recordings(w.acme).empty());
+  EXPECT_EQ(e.EndRecording(w.acme, rec).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(e.PauseRecording(w.acme, rec, true).error().code, ErrorCode::kNotFound);
 
-  // Bridged again after a transfer: a new recording, in a file of its own.
+  // Bridged again after a transfer: a new recording, in a file of its own (the call's count of
+  // recordings stays while the interaction is in memory).
   const RecordingId again = *e.StartRecording(w.acme, call);
   EXPECT_EQ(e.FindRecording(w.acme, again)->path,
             "recordings/" + std::to_string(w.acme) + "/" + std::to_string(call) + "-2.wav");
+  EXPECT_EQ(e.FindRecording(w.acme, again)->part, 2);
   EXPECT_EQ(e.RecordingOf(w.acme, call)->id, again);
   ASSERT_TRUE(e.EndRecording(w.acme, again));
 
@@ -721,24 +730,31 @@ TEST(EngineRecordings, StartPauseEndAndRecover) {
   n.channel = Channel::kVoice;
   const InteractionId call2 = *e.CreateInteraction(Engine::NewInteraction(n));
   const RecordingId rec2 = *e.StartRecording(w.acme, call2);
+  for (Event& ev : e.TakeOutbox()) history.push_back(std::move(ev));
   Engine fresh;
-  for (const Event& ev : e.TakeOutbox()) {
+  for (const Event& ev : history) {
     auto body = DecodePayload(TypeName(ev.body), EncodePayload(ev.body));
     ASSERT_TRUE(body) << body.error().message;
     ASSERT_TRUE(fresh.Replay(Event(ev.seq, ev.ts, ev.tenant, std::move(*body))));
   }
+  // Replayed: only the live one is in memory.
+  EXPECT_EQ(fresh.FindRecording(w.acme, rec), nullptr);
+  EXPECT_EQ(fresh.FindRecording(w.acme, again), nullptr);
+  ASSERT_NE(fresh.FindRecording(w.acme, rec2), nullptr);
   fresh.SetTime(kT0 + kHour);
+  (void)fresh.TakeOutbox();
   fresh.Recover();
-  const Recording* a = fresh.FindRecording(w.acme, rec);
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->paused.size(), 2u);
-  EXPECT_EQ(a->end_reason, "");
-  EXPECT_EQ(fresh.FindRecording(w.acme, again)->part, 2);  // replay counts the parts the same
-  EXPECT_EQ(fresh.FindRecording(w.acme, again)->path, e.FindRecording(w.acme, again)->path);
-  const Recording* b = fresh.FindRecording(w.acme, rec2);
-  ASSERT_NE(b, nullptr);
-  EXPECT_EQ(b->ended, kT0 + kHour);
-  EXPECT_EQ(b->end_reason, "restart");
+  bool restart_ended = false;
+  for (const Event& ev : fresh.TakeOutbox())
+    if (const auto* x = std::get_if<RecordingEnded>(&ev.body); x && x->id == rec2)
+      restart_ended = x->reason == "restart" && ev.ts == kT0 + kHour;
+  EXPECT_TRUE(restart_ended);
+  EXPECT_EQ(fresh.FindRecording(w.acme, rec2), nullptr);
+  // Replay counted the call's parts the same: its next recording is the third.
+  auto third = fresh.StartRecording(w.acme, call);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(fresh.FindRecording(w.acme, *third)->path,
+            "recordings/" + std::to_string(w.acme) + "/" + std::to_string(call) + "-3.wav");
 }
 
 TEST(EngineMonitors, StartChangeEndAndRecover) {

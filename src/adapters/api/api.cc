@@ -12,6 +12,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "adapters/api/adherence_view.h"
 #include "adapters/api/cdr_view.h"
 #include "adapters/api/chat_service.h"
@@ -333,9 +337,9 @@ struct Api::Impl {
     Add("PUT", "/api/v1/tenants/{tenant}/queues/{id}/voice", Access::kAdmin, &Impl::PutQueueVoice, "Change a queue's voice settings (absent fields are kept)");
     Add("GET", "/api/v1/tenants/{tenant}/cdrs", Access::kSupervisor, &Impl::ListCdrs, "Call detail records per call and leg: ?from=&to= (ms or YYYY-MM-DDTHH:MM:SSZ; default the last 24 h, at most 31 days) &queue=ID &agent=ID &offset=&limit= (1..1000, default 100)");
     Add("GET", "/api/v1/tenants/{tenant}/cdrs.csv", Access::kSupervisor, &Impl::CdrsCsv, "Call detail records as CSV (RFC 4180), one row per leg, every call of the range: ?from=&to=&queue=&agent=");
-    Add("GET", "/api/v1/tenants/{tenant}/recordings", Access::kSupervisor, &Impl::ListRecordings, "Call recordings (metadata: interaction, started, ended, paused spans); ?interaction=ID");
+    Add("GET", "/api/v1/tenants/{tenant}/recordings", Access::kSupervisor, &Impl::ListRecordings, "Call recordings (metadata: interaction, started, ended, paused spans) that started in ?from=&to= (ms or YYYY-MM-DDTHH:MM:SSZ; default the last 24 h, at most 31 days) &interaction=ID");
     Add("GET", "/api/v1/tenants/{tenant}/recordings/{id}", Access::kSupervisor, &Impl::GetRecording, "A call recording's metadata");
-    Add("GET", "/api/v1/tenants/{tenant}/recordings/{id}/file", Access::kSupervisor, &Impl::RecordingFile, "Download a call recording (audio/wav: customer left, agent right)");
+    Add("GET", "/api/v1/tenants/{tenant}/recordings/{id}/file", Access::kSupervisor, &Impl::RecordingFile, "Download a call recording (audio/wav: customer left, agent right), streamed; a Range: bytes= header gets 206 with that part");
     Add("GET", "/api/v1/tenants/{tenant}/ivr", Access::kSupervisor, &Impl::ListIvr, "IVR menus");
     Add("POST", "/api/v1/tenants/{tenant}/ivr", Access::kAdmin, &Impl::CreateIvr, "Create an IVR menu: name, prompt_text or prompt_file, options {key: {queue|menu|number|repeat|hangup}}, timeout_s, max_retries, on_failure");
     Add("GET", "/api/v1/tenants/{tenant}/ivr/{id}", Access::kSupervisor, &Impl::GetIvr, "An IVR menu");
@@ -2106,60 +2110,92 @@ struct Api::Impl {
     return out;
   }
 
+  // Recordings are read from the log on a worker (the engine keeps the live ones only, like CDR
+  // legs): a range of them, or one by id from any time.
   Outcome ListRecordings(Ctx& c) {
-    core::InteractionId only = 0;
-    if (const std::string v = c.req.QueryParam("interaction"); !v.empty()) {
-      auto id = ParseId(v);
-      if (!id) return Err(ErrorCode::kBadRequest, "interaction must be an id");
-      only = *id;
-    }
-    json out = json::array();
-    for (const core::Recording* r : engine.Recordings(c.tenant))
-      if (only == 0 || r->interaction == only) out.push_back(core::ToJson(*r));
-    return Done(JsonResponse(out));
+    auto q = RecordingQueryFrom(c.req, engine.now());
+    if (!q) return Done(ErrorResponse(q.error()));
+    return RecordingJob(c.tenant, *q, [](std::vector<core::Recording> recs) {
+      json out = json::array();
+      for (const core::Recording& r : recs) out.push_back(core::ToJson(r));
+      return JsonResponse(out);
+    });
   }
   Outcome GetRecording(Ctx& c) {
     auto id = Id(c, 1);
-    const core::Recording* r = id ? engine.FindRecording(c.tenant, *id) : nullptr;
-    if (!r) return Err(ErrorCode::kNotFound, "no such recording");
-    return Done(JsonResponse(core::ToJson(*r)));
+    if (!id) return Err(ErrorCode::kNotFound, "no such recording");
+    RecordingQuery q;
+    q.id = *id;
+    return RecordingJob(c.tenant, q, [](std::vector<core::Recording> recs) {
+      if (recs.empty()) return ErrorResponse(404, "not_found", "no such recording");
+      return JsonResponse(core::ToJson(recs.front()));
+    });
   }
-  // The file is read on a worker thread (it can be tens of megabytes); the path comes from the
-  // engine's record (RecordingPath), never from the request.
+  // The file is streamed (http::FileSlice: a chunk at a time as the socket takes it, never read
+  // whole), opened on a worker thread; the path comes from the recording's record
+  // (RecordingPath), never from the request. A single byte range (Range: bytes=) is answered
+  // 206, so audio elements can seek.
   Outcome RecordingFile(Ctx& c) {
     auto id = Id(c, 1);
-    const core::Recording* r = id ? engine.FindRecording(c.tenant, *id) : nullptr;
-    if (!r) return Err(ErrorCode::kNotFound, "no such recording");
-    if (options.data_dir.empty() || r->path.find("..") != std::string::npos || r->path.empty() ||
-        r->path.front() == '/')
-      return Err(ErrorCode::kNotFound, "no file for this recording");
-    const std::string path = options.data_dir + "/" + r->path;
-    const std::string name = fmt::format("recording-{}-{}.wav", r->id, r->interaction);
+    if (!id) return Err(ErrorCode::kNotFound, "no such recording");
+    RecordingQuery q;
+    q.id = *id;
+    return RecordingJob(c.tenant, q, [dir = options.data_dir, range = c.req.Header("range")](std::vector<core::Recording> recs) {
+      if (recs.empty()) return ErrorResponse(404, "not_found", "no such recording");
+      const core::Recording& r = recs.front();
+      if (dir.empty() || r.path.find("..") != std::string::npos || r.path.empty() || r.path.front() == '/')
+        return ErrorResponse(404, "not_found", "no file for this recording");
+      return ServeFile(dir + "/" + r.path, fmt::format("recording-{}-{}.wav", r.id, r.interaction), range);
+    });
+  }
+  template <class Render>
+  Outcome RecordingJob(core::TenantId tenant, RecordingQuery q, Render render) {
     Outcome out;
-    out.offload = [this, path, name]() {
-      http::Response resp;
-      std::FILE* f = std::fopen(path.c_str(), "rb");
-      if (f == nullptr) {
-        resp = ErrorResponse(404, "not_found", "the recording's file is missing");
-      } else {
-        char buf[65536];
-        std::size_t n = 0;
-        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) resp.body.append(buf, n);
-        const bool failed = std::ferror(f) != 0;
-        std::fclose(f);
-        if (failed) {
-          resp = ErrorResponse(503, "unavailable", "the recording's file cannot be read");
-        } else {
-          resp.content_type = "audio/wav";
-          resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
-        }
-      }
-      return std::function<Outcome()>([this, resp = std::move(resp)]() mutable {
-        CountStatus(resp.status);
-        return Done(std::move(resp));
+    out.offload = [this, tenant, q, render = std::move(render), scan = api->event_scan_]() {
+      auto recs = ScanRecordings(tenant, q, scan);
+      http::Response r = recs ? render(std::move(*recs)) : ErrorResponse(recs.error());
+      return std::function<Outcome()>([this, r = std::move(r)]() mutable {
+        CountStatus(r.status);
+        return Done(std::move(r));
       });
     };
     return out;
+  }
+
+  // A recording's file as a download (worker thread): 200 whole, 206 for a byte range, 416
+  // for a range past the end, 404 when the file is missing.
+  static http::Response ServeFile(const std::string& path, const std::string& name, const std::string& range) {
+    auto file = std::make_shared<http::FileSlice>();
+    file->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (file->fd < 0) return ErrorResponse(404, "not_found", "the recording's file is missing");
+    struct stat st {};
+    if (::fstat(file->fd, &st) != 0 || !S_ISREG(st.st_mode))
+      return ErrorResponse(503, "unavailable", "the recording's file cannot be read");
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    http::Response resp;
+    resp.content_type = "audio/wav";
+    resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    resp.headers.emplace_back("Accept-Ranges", "bytes");
+    http::ByteRange part;
+    switch (http::ParseRange(range, size, &part)) {
+      case http::RangeCheck::kWhole:
+        file->length = size;
+        break;
+      case http::RangeCheck::kPart:
+        resp.status = 206;
+        file->offset = part.first;
+        file->length = part.length;
+        resp.headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", part.first,
+                                                               part.first + part.length - 1, size));
+        break;
+      case http::RangeCheck::kUnsatisfiable: {
+        http::Response bad = ErrorResponse(416, "range_not_satisfiable", "the range starts past the end of the file");
+        bad.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
+        return bad;
+      }
+    }
+    resp.file = std::move(file);
+    return resp;
   }
 
   Outcome ListIvr(Ctx& c) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <unordered_map>
 #include <vector>
 
@@ -261,6 +262,71 @@ http::Response RunCdrJob(const CdrJob& job, const EventScan& scan) {
                     {"offset", q.offset}, {"limit", q.limit}, {"calls", items}};
   r.body = out.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
+}
+
+Result<RecordingQuery> RecordingQueryFrom(const http::Request& req, TimeMs now) {
+  RecordingQuery q;
+  auto to = Instant(req, "to", now + 1);
+  if (!to) return std::unexpected(to.error());
+  auto from = Instant(req, "from", *to - kDay);
+  if (!from) return std::unexpected(from.error());
+  if (*to <= *from) return Fail(ErrorCode::kBadRequest, "to must be after from");
+  if (*to - *from > kMaxCdrRange) return Fail(ErrorCode::kBadRequest, "from..to spans at most 31 days");
+  constexpr std::uint64_t kMaxId = 9'999'999'999'999'999'999ull;
+  auto interaction = Unsigned(req, "interaction", 1, kMaxId, 0);
+  if (!interaction) return std::unexpected(interaction.error());
+  q.from = *from;
+  q.to = *to;
+  q.interaction = *interaction;
+  // One call's recordings without a range: whenever they were made (a CDR row links to them).
+  if (q.interaction != 0 && req.QueryParam("from").empty() && req.QueryParam("to").empty()) {
+    q.from = 0;
+    q.to = std::numeric_limits<TimeMs>::max();
+  }
+  return q;
+}
+
+Result<std::vector<core::Recording>> ScanRecordings(core::TenantId tenant, const RecordingQuery& q,
+                                                    const EventScan& scan) {
+  if (!scan) return Fail(ErrorCode::kUnavailable, "the event store cannot be read");
+  std::map<core::RecordingId, core::Recording> found;
+  const std::vector<std::string> types{"recording.started", "recording.paused", "recording.ended"};
+  const TimeMs from = q.id != 0 ? 0 : q.from;
+  Status st = scan(tenant, from, types, [&](TimeMs ts, const std::string& type, const std::string& payload) -> Status {
+    auto body = core::DecodePayload(type, payload);
+    if (!body) return {};  // a payload this version cannot read is skipped, not fatal
+    if (const auto* s = std::get_if<core::RecordingStarted>(&*body)) {
+      if (q.id != 0 ? s->id != q.id : (ts >= q.to || (q.interaction != 0 && s->interaction != q.interaction)))
+        return {};
+      core::Recording& r = found[s->id];
+      r.id = s->id;
+      r.tenant = s->tenant;
+      r.interaction = s->interaction;
+      r.path = s->path;
+      r.started = ts;
+    } else if (const auto* p = std::get_if<core::RecordingPaused>(&*body)) {
+      auto it = found.find(p->id);
+      if (it == found.end()) return {};
+      std::vector<core::PausedSpan>& spans = it->second.paused;
+      if (p->paused) {
+        spans.push_back(core::PausedSpan{ts, 0});
+      } else if (!spans.empty() && spans.back().end == 0) {
+        spans.back().end = ts;
+      }
+    } else if (const auto* e = std::get_if<core::RecordingEnded>(&*body)) {
+      auto it = found.find(e->id);
+      if (it == found.end()) return {};
+      it->second.ended = ts;
+      it->second.end_reason = e->reason;
+      if (!it->second.paused.empty() && it->second.paused.back().end == 0) it->second.paused.back().end = ts;
+    }
+    return {};
+  });
+  if (!st) return std::unexpected(st.error());
+  std::vector<core::Recording> out;
+  out.reserve(found.size());
+  for (auto& [id, r] : found) out.push_back(std::move(r));
+  return out;
 }
 
 }  // namespace homeline::api

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "adapters/api/forecast_view.h"  // EventScan
 #include "adapters/http/http_server.h"
 #include "common/result.h"
 #include "common/time.h"
 #include "core/types.h"
+#include "core/voice.h"
 
 namespace homeline::api {
 
@@ -47,6 +49,28 @@ struct CdrJob {
 // JSON or CSV (RFC 4180: CRLF lines, fields with ',', '"', CR or LF quoted, quotes doubled);
 // 503 when the store cannot be read.
 http::Response RunCdrJob(const CdrJob& job, const EventScan& scan);
+
+// ---- recordings (the same approach: the engine keeps live ones only, core/engine.h) ----------
+//   GET /api/v1/tenants/{t}/recordings?from=&to=&interaction=
+// from/to as for CDRs (default the last 24 hours, at most 31 days): recordings that started in
+// [from, to); interaction: only that call's (from any time when no from/to is given). id (not
+// from the query): the one recording of
+// that id, whenever it started (a scan of the tenant's whole log: the engine no longer holds
+// an ended one).
+struct RecordingQuery {
+  TimeMs from = 0;
+  TimeMs to = 0;
+  core::InteractionId interaction = 0;
+  core::RecordingId id = 0;
+};
+[[nodiscard]] Result<RecordingQuery> RecordingQueryFrom(const http::Request& req, TimeMs now);
+
+// The tenant's recordings the query names, rebuilt from its recording.* events, by id (a
+// recording ended by a restart has end_reason "restart", as the engine wrote it). kUnavailable
+// when the store cannot be read.
+[[nodiscard]] Result<std::vector<core::Recording>> ScanRecordings(core::TenantId tenant,
+                                                                  const RecordingQuery& q,
+                                                                  const EventScan& scan);
 
 // One CSV field as RFC 4180 writes it (exposed for the unit test).
 std::string CsvField(const std::string& s);

@@ -35,6 +35,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cassert>
 #include <chrono>
@@ -53,6 +54,8 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <unistd.h>
 
 #include "adapters/http/http_server.h"
 #include "adapters/http/url.h"
@@ -145,6 +148,44 @@ std::string RemoteAddress(const tcp::endpoint& endpoint) {
 
 using BeastRequest = bhttp::request<bhttp::string_body>;
 using BeastResponse = bhttp::response<bhttp::string_body>;
+
+// A Beast body that sends a FileSlice: pread of 64 KiB at a time at the slice's offsets (the
+// descriptor's own position is never used, so slices of one file do not disturb each other).
+// beast::http::file_body (Boost 1.74) sends whole files only; Range requests need a part.
+struct FileSliceBody {
+  using value_type = std::shared_ptr<const FileSlice>;
+  static std::uint64_t size(const value_type& v) { return v ? v->length : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = asio::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(bhttp::header<isRequest, Fields>&, const value_type& body)
+        : slice_(body), pos_(body ? body->offset : 0), remain_(body ? body->length : 0) {}
+    void init(ErrorCodeT& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(ErrorCodeT& ec) {
+      ec = {};
+      if (remain_ == 0) return boost::none;
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remain_, buf_.size()));
+      const ssize_t n = pread(slice_->fd, buf_.data(), want, static_cast<off_t>(pos_));
+      if (n <= 0) {  // a read error, or the file shrank under us: the response cannot be completed
+        ec = n < 0 ? ErrorCodeT(errno, boost::system::system_category())
+                   : ErrorCodeT(boost::system::errc::io_error, boost::system::generic_category());
+        return boost::none;
+      }
+      pos_ += static_cast<std::uint64_t>(n);
+      remain_ -= static_cast<std::uint64_t>(n);
+      return std::make_pair(asio::const_buffer(buf_.data(), static_cast<std::size_t>(n)), remain_ > 0);
+    }
+
+   private:
+    value_type slice_;
+    std::uint64_t pos_;
+    std::uint64_t remain_;
+    std::array<char, 65536> buf_;
+  };
+};
+using FileResponse = bhttp::response<FileSliceBody>;
 
 Request MakeRequest(BeastRequest& req, const std::string& remote, bool take_body) {
   Request r;
@@ -489,7 +530,7 @@ struct ReplyState {
     LogError("a Reply was dropped without being called; answering 500");
     IfLive(gate, session, [](HttpSession<Stream>& s) {
       s.Deliver(
-          Response{500, "application/json", JsonError(ErrorCode::kInternal, "no response"), {}});
+          Response{500, "application/json", JsonError(ErrorCode::kInternal, "no response"), {}, {}});
     });
   }
 };
@@ -622,7 +663,7 @@ class HttpSession final : public Session {
     } catch (const std::exception& e) {
       LogError("OnRequest threw: {}", e.what());
       state->Send(
-          Response{500, "application/json", JsonError(ErrorCode::kInternal, "internal error"), {}});
+          Response{500, "application/json", JsonError(ErrorCode::kInternal, "internal error"), {}, {}});
     }
   }
 
@@ -656,7 +697,7 @@ class HttpSession final : public Session {
       LogError("handler answered with invalid status {}; sending 500", status);
       status = 500;
       response =
-          Response{500, "application/json", JsonError(ErrorCode::kInternal, "internal error"), {}};
+          Response{500, "application/json", JsonError(ErrorCode::kInternal, "internal error"), {}, {}};
     }
     auto res = std::make_unique<BeastResponse>();
     res->version(version_);
@@ -684,8 +725,19 @@ class HttpSession final : public Session {
     res->set("X-Content-Type-Options", "nosniff");
 
     bool bodyless = status == 204 || status == 304;
+    if (response.file && !bodyless && !head_) {
+      // Streamed: the same head, then the slice as the socket takes it.
+      auto file = std::make_unique<FileResponse>(bhttp::status(static_cast<unsigned>(status)), version_);
+      for (const auto& field : *res) file->set(field.name_string(), field.value());
+      file->body() = std::move(response.file);
+      file->content_length(file->body()->length);
+      WriteFile(std::move(file), keep_alive_ && !server_->stopping());
+      return;
+    }
     if (bodyless) {
       // No body and no Content-Length (RFC 9110 15.3.5, 15.4.5).
+    } else if (head_ && response.file) {
+      res->content_length(response.file->length);
     } else if (head_) {
       res->content_length(response.body.size());
     } else {
@@ -722,6 +774,30 @@ class HttpSession final : public Session {
                          if (keep_alive) return self->ReadHeader();
                          self->CloseGracefully();
                        });
+  }
+
+  // A file body goes out a chunk per write, each with its own timeout: a big recording on a slow
+  // link is not cut at kWriteTimeout, a stalled reader still is.
+  void WriteFile(std::unique_ptr<FileResponse> res, bool keep_alive) {
+    res->keep_alive(keep_alive);
+    file_response_ = std::move(res);
+    file_serializer_.emplace(*file_response_);
+    WriteFileSome(keep_alive);
+  }
+
+  void WriteFileSome(bool keep_alive) {
+    Tcp().expires_after(kWriteTimeout);
+    bhttp::async_write_some(stream_, *file_serializer_, [self = Self(), keep_alive](ErrorCodeT ec, std::size_t) {
+      if (!ec && !self->file_serializer_->is_done()) return self->WriteFileSome(keep_alive);
+      self->file_serializer_.reset();
+      self->file_response_.reset();
+      if (ec) {
+        LogDebug("write to {}: {}", self->remote_, ec.message());
+        return self->Finish();
+      }
+      if (keep_alive) return self->ReadHeader();
+      self->CloseGracefully();
+    });
   }
 
   void CloseGracefully() {
@@ -762,6 +838,8 @@ class HttpSession final : public Session {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::unique_ptr<BeastResponse> response_;  // being written
+  std::unique_ptr<FileResponse> file_response_;  // or this, a file body
+  std::optional<bhttp::response_serializer<FileSliceBody>> file_serializer_;
   // State below is touched only on the strand.
   unsigned version_ = 11;
   bool keep_alive_ = false;
@@ -969,6 +1047,10 @@ void ServerImpl::Stop() {
 
 std::unique_ptr<Server> MakeServer(Options options, ServerHandler* handler) {
   return std::make_unique<ServerImpl>(std::move(options), handler);
+}
+
+FileSlice::~FileSlice() {
+  if (fd >= 0) ::close(fd);
 }
 
 }  // namespace homeline::http

@@ -35,12 +35,38 @@ struct Request {
   std::string QueryParam(std::string_view name) const;
 };
 
+// Part of an open file, sent as a response body in chunks as the socket takes them (a file
+// of any size costs one 64 KiB buffer, never its whole size in memory). The descriptor is
+// closed when the last copy goes.
+struct FileSlice {
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  FileSlice() = default;
+  FileSlice(const FileSlice&) = delete;
+  FileSlice& operator=(const FileSlice&) = delete;
+  ~FileSlice();
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Set-Cookie
+  // When set, the body is this file slice (Content-Length: its length) and `body` is ignored.
+  std::shared_ptr<const FileSlice> file;
 };
+
+// A "Range: bytes=..." request header against a body of `size` bytes (RFC 9110 14.1.2),
+// for 206 Partial Content: kWhole when there is no header, it is not a single byte range we
+// read (several ranges, another unit, bad syntax: the whole body is a valid answer), kPart
+// with the range clamped to the body, kUnsatisfiable (416) when it starts at or after the end.
+struct ByteRange {
+  std::uint64_t first = 0;
+  std::uint64_t length = 0;
+};
+enum class RangeCheck { kWhole, kPart, kUnsatisfiable };
+RangeCheck ParseRange(std::string_view header, std::uint64_t size, ByteRange* out);
 
 // Delivers the response for one request. Call exactly once, from any thread. Later calls,
 // and calls after the connection closed or the server stopped, do nothing; a Reply destroyed

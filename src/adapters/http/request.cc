@@ -1,6 +1,8 @@
 // Request helpers and URL decoding, apart from http_server.cc so that they compile without
 // Beast.
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -61,6 +63,52 @@ std::string Request::QueryParam(std::string_view name) const {
     return PercentDecode(pair.substr(eq + 1), true);
   }
   return "";
+}
+
+namespace {
+
+// Decimal digits only (no sign, no spaces), without overflow.
+bool ParseU64(std::string_view s, std::uint64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+RangeCheck ParseRange(std::string_view header, std::uint64_t size, ByteRange* out) {
+  constexpr std::string_view kUnit = "bytes=";
+  if (!header.starts_with(kUnit)) return RangeCheck::kWhole;
+  std::string_view spec = header.substr(kUnit.size());
+  while (!spec.empty() && spec.front() == ' ') spec.remove_prefix(1);
+  while (!spec.empty() && spec.back() == ' ') spec.remove_suffix(1);
+  if (spec.find(',') != std::string_view::npos) return RangeCheck::kWhole;  // several: all of it
+  const std::size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return RangeCheck::kWhole;
+  const std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  std::uint64_t first = 0, last = 0;
+  if (a.empty()) {  // "-N": the last N bytes
+    if (!ParseU64(b, &last)) return RangeCheck::kWhole;
+    if (last == 0 || size == 0) return RangeCheck::kUnsatisfiable;
+    const std::uint64_t n = std::min(last, size);
+    *out = ByteRange{size - n, n};
+    return RangeCheck::kPart;
+  }
+  if (!ParseU64(a, &first)) return RangeCheck::kWhole;
+  if (b.empty()) {
+    last = size == 0 ? 0 : size - 1;
+  } else if (!ParseU64(b, &last) || last < first) {
+    return RangeCheck::kWhole;
+  }
+  if (first >= size) return RangeCheck::kUnsatisfiable;
+  last = std::min(last, size - 1);
+  *out = ByteRange{first, last - first + 1};
+  return RangeCheck::kPart;
 }
 
 }  // namespace homeline::http
