@@ -26,6 +26,7 @@
 #include "core/engine.h"
 #include "core/event_codec.h"
 #include "server/demo.h"
+#include "server/metrics_text.h"
 #include "server/voice.h"
 
 namespace homeline::server {
@@ -276,36 +277,24 @@ struct App::Impl : http::ServerHandler {
   std::string ExtraMetrics() {
     const store::StoreStats s = store->Stats();
     std::string out;
-    out += "# TYPE homeline_store_committed_events_total counter\n";
-    out += fmt::format("homeline_store_committed_events_total {}\n", s.committed_events);
-    out += "# TYPE homeline_store_commits_total counter\n";
-    out += fmt::format("homeline_store_commits_total {}\n", s.commits);
-    out += "# TYPE homeline_store_queued_events gauge\n";
-    out += fmt::format("homeline_store_queued_events {}\n", s.queued_events);
-    out += "# TYPE homeline_store_full gauge\n";
-    out += fmt::format("homeline_store_full {}\n", s.full ? 1 : 0);
-    out += "# TYPE homeline_store_busy_retries_total counter\n";
-    out += fmt::format("homeline_store_busy_retries_total {}\n", s.busy_retries);
-    out += "# TYPE homeline_store_refused_writes_total counter\n";
-    out += fmt::format("homeline_store_refused_writes_total {}\n", writes_refused);
-    out += "# TYPE homeline_websocket_connections gauge\n";
-    out += fmt::format("homeline_websocket_connections {}\n", hub->connections());
-    out += "# TYPE homeline_chat_visitor_connections gauge\n";
-    out += fmt::format("homeline_chat_visitor_connections {}\n", chat_hub->connections());
-    out += "# TYPE homeline_held_replies gauge\n";
-    out += fmt::format("homeline_held_replies {}\n", held.size());
+    AppendMetric(out, "homeline_store_committed_events_total", "counter", s.committed_events);
+    AppendMetric(out, "homeline_store_commits_total", "counter", s.commits);
+    AppendMetric(out, "homeline_store_queued_events", "gauge", s.queued_events);
+    AppendMetric(out, "homeline_store_full", "gauge", s.full ? 1 : 0);
+    AppendMetric(out, "homeline_store_busy_retries_total", "counter", s.busy_retries);
+    AppendMetric(out, "homeline_store_refused_writes_total", "counter", writes_refused);
+    AppendMetric(out, "homeline_websocket_connections", "gauge", hub->connections());
+    AppendMetric(out, "homeline_chat_visitor_connections", "gauge", chat_hub->connections());
+    AppendMetric(out, "homeline_held_replies", "gauge", held.size());
     if (voice) out += voice->Metrics();
     if (registrar) {
       const sip::RegistrarStats r = registrar->stats();
-      auto metric = [&out](const char* name, const char* type, std::uint64_t v) {
-        out += fmt::format("# TYPE {} {}\n{} {}\n", name, type, name, v);
-      };
-      metric("homeline_sip_phones_registered", "gauge", r.bindings);
-      metric("homeline_sip_registers_total", "counter", r.registers);
-      metric("homeline_sip_auth_failures_total", "counter", r.auth_failures);
-      metric("homeline_sip_auth_limited_total", "counter", r.auth_limited);
-      metric("homeline_sip_bindings_expired_total", "counter", r.expired);
-      metric("homeline_sip_qualify_failed_total", "counter", r.qualify_failed);
+      AppendMetric(out, "homeline_sip_phones_registered", "gauge", r.bindings);
+      AppendMetric(out, "homeline_sip_registers_total", "counter", r.registers);
+      AppendMetric(out, "homeline_sip_auth_failures_total", "counter", r.auth_failures);
+      AppendMetric(out, "homeline_sip_auth_limited_total", "counter", r.auth_limited);
+      AppendMetric(out, "homeline_sip_bindings_expired_total", "counter", r.expired);
+      AppendMetric(out, "homeline_sip_qualify_failed_total", "counter", r.qualify_failed);
     }
     return out;
   }

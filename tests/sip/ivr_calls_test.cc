@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "adapters/sip/voice_service.h"
+#include "voice_fixture.h"
 
 namespace homeline::sip {
 namespace {
@@ -39,53 +40,13 @@ TEST(DtmfInfo, PromptNamesFollowTheText) {
   EXPECT_EQ(IvrPromptName("x").size(), 20u);
 }
 
-constexpr TimeMs kT0 = 1'700'000'000'000;
-
-struct Recorder : CallControl {
-  std::vector<std::string> orders;
-  void Answer(CallId c, WaitPrompts) override { orders.push_back(fmt::format("answer {}", c)); }
-  void Refuse(CallId c, int status, std::string) override {
-    orders.push_back(fmt::format("refuse {} {}", c, status));
-  }
-  void Announce(CallId, int) override {}
-  void RingAgent(CallId c, core::UserId, std::string user, DurationMs) override {
-    orders.push_back(fmt::format("ring {} {}", c, user));
-  }
-  void DropAgent(CallId, core::UserId) override {}
-  void Bridge(CallId, std::string) override {}
-  void PauseRecording(CallId, bool) override {}
-  void Hold(CallId, bool) override {}
-  void Requeue(CallId) override {}
-  void HangUp(CallId c, std::string cause) override {
-    orders.push_back(fmt::format("hangup {} {}", c, cause));
-  }
-  void PlayMenu(CallId c, std::uint64_t round, std::string text, std::string path,
-                DurationMs timeout) override {
-    orders.push_back(fmt::format("menu {} {} [{}] [{}] {}", c, round, text, path, timeout));
-  }
-  std::vector<std::string> Take() { return std::exchange(orders, {}); }
-};
-
-struct Fixture {
-  core::Engine engine;
-  Recorder rec;
-  core::TenantId tenant = 0;
+struct Fixture : voicetest::VoiceWorld {
   core::QueueId support = 0, sales = 0;
   core::IvrMenuId main = 0, sub = 0;
-  std::unique_ptr<VoiceService> voice;
 
   Fixture() {
-    engine.SetTime(kT0);
-    core::Tenant t;
-    t.slug = "acme";
-    t.name = "Acme";
-    tenant = *engine.CreateTenant(t);
-    for (auto [name, id] : {std::pair{"support", &support}, std::pair{"sales", &sales}}) {
-      core::Queue q;
-      q.tenant = tenant;
-      q.name = name;
-      *id = *engine.CreateQueue(q);
-    }
+    support = AddQueue("support");
+    sales = AddQueue("sales");
     core::IvrMenu s;
     s.tenant = tenant;
     s.name = "sub";
@@ -103,27 +64,22 @@ struct Fixture {
     m.options['3'] = {core::IvrActionKind::kNumber, 0, "+15550199"};
     m.options['#'] = {core::IvrActionKind::kHangUp, 0, {}};
     main = *engine.CreateIvrMenu(m);
-    voice = std::make_unique<VoiceService>(
-        engine, rec, [this](const core::Engine&, const InboundCall&) -> Result<InboundRoute> {
-          InboundRoute r;
-          r.tenant = tenant;
-          r.ivr = main;
-          return r;
-        });
+    Start([this](const core::Engine&, const InboundCall&) -> Result<InboundRoute> {
+      InboundRoute r;
+      r.tenant = tenant;
+      r.ivr = main;
+      return r;
+    });
     voice->SetPromptDir("/p");
-    (void)engine.TakeOutbox();
   }
-  void Call(CallId id) {
-    voice->OnInbound(InboundCall{id, "127.0.0.1", "+15550101", "+15557654321", "Vera"});
-    voice->Observe(engine.TakeOutbox());
-  }
+  void Call(CallId id) { VoiceWorld::Call(id, "+15550101"); }
   void Key(CallId id, std::uint64_t round, char d) {
     voice->OnIvrInput(id, round, core::IvrInput::Digit(d));
-    voice->Observe(engine.TakeOutbox());
+    Flush();
   }
   void Timeout(CallId id, std::uint64_t round) {
     voice->OnIvrInput(id, round, core::IvrInput::Timeout());
-    voice->Observe(engine.TakeOutbox());
+    Flush();
   }
   std::vector<const core::Interaction*> Calls() { return engine.Interactions(tenant, false); }
 };
@@ -144,7 +100,7 @@ TEST(IvrCalls, KeyQueuesTheCallInTheChosenQueue) {
   EXPECT_EQ(f.voice->live_calls(), 1u);
   // The call is now an ordinary queued call: hanging up abandons it.
   f.voice->OnCustomerHangUp(7);
-  f.voice->Observe(f.engine.TakeOutbox());
+  f.Flush();
   EXPECT_EQ(f.Calls()[0]->state, core::InteractionState::kAbandoned);
 }
 

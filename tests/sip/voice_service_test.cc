@@ -4,6 +4,8 @@
 
 #include "adapters/sip/voice_service.h"
 
+#include "voice_fixture.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -15,87 +17,24 @@
 namespace homeline::sip {
 namespace {
 
-constexpr TimeMs kT0 = 1'700'000'000'000;
-
-struct Recorder : CallControl {
-  std::vector<std::string> orders;
-  void Answer(CallId c, WaitPrompts) override { orders.push_back(fmt::format("answer {}", c)); }
-  void Refuse(CallId c, int status, std::string) override {
-    orders.push_back(fmt::format("refuse {} {}", c, status));
-  }
-  void Announce(CallId c, int position) override {
-    orders.push_back(fmt::format("announce {} {}", c, position));
-  }
-  void RingAgent(CallId c, core::UserId, std::string user, DurationMs timeout) override {
-    orders.push_back(fmt::format("ring {} {} {}", c, user, timeout));
-  }
-  void DropAgent(CallId c, core::UserId agent) override {
-    orders.push_back(fmt::format("drop {} {}", c, agent));
-  }
-  void Bridge(CallId c, std::string path) override {
-    orders.push_back(path.empty() ? fmt::format("bridge {}", c) : fmt::format("bridge {} {}", c, path));
-  }
-  void PauseRecording(CallId c, bool paused) override {
-    orders.push_back(fmt::format("pause {} {}", c, paused));
-  }
-  void Hold(CallId c, bool on) override { orders.push_back(fmt::format("hold {} {}", c, on)); }
-  void Requeue(CallId c) override { orders.push_back(fmt::format("requeue {}", c)); }
-  void HangUp(CallId c, std::string) override { orders.push_back(fmt::format("hangup {}", c)); }
-  void Monitor(CallId c, core::UserId, std::string user, core::MonitorMode mode, DurationMs) override {
-    orders.push_back(fmt::format("monitor {} {} {}", c, user, core::Name(mode)));
-  }
-  void SetMonitorMode(CallId c, core::UserId, core::MonitorMode mode) override {
-    orders.push_back(fmt::format("monitor_mode {} {}", c, core::Name(mode)));
-  }
-  void StopMonitor(CallId c, core::UserId) override { orders.push_back(fmt::format("stop_monitor {}", c)); }
-  std::vector<std::string> Take() { return std::exchange(orders, {}); }
-};
-
-struct Fixture {
-  core::Engine engine;
-  Recorder rec;
-  core::TenantId tenant = 0;
+struct Fixture : voicetest::VoiceWorld {
   core::QueueId queue = 0;
   core::UserId alice = 0, bob = 0;
-  std::unique_ptr<VoiceService> voice;
 
   Fixture() {
-    engine.SetTime(kT0);
-    core::Tenant t;
-    t.slug = "acme";
-    t.name = "Acme";
-    tenant = *engine.CreateTenant(t);
-    core::Queue q;
-    q.tenant = tenant;
-    q.name = "support";
-    q.offer_timeout = 20 * kSecond;
-    queue = *engine.CreateQueue(q);
-    for (core::UserId* u : {&alice, &bob}) {
-      core::User user;
-      user.login = u == &alice ? "alice" : "bob";
-      user.name = user.login;
-      *u = *engine.CreateUser(user);
-      EXPECT_TRUE(engine.SetMember(tenant, *u, core::Membership{}).has_value());
-    }
-    voice = std::make_unique<VoiceService>(
-        engine, rec, [this](const core::Engine&, const InboundCall& in) -> Result<InboundRoute> {
-          if (in.source != "127.0.0.1") return Fail(ErrorCode::kForbidden, "no trunk");
-          if (in.number != "+15550100") return Fail(ErrorCode::kNotFound, "no such number");
-          InboundRoute r;
-          r.tenant = tenant;
-          r.queue = queue;
-          r.announce_every = 30 * kSecond;
-          return r;
-        });
-    Flush();
+    queue = AddQueue("support", 20 * kSecond);
+    alice = AddAgent("alice");
+    bob = AddAgent("bob");
+    Start([this](const core::Engine&, const InboundCall& in) -> Result<InboundRoute> {
+      if (in.source != "127.0.0.1") return Fail(ErrorCode::kForbidden, "no trunk");
+      if (in.number != "+15550100") return Fail(ErrorCode::kNotFound, "no such number");
+      InboundRoute r;
+      r.tenant = tenant;
+      r.queue = queue;
+      r.announce_every = 30 * kSecond;
+      return r;
+    });
   }
-  // What the server's loop does after every task: the engine's events go to the service.
-  void Flush() {
-    std::vector<core::Event> events = engine.TakeOutbox();
-    voice->Observe(events);
-    for (core::Event& e : events) log.push_back(std::move(e));
-  }
-  std::vector<core::Event> log;
   // The CDR legs' events so far, as "started agent", "answered 2", "ended 2 busy 486 agent".
   std::vector<std::string> Cdrs() {
     Flush();
@@ -115,13 +54,7 @@ struct Fixture {
     Flush();
   }
   void Call(CallId id, std::string number = "+15550100", std::string source = "127.0.0.1") {
-    voice->OnInbound(InboundCall{id, std::move(source), std::move(number), "+15557654321", "Vera"});
-    Flush();
-  }
-  void Advance(DurationMs d) {
-    engine.SetTime(engine.now() + d);
-    engine.RunDue();
-    Flush();
+    VoiceWorld::Call(id, std::move(number), std::move(source));
   }
   const core::Interaction* Ix(CallId call) {
     for (const core::Interaction* ix : engine.Interactions(tenant, false))
