@@ -99,7 +99,15 @@ struct VoiceWorld {
     voice->Observe(events);
     for (core::Event& e : events) log.push_back(std::move(e));
   }
-  void Call(CallId id, std::string number, std::string source = "127.0.0.1") {
+  // Whether an event of type E for which pred holds has been emitted (Flush first).
+  template <class E, class Pred>
+  bool Logged(Pred pred) {
+    Flush();
+    for (const core::Event& e : log)
+      if (const auto* x = std::get_if<E>(&e.body); x && pred(*x)) return true;
+    return false;
+  }
+    void Call(CallId id, std::string number, std::string source = "127.0.0.1") {
     voice->OnInbound(InboundCall{id, std::move(source), std::move(number), "+15557654321", "Vera", ""});
     Flush();
   }

@@ -90,7 +90,7 @@ TEST(VoiceService, QueuedThenRungThenBridgedThenHungUpToWrapUp) {
 
   f.voice->OnAgentHangUp(7, f.alice);
   f.Flush();
-  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 7"}));
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 7 BYE"}));
   EXPECT_EQ(ix->state, core::InteractionState::kWrapUp);
   EXPECT_EQ(ix->reason, "agent_hung_up");
   EXPECT_EQ(f.voice->live_calls(), 0u);
@@ -131,7 +131,7 @@ TEST(VoiceService, CustomerHangingUpWhileWaitingOrRingingIsAbandoned) {
   f.Call(5);
   f.voice->OnCustomerHangUp(5);
   f.Flush();
-  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"answer 5", "hangup 5"}));
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"answer 5", "hangup 5 BYE"}));
   EXPECT_EQ(f.Ix(5)->state, core::InteractionState::kAbandoned);
   EXPECT_EQ(f.engine.Stats(f.tenant, f.queue).abandoned, 1);
   EXPECT_EQ(f.voice->counters().abandoned, 1u);
@@ -144,7 +144,7 @@ TEST(VoiceService, CustomerHangingUpWhileRingingCancelsThePhone) {
   f.rec.Take();
   f.voice->OnCustomerHangUp(6);
   f.Flush();
-  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 6"}));  // every leg, the ringing one too
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 6 BYE"}));  // every leg, the ringing one too
   EXPECT_EQ(f.engine.Stats(f.tenant, f.queue).abandoned, 1);
   EXPECT_EQ(f.engine.AgentView(f.alice).activity, core::Activity::kAvailable);
 }
@@ -158,7 +158,7 @@ TEST(VoiceService, WrapUpFromTheDesktopHangsTheCallUp) {
   f.rec.Take();
   ASSERT_TRUE(f.engine.WrapUp(f.alice, f.Ix(8)->id, 0, "done").has_value());
   f.Flush();
-  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 8"}));
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 8 agent_ended"}));
   EXPECT_EQ(f.voice->live_calls(), 0u);
   // Happenings for the ended call are no-ops.
   f.voice->OnCustomerHangUp(8);
@@ -211,9 +211,12 @@ TEST(VoiceService, RecordedPerQueueSettingWithPauseAndResume) {
   EXPECT_EQ("/rec" + r->path.substr(std::string("recordings").size()), path);
   EXPECT_EQ(r->paused.size(), 1u);
   EXPECT_EQ(r->ended, 0);
+  const core::RecordingId id = r->id;
   f.voice->OnCustomerHangUp(14);
   f.Flush();
-  EXPECT_NE(f.engine.RecordingOf(f.tenant, ix)->ended, 0);
+  // Ended: out of the engine's memory, in the log.
+  EXPECT_EQ(f.engine.RecordingOf(f.tenant, ix), nullptr);
+  EXPECT_TRUE(f.Logged<core::RecordingEnded>([&](const core::RecordingEnded& e) { return e.id == id; }));
 }
 
 TEST(VoiceService, ARecordedCallTransferredIsRecordedAgainIntoAFileOfItsOwn) {
@@ -233,7 +236,9 @@ TEST(VoiceService, ARecordedCallTransferredIsRecordedAgainIntoAFileOfItsOwn) {
   f.Available(f.bob);
   ASSERT_TRUE(f.engine.Transfer(f.alice, ix, f.queue).has_value());
   f.Flush();
-  EXPECT_NE(f.engine.FindRecording(f.tenant, first)->ended, 0);  // ended with alice's leg
+  // Ended with alice's leg.
+  EXPECT_EQ(f.engine.FindRecording(f.tenant, first), nullptr);
+  EXPECT_TRUE(f.Logged<core::RecordingEnded>([&](const core::RecordingEnded& e) { return e.id == first; }));
   f.rec.Take();
   f.voice->OnAgentAnswered(17, f.bob);
   f.Flush();
@@ -242,7 +247,7 @@ TEST(VoiceService, ARecordedCallTransferredIsRecordedAgainIntoAFileOfItsOwn) {
   EXPECT_NE(second->id, first);
   EXPECT_EQ(second->path, fmt::format("recordings/{}/{}-2.wav", f.tenant, ix));
   EXPECT_EQ(f.rec.Take().back(), fmt::format("bridge 17 /rec/{}/{}-2.wav", f.tenant, ix));
-  EXPECT_EQ(f.engine.Recordings(f.tenant).size(), 2u);
+  EXPECT_EQ(f.engine.Recordings(f.tenant).size(), 1u);  // the live one
 }
 
 TEST(VoiceService, NotRecordedWithoutTheQueueSetting) {
@@ -518,7 +523,7 @@ TEST(VoiceMonitor, SupervisorHangUpThenCallEndEndTheMonitor) {
   f.rec.Take();
   f.voice->OnCustomerHangUp(21);
   f.Flush();
-  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 21"}));
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 21 BYE"}));
   EXPECT_EQ(f.engine.MonitorOf(f.tenant, ix), nullptr);
   EXPECT_EQ(f.Monitors(), (std::vector<std::string>{"started sam whisper", "ended supervisor_hung_up",
                                                     "started sam listen", "ended agent_leg_ended",
