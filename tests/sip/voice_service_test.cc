@@ -360,7 +360,7 @@ TEST(NumberRouter, TrunkSourceThenNumberThenTheNumbersTrunk) {
   EXPECT_EQ(ok->prompts.music, "");  // the default
   EXPECT_EQ(ok->announce_every, 45 * kSecond);
 
-  // Trunks that authenticate (decisions.md 44). Once one exists, a stranger is challenged
+  // Trunks that authenticate (decisions.md 46). Once one exists, a stranger is challenged
   // (kUnauthorized: Calls answers 407) rather than refused.
   core::Trunk pbx;
   pbx.tenant = f.tenant;
