@@ -31,11 +31,11 @@ namespace homeline::sip {
 
 struct StackOptions {
   std::string host = "127.0.0.1";
-  // A second address to listen on at the same port (UDP and TCP): SIP over IPv6 next to IPv4
-  // ("::1"); "" none.
-  std::string host6;
   std::uint16_t port = 5060;  // 0: a free port (the same for UDP and TCP)
   std::string software = "homeline";  // Server / User-Agent header
+  // A second address to listen on at the same port (UDP and TCP): SIP over IPv6 next to IPv4
+  // ("::1"); "" none. Last, so that {host, port, software} initialisers keep working.
+  std::string host6;
 };
 
 class SipStack {
