@@ -361,10 +361,15 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     ix.created_at = t;
     ix.enqueued_at = b.enqueued_at;
     ix.queued_at = t;
-    FileWaiting(ix);
+    ix.directed = b.directed;
+    ix.consult = b.consult;
+    if (b.consult) open_consults_[b.origin] = b.id;
     StatsOf(b.queue).entered++;
-    dirty_interactions_.push_back(b.id);
-    ScheduleStep(ix);
+    if (ix.directed == 0) {
+      FileWaiting(ix);
+      dirty_interactions_.push_back(b.id);
+      ScheduleStep(ix);
+    }  // else: its offer follows in the same command (Continue), outside the line
   } else if constexpr (std::is_same_v<B, InteractionMoved>) {
     Interaction& ix = IxAt(b.id);
     if (ix.state == InteractionState::kQueued) {
@@ -428,8 +433,14 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     ix.state = InteractionState::kQueued;
     ix.agent = 0;
     ix.offer_expires = 0;
-    FileWaiting(ix);
-    ScheduleStep(ix);  // a step that fell due during the offer applies now
+    if (ix.directed != 0 && ix.consult) {
+      // A consultation asked of one agent ends with that offer: RouteInteraction closes it
+      // in the same command, it never waits in line.
+    } else {
+      ix.directed = 0;  // a transferred call goes back in line, keeping its place
+      FileWaiting(ix);
+      ScheduleStep(ix);  // a step that fell due during the offer applies now
+    }
     ReindexAgent(a);
     UpdateActivity(a);
     dirty_interactions_.push_back(b.id);
@@ -465,6 +476,14 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     UpdateActivity(a);
     if (ix.wrapup_until != 0 && !skip_wrapup_timer_)
       Schedule(Timer::kWrapUpEnd, ix.wrapup_until, b.id, ix.wrapup_until);
+    if (auto open = open_consults_.find(b.id); open != open_consults_.end()) {
+      // Completed (CompleteConsult): the consultation is the customer's call from now on.
+      // Otherwise (the call ended under it) it stays open until closed.
+      if (b.reason == "transferred") {
+        IxAt(open->second).consult = false;
+        open_consults_.erase(open);
+      }
+    }
   } else if constexpr (std::is_same_v<B, WrapUpExtended>) {
     Interaction& ix = IxAt(b.id);
     ix.wrapup_until = b.until;
@@ -473,6 +492,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     Interaction& ix = IxAt(b.id);
     Agent& a = AgentOf(ix.agent);
     RemoveWork(a, ix);
+    if (ix.consult) open_consults_.erase(ix.origin);
     ix.state = InteractionState::kCompleted;
     ix.finished_at = t;
     NoteFinished(ix);
@@ -494,6 +514,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     // Only a queued or offered contact is abandoned; an offer gone is no work done, so the
     // agent's idle time runs on (as when an offer ends).
     TakeOffHands(ix, std::nullopt);
+    if (ix.consult) open_consults_.erase(ix.origin);
     ix.state = InteractionState::kAbandoned;
     ix.finished_at = t;
     NoteFinished(ix);
@@ -505,6 +526,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
   } else if constexpr (std::is_same_v<B, Closed>) {
     Interaction& ix = IxAt(b.id);
     TakeOffHands(ix, t);
+    if (ix.consult) open_consults_.erase(ix.origin);
     ix.state = InteractionState::kClosed;
     ix.finished_at = t;
     NoteFinished(ix);
@@ -570,6 +592,11 @@ void Engine::RouteInteraction(InteractionId id) {
   auto it = interactions_.find(id);
   if (it == interactions_.end() || it->second.state != InteractionState::kQueued) return;
   const Interaction& ix = it->second;
+  if (ix.directed != 0) {
+    // Only a consultation whose one offer ended is queued and directed (see OfferEnded).
+    Emit(ix.tenant, Closed{id, "consult_failed"});
+    return;
+  }
   const QueueRef* ref = QueueRefOf(ix.queue);
   if (ref == nullptr) return;
   const Queue* q = ref->queue;
@@ -1545,7 +1572,91 @@ Status Engine::Transfer(UserId agent, InteractionId id, QueueId to) {
   if (ix.agent != agent || ix.state != InteractionState::kConnected)
     return Fail(ErrorCode::kConflict, "this interaction is not connected to you");
   if (FindQueue(ix.tenant, to) == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+  if (OpenConsultOf(id) != 0) return Fail(ErrorCode::kConflict, "a consultation is open");
   Emit(ix.tenant, InteractionMoved{id, to, "transfer"});
+  Dispatch();
+  return {};
+}
+
+bool Engine::ConsultOpen(const Interaction& ix) const { return ix.consult && ix.Live(); }
+
+InteractionId Engine::OpenConsultOf(InteractionId origin) const {
+  auto it = open_consults_.find(origin);
+  if (it == open_consults_.end()) return 0;
+  auto k = interactions_.find(it->second);
+  return k != interactions_.end() && ConsultOpen(k->second) ? it->second : 0;
+}
+
+Result<InteractionId> Engine::Continue(UserId agent, InteractionId id, UserId to_agent,
+                                       QueueId to_queue, bool consult) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Interaction& ix = it->second;
+  if (ix.agent != agent || ix.state != InteractionState::kConnected)
+    return Fail(ErrorCode::kConflict, "this interaction is not connected to you");
+  if (ix.channel != Channel::kVoice)
+    return Fail(ErrorCode::kConflict, "only calls are transferred to an agent or consulted");
+  if (ConsultOpen(ix)) return Fail(ErrorCode::kConflict, "a consultation cannot be handed on");
+  if (OpenConsultOf(id) != 0) return Fail(ErrorCode::kConflict, "a consultation is open");
+  QueueId queue = ix.queue;
+  if (to_agent != 0) {
+    const Membership* m = FindMember(ix.tenant, to_agent);
+    if (m == nullptr) return Fail(ErrorCode::kNotFound, "no such agent");
+    if (to_agent == agent) return Fail(ErrorCode::kConflict, "the call is already yours");
+    auto ag = agents_.find(to_agent);
+    const bool free = m->role != Role::kAdmin && ag != agents_.end() &&
+                      ag->second.tenant == ix.tenant &&
+                      (FreeChannels(ag->second) & (1u << static_cast<int>(Channel::kVoice))) != 0;
+    if (!free) return Fail(ErrorCode::kConflict, "the agent is not available for a call");
+  } else {
+    if (FindQueue(ix.tenant, to_queue) == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+    queue = to_queue;
+  }
+  const InteractionId next = next_id_++;
+  const TenantId tenant = ix.tenant;
+  const TimeMs expires = now_ + QueueById(queue)->offer_timeout;
+  EmitFields<InteractionCreated>(tenant, next, tenant, ix.channel, queue, ix.priority,
+                                 ix.enqueued_at, id, ix.text, to_agent, consult);
+  if (!consult) Emit(tenant, ContactEnded{id, "transferred"});
+  if (to_agent != 0) Emit(tenant, Offered{next, to_agent, expires});
+  Dispatch();
+  return next;
+}
+
+Result<InteractionId> Engine::TransferToAgent(UserId agent, InteractionId id, UserId to) {
+  if (to == 0) return Fail(ErrorCode::kNotFound, "no such agent");
+  return Continue(agent, id, to, 0, false);
+}
+
+Result<InteractionId> Engine::Consult(UserId agent, InteractionId id, UserId to_agent,
+                                      QueueId to_queue) {
+  return Continue(agent, id, to_agent, to_queue, true);
+}
+
+Status Engine::CompleteConsult(UserId agent, InteractionId id) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Interaction& k = it->second;
+  if (!ConsultOpen(k)) return Fail(ErrorCode::kConflict, "not an open consultation");
+  if (k.state != InteractionState::kConnected)
+    return Fail(ErrorCode::kConflict, "the consultation is not answered yet");
+  const Interaction* origin = FindInteraction(k.tenant, k.origin);
+  if (origin == nullptr || origin->agent != agent || origin->state != InteractionState::kConnected)
+    return Fail(ErrorCode::kConflict, "the call is not connected to you");
+  Emit(origin->tenant, ContactEnded{origin->id, "transferred"});  // k becomes the call (Apply)
+  Dispatch();
+  return {};
+}
+
+Status Engine::CloseConsult(InteractionId id, const std::string& reason) {
+  auto it = interactions_.find(id);
+  if (it == interactions_.end()) return Fail(ErrorCode::kNotFound, "no such interaction");
+  const Interaction& ix = it->second;
+  if (!ConsultOpen(ix)) return Fail(ErrorCode::kConflict, "not an open consultation");
+  if (ix.state == InteractionState::kOffered)
+    Emit(ix.tenant, OfferEnded{id, ix.agent, OfferResult::kWithdrawn});
+  // Withdrawn from a directed offer, it is closed right here (not by RouteInteraction).
+  if (IxAt(id).Live()) Emit(IxAt(id).tenant, Closed{id, reason});
   Dispatch();
   return {};
 }

@@ -51,6 +51,12 @@ struct Interaction {
   TenantId tenant = 0;
   QueueId queue = 0;
   InteractionId origin = 0;
+  // A directed offer (transfer or consultation to an agent, decisions.md 49): only this agent
+  // is offered the contact, and it is not in its queue's line meanwhile. 0: routed as usual.
+  UserId directed = 0;
+  // A consultation: the agent of `origin` asked another agent (or a queue) while the customer
+  // waits on hold. It is never a contact of its own: cancelled, it closes without wrap-up.
+  bool consult = false;
   // Customer, subject and data: the block of the event that created it (null: all empty).
   std::shared_ptr<const ContactText> text;
   const Customer& customer() const { return TextOf(text).customer; }
@@ -395,6 +401,34 @@ class Engine {
   Status ForceComplete(UserId supervisor, InteractionId id);
   // The agent hands the contact to another queue; it keeps its place in line.
   Status Transfer(UserId agent, InteractionId id, QueueId to);
+  // Calls handed from one agent to another (docs/decisions.md 49). The call continues as a new
+  // interaction (origin = id; same channel, queue, priority, customer and place in line).
+  // Blind transfer to an agent: id ends for `agent` (wrap-up, reason "transferred") and the new
+  // one is offered to `to` alone, with the queue's offer timeout; when that offer ends
+  // (rejected, expired) it goes back in line in its queue, keeping the call's place.
+  // kNotFound: no such interaction, or `to` is not a member of its tenant; kConflict: id is not
+  // a call connected to `agent`, or `to` is `agent` or is not available for a call now (logged
+  // in to the tenant, available, a free voice slot, a registered phone when one is required).
+  Result<InteractionId> TransferToAgent(UserId agent, InteractionId id, UserId to);
+  // Consultation: id stays connected to `agent` (the customer on hold) while a new interaction
+  // marked `consult` is offered to `to_agent` alone (checked as above; when the offer ends, the
+  // consultation closes, reason "consult_failed"), or, with to_agent 0, waits in `to_queue`
+  // with id's place in line and is routed as usual. kNotFound for an unknown queue; kConflict
+  // as above, or when id has a consultation open already.
+  Result<InteractionId> Consult(UserId agent, InteractionId id, UserId to_agent, QueueId to_queue);
+  // The consultee has answered: the call ends for `agent` (ContactEnded of the origin, reason
+  // "transferred": wrap-up) and consultation `id` is the customer's call from then on (no
+  // longer `consult`; it can be handed on in turn). kConflict unless id is an open
+  // consultation that is connected and its origin is connected to `agent`.
+  Status CompleteConsult(UserId agent, InteractionId id);
+  // A consultation is open until it is completed or ends.
+  bool ConsultOpen(const Interaction& ix) const;
+  // The open consultation of interaction `origin`, 0 when none.
+  InteractionId OpenConsultOf(InteractionId origin) const;
+  // Ends an open consultation without wrap-up or abandon figures (cancelled, its agent or the
+  // customer gone): Closed with `reason` (an offer pending is withdrawn first). kConflict when
+  // id is not an open consultation.
+  Status CloseConsult(InteractionId id, const std::string& reason);
 
   // ---- reads ---------------------------------------------------------------------------------
   const std::map<TenantId, Tenant>& tenants() const { return tenants_; }
@@ -516,6 +550,9 @@ class Engine {
   void EmitFields(TenantId t, Fields&&... fields);
   void Apply(const Event& e);
   void ApplyChat(const ChatStarted& b);
+  // TransferToAgent and Consult: the checks and the new interaction's creation.
+  Result<InteractionId> Continue(UserId agent, InteractionId id, UserId to_agent, QueueId to_queue,
+                                 bool consult);
   // Emit for engine_chat.cc (Emit is a template of engine.cc).
   void EmitChat(TenantId t, ChatStarted b);
   void EmitChat(TenantId t, ChatMessage b);
@@ -656,6 +693,7 @@ class Engine {
   std::unordered_map<TenantId, std::shared_ptr<const TimeZone>> tenant_zones_;
   std::unordered_map<HoursId, std::shared_ptr<const TimeZone>> hours_zones_;  // own zone only
   std::unordered_map<InteractionId, ChatLog> chats_;  // web chats; evicted with their interaction
+  std::unordered_map<InteractionId, InteractionId> open_consults_;  // origin -> consultation
 
   Interaction* ix_memo_ = nullptr;  // see IxAt; cleared when that interaction is evicted
   mutable const QueueRef* queue_memo_ = nullptr;  // the last QueueById; cleared on delete

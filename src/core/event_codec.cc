@@ -819,6 +819,8 @@ void Write(json& j, const InteractionCreated& e) {
   j["subject"] = e.subject();
   j["data"] = e.data();  // kept as text: opaque to the engine, and byte-exact on replay
   j["origin"] = e.origin;
+  if (e.directed != 0) j["directed"] = e.directed;
+  if (e.consult) j["consult"] = true;
 }
 void Read(Reader& r, InteractionCreated* e) {
   r.Req("id", &e->id);
@@ -832,6 +834,8 @@ void Read(Reader& r, InteractionCreated* e) {
   r.Get("subject", &text.subject);
   r.Get("data", &text.data);
   r.Get("origin", &e->origin);
+  r.Get("directed", &e->directed);
+  r.Get("consult", &e->consult);
   e->text = MakeText(std::move(text));
 }
 

@@ -81,6 +81,8 @@ struct InteractionCreated {
   // Customer, subject and data (see ContactText); null when all are empty. Shared with the
   // contact's record, which keeps the same block.
   std::shared_ptr<const ContactText> text;
+  UserId directed = 0;      // offered to this agent alone (Engine::TransferToAgent, Consult)
+  bool consult = false;     // a consultation (Engine::Consult)
 
   const Customer& customer() const { return TextOf(text).customer; }
   const std::string& subject() const { return TextOf(text).subject; }

@@ -449,6 +449,7 @@ struct App::Impl : http::ServerHandler {
         return api::Api::MonitorState{m->supervisor, m->mode, m->joined};
       };
       api->SetVoiceMonitor(std::move(monitor));
+      api->SetTransferAction([this](const api::CallTransfer& t) { return voice->Transfer(t); });
     } else {
       spdlog::info("sip: off");
     }

@@ -54,6 +54,15 @@ struct Voice::Impl : sip::CallHappenings {
   void AgentHungUp(sip::CallId call, core::UserId agent) override {
     post([this, call, agent] { voice->OnAgentHangUp(call, agent); });
   }
+  void ConsultAnswered(sip::CallId call, core::UserId agent) override {
+    post([this, call, agent] { voice->OnConsultAnswered(call, agent); });
+  }
+  void ConsultFailed(sip::CallId call, core::UserId agent, int status) override {
+    post([this, call, agent, status] { voice->OnConsultFailed(call, agent, status); });
+  }
+  void ConsultHungUp(sip::CallId call, core::UserId agent) override {
+    post([this, call, agent] { voice->OnConsultHungUp(call, agent); });
+  }
   void IvrDigit(sip::CallId call, std::uint64_t round, char digit) override {
     post([this, call, round, digit] { voice->OnIvrInput(call, round, core::IvrInput::Digit(digit)); });
   }
@@ -121,6 +130,18 @@ Status Voice::Action(core::InteractionId id, const std::string& action) {
 }
 
 sip::VoiceService& Voice::service() { return *impl_->voice; }
+
+Result<core::InteractionId> Voice::Transfer(const api::CallTransfer& t) {
+  sip::VoiceService& v = *impl_->voice;
+  if (t.action == "transfer_agent") return v.TransferToAgent(t.by, t.id, t.agent);
+  if (t.action == "consult") return v.Consult(t.by, t.id, t.agent, t.queue);
+  if (t.action == "consult_complete") return v.CompleteConsult(t.by, t.id);
+  if (t.action == "consult_cancel") {
+    if (auto st = v.CancelConsult(t.by, t.id); !st) return std::unexpected(st.error());
+    return t.id;
+  }
+  return Fail(ErrorCode::kBadRequest, "unknown transfer action " + t.action);
+}
 
 std::string Voice::Metrics() const {
   const sip::VoiceCounters& v = impl_->voice->counters();

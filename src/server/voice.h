@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/api/api.h"
 #include "adapters/sip/calls.h"
 #include "common/result.h"
 #include "core/engine.h"
@@ -53,6 +54,10 @@ class Voice {
   Status Action(core::InteractionId id, const std::string& action);
   // The engine-side voice service (supervisor monitoring and the like; engine loop only).
   sip::VoiceService& service();
+  // The API's transfers of a call (api::CallTransfer; sip::VoiceService::TransferToAgent,
+  // Consult, CompleteConsult, CancelConsult). Returns the interaction the call continues as
+  // (consult: the consultation; cancel: the call's own).
+  Result<core::InteractionId> Transfer(const api::CallTransfer& t);
   std::string Metrics() const;  // Prometheus text
 
   struct Impl;

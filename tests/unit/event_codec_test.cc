@@ -177,6 +177,8 @@ void ExpectSame(const InteractionCreated& a, const InteractionCreated& b) {
   EXPECT_EQ(a.subject(), b.subject());
   EXPECT_EQ(a.data(), b.data());
   EXPECT_EQ(a.origin, b.origin);
+  EXPECT_EQ(a.directed, b.directed);
+  EXPECT_EQ(a.consult, b.consult);
   EXPECT_EQ(a.text == nullptr, b.text == nullptr);  // no block for a contact without texts
 }
 void ExpectSame(const InteractionMoved& a, const InteractionMoved& b) {
@@ -528,6 +530,15 @@ std::vector<EventBody> SampleEvents() {
                          .text = MakeText({.customer = {"Bob", "+15551234", "bob@example.com"},
                                            .subject = "Refund\nplease",
                                            .data = R"({"order":12,"tags":["a"]})"})},
+      // A consultation offered to one agent (Engine::Consult).
+      InteractionCreated{.id = big + 1,
+                         .tenant = 3,
+                         .channel = Channel::kVoice,
+                         .queue = 41,
+                         .enqueued_at = 1'700'000'000'456,
+                         .origin = big,
+                         .directed = 77,
+                         .consult = true},
       InteractionMoved{big, 42, "overflow"},
       InteractionStepped{big, 2},
       Offered{big, 77, 1'700'000'020'000},
@@ -586,6 +597,7 @@ TEST(Names, EventTypeNamesAreStable) {
       "disposition.set",     "disposition.deleted",
       "session.created",     "session.revoked",
       "agent.presence",      "interaction.created",
+      "interaction.created",  // a consultation (directed, consult)
       "interaction.moved",   "interaction.stepped",
       "interaction.offered", "interaction.offer_ended",
       "interaction.accepted", "interaction.contact_ended",

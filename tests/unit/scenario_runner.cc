@@ -256,9 +256,26 @@ class Scenario {
                            ParseDuration(w.At(2, "duration"))));
     } else if (verb == "force") {
       Check(e.ForceComplete(UserOf(w.At(0, "supervisor")), IxOf(w.At(1, "interaction"))));
+    } else if (verb == "transfer" && w.Has("agent")) {
+      // transfer AGENT ID agent=TARGET as=NEWID: the call continues as NEWID
+      const std::string name = w.Get("as");
+      if (name.empty() || ixs_.count(name)) Throw("transfer to an agent needs a new name: as=NEWID");
+      ixs_[name] = Check(e.TransferToAgent(UserOf(w.At(0, "agent")), IxOf(w.At(1, "interaction")),
+                                           UserOf(w.Get("agent"))));
     } else if (verb == "transfer") {
       Check(e.Transfer(UserOf(w.At(0, "agent")), IxOf(w.At(1, "interaction")),
                        QueueOf(w.At(2, "queue"))));
+    } else if (verb == "consult") {
+      // consult AGENT ID agent=TARGET|queue=Q as=NEWID
+      const std::string name = w.Get("as");
+      if (name.empty() || ixs_.count(name)) Throw("a consultation needs a new name: as=NEWID");
+      ixs_[name] = Check(e.Consult(UserOf(w.At(0, "agent")), IxOf(w.At(1, "interaction")),
+                                   w.Has("agent") ? UserOf(w.Get("agent")) : 0,
+                                   w.Has("queue") ? QueueOf(w.Get("queue")) : 0));
+    } else if (verb == "complete_consult") {
+      Check(e.CompleteConsult(UserOf(w.At(0, "agent")), IxOf(w.At(1, "consultation"))));
+    } else if (verb == "close_consult") {
+      Check(e.CloseConsult(IxOf(w.At(0, "interaction")), w.pos.size() > 1 ? w.pos[1] : "cancelled"));
     } else if (verb == "advance") {
       Advance(ParseDuration(w.At(0, "duration")));
     } else if (verb == "jump") {

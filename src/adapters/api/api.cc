@@ -271,7 +271,10 @@ struct Api::Impl {
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup", Access::kMember, &Impl::WrapUp, "Complete wrap-up with a disposition and notes");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup/extend", Access::kMember, &Impl::ExtendWrapUp, "Ask for more wrap-up time");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup/complete", Access::kSupervisor, &Impl::ForceComplete, "Force-complete a wrap-up (supervisor)");
-    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/transfer", Access::kMember, &Impl::Transfer, "Transfer to another queue, keeping the place in line");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/transfer", Access::kMember, &Impl::Transfer, "Blind transfer: to another queue (keeping the place in line) or, for a call, to an agent");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult", Access::kMember, &Impl::ConsultStart, "Consult an agent or a queue while the customer waits on hold (the call's agent)");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult/complete", Access::kMember, &Impl::ConsultComplete, "Hand the call to the consultee; the agent goes to wrap-up");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult/cancel", Access::kMember, &Impl::ConsultCancel, "End the consultation; back to the customer");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/hold", Access::kMember, &Impl::HoldCall, "Put a connected call on hold: the customer hears music (its agent, supervisors)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/resume", Access::kMember, &Impl::ResumeCall, "Take a call off hold (its agent, supervisors)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/recording/pause", Access::kMember, &Impl::PauseRecording, "Pause a call's recording, e.g. for a card number (its agent, supervisors)");
@@ -1226,14 +1229,82 @@ struct Api::Impl {
   Outcome PauseRecording(Ctx& c) { return CallAction(c, "pause_recording", "recording_paused", true); }
   Outcome ResumeRecording(Ctx& c) { return CallAction(c, "resume_recording", "recording_paused", false); }
 
-  Outcome Transfer(Ctx& c) {
-    TRY(OnlyFields(c.body, {"queue"}));
-    const core::Interaction* ix = InteractionOf(c);
-    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
-    std::int64_t queue = 0;
-    TRY(Want(c.body, "queue", queue, true, 1, INT64_MAX));
-    return IxResult(c, ix, engine.Transfer(c.user->id, ix->id, static_cast<core::QueueId>(queue)));
+  // The body's target of a transfer or consultation: exactly one of "agent" and "queue"
+  // (ids; for a queue, its name too), the agent a member of this tenant.
+  Status TransferTarget(Ctx& c, core::UserId* agent, core::QueueId* queue) {
+    const bool has_agent = c.body.contains("agent"), has_queue = c.body.contains("queue");
+    if (has_agent == has_queue)
+      return Fail(ErrorCode::kBadRequest, "give exactly one of 'agent' and 'queue'");
+    std::int64_t id = 0;
+    if (has_agent) {
+      if (auto st = Want(c.body, "agent", id, true, 1, INT64_MAX); !st) return st;
+      if (engine.FindMember(c.tenant, static_cast<core::UserId>(id)) == nullptr)
+        return Fail(ErrorCode::kNotFound, "no such agent");
+      *agent = static_cast<core::UserId>(id);
+      return {};
+    }
+    if (auto st = Want(c.body, "queue", id, true, 1, INT64_MAX); !st) return st;
+    if (engine.FindQueue(c.tenant, static_cast<core::QueueId>(id)) == nullptr)
+      return Fail(ErrorCode::kNotFound, "no such queue");
+    *queue = static_cast<core::QueueId>(id);
+    return {};
   }
+
+  // The interaction of a transfer route: the caller's own connected contact.
+  Result<const core::Interaction*> OwnInteraction(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Fail(ErrorCode::kNotFound, "no such interaction");
+    if (ix->agent != c.user->id) return Fail(ErrorCode::kForbidden, "not your interaction");
+    return ix;
+  }
+
+  // Answers the call's interaction and, under "continued_as", the one the call now is.
+  Outcome TransferResult(Ctx& c, core::InteractionId id, core::InteractionId next, int status = 200) {
+    json out = InteractionJson(*engine.FindInteraction(c.tenant, id));
+    if (next != 0 && next != id) {
+      if (const core::Interaction* n = engine.FindInteraction(c.tenant, next))
+        out["continued_as"] = InteractionJson(*n);
+    }
+    return Done(JsonResponse(out, status));
+  }
+
+  Outcome Transfer(Ctx& c) {
+    TRY(OnlyFields(c.body, {"queue", "agent"}));
+    auto ix = OwnInteraction(c);
+    if (!ix) return Done(ErrorResponse(ix.error()));
+    core::UserId agent = 0;
+    core::QueueId queue = 0;
+    TRY(TransferTarget(c, &agent, &queue));
+    if (queue != 0) return IxResult(c, *ix, engine.Transfer(c.user->id, (*ix)->id, queue));
+    const core::InteractionId id = (*ix)->id;
+    auto next = api->transfer_action_
+                    ? api->transfer_action_(CallTransfer{"transfer_agent", c.user->id, id, agent, 0})
+                    : engine.TransferToAgent(c.user->id, id, agent);
+    if (!next) return Done(ErrorResponse(next.error()));
+    return TransferResult(c, id, *next);
+  }
+
+  Outcome ConsultAction(Ctx& c, const char* action) {
+    const bool start = std::string_view(action) == "consult";
+    if (start) {
+      TRY(OnlyFields(c.body, {"queue", "agent"}));
+    } else {
+      TRY(OnlyFields(c.body, {}));
+    }
+    auto ix = OwnInteraction(c);
+    if (!ix) return Done(ErrorResponse(ix.error()));
+    if ((*ix)->channel != core::Channel::kVoice) return Err(ErrorCode::kNotFound, "no such call");
+    CallTransfer t{action, c.user->id, (*ix)->id, 0, 0};
+    if (start) TRY(TransferTarget(c, &t.agent, &t.queue));
+    if (!api->transfer_action_) return Err(ErrorCode::kNotFound, "no live call for this interaction");
+    auto next = api->transfer_action_(t);
+    if (!next) return Done(ErrorResponse(next.error()));
+    if (start) return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, *next)), 201));
+    return TransferResult(c, t.id, *next);
+  }
+  Outcome ConsultStart(Ctx& c) { return ConsultAction(c, "consult"); }
+  Outcome ConsultComplete(Ctx& c) { return ConsultAction(c, "consult_complete"); }
+  Outcome ConsultCancel(Ctx& c) { return ConsultAction(c, "consult_cancel"); }
   Outcome Callback(Ctx& c) {
     TRY(OnlyFields(c.body, {"phone", "name", "queue"}));
     const core::Interaction* ix = InteractionOf(c);

@@ -61,6 +61,15 @@ struct Caller {
   const core::User* user = nullptr;
 };
 
+// A transfer of a live call, as the API asks it of the voice side (Api::SetTransferAction).
+struct CallTransfer {
+  std::string action;  // "transfer_agent", "consult", "consult_complete", "consult_cancel"
+  core::UserId by = 0;           // the agent the call is connected to
+  core::InteractionId id = 0;    // the call's interaction
+  core::UserId agent = 0;        // transfer_agent, consult: to this agent
+  core::QueueId queue = 0;       // consult: to this queue (agent 0)
+};
+
 class Api {
  public:
   Api(core::Engine& engine, ApiOptions options);
@@ -95,6 +104,10 @@ class Api {
   // 404, there are no calls.
   using VoiceAction = std::function<Status(core::InteractionId, const std::string& action)>;
   void SetVoiceAction(VoiceAction fn) { voice_action_ = std::move(fn); }
+  // Transfers of a live call (the server's sip::VoiceService, docs/decisions.md 49). Unset
+  // (SIP off): a transfer to an agent is the engine command alone; consultations answer 404.
+  using TransferAction = std::function<Result<core::InteractionId>(const CallTransfer&)>;
+  void SetTransferAction(TransferAction fn) { transfer_action_ = std::move(fn); }
 
   // Supervisor monitoring of live calls (the server's sip::VoiceService; docs/api.md
   // "Monitor"). Unset (SIP off): no call is ever bridged, POST .../monitor answers 409.
@@ -125,6 +138,7 @@ class Api {
   EventScan event_scan_;
   VoiceAction voice_action_;
   VoiceMonitor voice_monitor_;
+  TransferAction transfer_action_;
 };
 
 }  // namespace homeline::api

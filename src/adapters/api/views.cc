@@ -22,6 +22,8 @@ json InteractionJson(const core::Interaction& ix) {
               {"subject", ix.subject()},
               {"data", data},
               {"origin", ix.origin},
+              {"consult", ix.consult},
+              {"directed_to", ix.directed},
               {"created_at", ix.created_at},
               {"enqueued_at", ix.enqueued_at},
               {"queued_at", ix.queued_at},

@@ -91,6 +91,20 @@ class CallControl {
   // End every leg of the call (BYE, CANCEL or a final response, whatever each leg needs).
   virtual void HangUp(CallId call, std::string cause) = 0;
 
+  // Consultation (warm transfer, docs/decisions.md 49). The call's agent leg stays; a second
+  // agent leg rings the consultee's phone while the customer is on hold (Hold(call, true)
+  // first). Ends with CallHappenings::ConsultAnswered or ConsultFailed. Default: ignored
+  // (recorders that do not test transfers).
+  virtual void RingConsult(CallId /*call*/, core::UserId /*agent*/, std::string /*sip_user*/,
+                           DurationMs /*timeout*/) {}
+  // The agent and the consultee talk (their legs bridged); the customer still hears music.
+  virtual void BridgeConsult(CallId /*call*/) {}
+  // The consult leg ends (CANCEL or BYE); the customer stays on hold until Hold(call, false).
+  virtual void DropConsult(CallId /*call*/) {}
+  // The consultee takes the call: the first agent's leg ends (BYE), the consult leg becomes the
+  // call's agent leg and is bridged with the customer (recorded at record_path when set).
+  virtual void CompleteConsult(CallId /*call*/, std::string /*record_path*/) {}
+
   // IVR (docs/decisions.md "IVR on live calls"): answer the customer if not yet (200, no
   // music), play a menu's prompt (prompt_path: a WAV file; else prompt_text, spoken with
   // espeak-ng and cached) and, once it has played, wait `timeout` for a key. A key (RFC 4733 or

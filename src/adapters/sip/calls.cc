@@ -187,6 +187,8 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     std::uint64_t agent_serial = 0;
     std::unique_ptr<AgentLeg> agent;
     std::unique_ptr<MonitorLeg> monitor;
+    // A consultee's phone (CallControl::RingConsult); on completion it becomes `agent`.
+    std::unique_ptr<AgentLeg> consult;
   };
   std::unordered_map<CallId, std::unique_ptr<Call>> calls;
   std::unordered_map<media::LegId, CallId> by_customer_media;
@@ -228,7 +230,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     } else if (!ref->agent_side) {
       lm = &c->customer_sdp;
       leg = c->customer_media;
-    } else if (AgentLeg* a = self->AgentOf(ref)) {
+    } else if (AgentLeg* a = self->LegOf(ref)) {
       lm = &a->sdp;
       leg = a->media;
     }
@@ -586,11 +588,22 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     if (c == nullptr || !c->agent || c->agent->ref.get() != ref) return nullptr;
     return c->agent.get();
   }
+  AgentLeg* ConsultOf(LegRef* ref) {
+    Call* c = Find(ref->call);
+    if (c == nullptr || !c->consult || c->consult->ref.get() != ref) return nullptr;
+    return c->consult.get();
+  }
+  // The agent or consult leg the handler's argument names (a completed consultation's leg is
+  // the agent leg from then on: the same LegRef).
+  AgentLeg* LegOf(LegRef* ref) {
+    AgentLeg* leg = AgentOf(ref);
+    return leg != nullptr ? leg : ConsultOf(ref);
+  }
 
   static int OnAgentAnswer(const struct sip_msg* msg, void* arg) {
     auto* ref = static_cast<LegRef*>(arg);
     Impl* self = ref->impl;
-    AgentLeg* leg = self->AgentOf(ref);
+    AgentLeg* leg = self->LegOf(ref);
     if (leg == nullptr) return 0;
     auto md = ParseSdp(Body(msg));
     std::optional<int> codec;
@@ -611,10 +624,14 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   static void OnAgentEstablished(const struct sip_msg*, void* arg) {
     auto* ref = static_cast<LegRef*>(arg);
     Impl* self = ref->impl;
-    AgentLeg* leg = self->AgentOf(ref);
+    AgentLeg* leg = self->LegOf(ref);
     if (leg == nullptr) return;
     leg->established = true;
     tmr_cancel(&leg->ring_tmr);
+    if (leg == self->ConsultOf(ref)) {
+      self->happenings.ConsultAnswered(ref->call, ref->agent);
+      return;
+    }
     self->happenings.AgentAnswered(ref->call, ref->agent);
   }
   static void OnAgentClosed(int err, const struct sip_msg* msg, void* arg) {
@@ -622,6 +639,19 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Impl* self = ref->impl;
     const CallId id = ref->call;
     const core::UserId agent = ref->agent;
+    if (AgentLeg* consult = self->ConsultOf(ref)) {
+      const bool was_up = consult->established;
+      const int status = msg && msg->scode >= 300 ? msg->scode : (err == ETIMEDOUT ? 408 : 480);
+      self->ReleaseConsultLeg(*self->Find(id));
+      spdlog::info("sip: call={} consultee={} {}", id, agent,
+                   was_up ? std::string("hung up") : fmt::format("phone answered {}", status));
+      if (was_up) {
+        self->happenings.ConsultHungUp(id, agent);
+      } else {
+        self->happenings.ConsultFailed(id, agent, status);
+      }
+      return;
+    }
     AgentLeg* leg = self->AgentOf(ref);
     if (leg == nullptr) return;
     const bool was_up = leg->established;
@@ -646,10 +676,16 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   static void OnRingTimeout(void* arg) {
     auto* ref = static_cast<LegRef*>(arg);
     Impl* self = ref->impl;
-    AgentLeg* leg = self->AgentOf(ref);
-    if (leg == nullptr || leg->established) return;
     const CallId id = ref->call;
     const core::UserId agent = ref->agent;
+    if (AgentLeg* consult = self->ConsultOf(ref)) {
+      if (consult->established) return;
+      self->ReleaseConsultLeg(*self->Find(id));  // CANCEL
+      self->happenings.ConsultFailed(id, agent, 408);
+      return;
+    }
+    AgentLeg* leg = self->AgentOf(ref);
+    if (leg == nullptr || leg->established) return;
     self->ReleaseAgentLeg(*self->Find(id));  // CANCEL
     self->happenings.AgentFailed(id, agent, 408);
   }
@@ -670,6 +706,15 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     tmr_cancel(&leg->ring_tmr);
     if (leg->media != 0) media.CloseLeg(leg->media);
     c.bridged = false;
+    graveyard.Add(leg->sess, std::move(leg->ref));
+  }
+
+  // The consult leg ends like an agent leg (CANCEL or BYE); the call and its agent leg stay.
+  void ReleaseConsultLeg(Call& c) {
+    if (!c.consult) return;
+    std::unique_ptr<AgentLeg> leg = std::move(c.consult);
+    tmr_cancel(&leg->ring_tmr);
+    if (leg->media != 0) media.CloseLeg(leg->media);
     graveyard.Add(leg->sess, std::move(leg->ref));
   }
 
@@ -697,14 +742,57 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
 
   // INVITEs the agent's registered phone for the call; AgentFailed when it cannot.
   void StartAgentLeg(Call& call, core::UserId agent, const std::string& sip_user, DurationMs timeout) {
+    int status = 0;
+    call.agent = MakeAgentLeg(call, agent, sip_user, timeout, &status);
+    if (!call.agent) happenings.AgentFailed(call.id, agent, status);
+  }
+
+  void DoRingConsult(CallId id, core::UserId agent, const std::string& sip_user, DurationMs timeout) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->agent || !c->agent->established) return;
+    if (c->consult) ReleaseConsultLeg(*c);
+    int status = 0;
+    c->consult = MakeAgentLeg(*c, agent, sip_user, timeout, &status);
+    if (!c->consult) happenings.ConsultFailed(id, agent, status);
+  }
+
+  void DoBridgeConsult(CallId id) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->agent || !c->consult || !c->consult->established) return;
+    media.Unbridge(c->customer_media);  // on hold already; the customer keeps its music
+    media.Bridge(c->agent->media, c->consult->media);
+  }
+
+  void DoDropConsult(CallId id) {
+    Call* c = Find(id);
+    if (c == nullptr) return;
+    ReleaseConsultLeg(*c);
+  }
+
+  void DoCompleteConsult(CallId id, const std::string& record_path) {
+    Call* c = Find(id);
+    if (c == nullptr || !c->consult || !c->consult->established) return;
+    ReleaseAgentLeg(*c);  // BYE to the first agent; its recording ends with its media leg
+    c->agent = std::move(c->consult);
+    c->waiting_music = false;
+    media.StopPlay(c->customer_media);
+    media.Bridge(c->customer_media, c->agent->media);
+    c->bridged = true;
+    if (!record_path.empty()) media.StartRecording(c->customer_media, c->agent->media, record_path);
+  }
+
+  // Rings an agent's phone for call c (its leg, not yet the call's); null with *status (480 no
+  // phone, 503) when it cannot.
+  std::unique_ptr<AgentLeg> MakeAgentLeg(Call& call, core::UserId agent, const std::string& sip_user,
+                                          DurationMs timeout, int* status) {
     Call* c = &call;
     const CallId id = c->id;
     std::optional<AgentBinding> b;
     if (bindings && !sip_user.empty()) b = bindings(sip_user);
     if (!b) {
       spdlog::info("sip: call={} agent={} ({}) has no registered phone", id, agent, sip_user);
-      happenings.AgentFailed(id, agent, 480);
-      return;
+      *status = 480;
+      return nullptr;
     }
     auto leg = std::make_unique<AgentLeg>();
     leg->agent = agent;
@@ -714,8 +802,8 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     auto ml = c->customer_media != 0 ? media.OpenLegNear(c->customer_media, v6) : media.OpenLeg(v6);
     if (!ml) {
       spdlog::warn("sip: call={} no media port for the agent leg: {}", id, ml.error().message);
-      happenings.AgentFailed(id, agent, 503);
-      return;
+      *status = 503;
+      return nullptr;
     }
     leg->media = ml->id;
     // Offer only the customer's codec (and telephone-event): the relay then forwards packets
@@ -745,14 +833,14 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
       spdlog::warn("sip: call={} agent={} INVITE to {} failed: {}", id, agent, b->contact,
                    std::strerror(err));
       media.CloseLeg(leg->media);
-      happenings.AgentFailed(id, agent, 503);
-      return;
+      *status = 503;
+      return nullptr;
     }
     Count(&CallsStats::invites_out);
     tmr_init(&leg->ring_tmr);
     tmr_start(&leg->ring_tmr, static_cast<std::uint64_t>(std::max<DurationMs>(timeout, 1000)),
               OnRingTimeout, leg->ref.get());
-    c->agent = std::move(leg);
+    return leg;
   }
 
   // ---- legs to numbers through a trunk (CallControl::Dial) ------------------------------------
@@ -1225,6 +1313,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     spdlog::debug("sip: call={} ends: {}", id, cause);
     c->bridged = false;
     ReleaseMonitorLeg(*c);
+    ReleaseConsultLeg(*c);
     ReleaseAgentLeg(*c);
     if (c->customer != nullptr && !c->answered && !c->outbound)
       (void)sipsess_reject(c->customer, 480, "Temporarily Unavailable", nullptr);
@@ -1336,6 +1425,20 @@ void Calls::CallAgent(CallId call, core::UserId agent, std::string sip_user, std
 }
 void Calls::Dial(CallId call, DialOut target) {
   impl_->stack.Post([s = impl_, call, t = std::move(target)] { s->DoDial(call, t); });
+}
+void Calls::RingConsult(CallId call, core::UserId agent, std::string sip_user, DurationMs timeout) {
+  impl_->stack.Post([s = impl_, call, agent, u = std::move(sip_user), timeout] {
+    s->DoRingConsult(call, agent, u, timeout);
+  });
+}
+void Calls::BridgeConsult(CallId call) {
+  impl_->stack.Post([s = impl_, call] { s->DoBridgeConsult(call); });
+}
+void Calls::DropConsult(CallId call) {
+  impl_->stack.Post([s = impl_, call] { s->DoDropConsult(call); });
+}
+void Calls::CompleteConsult(CallId call, std::string record_path) {
+  impl_->stack.Post([s = impl_, call, p = std::move(record_path)] { s->DoCompleteConsult(call, p); });
 }
 
 void Calls::PlayMenu(CallId call, std::uint64_t round, std::string prompt_text,

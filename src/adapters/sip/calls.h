@@ -47,6 +47,11 @@ class CallHappenings {
   virtual void AgentFailed(CallId call, core::UserId agent, int status) = 0;
   virtual void CustomerHungUp(CallId call) = 0;
   virtual void AgentHungUp(CallId call, core::UserId agent) = 0;
+  // The consult leg (CallControl::RingConsult): answered, ended before answering, or hung up
+  // once answered. Default: ignored.
+  virtual void ConsultAnswered(CallId /*call*/, core::UserId /*agent*/) {}
+  virtual void ConsultFailed(CallId /*call*/, core::UserId /*agent*/, int /*status*/) {}
+  virtual void ConsultHungUp(CallId /*call*/, core::UserId /*agent*/) {}
   // IVR inputs for the round of CallControl::PlayMenu: a key, or the wait after the prompt ran
   // out. At most one per round.
   virtual void IvrDigit(CallId /*call*/, std::uint64_t /*round*/, char /*digit*/) {}
@@ -108,6 +113,10 @@ class Calls final : public CallControl {
   void Hold(CallId call, bool on) override;
   void Requeue(CallId call) override;
   void HangUp(CallId call, std::string cause) override;
+  void RingConsult(CallId call, core::UserId agent, std::string sip_user, DurationMs timeout) override;
+  void BridgeConsult(CallId call) override;
+  void DropConsult(CallId call) override;
+  void CompleteConsult(CallId call, std::string record_path) override;
   void PlayMenu(CallId call, std::uint64_t round, std::string prompt_text, std::string prompt_path,
                 DurationMs timeout) override;
   CallId NewCall() override;

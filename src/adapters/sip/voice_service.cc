@@ -107,6 +107,7 @@ void VoiceService::End(CallId id, const std::string& cause, core::CdrParty by) {
   if (it == calls_.end()) return;
   Call& c = it->second;
   EndMonitor(c, "call_ended", cause, by);  // HangUp below ends its leg with the others
+  if (c.consult != 0) EndConsult(c, true, cause);
   EndAgentCdr(c, c.agent_answered ? core::CdrResult::kAnswered : core::CdrResult::kNoAnswer,
               c.agent_answered ? cause : "CANCEL", by);
   if (c.customer_cdr != 0) {
@@ -217,28 +218,33 @@ void VoiceService::OnAgentAnswered(CallId call, core::UserId agent) {
   c->state = State::kBridged;
   ++counters_.bridged;
   ++c->bridges;
+  std::string path = StartRecordingFor(*c);
+  control_.Bridge(call, std::move(path));
+}
+
+std::string VoiceService::StartRecordingFor(Call& c) {
   std::string path;
   if (!recordings_dir_.empty()) {
-    const core::Interaction* ix = engine_.FindInteraction(c->tenant, c->interaction);
-    auto voice = ix ? engine_.VoiceOf(c->tenant, ix->queue) : std::nullopt;
+    const core::Interaction* ix = engine_.FindInteraction(c.tenant, c.interaction);
+    auto voice = ix ? engine_.VoiceOf(c.tenant, ix->queue) : std::nullopt;
     if (voice && voice->record) {
       // The engine's record names the file ("recordings/<tenant>/<interaction>[-n].wav", under
       // the data directory), so the API lists and serves exactly what media writes.
-      auto rec = engine_.StartRecording(c->tenant, c->interaction);
-      const core::Recording* r = rec ? engine_.FindRecording(c->tenant, *rec) : nullptr;
+      auto rec = engine_.StartRecording(c.tenant, c.interaction);
+      const core::Recording* r = rec ? engine_.FindRecording(c.tenant, *rec) : nullptr;
       if (r != nullptr) {
         constexpr std::string_view kTop = "recordings";
         path = recordings_dir_ + r->path.substr(r->path.starts_with(kTop) ? kTop.size() : 0);
-        c->recording_id = *rec;
+        c.recording_id = *rec;
       } else {
-        spdlog::warn("voice: call={} not recorded: {}", call,
+        spdlog::warn("voice: call={} not recorded: {}", c.id,
                      rec ? std::string("no record") : rec.error().message);
       }
     }
   }
-  c->recording = !path.empty();
-  c->recording_paused = false;
-  control_.Bridge(call, std::move(path));
+  c.recording = !path.empty();
+  c.recording_paused = false;
+  return path;
 }
 
 void VoiceService::OnAgentFailed(CallId call, core::UserId agent, int status) {
@@ -270,6 +276,9 @@ void VoiceService::OnCustomerHangUp(CallId call) {
   Call* c = Find(call);
   if (c == nullptr) return;
   const core::InteractionId ix = c->interaction;
+  // The customer's leaving ends the consultation too (decisions.md 49): the consultee was
+  // only asked, the call was never theirs.
+  if (c->consult != 0) EndConsult(*c, true, "customer_hung_up");
   if (c->state == State::kBridged) {
     (void)engine_.EndContact(ix, "customer_hung_up");
   } else {
@@ -282,6 +291,7 @@ void VoiceService::OnCustomerHangUp(CallId call) {
 void VoiceService::OnAgentHangUp(CallId call, core::UserId agent) {
   Call* c = Find(call);
   if (c == nullptr || c->state != State::kBridged || c->agent != agent) return;
+  if (c->consult != 0) EndConsult(*c, true, "agent_hung_up");
   (void)engine_.EndContact(c->interaction, "agent_hung_up");
   End(call, "BYE", core::CdrParty::kAgent);
 }
@@ -318,6 +328,10 @@ void VoiceService::OnEvent(const core::Event& e) {
                       std::is_same_v<B, core::ContactEnded> ||
                       std::is_same_v<B, core::Abandoned> || std::is_same_v<B, core::Closed> ||
                       std::is_same_v<B, core::Completed>) {
+          if (auto k = by_consult_.find(b.id); k != by_consult_.end()) {
+            OnConsultEvent(k->second, e);
+            return;
+          }
           const CallId id = CallOf(b.id);
           if (id == 0) return;
           Call& c = calls_.at(id);
@@ -374,6 +388,7 @@ Status VoiceService::Hold(core::InteractionId id, bool on) {
   if (call == 0) return Fail(ErrorCode::kNotFound, "no live call for this interaction");
   Call& c = calls_.at(call);
   if (c.state != State::kBridged) return Fail(ErrorCode::kConflict, "the call is not connected");
+  if (c.consult != 0) return Fail(ErrorCode::kConflict, "a consultation is in progress");
   if (c.on_hold == on)
     return Fail(ErrorCode::kConflict, on ? "the call is already on hold" : "the call is not on hold");
   c.on_hold = on;
@@ -526,6 +541,216 @@ void VoiceService::OnMonitorEnded(CallId call, core::UserId supervisor, int stat
   spdlog::info("voice: call={} supervisor={} monitor phone answered {}", call, supervisor, status);
 }
 
+// ---- transfers (docs/decisions.md 49) ---------------------------------------------------------
+
+Result<VoiceService::Call*> VoiceService::ConnectedCall(core::UserId by, core::InteractionId id) {
+  const CallId call = CallOf(id);
+  if (call == 0) return Fail(ErrorCode::kNotFound, "no live call for this interaction");
+  Call& c = calls_.at(call);
+  if (c.state != State::kBridged || c.agent != by)
+    return Fail(ErrorCode::kConflict, "the call is not connected to you");
+  return &c;
+}
+
+core::InteractionId VoiceService::ConsultOf(core::InteractionId id) const {
+  const CallId call = CallOf(id);
+  return call == 0 ? 0 : calls_.at(call).consult;
+}
+
+void VoiceService::EndConsultCdr(Call& c, core::CdrResult result, const std::string& cause,
+                                 core::CdrParty by) {
+  if (c.consult_cdr == 0) return;
+  (void)engine_.EndCdrLeg(c.tenant, c.consult_cdr, result, cause, by, c.consult);
+  c.consult_cdr = 0;
+}
+
+void VoiceService::EndConsult(Call& c, bool close, const std::string& reason) {
+  const core::InteractionId k = c.consult;
+  if (k == 0) return;
+  by_consult_.erase(k);
+  EndConsultCdr(c, c.consult_answered ? core::CdrResult::kAnswered : core::CdrResult::kNoAnswer,
+                c.consult_answered ? reason : "CANCEL", core::CdrParty::kSystem);
+  c.consult = 0;
+  c.consult_agent = 0;
+  c.consult_answered = false;
+  control_.DropConsult(c.id);
+  if (close) (void)engine_.CloseConsult(k, reason);
+}
+
+Result<core::InteractionId> VoiceService::TransferToAgent(core::UserId by, core::InteractionId id,
+                                                          core::UserId to) {
+  if (CallOf(id) == 0) return engine_.TransferToAgent(by, id, to);
+  auto found = ConnectedCall(by, id);
+  if (!found) return std::unexpected(found.error());
+  Call& c = **found;
+  if (c.consult != 0) return Fail(ErrorCode::kConflict, "a consultation is in progress");
+  auto next = engine_.TransferToAgent(by, id, to);
+  if (!next) return next;
+  // The call is the new interaction's from now on: the engine's end of `id` (wrap-up) is not
+  // a hang-up, and its offer to `to` rings that phone (Observe).
+  EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
+  EndRecording(c);
+  by_interaction_.erase(id);
+  by_interaction_[*next] = c.id;
+  c.interaction = *next;
+  c.state = State::kWaiting;
+  c.agent = 0;
+  c.on_hold = false;
+  c.last_announce = engine_.now();
+  spdlog::info("voice: call={} interaction={} transferred by agent={} to agent={} as {}", c.id, id,
+               by, to, *next);
+  control_.Requeue(c.id);
+  return next;
+}
+
+Result<core::InteractionId> VoiceService::Consult(core::UserId by, core::InteractionId id,
+                                                  core::UserId to_agent, core::QueueId to_queue) {
+  auto found = ConnectedCall(by, id);
+  if (!found) return std::unexpected(found.error());
+  Call& c = **found;
+  if (c.consult != 0) return Fail(ErrorCode::kConflict, "a consultation is in progress");
+  auto k = engine_.Consult(by, id, to_agent, to_queue);
+  if (!k) return k;
+  c.consult = *k;
+  by_consult_[*k] = c.id;
+  if (!c.on_hold) {
+    c.on_hold = true;
+    control_.Hold(c.id, true);  // before the consultee's ring (Observe, after this command)
+  }
+  spdlog::info("voice: call={} interaction={} consultation {} by agent={}", c.id, id, *k, by);
+  return k;
+}
+
+Result<core::InteractionId> VoiceService::CompleteConsult(core::UserId by, core::InteractionId id) {
+  auto found = ConnectedCall(by, id);
+  if (!found) return std::unexpected(found.error());
+  Call& c = **found;
+  if (c.consult == 0) return Fail(ErrorCode::kConflict, "no consultation in progress");
+  if (!c.consult_answered) return Fail(ErrorCode::kConflict, "the consultation is not answered yet");
+  const core::InteractionId k = c.consult;
+  if (auto st = engine_.CompleteConsult(by, k); !st) return std::unexpected(st.error());
+  EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
+  EndRecording(c);  // the first agent's leg ends, and with it that recording
+  by_consult_.erase(k);
+  by_interaction_.erase(id);
+  by_interaction_[k] = c.id;
+  c.interaction = k;
+  c.agent = c.consult_agent;
+  c.agent_cdr = c.consult_cdr;
+  c.agent_answered = true;
+  c.consult = 0;
+  c.consult_agent = 0;
+  c.consult_answered = false;
+  c.consult_cdr = 0;
+  c.on_hold = false;
+  c.state = State::kBridged;
+  ++c.bridges;
+  ++counters_.bridged;
+  spdlog::info("voice: call={} consultation {} completed: agent={}", c.id, k, c.agent);
+  control_.CompleteConsult(c.id, StartRecordingFor(c));
+  return k;
+}
+
+Status VoiceService::CancelConsult(core::UserId by, core::InteractionId id) {
+  auto found = ConnectedCall(by, id);
+  if (!found) return std::unexpected(found.error());
+  Call& c = **found;
+  if (c.consult == 0) return Fail(ErrorCode::kConflict, "no consultation in progress");
+  EndConsult(c, true, "cancelled");
+  c.on_hold = false;
+  control_.Hold(c.id, false);
+  return {};
+}
+
+void VoiceService::OnConsultAnswered(CallId call, core::UserId agent) {
+  Call* c = Find(call);
+  if (c == nullptr || c->consult == 0 || c->consult_agent != agent || c->consult_answered) {
+    control_.DropConsult(call);  // the consultation ended meanwhile: a late answer
+    return;
+  }
+  if (auto st = engine_.Accept(agent, c->consult); !st) {
+    spdlog::info("voice: call={} consultee={} answered too late: {}", call, agent, st.error().message);
+    EndConsultCdr(*c, core::CdrResult::kNoAnswer, "answered after the offer ended",
+                  core::CdrParty::kSystem);
+    c->consult_agent = 0;
+    control_.DropConsult(call);
+    return;
+  }
+  if (c->consult_cdr != 0) (void)engine_.AnswerCdrLeg(c->tenant, c->consult_cdr);
+  c->consult_answered = true;
+  control_.BridgeConsult(call);
+}
+
+void VoiceService::OnConsultFailed(CallId call, core::UserId agent, int status) {
+  Call* c = Find(call);
+  if (c == nullptr || c->consult == 0 || c->consult_agent != agent || c->consult_answered) return;
+  EndConsultCdr(*c,
+                status == 486 || status == 600 || status == 603 ? core::CdrResult::kBusy
+                : status == 408 || status == 480               ? core::CdrResult::kNoAnswer
+                                                               : core::CdrResult::kFailed,
+                std::to_string(status), core::CdrParty::kTransfer);
+  c->consult_agent = 0;
+  // To an agent: the engine closes the consultation (Observe resumes the call); to a queue:
+  // it is offered to the next agent.
+  (void)engine_.Reject(agent, c->consult);
+}
+
+void VoiceService::OnConsultHungUp(CallId call, core::UserId agent) {
+  Call* c = Find(call);
+  if (c == nullptr || c->consult == 0 || c->consult_agent != agent || !c->consult_answered) return;
+  EndConsultCdr(*c, core::CdrResult::kAnswered, "BYE", core::CdrParty::kTransfer);
+  EndConsult(*c, true, "consultee_hung_up");
+  c->on_hold = false;
+  control_.Hold(call, false);
+}
+
+// The engine's events about an open consultation of `call`.
+void VoiceService::OnConsultEvent(CallId call, const core::Event& e) {
+  Call* c = Find(call);
+  if (c == nullptr) return;
+  if (const auto* o = std::get_if<core::Offered>(&e.body)) {
+    c->consult_agent = o->agent;
+    c->consult_answered = false;
+    EndConsultCdr(*c, core::CdrResult::kNoAnswer, "CANCEL", core::CdrParty::kSystem);
+    core::CdrLegStart leg;
+    leg.tenant = c->tenant;
+    leg.call = c->customer_cdr;
+    leg.interaction = c->consult;
+    leg.role = core::CdrRole::kTransfer;
+    leg.outbound = true;
+    leg.to = sip_user_of_(o->agent).substr(0, 256);
+    leg.agent = o->agent;
+    if (const core::Interaction* ix = engine_.FindInteraction(c->tenant, c->consult)) {
+      leg.from = ix->customer().phone.substr(0, 256);
+      leg.queue = ix->queue;
+    }
+    if (c->customer_cdr != 0) {
+      if (auto cdr = engine_.StartCdrLeg(std::move(leg))) c->consult_cdr = *cdr;
+    }
+    const DurationMs timeout = std::max<DurationMs>(o->expires - engine_.now(), 0);
+    control_.RingConsult(call, o->agent, sip_user_of_(o->agent), timeout + 5 * kSecond);
+  } else if (const auto* oe = std::get_if<core::OfferEnded>(&e.body)) {
+    if (c->consult_agent == oe->agent && !c->consult_answered) {
+      EndConsultCdr(*c, core::CdrResult::kNoAnswer,
+                    oe->result == core::OfferResult::kRejected ? "rejected" : "CANCEL",
+                    core::CdrParty::kSystem);
+      c->consult_agent = 0;
+      control_.DropConsult(call);
+    }
+  } else if (std::holds_alternative<core::Closed>(e.body) ||
+             std::holds_alternative<core::Abandoned>(e.body) ||
+             std::holds_alternative<core::ContactEnded>(e.body) ||
+             std::holds_alternative<core::Completed>(e.body)) {
+    // Over without being completed (no answer to a directed offer, the consultee ended it):
+    // the agent is back with the customer.
+    EndConsult(*c, std::holds_alternative<core::ContactEnded>(e.body), "consult_ended");
+    if (c->state == State::kBridged && c->on_hold) {
+      c->on_hold = false;
+      control_.Hold(call, false);
+    }
+  }
+}
+
 void VoiceService::Tick() {
   const TimeMs now = engine_.now();
   // Positions per queue, computed once per tick for the queues that have an announcement due.
@@ -574,6 +799,8 @@ void VoiceService::HangUpAll(const std::string& cause) {
     c.agent_cdr = 0;
     c.monitor_cdr = 0;
     c.monitor.reset();  // a joined monitor ends at the next start too (Engine::Recover)
+    c.consult = 0;  // closed at the next start, like the call's interaction
+    c.consult_cdr = 0;
     End(id, cause, core::CdrParty::kSystem);
   }
   for (const auto& [id, c] : ivr_) control_.HangUp(id, cause);  // CDR legs ended at next start

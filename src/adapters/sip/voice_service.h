@@ -85,6 +85,11 @@ class VoiceService {
   void OnCustomerHangUp(CallId call);
   // The agent hung up a bridged call.
   void OnAgentHangUp(CallId call, core::UserId agent);
+  // The consultee's phone (CallControl::RingConsult) answered, failed before answering, or
+  // hung up once answered.
+  void OnConsultAnswered(CallId call, core::UserId agent);
+  void OnConsultFailed(CallId call, core::UserId agent, int status);
+  void OnConsultHungUp(CallId call, core::UserId agent);
   // A caller in an IVR menu pressed a key or let the wait run out, in PlayMenu's `round`
   // (ivr_calls.cc). Inputs of an earlier round are ignored.
   void OnIvrInput(CallId call, std::uint64_t round, core::IvrInput input);
@@ -97,6 +102,28 @@ class VoiceService {
   // Puts a connected call on hold (the customer hears music) or takes it off. kNotFound: no
   // live call for this interaction here; kConflict: not connected, or already in that state.
   Status Hold(core::InteractionId id, bool on);
+  // Transfers (docs/decisions.md 49), for `by`, the agent the call is connected to.
+  // Blind transfer to an agent (Engine::TransferToAgent): the call continues as the returned
+  // interaction; the agent's phone is hung up at once and the customer hears music until the
+  // new agent's phone, rung for the engine's offer, answers. Without a live call here (SIP
+  // off, an API-driven voice contact) the engine command alone.
+  Result<core::InteractionId> TransferToAgent(core::UserId by, core::InteractionId id,
+                                              core::UserId to);
+  // Consultation (Engine::Consult, to an agent or with to_agent 0 a queue): the customer goes
+  // on hold and the consultee's phone rings when the engine offers the consultation; answered,
+  // the agent and the consultee talk. Returns the consultation's interaction. kNotFound: no
+  // live call; kConflict: not connected to `by`, a consultation open already.
+  Result<core::InteractionId> Consult(core::UserId by, core::InteractionId id,
+                                      core::UserId to_agent, core::QueueId to_queue);
+  // The consultee takes the call (Engine::CompleteConsult): the first agent's phone is hung
+  // up, the customer bridged to the consultee. Returns the consultation (now the call).
+  // kConflict: no consultation, or not answered yet.
+  Result<core::InteractionId> CompleteConsult(core::UserId by, core::InteractionId id);
+  // Ends the consultation (Engine::CloseConsult "cancelled"): its phone is hung up and the
+  // customer is back with the agent. kConflict: no consultation open.
+  Status CancelConsult(core::UserId by, core::InteractionId id);
+  // The open consultation of the call of interaction id (0: none).
+  core::InteractionId ConsultOf(core::InteractionId id) const;
   // Whether the call of a connected interaction is on hold.
   bool OnHold(core::InteractionId id) const;
 
@@ -153,6 +180,12 @@ class VoiceService {
     bool agent_answered = false;
     std::optional<MonitorState> monitor;  // a supervisor ringing or joined
     core::CdrLegId monitor_cdr = 0;
+    // An open consultation (Engine::Consult): its interaction, the consultee whose phone rings
+    // or answered, and that leg's CDR (role transfer).
+    core::InteractionId consult = 0;
+    core::UserId consult_agent = 0;
+    bool consult_answered = false;
+    core::CdrLegId consult_cdr = 0;
     DurationMs announce_every = 0;
     TimeMs last_announce = 0;
   };
@@ -173,6 +206,17 @@ class VoiceService {
   // Forgets the call's monitor: monitor.ended when it had joined, its CDR leg ended. No order
   // to the SIP side (the caller gives the one it needs).
   void EndMonitor(Call& c, const std::string& reason, const std::string& cause, core::CdrParty by);
+  // Ends the consult leg's CDR, if any.
+  void EndConsultCdr(Call& c, core::CdrResult result, const std::string& cause, core::CdrParty by);
+  // Forgets the call's consultation (its leg ordered dropped); with close, the engine closes
+  // it with `reason` too.
+  void EndConsult(Call& c, bool close, const std::string& reason);
+  // The engine's record and path of a new recording of the call's interaction, when its queue
+  // records ("" otherwise).
+  std::string StartRecordingFor(Call& c);
+  // The live call of interaction id connected to `by`: kNotFound, kConflict.
+  Result<Call*> ConnectedCall(core::UserId by, core::InteractionId id);
+  void OnConsultEvent(CallId call, const core::Event& e);
   // Ends the current agent leg's CDR.
   void EndAgentCdr(Call& c, core::CdrResult result, const std::string& cause, core::CdrParty by);
   // Creates the call's interaction in route's queue and answers with its greeting and music.
@@ -193,6 +237,7 @@ class VoiceService {
   std::unordered_map<CallId, IvrCall> ivr_;
   std::unordered_map<CallId, Call> calls_;
   std::unordered_map<core::InteractionId, CallId> by_interaction_;
+  std::unordered_map<core::InteractionId, CallId> by_consult_;  // open consultations
   VoiceCounters counters_;
 };
 
