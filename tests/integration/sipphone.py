@@ -60,7 +60,7 @@ class Phone:
     sends once answered (A-law, one per 20 ms, in turn), instead of its numbered pattern."""
 
     def __init__(self, user, password, server_port, mode="answer", answer_delay=0.2,
-                 talk_s=2.0, sip_port=0, payloads=None):
+                 talk_s=2.0, sip_port=0, payloads=None, pattern=PATTERN):
         self.user, self.password, self.server = user, password, ("127.0.0.1", server_port)
         self.mode, self.answer_delay, self.talk_s = mode, answer_delay, talk_s
         self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -75,7 +75,9 @@ class Phone:
         self.byes_in = 0
         self.byes_out = 0
         self.rx_payloads = []  # PCMA payloads received (not our own pattern)
+        self.pattern = pattern  # the 4 bytes our packets start with (phones told apart by it)
         self.rx_pattern = 0    # our pattern packets that came back (echoed by the customer)
+        self.rx_tags = {}      # other phones' patterns heard (b"HL.."), by pattern
         self.rx_other = 0      # other payload types (telephone-event, PCMU)
         self.tx = 0
         self.payloads = list(payloads) if payloads else None
@@ -236,8 +238,10 @@ class Phone:
                 peer = addr  # symmetric RTP: answer where the media comes from
                 if len(data) > 12:
                     pl = data[12:]
-                    if pl[:4] == PATTERN:
+                    if pl[:4] == self.pattern:
                         self.rx_pattern += 1
+                    elif pl[:2] == PATTERN[:2]:
+                        self.rx_tags[pl[:4]] = self.rx_tags.get(pl[:4], 0) + 1
                     elif data[1] & 0x7F == 8:
                         self.rx_payloads.append(pl)
                     else:
@@ -249,7 +253,7 @@ class Phone:
                 if self.payloads:
                     pl = self.payloads[seq % len(self.payloads)]
                 else:
-                    pl = PATTERN + struct.pack("!I", seq) + bytes(152)
+                    pl = self.pattern + struct.pack("!I", seq) + bytes(152)
                 self.rtp.sendto(struct.pack("!BBHII", 0x80, 8, seq & 0xFFFF, seq * 160, 0x1234) + pl, peer)
 
     def _answer(self, call):
