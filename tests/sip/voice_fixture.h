@@ -53,6 +53,14 @@ struct RecordingControl : CallControl {
     orders.push_back(fmt::format("monitor_mode {} {}", c, core::Name(mode)));
   }
   void StopMonitor(CallId c, core::UserId) override { orders.push_back(fmt::format("stop_monitor {}", c)); }
+  void RingConsult(CallId c, core::UserId, std::string user, DurationMs timeout) override {
+    orders.push_back(fmt::format("ring_consult {} {} {}", c, user, timeout));
+  }
+  void BridgeConsult(CallId c) override { orders.push_back(fmt::format("bridge_consult {}", c)); }
+  void DropConsult(CallId c) override { orders.push_back(fmt::format("drop_consult {}", c)); }
+  void CompleteConsult(CallId c, std::string) override {
+    orders.push_back(fmt::format("complete_consult {}", c));
+  }
   void PlayMenu(CallId c, std::uint64_t round, std::string text, std::string path,
                 DurationMs timeout) override {
     orders.push_back(fmt::format("menu {} {} [{}] [{}] {}", c, round, text, path, timeout));

@@ -275,6 +275,95 @@ TEST(VoiceService, TransferToAQueueHangsUpTheAgentAndRingsTheNext) {
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"requeue 13", "ring 13 bob 25000"}));
 }
 
+TEST(VoiceService, BlindTransferToAnAgentHangsUpTheFirstAndRingsThatAgent) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(14);
+  f.voice->OnAgentAnswered(14, f.alice);
+  f.Flush();
+  f.Available(f.bob);
+  f.rec.Take();
+  const core::InteractionId first = f.Ix(14)->id;
+  auto next = f.voice->TransferToAgent(f.alice, first, f.bob);
+  ASSERT_TRUE(next.has_value()) << next.error().message;
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"requeue 14", "ring 14 bob 25000"}));
+  EXPECT_EQ(f.voice->CallOf(*next), 14u);
+  EXPECT_EQ(f.voice->CallOf(first), 0u);  // its wrap-up is not a hang-up
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, first)->state, core::InteractionState::kWrapUp);
+  // bob's phone is busy: back in line (nobody else is free), the call stays, music on.
+  f.voice->OnAgentFailed(14, f.bob, 486);
+  f.Flush();
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, *next)->state, core::InteractionState::kQueued);
+  EXPECT_EQ(f.voice->live_calls(), 1u);
+  // Not the caller's call, or no such agent: refused, nothing ordered.
+  EXPECT_EQ(f.voice->TransferToAgent(f.bob, *next, f.alice).error().code, ErrorCode::kConflict);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop 14 " + std::to_string(f.bob)}));
+}
+
+TEST(VoiceService, ConsultationRingsBridgesAndCompletes) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(15);
+  f.voice->OnAgentAnswered(15, f.alice);
+  f.Flush();
+  f.Available(f.bob);
+  f.rec.Take();
+  const core::InteractionId first = f.Ix(15)->id;
+  EXPECT_EQ(f.voice->CompleteConsult(f.alice, first).error().code, ErrorCode::kConflict);
+  auto k = f.voice->Consult(f.alice, first, f.bob, 0);
+  ASSERT_TRUE(k.has_value()) << k.error().message;
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hold 15 true", "ring_consult 15 bob 25000"}));
+  EXPECT_EQ(f.voice->Hold(first, false).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(f.voice->CompleteConsult(f.alice, first).error().code, ErrorCode::kConflict);  // ringing
+  f.voice->OnConsultAnswered(15, f.bob);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"bridge_consult 15"}));
+  auto done = f.voice->CompleteConsult(f.alice, first);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(*done, *k);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"complete_consult 15"}));
+  EXPECT_EQ(f.voice->CallOf(*k), 15u);
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, first)->state, core::InteractionState::kWrapUp);
+  // bob hangs up: the call ends, bob wraps up.
+  f.voice->OnAgentHangUp(15, f.bob);
+  f.Flush();
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, *k)->state, core::InteractionState::kWrapUp);
+  auto cdrs = f.Cdrs();
+  ASSERT_EQ(cdrs.size(), 9u) << fmt::format("{}", fmt::join(cdrs, " | "));
+  // alice's leg ends at the transfer; bob's (role transfer) answered, then the call's agent leg.
+  EXPECT_EQ(cdrs[4].substr(cdrs[4].rfind(' ') + 1), "transfer");
+  EXPECT_EQ(cdrs[6].substr(cdrs[6].find(' ', 7)), " answered transfer agent");
+  EXPECT_EQ(cdrs[7].substr(cdrs[7].find(' ', 7)), " answered BYE agent");
+}
+
+TEST(VoiceService, CustomerHangingUpDuringAConsultationClosesIt) {
+  Fixture f;
+  f.Available(f.alice);
+  f.Call(16);
+  f.voice->OnAgentAnswered(16, f.alice);
+  f.Flush();
+  f.Available(f.bob);
+  const core::InteractionId first = f.Ix(16)->id;
+  auto k = f.voice->Consult(f.alice, first, f.bob, 0);
+  ASSERT_TRUE(k.has_value());
+  f.Flush();
+  f.voice->OnConsultAnswered(16, f.bob);
+  f.Flush();
+  f.rec.Take();
+  f.voice->OnCustomerHangUp(16);
+  f.Flush();
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, *k)->state, core::InteractionState::kClosed);
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, *k)->reason, "customer_hung_up");
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, first)->state, core::InteractionState::kWrapUp);
+  EXPECT_EQ(f.engine.AgentView(f.bob).activity, core::Activity::kAvailable);
+  EXPECT_EQ(f.voice->live_calls(), 0u);
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop_consult 16", "hangup 16"}));
+}
+
 TEST(VoiceService, CallDetailRecordsPerLeg) {
   Fixture f;
   f.Available(f.alice);
