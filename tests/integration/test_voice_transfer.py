@@ -134,6 +134,24 @@ class VoiceTransfer(VoiceFlowTest):
         self.assertEqual([(l["role"], l["result"]) for l in legs],
                          [("customer", "answered"), ("agent", "answered"), ("transfer", "answered")])
 
+    def test_consult_a_queue_then_complete(self):
+        """To a queue: the consultation waits in billing with the call's place and rings the
+        agent routing picks (bob, the one logged in with the skill)."""
+        alice, c, ix = self.call_to_alice()
+        bob = self.agent_phone("bob", BOB)
+        self.available("bob")
+        k = self.act("alice", ix["id"], "consult", {"queue": self.queue("billing")["id"]}, expect=201)
+        self.assertEqual((k["queue"], k["consult"], k["directed_to"]), (self.queue("billing")["id"], True, 0))
+        self.assertEqual(k["enqueued_at"], ix["enqueued_at"])
+        self.eventually(lambda: self.ix(k["id"])["state"] == "connected", what="bob answered")
+        self.assertEqual(self.ix(k["id"])["agent"], self.uid("bob"))
+        self.grows(lambda: alice.rx_tags.get(BOB, 0), what="alice hears bob")
+        self.act("alice", ix["id"], "consult/complete")
+        self.eventually(lambda: alice.byes_in == 1, what="alice's phone hung up")
+        self.grows(lambda: heard(c.rx, BOB), what="the customer hears bob")
+        self.grows(lambda: len(bob.rx_payloads), what="bob hears the customer")
+        c.hangup()
+
     def test_consult_then_cancel_back_to_the_customer(self):
         alice, c, ix = self.call_to_alice()
         bob, k = self.consult_bob(c, ix)
