@@ -587,7 +587,9 @@ Result<core::InteractionId> VoiceService::TransferToAgent(core::UserId by, core:
   auto next = engine_.TransferToAgent(by, id, to);
   if (!next) return next;
   // The call is the new interaction's from now on: the engine's end of `id` (wrap-up) is not
-  // a hang-up, and its offer to `to` rings that phone (Observe).
+  // a hang-up, and its offer to `to` rings that phone (Observe). A monitor ends with the agent
+  // leg it mixes (Calls ends its leg).
+  EndMonitor(c, "transferred", "transfer", core::CdrParty::kSystem);
   EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
   EndRecording(c);
   by_interaction_.erase(id);
@@ -629,6 +631,7 @@ Result<core::InteractionId> VoiceService::CompleteConsult(core::UserId by, core:
   if (!c.consult_answered) return Fail(ErrorCode::kConflict, "the consultation is not answered yet");
   const core::InteractionId k = c.consult;
   if (auto st = engine_.CompleteConsult(by, k); !st) return std::unexpected(st.error());
+  EndMonitor(c, "transferred", "transfer", core::CdrParty::kSystem);  // its agent leg ends
   EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
   EndRecording(c);  // the first agent's leg ends, and with it that recording
   by_consult_.erase(k);
