@@ -1,4 +1,4 @@
-"""Call transfers with real peers (docs/decisions.md 46): blind transfer to an agent (answered;
+"""Call transfers with real peers (docs/decisions.md 49): blind transfer to an agent (answered;
 unanswered: back in line and offered to another) and consultations (complete, cancel, the
 consultee not answering). Media is checked, not assumed: every phone sends its own pattern
 (sipphone.Phone pattern=...), so who hears whom is counted at each far end; the customer sends
