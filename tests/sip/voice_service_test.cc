@@ -361,7 +361,7 @@ TEST(VoiceService, CustomerHangingUpDuringAConsultationClosesIt) {
   EXPECT_EQ(f.engine.FindInteraction(f.tenant, first)->state, core::InteractionState::kWrapUp);
   EXPECT_EQ(f.engine.AgentView(f.bob).activity, core::Activity::kAvailable);
   EXPECT_EQ(f.voice->live_calls(), 0u);
-  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop_consult 16", "hangup 16"}));
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop_consult 16", "hangup 16 BYE"}));
 }
 
 TEST(VoiceService, CallDetailRecordsPerLeg) {
