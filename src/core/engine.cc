@@ -370,6 +370,27 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
       dirty_interactions_.push_back(b.id);
       ScheduleStep(ix);
     }  // else: its offer follows in the same command (Continue), outside the line
+  } else if constexpr (std::is_same_v<B, OutboundStarted>) {
+    bump(b.id);
+    Interaction& ix = interactions_.try_emplace(b.id).first->second;
+    ix.id = b.id;
+    ix.tenant = b.tenant;
+    ix.channel = Channel::kVoice;
+    ix.queue = b.queue;
+    ix.text = b.text;
+    ix.outbound = true;
+    ix.created_at = t;
+    ix.enqueued_at = t;
+    ix.queued_at = t;
+    ix.state = InteractionState::kConnected;
+    ix.agent = b.agent;
+    ix.answered_at = t;
+    Agent& a = AgentOf(b.agent);
+    RollDay(a);
+    AddWork(a, ix);
+    a.contacts_today++;
+    ReindexAgent(a);
+    UpdateActivity(a);
   } else if constexpr (std::is_same_v<B, InteractionMoved>) {
     Interaction& ix = IxAt(b.id);
     if (ix.state == InteractionState::kQueued) {
@@ -500,9 +521,11 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
     if (!b.notes.empty() || !ix.notes.empty()) ix.notes = b.notes;
     ix.forced_by = b.forced_by;
     if (b.timed_out) ix.reason = "wrap_up_timeout";
-    DayStats& s = StatsOf(ix.queue);
-    s.handled++;
-    s.handle_sum += t - ix.answered_at;
+    if (!ix.outbound) {
+      DayStats& s = StatsOf(ix.queue);
+      s.handled++;
+      s.handle_sum += t - ix.answered_at;
+    }
     if (a.work.empty()) a.idle_since = t;
     // The agent only gains free slots: its index entries may wait until it has pulled
     // its next contact (Dispatch), which usually takes the slots again.
@@ -1448,6 +1471,27 @@ Result<InteractionId> Engine::CreateInteraction(NewInteraction&& n) {
   }
   EmitFields<InteractionCreated>(n.tenant, id, n.tenant, n.channel, n.queue, n.priority,
                                  enqueued_at, n.origin, std::move(text));
+  Dispatch();
+  return id;
+}
+
+Result<InteractionId> Engine::StartOutbound(UserId agent, TenantId t, QueueId q,
+                                            Customer customer, std::string subject) {
+  if (FindQueue(t, q) == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+  if (FindMember(t, agent) == nullptr) return Fail(ErrorCode::kNotFound, "not a member of the tenant");
+  if (subject.size() > 1000) return Fail(ErrorCode::kBadRequest, "subject too long");
+  const Agent* a = FindAgent(agent);
+  if (a == nullptr || a->presence == Presence::kOffline || a->tenant != t)
+    return Fail(ErrorCode::kConflict, "log in to the tenant first (available or not ready)");
+  if (a->used[static_cast<int>(Channel::kVoice)] > 0)
+    return Fail(ErrorCode::kConflict, "you already have a call (offered, connected or in wrap-up)");
+  if (options_.voice_requires_phone && !a->phone)
+    return Fail(ErrorCode::kConflict, "your phone is not registered");
+  const InteractionId id = next_id_++;
+  std::shared_ptr<const ContactText> text;
+  if (!customer.name.empty() || !customer.phone.empty() || !customer.email.empty() || !subject.empty())
+    text = std::make_shared<const ContactText>(ContactText{std::move(customer), std::move(subject), {}});
+  EmitFields<OutboundStarted>(t, id, t, q, agent, std::move(text));
   Dispatch();
   return id;
 }

@@ -57,6 +57,7 @@ struct Interaction {
   // A consultation: the agent of `origin` asked another agent (or a queue) while the customer
   // waits on hold. It is never a contact of its own: cancelled, it closes without wrap-up.
   bool consult = false;
+  bool outbound = false;  // an agent's outbound call (StartOutbound); not in the queue's figures
   // Customer, subject and data: the block of the event that created it (null: all empty).
   std::shared_ptr<const ContactText> text;
   const Customer& customer() const { return TextOf(text).customer; }
@@ -429,6 +430,15 @@ class Engine {
   // customer gone): Closed with `reason` (an offer pending is withdrawn first). kConflict when
   // id is not an open consultation.
   Status CloseConsult(InteractionId id, const std::string& reason);
+  // An agent's outbound call (docs/decisions.md "Outbound calls"): a voice interaction of
+  // queue q (its wrap-up and dispositions apply) connected to the agent from the start, marked
+  // outbound. It never waits in the queue and is not in its figures (entered, answered,
+  // service level, handled). The agent must be a member of t logged in to t (available, on
+  // break or missed: kConflict when offline or working for another tenant), with no voice
+  // contact in hand (offered, connected or in wrap-up: kConflict) and, when voice needs a
+  // phone, a registered phone (kConflict). kNotFound: no such queue of t, or not a member.
+  Result<InteractionId> StartOutbound(UserId agent, TenantId t, QueueId q, Customer customer,
+                                      std::string subject);
 
   // ---- reads ---------------------------------------------------------------------------------
   const std::map<TenantId, Tenant>& tenants() const { return tenants_; }

@@ -1365,6 +1365,24 @@ void Read(Reader& r, MonitorEnded* e) {
   r.Req("interaction", &e->interaction);
   r.Get("reason", &e->reason);
 }
+void Write(json& j, const OutboundStarted& e) {
+  j["id"] = e.id;
+  j["tenant"] = e.tenant;
+  j["queue"] = e.queue;
+  j["agent"] = e.agent;
+  j["customer"] = CustomerJson(e.customer());
+  j["subject"] = e.subject();
+}
+void Read(Reader& r, OutboundStarted* e) {
+  r.Req("id", &e->id);
+  r.Get("tenant", &e->tenant);
+  r.Req("queue", &e->queue);
+  r.Req("agent", &e->agent);
+  ContactText text;
+  r.Object("customer", [&](Reader& c) { ReadCustomer(c, &text.customer); });
+  r.Get("subject", &text.subject);
+  e->text = MakeText(std::move(text));
+}
 
 // ---- Dispatch by type name ----
 

@@ -169,6 +169,17 @@ struct MonitorStarted {
 };
 struct MonitorChanged { InteractionId interaction = 0; MonitorMode mode = MonitorMode::kListen; };
 struct MonitorEnded { InteractionId interaction = 0; std::string reason; };
+// An agent's outbound call (Engine::StartOutbound): a voice interaction of `queue`, connected
+// to `agent` from its creation, direction outbound. The customer's number is in the text.
+struct OutboundStarted {
+  InteractionId id = 0;
+  TenantId tenant = 0;
+  QueueId queue = 0;
+  UserId agent = 0;
+  std::shared_ptr<const ContactText> text;
+  const Customer& customer() const { return TextOf(text).customer; }
+  const std::string& subject() const { return TextOf(text).subject; }
+};
 
 using EventBody = std::variant<TenantSet, UserSet, UserSipSet, MemberSet, MemberRemoved, SkillSet,
                                SkillDeleted, QueueSet, QueueDeleted, HoursSet, HoursDeleted,
@@ -185,7 +196,8 @@ using EventBody = std::variant<TenantSet, UserSet, UserSipSet, MemberSet, Member
                                IvrMenuSet, IvrMenuDeleted,
                                CdrLegStarted, CdrLegAnswered, CdrLegEnded,
                                RecordingStarted, RecordingPaused, RecordingEnded,
-                               MonitorStarted, MonitorChanged, MonitorEnded>;
+                               MonitorStarted, MonitorChanged, MonitorEnded,
+                               OutboundStarted>;
 
 struct Event {
   std::uint64_t seq = 0;

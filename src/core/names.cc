@@ -92,6 +92,7 @@ constexpr const char* EventName(const RecordingEnded&) { return "recording.ended
 constexpr const char* EventName(const MonitorStarted&) { return "monitor.started"; }
 constexpr const char* EventName(const MonitorChanged&) { return "monitor.changed"; }
 constexpr const char* EventName(const MonitorEnded&) { return "monitor.ended"; }
+constexpr const char* EventName(const OutboundStarted&) { return "interaction.outbound_started"; }
 
 }  // namespace
 

@@ -450,6 +450,12 @@ struct App::Impl : http::ServerHandler {
       };
       api->SetVoiceMonitor(std::move(monitor));
       api->SetTransferAction([this](const api::CallTransfer& t) { return voice->Transfer(t); });
+      api->SetVoiceCall([this](core::UserId agent, core::TenantId t, core::QueueId q, const std::string& number) {
+        return voice->CallNumber(agent, t, q, number);
+      });
+      api->SetVoiceTransfer([this](core::InteractionId id, const std::string& number) {
+        return voice->TransferToNumber(id, number);
+      });
     } else {
       spdlog::info("sip: off");
     }

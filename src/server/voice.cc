@@ -66,6 +66,15 @@ struct Voice::Impl : sip::CallHappenings {
   void IvrDigit(sip::CallId call, std::uint64_t round, char digit) override {
     post([this, call, round, digit] { voice->OnIvrInput(call, round, core::IvrInput::Digit(digit)); });
   }
+  void NumberAnswered(sip::CallId call) override {
+    post([this, call] { voice->OnNumberAnswered(call); });
+  }
+  void NumberFailed(sip::CallId call, int status) override {
+    post([this, call, status] { voice->OnNumberFailed(call, status); });
+  }
+  void NumberHungUp(sip::CallId call) override {
+    post([this, call] { voice->OnNumberHangUp(call); });
+  }
   void IvrTimeout(sip::CallId call, std::uint64_t round) override {
     post([this, call, round] { voice->OnIvrInput(call, round, core::IvrInput::Timeout()); });
   }
@@ -130,6 +139,14 @@ Status Voice::Action(core::InteractionId id, const std::string& action) {
 }
 
 sip::VoiceService& Voice::service() { return *impl_->voice; }
+Result<core::InteractionId> Voice::CallNumber(core::UserId agent, core::TenantId t, core::QueueId q,
+                                              const std::string& number) {
+  return impl_->voice->CallNumber(agent, t, q, number);
+}
+
+Status Voice::TransferToNumber(core::InteractionId id, const std::string& number) {
+  return impl_->voice->TransferToNumber(id, number);
+}
 
 Result<core::InteractionId> Voice::Transfer(const api::CallTransfer& t) {
   sip::VoiceService& v = *impl_->voice;
@@ -156,6 +173,8 @@ std::string Voice::Metrics() const {
   AppendMetric(out, "homeline_voice_bridged_total", "counter", v.bridged);
   AppendMetric(out, "homeline_voice_abandoned_total", "counter", v.abandoned);
   AppendMetric(out, "homeline_voice_monitors_total", "counter", v.monitors);
+  AppendMetric(out, "homeline_voice_dialled_total", "counter", v.dialled);
+  AppendMetric(out, "homeline_voice_dial_answered_total", "counter", v.dial_answered);
   AppendMetric(out, "homeline_voice_bad_sdp_total", "counter", c.bad_sdp);
   AppendMetric(out, "homeline_voice_trunk_auth_failures_total", "counter", c.auth_failures);
   AppendMetric(out, "homeline_voice_trunk_auth_limited_total", "counter", c.auth_limited);

@@ -58,6 +58,10 @@ class Voice {
   // Consult, CompleteConsult, CancelConsult). Returns the interaction the call continues as
   // (consult: the consultation; cancel: the call's own).
   Result<core::InteractionId> Transfer(const api::CallTransfer& t);
+  // Calls to numbers (sip::VoiceService::CallNumber, TransferToNumber).
+  Result<core::InteractionId> CallNumber(core::UserId agent, core::TenantId t, core::QueueId q,
+                                         const std::string& number);
+  Status TransferToNumber(core::InteractionId id, const std::string& number);
   std::string Metrics() const;  // Prometheus text
 
   struct Impl;

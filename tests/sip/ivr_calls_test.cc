@@ -139,9 +139,70 @@ TEST(IvrCalls, HangUpOptionAndTransferWithoutOutboundHangUp) {
   auto orders = f.rec.Take();
   ASSERT_EQ(orders.size(), 4u);
   EXPECT_EQ(orders[1], "hangup 1 ivr: hangup_option");
-  EXPECT_EQ(orders[3], "hangup 2 transfer to an external number is not supported yet");
+  EXPECT_EQ(orders[3], "hangup 2 no trunk of the tenant is set up for outbound calls (outbound.host)");
   EXPECT_TRUE(f.Calls().empty());
   EXPECT_EQ(f.voice->live_calls(), 0u);
+}
+
+TEST(IvrCalls, TransferOptionPutsTheCallerThroughTheOutboundTrunk) {
+  Fixture f;
+  core::Trunk inbound_only;  // the first trunk has no outbound side: skipped
+  inbound_only.tenant = f.tenant;
+  inbound_only.name = "in";
+  inbound_only.sources = {"192.0.2.1"};
+  ASSERT_TRUE(f.engine.CreateTrunk(inbound_only));
+  core::Trunk t;
+  t.tenant = f.tenant;
+  t.name = "carrier";
+  t.outbound_host = "198.51.100.7";
+  t.outbound_port = 5070;
+  t.outbound_transport = core::SipTransport::kTcp;
+  t.outbound_user = "acme";
+  t.outbound_password = "pw";
+  t.caller_id = "+15550100";
+  ASSERT_TRUE(f.engine.CreateTrunk(t));
+  f.Call(2);
+  f.Key(2, 1, '3');
+  auto orders = f.rec.Take();
+  ASSERT_EQ(orders.size(), 2u);
+  EXPECT_EQ(orders[1], "dial 2 +15550199 198.51.100.7:5070 tcp acme/pw from +15550100");
+  EXPECT_EQ(f.voice->live_calls(), 1u);  // the caller and the number, no interaction
+  EXPECT_TRUE(f.Calls().empty());
+  f.voice->OnNumberAnswered(2);
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"bridge 2"}));
+  f.voice->OnNumberHangUp(2);
+  EXPECT_EQ(f.voice->live_calls(), 0u);
+  EXPECT_TRUE(f.rec.Take().empty());  // the SIP side ended the call itself
+  // CDR: the customer leg (IVR) and the transfer leg, both answered and ended.
+  auto events = f.engine.TakeOutbox();
+  int ended = 0;
+  for (const auto& e : events)
+    if (const auto* b = std::get_if<core::CdrLegEnded>(&e.body)) {
+      ++ended;
+      EXPECT_EQ(b->result, core::CdrResult::kAnswered);
+    }
+  EXPECT_EQ(ended, 2);
+}
+
+TEST(IvrCalls, TransferOptionToABusyNumberHangsUp) {
+  Fixture f;
+  core::Trunk t;
+  t.tenant = f.tenant;
+  t.name = "carrier";
+  t.outbound_host = "198.51.100.7";
+  ASSERT_TRUE(f.engine.CreateTrunk(t));
+  f.Call(2);
+  f.Key(2, 1, '3');
+  (void)f.rec.Take();
+  (void)f.engine.TakeOutbox();
+  f.voice->OnNumberFailed(2, 486);
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hangup 2 486"}));
+  EXPECT_EQ(f.voice->live_calls(), 0u);
+  bool busy = false;
+  for (const auto& e : f.engine.TakeOutbox())
+    if (const auto* b = std::get_if<core::CdrLegEnded>(&e.body))
+      busy = busy || (b->result == core::CdrResult::kBusy && b->cause == "486");
+  EXPECT_TRUE(busy);
 }
 
 TEST(IvrCalls, CallerHangingUpInTheMenuLeavesNoInteraction) {

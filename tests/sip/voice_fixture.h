@@ -61,6 +61,10 @@ struct RecordingControl : CallControl {
   void CompleteConsult(CallId c, std::string) override {
     orders.push_back(fmt::format("complete_consult {}", c));
   }
+  void Dial(CallId c, DialOut t) override {
+    orders.push_back(fmt::format("dial {} {} {}:{} {} {}/{} from {}", c, t.number, t.host, t.port,
+                                 core::Name(t.transport), t.user, t.password, t.caller_id));
+  }
   void PlayMenu(CallId c, std::uint64_t round, std::string text, std::string path,
                 DurationMs timeout) override {
     orders.push_back(fmt::format("menu {} {} [{}] [{}] {}", c, round, text, path, timeout));

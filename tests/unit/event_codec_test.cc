@@ -379,6 +379,15 @@ void ExpectSame(const MonitorEnded& a, const MonitorEnded& b) {
   EXPECT_EQ(a.interaction, b.interaction);
   EXPECT_EQ(a.reason, b.reason);
 }
+void ExpectSame(const OutboundStarted& a, const OutboundStarted& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.queue, b.queue);
+  EXPECT_EQ(a.agent, b.agent);
+  EXPECT_EQ(a.customer().phone, b.customer().phone);
+  EXPECT_EQ(a.customer().name, b.customer().name);
+  EXPECT_EQ(a.subject(), b.subject());
+}
 
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
@@ -581,6 +590,9 @@ std::vector<EventBody> SampleEvents() {
       MonitorStarted{3, big, 78, MonitorMode::kWhisper},
       MonitorChanged{big, MonitorMode::kBarge},
       MonitorEnded{big, "supervisor_hung_up"},
+      OutboundStarted{big, 3, 41, 77,
+                      std::make_shared<const ContactText>(ContactText{
+                          Customer{"Ann", "+15550199", ""}, "Call to +15550199", ""})},
   };
 }
 
@@ -615,7 +627,8 @@ TEST(Names, EventTypeNamesAreStable) {
       "recording.started",   "recording.paused",
       "recording.ended",
       "monitor.started",     "monitor.changed",
-      "monitor.ended"};
+      "monitor.ended",
+      "interaction.outbound_started"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);

@@ -271,10 +271,11 @@ struct Api::Impl {
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup", Access::kMember, &Impl::WrapUp, "Complete wrap-up with a disposition and notes");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup/extend", Access::kMember, &Impl::ExtendWrapUp, "Ask for more wrap-up time");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup/complete", Access::kSupervisor, &Impl::ForceComplete, "Force-complete a wrap-up (supervisor)");
-    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/transfer", Access::kMember, &Impl::Transfer, "Blind transfer: to another queue (keeping the place in line) or, for a call, to an agent");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/transfer", Access::kMember, &Impl::Transfer, "Blind transfer: to another queue (keeping the place in line) or, for a call, to an agent ({agent}) or an external number ({number})");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult", Access::kMember, &Impl::ConsultStart, "Consult an agent or a queue while the customer waits on hold (the call's agent)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult/complete", Access::kMember, &Impl::ConsultComplete, "Hand the call to the consultee; the agent goes to wrap-up");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult/cancel", Access::kMember, &Impl::ConsultCancel, "End the consultation; back to the customer");
+    Add("POST", "/api/v1/tenants/{tenant}/calls", Access::kMember, &Impl::PlaceCall, "Outbound call: rings the caller's phone, then dials {to} (E.164) through the tenant's trunk; {queue} (id or name) gives wrap-up, dispositions and recording");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/hold", Access::kMember, &Impl::HoldCall, "Put a connected call on hold: the customer hears music (its agent, supervisors)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/resume", Access::kMember, &Impl::ResumeCall, "Take a call off hold (its agent, supervisors)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/recording/pause", Access::kMember, &Impl::PauseRecording, "Pause a call's recording, e.g. for a card number (its agent, supervisors)");
@@ -1269,7 +1270,8 @@ struct Api::Impl {
   }
 
   Outcome Transfer(Ctx& c) {
-    TRY(OnlyFields(c.body, {"queue", "agent"}));
+    TRY(OnlyFields(c.body, {"queue", "agent", "number"}));
+    if (c.body.contains("number")) return TransferToNumber(c);
     auto ix = OwnInteraction(c);
     if (!ix) return Done(ErrorResponse(ix.error()));
     core::UserId agent = 0;
@@ -1305,6 +1307,57 @@ struct Api::Impl {
   Outcome ConsultStart(Ctx& c) { return ConsultAction(c, "consult"); }
   Outcome ConsultComplete(Ctx& c) { return ConsultAction(c, "consult_complete"); }
   Outcome ConsultCancel(Ctx& c) { return ConsultAction(c, "consult_cancel"); }
+
+  // Blind transfer of a call to an external number (decisions.md 50).
+  Outcome TransferToNumber(Ctx& c) {
+    const core::Interaction* ix = InteractionOf(c);
+    if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    if (c.body.contains("queue") || c.body.contains("agent"))
+      return Err(ErrorCode::kBadRequest, "give exactly one of 'agent', 'queue' and 'number'");
+    std::string number;
+    TRY(Want(c.body, "number", number, true, 64));
+    if (!core::NormalizeE164(number))
+      return Err(ErrorCode::kBadRequest, "field 'number' must be an E.164 number (+ and 7-15 digits)");
+    if (ix->channel != core::Channel::kVoice) return Err(ErrorCode::kConflict, "only calls go to numbers");
+    if (ix->agent != c.user->id || ix->state != core::InteractionState::kConnected)
+      return Err(ErrorCode::kConflict, "not a call connected to you");
+    if (!api->voice_transfer_) return Err(ErrorCode::kConflict, "calls to numbers need SIP (serve --sip)");
+    if (auto st = api->voice_transfer_(ix->id, number); !st) return Done(ErrorResponse(st.error()));
+    return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, ix->id))));
+  }
+
+  // An outbound call (docs/decisions.md "Outbound calls"): for the caller only, as an agent
+  // of the tenant; the interaction comes back connected, direction outbound.
+  Outcome PlaceCall(Ctx& c) {
+    TRY(OnlyFields(c.body, {"to", "queue"}));
+    std::string to;
+    TRY(Want(c.body, "to", to, true, 64));
+    core::QueueId queue = 0;
+    if (c.body.contains("queue")) {
+      const json& q = c.body["queue"];
+      if (q.is_number_integer()) {
+        const std::int64_t n = q.get<std::int64_t>();
+        if (n > 0 && engine.FindQueue(c.tenant, static_cast<core::QueueId>(n)) != nullptr)
+          queue = static_cast<core::QueueId>(n);
+      } else if (q.is_string()) {
+        for (const core::Queue* x : engine.Queues(c.tenant))
+          if (x->name == q.get<std::string>()) queue = x->id;
+      } else {
+        return Err(ErrorCode::kBadRequest, "field 'queue' must be a queue id or name");
+      }
+      if (queue == 0) return Err(ErrorCode::kNotFound, "no such queue");
+    } else {
+      const auto queues = engine.Queues(c.tenant);  // by id: the tenant's first queue
+      if (queues.empty()) return Err(ErrorCode::kConflict, "the tenant has no queue");
+      queue = queues.front()->id;
+    }
+    if (!core::NormalizeE164(to))
+      return Err(ErrorCode::kBadRequest, "field 'to' must be an E.164 number (+ and 7-15 digits)");
+    if (!api->voice_call_) return Err(ErrorCode::kConflict, "outbound calls need SIP (serve --sip)");
+    auto id = api->voice_call_(c.user->id, c.tenant, queue, to);
+    if (!id) return Done(ErrorResponse(id.error()));
+    return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, *id)), 201));
+  }
   Outcome Callback(Ctx& c) {
     TRY(OnlyFields(c.body, {"phone", "name", "queue"}));
     const core::Interaction* ix = InteractionOf(c);

@@ -108,6 +108,13 @@ class Api {
   // (SIP off): a transfer to an agent is the engine command alone; consultations answer 404.
   using TransferAction = std::function<Result<core::InteractionId>(const CallTransfer&)>;
   void SetTransferAction(TransferAction fn) { transfer_action_ = std::move(fn); }
+  // Outbound calls (POST .../calls) and blind transfer to a number (POST .../transfer with
+  // "number"). Unset (SIP off): 409, calls to numbers need SIP.
+  using VoiceCall = std::function<Result<core::InteractionId>(
+      core::UserId agent, core::TenantId t, core::QueueId q, const std::string& number)>;
+  using VoiceTransfer = std::function<Status(core::InteractionId, const std::string& number)>;
+  void SetVoiceCall(VoiceCall fn) { voice_call_ = std::move(fn); }
+  void SetVoiceTransfer(VoiceTransfer fn) { voice_transfer_ = std::move(fn); }
 
   // Supervisor monitoring of live calls (the server's sip::VoiceService; docs/api.md
   // "Monitor"). Unset (SIP off): no call is ever bridged, POST .../monitor answers 409.
@@ -139,6 +146,8 @@ class Api {
   VoiceAction voice_action_;
   VoiceMonitor voice_monitor_;
   TransferAction transfer_action_;
+  VoiceCall voice_call_;
+  VoiceTransfer voice_transfer_;
 };
 
 }  // namespace homeline::api

@@ -272,7 +272,8 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
             });
           } else if constexpr (std::is_same_v<B, core::ChatMessage>) {
             chats.insert({e.tenant, b.id});
-          } else if constexpr (std::is_same_v<B, core::Accepted> || std::is_same_v<B, core::ContactEnded> ||
+          } else if constexpr (std::is_same_v<B, core::Accepted> || std::is_same_v<B, core::OutboundStarted> ||
+                               std::is_same_v<B, core::ContactEnded> ||
                                std::is_same_v<B, core::WrapUpExtended> || std::is_same_v<B, core::Completed> ||
                                std::is_same_v<B, core::Abandoned> || std::is_same_v<B, core::Closed> ||
                                std::is_same_v<B, core::InteractionMoved>) {

@@ -15,6 +15,7 @@ json InteractionJson(const core::Interaction& ix) {
   return json{{"id", ix.id},
               {"tenant", ix.tenant},
               {"channel", core::Name(ix.channel)},
+              {"direction", ix.outbound ? "outbound" : "inbound"},
               {"queue", ix.queue},
               {"priority", ix.priority},
               {"state", core::Name(ix.state)},

@@ -142,16 +142,23 @@ void VoiceService::ApplyIvr(CallId call, const core::IvrOutcome& out) {
       Enqueue(in, *route, cdr);
       return;
     }
-    case K::kTransfer:
-      // Calls out through the tenant's trunk do not exist yet (docs/decisions.md): the caller
-      // is hung up rather than left in silence.
-      spdlog::warn("voice: call={} IVR transfer to {} not possible: no outbound calling yet", call,
-                   out.number);
-      EndIvrCdr(c.tenant, c.customer_cdr, core::CdrResult::kFailed, "transfer not supported",
-                core::CdrParty::kSystem);
+    case K::kTransfer: {
+      // Put through to the number by the tenant's outbound trunk (the caller hears music until
+      // it answers); without one the caller is hung up rather than left in silence.
+      const core::TenantId tenant = c.tenant;
+      const core::CdrLegId cdr = c.customer_cdr;
+      auto target = TrunkDial(engine_, tenant, out.number);
       ivr_.erase(it);
-      control_.HangUp(call, "transfer to an external number is not supported yet");
+      if (!target) {
+        spdlog::warn("voice: call={} IVR transfer to {}: {}", call, out.number, target.error().message);
+        EndIvrCdr(tenant, cdr, core::CdrResult::kFailed, "no outbound trunk", core::CdrParty::kSystem);
+        control_.HangUp(call, target.error().message);
+        return;
+      }
+      spdlog::info("voice: call={} IVR transfer to {}", call, out.number);
+      PutThrough(call, tenant, 0, cdr, std::move(*target));
       return;
+    }
     case K::kHangUp:
       spdlog::info("voice: call={} IVR hangs up ({})", call, out.reason);
       EndIvrCdr(c.tenant, c.customer_cdr,

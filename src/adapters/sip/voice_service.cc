@@ -23,7 +23,40 @@ int StatusOf(ErrorCode code) {
   }
 }
 
+// A failed call to a number, as its CDR leg and the interaction's reason say it.
+core::CdrResult NumberResult(int status) {
+  if (status == 486 || status == 600) return core::CdrResult::kBusy;
+  if (status == 408 || status == 480 || status == 487) return core::CdrResult::kNoAnswer;
+  return core::CdrResult::kFailed;
+}
+std::string NumberReason(int status) {
+  switch (NumberResult(status)) {
+    case core::CdrResult::kBusy: return "customer_busy";
+    case core::CdrResult::kNoAnswer: return "customer_no_answer";
+    default: return status == 603 ? "customer_rejected" : "customer_failed_" + std::to_string(status);
+  }
+}
+
+constexpr DurationMs kAgentRing = 30 * kSecond;  // the agent's own phone, outbound calls
+
 }  // namespace
+
+Result<DialOut> TrunkDial(const core::Engine& e, core::TenantId t, const std::string& number) {
+  for (const core::Trunk* trunk : e.Trunks(t)) {
+    if (trunk->outbound_host.empty()) continue;
+    DialOut d;
+    d.number = number;
+    d.host = trunk->outbound_host;
+    d.port = trunk->outbound_port;
+    d.transport = trunk->outbound_transport;
+    d.user = trunk->outbound_user;
+    d.password = trunk->outbound_password;
+    d.caller_id = trunk->caller_id;
+    d.trunk = trunk->id;
+    return d;
+  }
+  return Fail(ErrorCode::kConflict, "no trunk of the tenant is set up for outbound calls (outbound.host)");
+}
 
 Result<InboundRoute> QueueRoute(const core::Engine& e, core::TenantId tenant, core::QueueId queue,
                                 const std::string& dir) {
@@ -203,7 +236,7 @@ void VoiceService::OnAgentAnswered(CallId call, core::UserId agent) {
     control_.DropAgent(call, agent);
     return;
   }
-  auto st = engine_.Accept(agent, c->interaction);
+  auto st = c->placing ? Status{} : engine_.Accept(agent, c->interaction);
   if (!st) {
     spdlog::info("voice: call={} agent={} answered too late: {}", call, agent, st.error().message);
     EndAgentCdr(*c, core::CdrResult::kNoAnswer, "answered after the offer ended",
@@ -214,6 +247,15 @@ void VoiceService::OnAgentAnswered(CallId call, core::UserId agent) {
   if (c->agent_cdr != 0) {
     (void)engine_.AnswerCdrLeg(c->tenant, c->agent_cdr);
     c->agent_answered = true;
+  }
+  if (c->placing) {
+    // The agent took their own call: now the number (docs/decisions.md "Outbound calls").
+    c->placing = false;
+    c->agent_answered = c->agent_cdr != 0;
+    c->state = State::kDialling;
+    ++counters_.dialled;
+    control_.Dial(call, c->target);
+    return;
   }
   c->state = State::kBridged;
   ++counters_.bridged;
@@ -255,6 +297,17 @@ void VoiceService::OnAgentFailed(CallId call, core::UserId agent, int status) {
               : status == 408 || status == 480               ? core::CdrResult::kNoAnswer
                                                              : core::CdrResult::kFailed,
               std::to_string(status), core::CdrParty::kAgent);
+  if (c->placing) {
+    // The agent's own phone did not take the call: nobody was dialled; the agent wraps up.
+    spdlog::info("voice: call={} agent={} phone answered {}: outbound call not made", call, agent, status);
+    (void)engine_.EndCdrLeg(c->tenant, c->customer_cdr, core::CdrResult::kFailed,
+                            "agent phone " + std::to_string(status), core::CdrParty::kAgent,
+                            c->interaction);
+    c->customer_cdr = 0;
+    (void)engine_.EndContact(c->interaction, "agent_no_answer");
+    End(call, "agent phone " + std::to_string(status), core::CdrParty::kAgent);
+    return;
+  }
   c->state = State::kWaiting;
   c->agent = 0;
   // Back in line with its place; the engine counts the miss and offers it to someone else.
@@ -265,6 +318,11 @@ void VoiceService::OnAgentFailed(CallId call, core::UserId agent, int status) {
 }
 
 void VoiceService::OnCustomerHangUp(CallId call) {
+  if (auto it = numbers_.find(call); it != numbers_.end()) {
+    EndNumberCall(call, it->second.answered ? core::CdrResult::kAnswered : core::CdrResult::kNoAnswer,
+                  it->second.answered ? "BYE" : "CANCEL", core::CdrParty::kCustomer, false);
+    return;
+  }
   if (auto it = ivr_.find(call); it != ivr_.end()) {
     // Hung up in the menus: no interaction was created, nothing to abandon in a queue.
     spdlog::info("voice: call={} hung up in the IVR", call);
@@ -290,10 +348,173 @@ void VoiceService::OnCustomerHangUp(CallId call) {
 
 void VoiceService::OnAgentHangUp(CallId call, core::UserId agent) {
   Call* c = Find(call);
+  if (c != nullptr && c->outbound && c->state == State::kDialling && c->agent == agent) {
+    // The agent gave up while the number rang (the SIP side cancelled it).
+    (void)engine_.EndCdrLeg(c->tenant, c->customer_cdr, core::CdrResult::kNoAnswer, "CANCEL",
+                            core::CdrParty::kAgent, c->interaction);
+    c->customer_cdr = 0;
+    (void)engine_.EndContact(c->interaction, "agent_hung_up");
+    End(call, "BYE", core::CdrParty::kAgent);
+    return;
+  }
   if (c == nullptr || c->state != State::kBridged || c->agent != agent) return;
   if (c->consult != 0) EndConsult(*c, true, "agent_hung_up");
   (void)engine_.EndContact(c->interaction, "agent_hung_up");
   End(call, "BYE", core::CdrParty::kAgent);
+}
+
+// ---- calls to numbers ------------------------------------------------------------------------
+
+Result<core::InteractionId> VoiceService::CallNumber(core::UserId agent, core::TenantId t,
+                                                     core::QueueId q, const std::string& number) {
+  auto e164 = core::NormalizeE164(number);
+  if (!e164) return Fail(ErrorCode::kBadRequest, "field 'to' must be an E.164 number (+ and 7-15 digits)");
+  if (engine_.FindQueue(t, q) == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
+  auto target = TrunkDial(engine_, t, *e164);
+  if (!target) return std::unexpected(target.error());
+  const core::Agent* a = engine_.FindAgent(agent);
+  if (a == nullptr || !a->phone) return Fail(ErrorCode::kConflict, "your phone is not registered");
+  auto id = engine_.StartOutbound(agent, t, q, core::Customer{"", *e164, ""}, "Call to " + *e164);
+  if (!id) return std::unexpected(id.error());
+  const CallId call = control_.NewCall();
+  Call c;
+  c.id = call;
+  c.interaction = *id;
+  c.tenant = t;
+  c.state = State::kRinging;
+  c.agent = agent;
+  c.outbound = true;
+  c.placing = true;
+  c.target = std::move(*target);
+  // CDR: the customer's leg starts the call (the CDR model's rule), then the agent's leg.
+  core::CdrLegStart leg;
+  leg.tenant = t;
+  leg.interaction = *id;
+  leg.role = core::CdrRole::kCustomer;
+  leg.outbound = true;
+  leg.from = c.target.caller_id;
+  leg.to = *e164;
+  leg.queue = q;
+  leg.trunk = c.target.trunk;
+  leg.agent = agent;
+  if (auto started = engine_.StartCdrLeg(leg)) {
+    c.customer_cdr = *started;
+    leg.call = *started;
+    leg.role = core::CdrRole::kAgent;
+    leg.to = sip_user_of_(agent).substr(0, 256);
+    leg.trunk = 0;
+    if (auto a_leg = engine_.StartCdrLeg(std::move(leg))) c.agent_cdr = *a_leg;
+  }
+  calls_.emplace(call, c);
+  by_interaction_.emplace(*id, call);
+  ++counters_.rung;
+  spdlog::info("voice: call={} agent={} calls {} (interaction={}, trunk {})", call, agent, *e164,
+               *id, c.target.trunk);
+  control_.CallAgent(call, agent, sip_user_of_(agent), *e164, kAgentRing);
+  return *id;
+}
+
+Status VoiceService::TransferToNumber(core::InteractionId id, const std::string& number) {
+  auto e164 = core::NormalizeE164(number);
+  if (!e164) return Fail(ErrorCode::kBadRequest, "field 'number' must be an E.164 number (+ and 7-15 digits)");
+  const CallId call = CallOf(id);
+  if (call == 0) return Fail(ErrorCode::kNotFound, "no live call for this interaction");
+  Call& c = calls_.at(call);
+  if (c.state != State::kBridged) return Fail(ErrorCode::kConflict, "the call is not connected");
+  if (c.outbound) return Fail(ErrorCode::kConflict, "an outbound call cannot be transferred to a number");
+  auto target = TrunkDial(engine_, c.tenant, *e164);
+  if (!target) return std::unexpected(target.error());
+  // The agent's part ends here; the call itself goes on without an interaction.
+  EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
+  EndRecording(c);
+  const core::TenantId tenant = c.tenant;
+  const core::CdrLegId customer_cdr = c.customer_cdr;
+  by_interaction_.erase(id);
+  calls_.erase(call);
+  (void)engine_.EndContact(id, "transferred");
+  spdlog::info("voice: call={} interaction={} transferred to {}", call, id, *e164);
+  PutThrough(call, tenant, id, customer_cdr, std::move(*target));
+  return {};
+}
+
+void VoiceService::PutThrough(CallId call, core::TenantId t, core::InteractionId ix,
+                              core::CdrLegId customer_cdr, DialOut target) {
+  NumberCall n;
+  n.tenant = t;
+  n.interaction = ix;
+  n.customer_cdr = customer_cdr;
+  if (customer_cdr != 0) {
+    core::CdrLegStart leg;
+    leg.tenant = t;
+    leg.call = customer_cdr;
+    leg.interaction = ix;
+    leg.role = core::CdrRole::kTransfer;
+    leg.outbound = true;
+    leg.from = target.caller_id;
+    leg.to = target.number;
+    leg.trunk = target.trunk;
+    if (auto started = engine_.StartCdrLeg(std::move(leg))) n.number_cdr = *started;
+  }
+  numbers_[call] = n;
+  ++counters_.dialled;
+  control_.Dial(call, std::move(target));
+}
+
+void VoiceService::EndNumberCall(CallId call, core::CdrResult result, const std::string& cause,
+                                 core::CdrParty by, bool hang_up) {
+  auto it = numbers_.find(call);
+  if (it == numbers_.end()) return;
+  NumberCall n = it->second;
+  numbers_.erase(it);
+  if (n.number_cdr != 0) (void)engine_.EndCdrLeg(n.tenant, n.number_cdr, result, cause, by, n.interaction);
+  if (n.customer_cdr != 0)
+    (void)engine_.EndCdrLeg(n.tenant, n.customer_cdr, core::CdrResult::kAnswered, cause, by,
+                            n.interaction);
+  if (hang_up) control_.HangUp(call, cause);
+}
+
+void VoiceService::OnNumberAnswered(CallId call) {
+  if (auto it = numbers_.find(call); it != numbers_.end()) {
+    NumberCall& n = it->second;
+    n.answered = true;
+    ++counters_.dial_answered;
+    if (n.number_cdr != 0) (void)engine_.AnswerCdrLeg(n.tenant, n.number_cdr);
+    control_.Bridge(call, "");  // not recorded: the interaction ended with the transfer
+    return;
+  }
+  Call* c = Find(call);
+  if (c == nullptr || !c->outbound || c->state != State::kDialling) {
+    control_.HangUp(call, "no such call");
+    return;
+  }
+  ++counters_.dial_answered;
+  if (c->customer_cdr != 0) (void)engine_.AnswerCdrLeg(c->tenant, c->customer_cdr);
+  c->state = State::kBridged;
+  ++counters_.bridged;
+  ++c->bridges;
+  std::string path = StartRecordingFor(*c);
+  control_.Bridge(call, std::move(path));
+}
+
+void VoiceService::OnNumberFailed(CallId call, int status) {
+  if (numbers_.contains(call)) {
+    // The customer cannot be put through: hung up (the interaction, if any, has ended).
+    spdlog::info("voice: call={} transfer to a number failed: {}", call, status);
+    EndNumberCall(call, NumberResult(status), std::to_string(status), core::CdrParty::kTransfer, true);
+    return;
+  }
+  Call* c = Find(call);
+  if (c == nullptr || !c->outbound || c->state != State::kDialling) return;
+  spdlog::info("voice: call={} the number answered {}", call, status);
+  (void)engine_.EndCdrLeg(c->tenant, c->customer_cdr, NumberResult(status), std::to_string(status),
+                          core::CdrParty::kCustomer, c->interaction);
+  c->customer_cdr = 0;
+  (void)engine_.EndContact(c->interaction, NumberReason(status));
+  End(call, std::to_string(status), core::CdrParty::kCustomer);
+}
+
+void VoiceService::OnNumberHangUp(CallId call) {
+  EndNumberCall(call, core::CdrResult::kAnswered, "BYE", core::CdrParty::kTransfer, false);
 }
 
 // ---- the engine's events ---------------------------------------------------------------------
@@ -808,6 +1029,8 @@ void VoiceService::HangUpAll(const std::string& cause) {
   }
   for (const auto& [id, c] : ivr_) control_.HangUp(id, cause);  // CDR legs ended at next start
   ivr_.clear();
+  for (const auto& [id, n] : numbers_) control_.HangUp(id, cause);
+  numbers_.clear();
 }
 
 }  // namespace homeline::sip

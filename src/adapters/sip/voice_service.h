@@ -53,6 +53,10 @@ InboundRouter NumberRouter(std::string prompt_dir);
 Result<InboundRoute> QueueRoute(const core::Engine& e, core::TenantId tenant, core::QueueId queue,
                                 const std::string& prompt_dir);
 
+// A call to `number` (E.164) through tenant t's trunk for outbound calls: the first of its
+// trunks (by id) with an outbound host. kConflict when it has none.
+Result<DialOut> TrunkDial(const core::Engine& e, core::TenantId t, const std::string& number);
+
 struct VoiceCounters {
   std::uint64_t inbound = 0;    // INVITEs decided on
   std::uint64_t refused = 0;    // of which refused
@@ -60,6 +64,8 @@ struct VoiceCounters {
   std::uint64_t bridged = 0;
   std::uint64_t abandoned = 0;  // customer hung up while waiting or ringing
   std::uint64_t monitors = 0;   // supervisors joined to a call (their phone answered)
+  std::uint64_t dialled = 0;    // calls to numbers started (outbound, transfers, IVR)
+  std::uint64_t dial_answered = 0;
 };
 
 class VoiceService {
@@ -97,6 +103,10 @@ class VoiceService {
   // supervisor hung up; >= 300: it never answered).
   void OnMonitorAnswered(CallId call, core::UserId supervisor);
   void OnMonitorEnded(CallId call, core::UserId supervisor, int status);
+  // The number a call dialled (CallControl::Dial) answered, failed (its status), or hung up.
+  void OnNumberAnswered(CallId call);
+  void OnNumberFailed(CallId call, int status);
+  void OnNumberHangUp(CallId call);
 
   // ---- orders from the API (engine thread) -----------------------------------------------------
   // Puts a connected call on hold (the customer hears music) or takes it off. kNotFound: no
@@ -124,6 +134,20 @@ class VoiceService {
   Status CancelConsult(core::UserId by, core::InteractionId id);
   // The open consultation of the call of interaction id (0: none).
   core::InteractionId ConsultOf(core::InteractionId id) const;
+  // An agent's outbound call (docs/decisions.md "Outbound calls"): the interaction
+  // (Engine::StartOutbound, queue q's wrap-up, dispositions and recording), then the agent's
+  // phone rings; when it answers, the number is called through the tenant's trunk; when that
+  // answers, the two are bridged. A failure on either side ends the contact (the agent wraps
+  // up). kBadRequest: not an E.164 number; kConflict: no trunk for outbound calls, the agent's
+  // phone is not registered, or Engine::StartOutbound's conditions; kNotFound: no such queue.
+  Result<core::InteractionId> CallNumber(core::UserId agent, core::TenantId t, core::QueueId q,
+                                         const std::string& number);
+  // Blind transfer of a connected call to a number through the trunk: the agent's leg ends and
+  // the contact with it (the agent wraps up, reason "transferred"); the customer hears music
+  // until the number answers, then talks to it; if the number fails the customer is hung up.
+  // kNotFound: no live call; kConflict: not connected, an outbound call, or no trunk;
+  // kBadRequest: not an E.164 number.
+  Status TransferToNumber(core::InteractionId id, const std::string& number);
   // Whether the call of a connected interaction is on hold.
   bool OnHold(core::InteractionId id) const;
 
@@ -155,14 +179,15 @@ class VoiceService {
   void HangUpAll(const std::string& cause);
 
   // ---- reads ---------------------------------------------------------------------------------
-  std::size_t live_calls() const { return calls_.size() + ivr_.size(); }
+  std::size_t live_calls() const { return calls_.size() + ivr_.size() + numbers_.size(); }
   std::size_t ivr_calls() const { return ivr_.size(); }  // callers in a menu
   const VoiceCounters& counters() const { return counters_; }
   // The call of a voice interaction, 0 when none (not a call of this process, or ended).
   CallId CallOf(core::InteractionId id) const;
 
  private:
-  enum class State : std::uint8_t { kWaiting, kRinging, kBridged };
+  // An outbound call: kRinging (the agent's phone), kDialling (the number), kBridged.
+  enum class State : std::uint8_t { kWaiting, kRinging, kDialling, kBridged };
   struct Call {
     CallId id = 0;
     core::InteractionId interaction = 0;
@@ -188,6 +213,18 @@ class VoiceService {
     core::CdrLegId consult_cdr = 0;
     DurationMs announce_every = 0;
     TimeMs last_announce = 0;
+    bool outbound = false;  // CallNumber: the agent first, the customer is the number
+    bool placing = false;   // outbound, the agent's phone not answered yet
+    DialOut target;         // outbound: where the customer is called
+  };
+  // A customer put through to a number (blind transfer, IVR option): the interaction, if any,
+  // has ended; the call lasts until either side hangs up. Only its CDR legs are left to end.
+  struct NumberCall {
+    core::TenantId tenant = 0;
+    core::InteractionId interaction = 0;  // 0: from the IVR
+    core::CdrLegId customer_cdr = 0;
+    core::CdrLegId number_cdr = 0;
+    bool answered = false;
   };
   // A caller in the IVR menus: no interaction yet (one is created in the queue it chooses).
   struct IvrCall {
@@ -227,6 +264,11 @@ class VoiceService {
   void EndIvrCdr(core::TenantId tenant, core::CdrLegId cdr, core::CdrResult result,
                  const std::string& cause, core::CdrParty by);
   void OnEvent(const core::Event& e);
+  // Puts a customer through to a number: the call becomes a NumberCall (CDR leg "transfer").
+  void PutThrough(CallId call, core::TenantId t, core::InteractionId ix, core::CdrLegId customer_cdr,
+                  DialOut target);
+  void EndNumberCall(CallId call, core::CdrResult result, const std::string& cause,
+                     core::CdrParty by, bool hang_up);
 
   core::Engine& engine_;
   CallControl& control_;
@@ -236,6 +278,7 @@ class VoiceService {
   std::string prompt_dir_;
   std::unordered_map<CallId, IvrCall> ivr_;
   std::unordered_map<CallId, Call> calls_;
+  std::unordered_map<CallId, NumberCall> numbers_;
   std::unordered_map<core::InteractionId, CallId> by_interaction_;
   std::unordered_map<core::InteractionId, CallId> by_consult_;  // open consultations
   VoiceCounters counters_;
