@@ -424,7 +424,9 @@ Status VoiceService::TransferToNumber(core::InteractionId id, const std::string&
   if (c.outbound) return Fail(ErrorCode::kConflict, "an outbound call cannot be transferred to a number");
   auto target = TrunkDial(engine_, c.tenant, *e164);
   if (!target) return std::unexpected(target.error());
-  // The agent's part ends here; the call itself goes on without an interaction.
+  // The agent's part ends here (a supervisor listening to it too); the call itself goes on
+  // without an interaction.
+  EndMonitor(c, "transferred", "transfer", core::CdrParty::kSystem);
   EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
   EndRecording(c);
   const core::TenantId tenant = c.tenant;
