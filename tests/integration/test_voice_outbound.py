@@ -163,5 +163,29 @@ class VoiceOutbound(VoiceFlowTest):
         self.assertEqual(call["legs"][2]["to"], "+15550199")
 
 
+    def test_ivr_option_puts_the_caller_through_to_a_number(self):
+        carrier = self.carrier("carrier_auth.xml")
+        menu = next(m for m in self.ok("GET", f"{T}/ivr", token=self.token("ada")) if m["name"] == "main")
+        options = dict(menu["options"], **{"0": {"number": "+15550199"}})
+        self.ok("PATCH", f"{T}/ivr/{menu['id']}", {"options": options}, self.token("ada"))
+        c = sipphone.Customer(self.sip_port, number="+15550101").start(40)
+        self.addCleanup(c.join, 5)
+        self.eventually(lambda: c.status == 200, what="menu answered")
+        c.dtmf("0")
+        # Put through: the caller hears the carrier's recording bit for bit; no interaction.
+        sent = sipphone.pcap_payloads(PCAP)
+        self.eventually(lambda: sipphone.contiguous_slice(c.rx, sent) >= 50, timeout=15,
+                        what="the carrier's audio at the caller")
+        self.assertEqual(self.voice_calls(live=False), [])
+        c.hangup()
+        rc, out = self.finished(carrier)
+        self.assertEqual(rc, 0, out)
+        def cdr():
+            calls = self.ok("GET", f"{T}/cdrs", token=self.token("sam"))["calls"]
+            return calls if calls and all(l["ended"] for l in calls[0]["legs"]) else None
+        call = self.eventually(cdr, what="CDR")[0]
+        self.assertEqual([(l["role"], l["result"], l["to"]) for l in call["legs"]],
+                         [("customer", "answered", "+15550101"), ("transfer", "answered", "+15550199")])
+
 if __name__ == "__main__":
     unittest.main()

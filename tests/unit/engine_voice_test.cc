@@ -810,5 +810,103 @@ TEST(EngineMonitors, StartChangeEndAndRecover) {
   EXPECT_TRUE(ended);
 }
 
+
+// ---- outbound calls (Engine::StartOutbound, docs/decisions.md "Outbound calls") ----
+
+struct Outbound : World {
+  UserId alice = 0;
+  std::vector<Event> log;
+  Outbound() {
+    alice = e.FindUserByLogin("alice")->id;
+    EXPECT_TRUE(e.SetMember(acme, alice, Membership{}).has_value());
+    Drain();
+  }
+  void Drain() {
+    for (Event& ev : e.TakeOutbox()) log.push_back(std::move(ev));
+  }
+  Result<InteractionId> Dial() {
+    return e.StartOutbound(alice, acme, support, Customer{"", "+15550199", ""}, "Call to +15550199");
+  }
+};
+
+TEST(EngineOutbound, ConnectedToTheAgentAtOnceAndOutOfTheQueueFigures) {
+  Outbound w;
+  ASSERT_TRUE(w.e.SetPresence(w.alice, w.acme, Presence::kBreak, "lunch").has_value());
+  auto id = w.Dial();
+  ASSERT_TRUE(id.has_value()) << id.error().message;
+  const Interaction* ix = w.e.FindInteraction(w.acme, *id);
+  ASSERT_NE(ix, nullptr);
+  EXPECT_TRUE(ix->outbound);
+  EXPECT_EQ(ix->channel, Channel::kVoice);
+  EXPECT_EQ(ix->state, InteractionState::kConnected);
+  EXPECT_EQ(ix->agent, w.alice);
+  EXPECT_EQ(ix->customer().phone, "+15550199");
+  EXPECT_EQ(w.e.AgentView(w.alice).activity, Activity::kBusy);
+  // A second call while the first is in hand, and one in wrap-up: 409.
+  auto again = w.Dial();
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(w.e.EndContact(*id, "customer_busy").has_value());
+  EXPECT_EQ(w.Dial().error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(w.e.WrapUp(w.alice, *id, 0, "no answer").has_value());
+  const QueueStats st = w.e.Stats(w.acme, w.support);
+  EXPECT_EQ(st.entered + st.answered + st.handled + st.abandoned, 0);
+  // The event goes through the codec and replays to the same state.
+  w.Drain();
+  Engine fresh;
+  for (const Event& ev : w.log) {
+    auto body = DecodePayload(TypeName(ev.body), EncodePayload(ev.body));
+    ASSERT_TRUE(body.has_value());
+    ASSERT_TRUE(fresh.Replay(Event{ev.seq, ev.ts, ev.tenant, std::move(*body)}).has_value());
+  }
+  const Interaction* replayed = fresh.FindInteraction(w.acme, *id);
+  ASSERT_NE(replayed, nullptr);
+  EXPECT_TRUE(replayed->outbound);
+  EXPECT_EQ(replayed->state, InteractionState::kCompleted);
+  EXPECT_EQ(replayed->customer().phone, "+15550199");
+}
+
+TEST(EngineOutbound, RefusedOfflineForAnotherTenantOrQueueAndWithoutPhone) {
+  Outbound w;
+  EXPECT_EQ(w.Dial().error().code, ErrorCode::kConflict);  // offline
+  ASSERT_TRUE(w.e.SetPresence(w.alice, w.acme, Presence::kAvailable, "").has_value());
+  EXPECT_EQ(w.e.StartOutbound(w.alice, w.acme, w.g_support, {}, "").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(w.e.StartOutbound(w.alice, w.globex, w.g_support, {}, "").error().code, ErrorCode::kNotFound);
+  w.Drain();
+  EXPECT_TRUE(w.e.TakeOutbox().empty());
+  Engine phones({.voice_requires_phone = true});
+  phones.SetTime(kT0);
+  Tenant t;
+  t.slug = t.name = "acme";
+  const TenantId acme = *phones.CreateTenant(t);
+  Queue q;
+  q.tenant = acme;
+  q.name = "support";
+  const QueueId support = *phones.CreateQueue(q);
+  User u;
+  u.login = "bob";
+  const UserId bob = *phones.CreateUser(u);
+  ASSERT_TRUE(phones.SetMember(acme, bob, Membership{}).has_value());
+  ASSERT_TRUE(phones.SetPresence(bob, acme, Presence::kAvailable, "").has_value());
+  EXPECT_EQ(phones.StartOutbound(bob, acme, support, {}, "").error().code, ErrorCode::kConflict);
+  phones.SetPhone(bob, true);
+  EXPECT_TRUE(phones.StartOutbound(bob, acme, support, {}, "").has_value());
+}
+
+TEST(EngineOutbound, RecoverClosesALiveOutboundCall) {
+  Outbound w;
+  ASSERT_TRUE(w.e.SetPresence(w.alice, w.acme, Presence::kAvailable, "").has_value());
+  auto id = w.Dial();
+  ASSERT_TRUE(id.has_value());
+  w.Drain();
+  Engine fresh;
+  for (const Event& ev : w.log) ASSERT_TRUE(fresh.Replay(ev).has_value());
+  fresh.Recover();
+  const Interaction* ix = fresh.FindInteraction(w.acme, *id);
+  ASSERT_NE(ix, nullptr);
+  EXPECT_EQ(ix->state, InteractionState::kClosed);
+  EXPECT_EQ(ix->reason, "restart");
+}
+
 }  // namespace
 }  // namespace homeline::core
