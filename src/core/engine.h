@@ -57,7 +57,6 @@ struct Interaction {
   // A consultation: the agent of `origin` asked another agent (or a queue) while the customer
   // waits on hold. It is never a contact of its own: cancelled, it closes without wrap-up.
   bool consult = false;
-  bool outbound = false;  // an agent's outbound call (StartOutbound); not in the queue's figures
   // Customer, subject and data: the block of the event that created it (null: all empty).
   std::shared_ptr<const ContactText> text;
   const Customer& customer() const { return TextOf(text).customer; }
@@ -66,6 +65,7 @@ struct Interaction {
 
   Channel channel = Channel::kTask;
   InteractionState state = InteractionState::kQueued;
+  bool outbound = false;  // an agent's outbound call (StartOutbound); not in the queue's figures
   int priority = 0;
   int step = 0;            // relaxation step reached in the current queue
   IndexHandle wait_handle = kNoHandle;  // its entry in the routing index while queued
