@@ -168,7 +168,7 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     await card2.locator('.pill', { hasText: 'connected' }).waitFor();
     const ix2 = Number(await card2.getAttribute('data-interaction'));
     assert.notEqual(ix2, ixId);
-    await card2.getByLabel('Transfer to queue').selectOption({ label: 'billing' });
+    await card2.getByLabel('Transfer to', { exact: true }).selectOption({ label: 'billing' });
     await card2.getByRole('button', { name: 'Transfer' }).click();
     await card2.waitFor({ state: 'detached' });
     await peer.until((s) => s.phones.alice.byes_in >= 2, 'alice\'s phone hung up by the transfer');
@@ -234,5 +234,76 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     await page.locator('#no-live').waitFor();
     assert.deepEqual(page.errors || [], []);
     await page.context().close();
+    // Alice's wrap-up done, the phones gone: the next test starts clean.
+    await wrapUp(alice);
+    for (const user of ['alice', 'sam']) assert.equal((await peer.send({ cmd: 'unregister', user })).status, 200);
+  });
+
+  // Completes the caller's wrap-ups by the API.
+  async function wrapUp(token) {
+    for (const ix of await server.ok('GET', T + '/interactions?live=1', undefined, token)) {
+      if (ix.state === 'wrap_up') await server.ok('POST', `${T}/interactions/${ix.id}/wrapup`, { disposition: 'resolved' }, token);
+    }
+  }
+
+  test('the agent dials a number from the desktop and transfers a call to a number', async () => {
+    const ada = await server.login('ada');
+    const alice = await server.login('alice');
+    // The trunk's outbound side points at a carrier that answers.
+    const { port } = await peer.send({ cmd: 'carrier' });
+    const trunk = (await server.ok('GET', T + '/trunks', undefined, ada)).find((t) => t.name === 'local');
+    await server.ok('PATCH', `${T}/trunks/${trunk.id}`, { outbound: { host: '127.0.0.1', port, transport: 'udp', caller_id: '+15550100' } }, ada);
+
+    const desk = await signIn(browser, server, 'alice');
+    // Without a registered phone the call is refused, and the reason shows.
+    await desk.getByLabel('Call a number').fill('+1 555 0199');
+    await desk.getByRole('button', { name: 'Call', exact: true }).click();
+    await desk.locator('#dial-error', { hasText: /phone/i }).waitFor();
+    assert.equal((await peer.send({ cmd: 'register', user: 'alice', password: 'demo' })).status, 200);
+    await desk.locator('#phone', { hasText: 'Phone registered' }).waitFor();
+    // Not a number: the API's 400, shown.
+    await desk.getByLabel('Call a number').fill('call me');
+    await desk.getByRole('button', { name: 'Call', exact: true }).click();
+    await desk.locator('#dial-error', { hasText: /E\.164|number/ }).waitFor();
+
+    await desk.getByLabel('Call a number').fill('+1 555 0199');
+    await desk.getByLabel('For queue (wrap-up, recording)').selectOption({ label: 'sales' });
+    await desk.getByRole('button', { name: 'Call', exact: true }).click();
+    const card = desk.locator('article.card[data-channel="voice"]');
+    await card.locator('.pill', { hasText: 'outgoing call' }).waitFor();
+    assert.equal(await desk.locator('#dial-error').textContent(), '');
+    const ixId = Number(await card.getAttribute('data-interaction'));
+    // Alice's phone rang first; then the carrier got the call and answered.
+    await peer.until((s) => s.phones.alice.answered >= 1 && s.phones.carrier.answered === 1, 'agent then carrier answered');
+    const ix = await server.ok('GET', `${T}/interactions/${ixId}`, undefined, alice);
+    assert.deepEqual([ix.direction, ix.state, ix.customer.phone], ['outbound', 'connected', '+15550199']);
+    assert.equal(ix.queue, (await server.ok('GET', T + '/queues', undefined, ada)).find((q) => q.name === 'sales').id);
+    await shot(desk, 'desktop-outbound');
+    await card.getByRole('button', { name: 'Hang up' }).click();
+    await peer.until((s) => s.phones.carrier.byes_in === 1, 'the carrier got BYE');
+    await card.locator('.pill', { hasText: 'wrap-up' }).waitFor();
+    await card.getByLabel('Disposition').selectOption('resolved');
+    await card.getByRole('button', { name: 'Complete' }).click();
+    await card.waitFor({ state: 'detached' });
+
+    // An inbound call transferred to a number: alice's phone is hung up and she wraps up; the
+    // carrier answers the customer.
+    await desk.getByRole('button', { name: 'Available', exact: true }).click();
+    await peer.send({ cmd: 'call', number: '+15550100' });
+    const card2 = desk.locator('article.card[data-channel="voice"]');
+    await card2.locator('.pill', { hasText: 'connected' }).waitFor();
+    const byes = (await peer.state()).phones.alice.byes_in;
+    await card2.getByLabel('Transfer to', { exact: true }).selectOption('number');
+    await card2.getByLabel('Transfer to number').fill('+15550199');
+    await card2.getByRole('button', { name: 'Transfer' }).click();
+    await card2.locator('.pill', { hasText: 'wrap-up' }).waitFor();
+    await peer.until((s) => s.phones.alice.byes_in === byes + 1 && s.phones.carrier.answered === 2, 'the carrier has the customer');
+    assert.equal((await peer.state()).customer.bye_in, false);
+    await peer.send({ cmd: 'hangup' });
+    await peer.until((s) => s.phones.carrier.byes_in === 2, 'the customer hung up on the carrier');
+    assert.deepEqual(desk.errors || [], []);
+    await desk.context().close();
+    await wrapUp(alice);
+    assert.equal((await peer.send({ cmd: 'unregister', user: 'alice' })).status, 200);
   });
 });

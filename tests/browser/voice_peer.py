@@ -5,6 +5,8 @@ are the integration tests' (tests/integration/sipphone.py): stdlib UDP on 127.0.
     python3 voice_peer.py SIP_PORT
     {"cmd": "register", "user": "alice", "password": "demo"}   -> {"status": 200}
     {"cmd": "unregister", "user": "alice"}                     -> {"status": 200}
+    {"cmd": "carrier"}                                         -> {"port": P}: a carrier that
+        answers every INVITE (the trunk's outbound host; its counters under phones.carrier)
     {"cmd": "call", "number": "+15550100"}                     -> {"ok": true}
     {"cmd": "hangup"}                                          -> {"ok": true}
     {"cmd": "state"}                                           -> counters (see state())
@@ -57,6 +59,11 @@ def main():
             gone = sipphone.Phone(user, password, port, sip_port=sip_port)
             reply = {"status": gone.register(expires=0)}
             gone.join(5)
+        elif cmd == "carrier":
+            carrier = sipphone.Phone("carrier", "", port, mode="answer")
+            carrier.start(120)
+            phones["carrier"] = (carrier, "")
+            reply = {"port": carrier.port}
         elif cmd == "call":
             customer = sipphone.Customer(port, number=msg.get("number", "+15550100"), payloads=[CUSTOMER_PAYLOAD])
             customer.start(120)

@@ -45,6 +45,7 @@ async function main() {
     b.disabled = false;
   }
   setupNotifications();
+  setupDial();
   document.addEventListener('keydown', onKey);
   socket = new EventSocket({
     url: () => `/api/v1/events?tenant=${encodeURIComponent(state.ctx.tenant.slug)}&chat_since=${chatSince()}`,
@@ -162,6 +163,27 @@ async function setPresence(presence) {
   } catch (e) {
     $('presence-error').textContent = e.message;
   }
+}
+
+// Outbound calls (docs/api.md "Outbound calls"): Homeline rings the agent's phone first, then
+// the number through the company's trunk; the call is an interaction of the chosen queue.
+function setupDial() {
+  replace($('dial-queue'), [...state.queues.values()].map((q) => h('option', { value: q.id }, q.name)));
+  $('dial').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('dial-error').textContent = '';
+    $('dial-go').disabled = true;
+    try {
+      const ix = await post(`${state.ctx.T}/calls`, { to: $('dial-to').value.trim(), queue: Number($('dial-queue').value) });
+      $('dial-to').value = '';
+      onInteraction(ix, null);
+      announce(`Calling ${ix.customer.phone}: answer your phone.`);
+    } catch (e) {
+      $('dial-error').textContent = e.message;
+    } finally {
+      $('dial-go').disabled = false;
+    }
+  });
 }
 
 // ---- offers --------------------------------------------------------------------------------
@@ -341,7 +363,7 @@ function buildCard(ix) {
   });
   parts.history = h('div.history', {}, h('span.muted', {}, 'Earlier contacts: loading…'));
   const el = h('article.panel.card', { dataset: { interaction: ix.id, channel: ix.channel }, 'aria-label': `${ix.channel} with ${who}` },
-    h('h3', {}, h('span.pill.busy', {}, ix.channel), who, h('span.spacer'), parts.state),
+    h('h3', {}, parts.kind = h('span.pill.busy'), who, h('span.spacer'), parts.state),
     h('div.meta', {}, `${queue}${details ? ' · ' + details : ''}`),
     ix.subject ? h('div', {}, h('strong', {}, ix.subject)) : null,
     body,
@@ -360,15 +382,26 @@ function buildCallControls(ix, parts) {
   parts.hold = h('button', { type: 'button', onclick: () => callAction(ix.id, parts.hold.dataset.next) }, 'Hold');
   parts.recording = h('button', { type: 'button', onclick: () => callAction(ix.id, parts.recording.dataset.next) }, 'Pause recording');
   parts.callState = h('span.pill', { role: 'status' });
-  parts.transferTo = h('select', { id: `transfer-${ix.id}` },
-    [...state.queues.values()].filter((q) => q.id !== ix.queue).map((q) => h('option', { value: q.id }, q.name)));
+  parts.transferTo = targetSelect(`transfer-${ix.id}`, ix, true);
+  parts.transferNumber = h('input', { type: 'tel', inputmode: 'tel', id: `transfer-number-${ix.id}`, placeholder: '+1 555 0199', 'aria-label': 'Transfer to number', hidden: true });
+  parts.transferTo.addEventListener('change', () => {
+    parts.transferNumber.hidden = parts.transferTo.value !== 'number';
+    if (!parts.transferNumber.hidden) parts.transferNumber.focus();
+  });
   parts.transfer = h('button', { type: 'button', onclick: () => transferCall(ix.id) }, 'Transfer');
   parts.callError = h('p.error', { role: 'alert' });
-  parts.controls = h('div.call', { role: 'group', 'aria-label': 'Call controls' },
+  parts.idleRows = h('div.call-idle', {},
     h('div.row', {}, parts.hold, parts.recording, parts.callState),
-    h('div.row', {}, h('label', { for: `transfer-${ix.id}` }, 'Transfer to queue'), parts.transferTo, parts.transfer),
-    parts.callError);
+    h('div.row', {}, h('label', { for: `transfer-${ix.id}` }, 'Transfer to'), parts.transferTo, parts.transferNumber, parts.transfer));
+  parts.controls = h('div.call', { role: 'group', 'aria-label': 'Call controls' }, parts.idleRows, parts.callError);
   return parts.controls;
+}
+
+// Queues to transfer to (and, with withNumber, a phone number).
+function targetSelect(id, ix, withNumber) {
+  return h('select', { id },
+    h('optgroup', { label: 'Queues' }, [...state.queues.values()].filter((q) => q.id !== ix.queue || !withNumber).map((q) => h('option', { value: `queue:${q.id}` }, q.name))),
+    withNumber ? h('option', { value: 'number' }, 'A phone number…') : null);
 }
 
 function renderCall(w) {
@@ -416,11 +449,11 @@ async function transferCall(id) {
   const w = state.work.get(id);
   if (!w) return;
   w.parts.callError.textContent = '';
-  const queue = Number(w.parts.transferTo.value);
-  if (!queue) return;
+  const [kind, target] = w.parts.transferTo.value.split(':');
+  const body = kind === 'number' ? { number: w.parts.transferNumber.value.trim() } : { [kind]: Number(target) };
   try {
-    onInteraction(await post(`${state.ctx.T}/interactions/${id}/transfer`, { queue }), null);
-    announce(`Call transferred to ${state.queues.get(queue)?.name || 'the queue'}.`);
+    onInteraction(await post(`${state.ctx.T}/interactions/${id}/transfer`, body), null);
+    announce(`Call transferred to ${kind === 'queue' ? state.queues.get(Number(target))?.name : body.number}.`);
   } catch (e) {
     w.parts.callError.textContent = e.message;
   }
@@ -428,6 +461,7 @@ async function transferCall(id) {
 
 function renderCard(w) {
   const { ix, parts } = w;
+  parts.kind.textContent = ix.direction === 'outbound' ? 'outgoing call' : ix.channel;
   parts.state.textContent = ix.state === 'wrap_up' ? 'wrap-up' : ix.state;
   parts.state.className = 'pill ' + (ix.state === 'wrap_up' ? 'wrap_up' : 'busy');
   parts.end.hidden = ix.state !== 'connected';
