@@ -306,4 +306,66 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     await wrapUp(alice);
     assert.equal((await peer.send({ cmd: 'unregister', user: 'alice' })).status, 200);
   });
+
+  test('consult a colleague and complete; blind transfer to a colleague', async () => {
+    const sam = await server.login('sam');
+    const alice = await server.login('alice');
+    const bob = await server.login('bob');
+    const users = Object.fromEntries((await server.ok('GET', T + '/users', undefined, sam)).map((u) => [u.login, u.id]));
+    for (const user of ['alice', 'bob']) assert.equal((await peer.send({ cmd: 'register', user, password: 'demo' })).status, 200);
+    // Bob on a break while the call comes to alice, then available for her to consult.
+    await server.ok('PUT', T + '/me/presence', { state: 'break', reason: 'lunch' }, bob);
+    const desk = await signIn(browser, server, 'alice');
+    await desk.getByRole('button', { name: 'Available', exact: true }).click();
+    await desk.locator('#activity', { hasText: 'Available' }).waitFor();
+    await peer.send({ cmd: 'call', number: '+15550100' });
+    const card = desk.locator('article.card[data-channel="voice"]');
+    await card.locator('.pill', { hasText: 'connected' }).waitFor();
+    const ixId = Number(await card.getAttribute('data-interaction'));
+    await server.ok('PUT', T + '/me/presence', { state: 'available' }, bob);
+
+    // Consult Bob (listed from the colleagues route, with his state), talk, complete.
+    const consultTo = card.getByLabel('Consult', { exact: true });
+    await consultTo.focus();
+    await consultTo.locator(`option[value="agent:${users.bob}"]`, { hasText: 'Available' }).waitFor({ state: 'attached' });
+    await consultTo.selectOption(`agent:${users.bob}`);
+    await card.getByRole('button', { name: 'Consult', exact: true }).click();
+    await card.locator('[role=status]', { hasText: 'Consulting Bob' }).waitFor();
+    await peer.until((s) => s.phones.bob.answered === 1, 'bob answered the consultation');
+    await shot(desk, 'desktop-consult');
+    const byes = (await peer.state()).phones.alice.byes_in;
+    await card.getByRole('button', { name: 'Complete transfer' }).click();
+    await card.locator('.pill', { hasText: 'wrap-up' }).waitFor();
+    await peer.until((s) => s.phones.alice.byes_in === byes + 1, 'alice left the call');
+    const mine = await server.ok('GET', `${T}/interactions/${ixId}`, undefined, sam);
+    assert.equal(mine.reason, 'transferred');
+    const bobs = (await server.ok('GET', T + '/interactions?live=1', undefined, bob)).filter((ix) => ix.channel === 'voice' && ix.state === 'connected');
+    assert.equal(bobs.length, 1);
+    assert.equal(bobs[0].consult, false);
+    assert.equal((await peer.state()).customer.bye_in, false);
+    await card.getByLabel('Disposition').selectOption('resolved');
+    await card.getByRole('button', { name: 'Complete' }).click();
+    await card.waitFor({ state: 'detached' });
+    await peer.send({ cmd: 'hangup' });
+    await peer.until((s) => s.phones.bob.byes_in >= 1, 'the call ended with bob');
+    await wrapUp(bob);
+
+    // A second call, blind-transferred to Bob: his phone rings and answers; alice wraps up.
+    await server.ok('PUT', T + '/me/presence', { state: 'break', reason: 'lunch' }, bob);
+    await peer.send({ cmd: 'call', number: '+15550100' });
+    const card2 = desk.locator('article.card[data-channel="voice"]');
+    await card2.locator('.pill', { hasText: 'connected' }).waitFor();
+    await server.ok('PUT', T + '/me/presence', { state: 'available' }, bob);
+    const transferTo = card2.getByLabel('Transfer to', { exact: true });
+    await transferTo.focus();
+    await transferTo.locator(`option[value="agent:${users.bob}"]`, { hasText: 'Available' }).waitFor({ state: 'attached' });
+    await transferTo.selectOption(`agent:${users.bob}`);
+    await card2.getByRole('button', { name: 'Transfer' }).click();
+    await card2.locator('.pill', { hasText: 'wrap-up' }).waitFor();
+    await peer.until((s) => s.phones.bob.answered === 2, 'bob answered the transferred call');
+    await peer.send({ cmd: 'hangup' });
+    await peer.until((s) => s.phones.bob.byes_in >= 2, 'the call ended with bob');
+    assert.deepEqual(desk.errors || [], []);
+    await desk.context().close();
+  });
 });

@@ -204,7 +204,7 @@ function addOffer(ix, expiresAt) {
   const bar = h('div');
   const left = h('span.muted');
   const el = h('article.panel.offer', { 'aria-label': `Incoming ${ix.channel} from ${who}`, dataset: { offer: ix.id } },
-    h('h3', {}, h('span.pill.busy', {}, ix.channel), `Incoming ${ix.channel} · ${queue}`),
+    h('h3', {}, h('span.pill.busy', {}, ix.channel), ix.consult ? `A colleague consults you · ${queue}` : `Incoming ${ix.channel} · ${queue}`),
     h('div', {}, h('strong', {}, who), ix.subject ? ` — ${ix.subject}` : ''),
     h('div.bar', { role: 'progressbar', 'aria-label': 'Seconds left to accept', 'aria-valuemin': 0 }, bar),
     h('div.row', {}, accept, reject, h('span.spacer'), left));
@@ -389,31 +389,59 @@ function buildCallControls(ix, parts) {
     if (!parts.transferNumber.hidden) parts.transferNumber.focus();
   });
   parts.transfer = h('button', { type: 'button', onclick: () => transferCall(ix.id) }, 'Transfer');
+  // Warm transfer: the customer waits with music while the agent talks to the consultee.
+  parts.consultTo = targetSelect(`consult-${ix.id}`, ix, false);
+  parts.consult = h('button', { type: 'button', onclick: () => consultAction(ix.id, 'start') }, 'Consult');
+  parts.consultNote = h('span', { role: 'status' });
+  parts.consultComplete = h('button.primary', { type: 'button', onclick: () => consultAction(ix.id, 'complete') }, 'Complete transfer');
+  parts.consultCancel = h('button', { type: 'button', onclick: () => consultAction(ix.id, 'cancel') }, 'Cancel consultation');
   parts.callError = h('p.error', { role: 'alert' });
   parts.idleRows = h('div.call-idle', {},
     h('div.row', {}, parts.hold, parts.recording, parts.callState),
-    h('div.row', {}, h('label', { for: `transfer-${ix.id}` }, 'Transfer to'), parts.transferTo, parts.transferNumber, parts.transfer));
-  parts.controls = h('div.call', { role: 'group', 'aria-label': 'Call controls' }, parts.idleRows, parts.callError);
+    h('div.row', {}, h('label', { for: `transfer-${ix.id}` }, 'Transfer to'), parts.transferTo, parts.transferNumber, parts.transfer),
+    h('div.row', {}, h('label', { for: `consult-${ix.id}` }, 'Consult'), parts.consultTo, parts.consult));
+  parts.consultRows = h('div.call-consult', { hidden: true },
+    h('div.row', {}, parts.consultNote),
+    h('div.row', {}, parts.consultComplete, parts.consultCancel));
+  parts.controls = h('div.call', { role: 'group', 'aria-label': 'Call controls' }, parts.idleRows, parts.consultRows, parts.callError);
   return parts.controls;
 }
 
-// Queues to transfer to (and, with withNumber, a phone number).
+// Queues and colleagues (GET .../colleagues) to transfer to or consult; colleagues are read
+// again each time the list is opened, since who is available changes.
 function targetSelect(id, ix, withNumber) {
-  return h('select', { id },
+  const agents = h('optgroup', { label: 'Agents' });
+  const select = h('select', { id },
     h('optgroup', { label: 'Queues' }, [...state.queues.values()].filter((q) => q.id !== ix.queue || !withNumber).map((q) => h('option', { value: `queue:${q.id}` }, q.name))),
+    agents,
     withNumber ? h('option', { value: 'number' }, 'A phone number…') : null);
+  const fill = async () => {
+    try {
+      const list = await get(`${state.ctx.T}/colleagues`);
+      const chosen = select.value;
+      replace(agents, list.map((a) => h('option', { value: `agent:${a.user}` },
+        `${a.name || a.login} (${ACTIVITY[a.activity] || a.activity}${a.phone === 'registered' ? '' : ', no phone'})`)));
+      if (chosen) select.value = chosen;
+    } catch { /* the queues stay */ }
+  };
+  select.addEventListener('focus', fill);
+  fill();
+  return select;
 }
 
 function renderCall(w) {
   const { parts, call } = w;
   if (!parts.controls) return;
-  parts.controls.hidden = w.ix.state !== 'connected';
+  parts.controls.hidden = w.ix.state !== 'connected' || !!w.ix.consult;
   parts.hold.textContent = call.on_hold ? 'Resume' : 'Hold';
   parts.hold.dataset.next = call.on_hold ? 'resume' : 'hold';
   parts.hold.setAttribute('aria-pressed', String(call.on_hold));
   parts.recording.textContent = call.recording_paused ? 'Resume recording' : 'Pause recording';
   parts.recording.dataset.next = call.recording_paused ? 'recording/resume' : 'recording/pause';
   parts.recording.setAttribute('aria-pressed', String(call.recording_paused));
+  parts.idleRows.hidden = !!call.consult;
+  parts.consultRows.hidden = !call.consult;
+  if (call.consult) parts.consultNote.textContent = `Consulting ${call.consult.label}; the customer hears music.`;
   const notes = [call.on_hold ? 'On hold' : '', call.recording_paused ? 'Recording paused' : ''].filter(Boolean);
   parts.callState.textContent = notes.join(' · ');
   parts.callState.className = 'pill' + (notes.length ? ' break' : '');
@@ -440,9 +468,43 @@ async function callAction(id, action) {
       else if (/not on hold/.test(m)) w.call.on_hold = false;
       else if (/recording is already paused/.test(m)) w.call.recording_paused = true;
       else if (/recording is not paused/.test(m)) w.call.recording_paused = false;
+      else if (/consultation is in progress/.test(m) && !w.call.consult) w.call.consult = { label: 'a colleague' };
       renderCall(w);
     }
   }
+}
+
+// Consultation (docs/api.md "Calls"): start names an agent or a queue; complete hands the
+// customer to the consultee (this agent wraps up); cancel goes back to the customer. The
+// consultation's own progress (ringing, answered) is the consultee's interaction: the page
+// learns it from the server's answers (409 "not answered yet", "no consultation in progress").
+async function consultAction(id, what) {
+  const w = state.work.get(id);
+  if (!w) return;
+  w.parts.callError.textContent = '';
+  try {
+    if (what === 'start') {
+      const opt = w.parts.consultTo.selectedOptions[0];
+      const [kind, target] = w.parts.consultTo.value.split(':');
+      await post(`${state.ctx.T}/interactions/${id}/consult`, { [kind]: Number(target) });
+      w.call.consult = { label: opt ? opt.textContent.replace(/ \(.*\)$/, '') : 'a colleague' };
+      announce(`Consulting ${w.call.consult.label}. The customer is on hold.`);
+    } else if (what === 'complete') {
+      const ix = await post(`${state.ctx.T}/interactions/${id}/consult/complete`);
+      w.call.consult = null;
+      onInteraction(ix, null);
+      announce('Call transferred.');
+    } else {
+      await post(`${state.ctx.T}/interactions/${id}/consult/cancel`);
+      w.call.consult = null;
+      announce('Back with the customer.');
+    }
+  } catch (e) {
+    w.parts.callError.textContent = e.message;
+    if (e.status === 409 && /no consultation in progress/.test(e.message)) w.call.consult = null;
+    else if (e.status === 409 && /consultation is in progress/.test(e.message) && !w.call.consult) w.call.consult = { label: 'a colleague' };
+  }
+  renderCall(w);
 }
 
 async function transferCall(id) {
@@ -453,15 +515,20 @@ async function transferCall(id) {
   const body = kind === 'number' ? { number: w.parts.transferNumber.value.trim() } : { [kind]: Number(target) };
   try {
     onInteraction(await post(`${state.ctx.T}/interactions/${id}/transfer`, body), null);
-    announce(`Call transferred to ${kind === 'queue' ? state.queues.get(Number(target))?.name : body.number}.`);
+    announce(`Call transferred to ${kind === 'queue' ? state.queues.get(Number(target))?.name : kind === 'agent' ? 'your colleague' : body.number}.`);
   } catch (e) {
     w.parts.callError.textContent = e.message;
+    if (e.status === 409 && /consultation is in progress/.test(e.message) && !w.call.consult) {
+      w.call.consult = { label: 'a colleague' };
+      renderCall(w);
+    }
   }
 }
 
 function renderCard(w) {
   const { ix, parts } = w;
-  parts.kind.textContent = ix.direction === 'outbound' ? 'outgoing call' : ix.channel;
+  // A consultation (warm transfer) is a call with a colleague until it is completed.
+  parts.kind.textContent = ix.consult ? 'consultation' : ix.direction === 'outbound' ? 'outgoing call' : ix.channel;
   parts.state.textContent = ix.state === 'wrap_up' ? 'wrap-up' : ix.state;
   parts.state.className = 'pill ' + (ix.state === 'wrap_up' ? 'wrap_up' : 'busy');
   parts.end.hidden = ix.state !== 'connected';
