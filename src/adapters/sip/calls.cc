@@ -605,16 +605,10 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Impl* self = ref->impl;
     AgentLeg* leg = self->LegOf(ref);
     if (leg == nullptr) return 0;
-    auto md = ParseSdp(Body(msg));
-    std::optional<int> codec;
-    if (md) codec = ChooseCodec(*md);
-    if (!md || !codec) {
+    if (!self->PointMedia(leg->media, msg, true)) {
       spdlog::info("sip: call={} agent={} answered with unusable SDP", ref->call, ref->agent);
       return EPROTO;  // libre ends the leg (ACK + BYE); the close handler reports it
     }
-    // The agent may answer with the other G.711 law: media transcodes between the legs.
-    self->media.SetRemote(leg->media, media::Endpoint{md->address, md->port}, CodecOf(*codec),
-                          md->DtmfPt().value_or(-1));
     return 0;
   }
   static void OnAgentProgress(const struct sip_msg* msg, void* arg) {
@@ -860,13 +854,19 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   // Points the leg's media at the SDP of a 183 or 200. False when the SDP is unusable.
   bool NumberRemote(LegRef* ref, const struct sip_msg* msg) {
     const media::LegId leg = NumberMedia(ref);
-    if (leg == 0) return true;
+    return leg == 0 || PointMedia(leg, msg, true);
+  }
+
+  // Points a media leg at the answer's SDP (address, port, a G.711 law it offers; its RFC 4733
+  // payload type when `dtmf`). The other G.711 law than the far leg's is fine: media transcodes.
+  // False, and nothing changed, when the SDP is unusable.
+  bool PointMedia(media::LegId leg, const struct sip_msg* msg, bool dtmf) {
     auto md = ParseSdp(Body(msg));
     std::optional<int> codec;
     if (md) codec = ChooseCodec(*md);
     if (!md || !codec) return false;
     media.SetRemote(leg, media::Endpoint{md->address, md->port}, CodecOf(*codec),
-                    md->DtmfPt().value_or(-1));
+                    dtmf ? md->DtmfPt().value_or(-1) : -1);
     return true;
   }
 
@@ -1180,14 +1180,10 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Impl* self = ref->impl;
     MonitorLeg* leg = self->MonitorOf(ref);
     if (leg == nullptr) return 0;
-    auto md = ParseSdp(Body(msg));
-    std::optional<int> codec;
-    if (md) codec = ChooseCodec(*md);
-    if (!md || !codec) {
+    if (!self->PointMedia(leg->media, msg, false)) {
       spdlog::info("sip: call={} supervisor={} answered with unusable SDP", ref->call, ref->agent);
       return EPROTO;
     }
-    self->media.SetRemote(leg->media, media::Endpoint{md->address, md->port}, CodecOf(*codec), -1);
     return 0;
   }
   static void OnMonitorEstablished(const struct sip_msg*, void* arg) {
