@@ -11,6 +11,7 @@
 
 #include "core/engine.h"
 #include "core/event_codec.h"
+#include "replay_through_codec.h"
 
 namespace homeline::core {
 namespace {
@@ -72,13 +73,7 @@ struct Fixture {
   }
   std::unique_ptr<Engine> Replayed() {
     Drain();
-    auto fresh = std::make_unique<Engine>();
-    for (const Event& e : log) {
-      auto body = DecodePayload(TypeName(e.body), EncodePayload(e.body));
-      EXPECT_TRUE(body.has_value());
-      EXPECT_TRUE(fresh->Replay(Event{e.seq, e.ts, e.tenant, std::move(*body)}).has_value());
-    }
-    return fresh;
+    return ReplayThroughCodec(log);
   }
   const Interaction& Ix(InteractionId id) { return *engine.FindInteraction(t, id); }
 };
