@@ -101,6 +101,15 @@ struct VoiceWorld {
     EXPECT_TRUE(engine.SetMember(tenant, id, core::Membership{}).has_value());
     return id;
   }
+  // Queue q records its calls, into dir (Start first).
+  void RecordQueue(core::QueueId q, const std::string& dir) {
+    voice->SetRecordingsDir(dir);
+    core::QueueVoice v;
+    v.tenant = tenant;
+    v.queue = q;
+    v.record = true;
+    ASSERT_TRUE(engine.SetQueueVoice(v).has_value());
+  }
   void Start(InboundRouter router) {
     voice = std::make_unique<VoiceService>(engine, rec, std::move(router));
     Flush();

@@ -186,12 +186,7 @@ TEST(VoiceService, HoldAndResumeOnlyWhileConnected) {
 
 TEST(VoiceService, RecordedPerQueueSettingWithPauseAndResume) {
   Fixture f;
-  f.voice->SetRecordingsDir("/rec");
-  core::QueueVoice v;
-  v.tenant = f.tenant;
-  v.queue = f.queue;
-  v.record = true;
-  ASSERT_TRUE(f.engine.SetQueueVoice(v).has_value());
+  f.RecordQueue(f.queue, "/rec");
   f.Available(f.alice);
   f.Call(14);
   const core::InteractionId ix = f.Ix(14)->id;
@@ -221,12 +216,7 @@ TEST(VoiceService, RecordedPerQueueSettingWithPauseAndResume) {
 
 TEST(VoiceService, ARecordedCallTransferredIsRecordedAgainIntoAFileOfItsOwn) {
   Fixture f;
-  f.voice->SetRecordingsDir("/rec");
-  core::QueueVoice v;
-  v.tenant = f.tenant;
-  v.queue = f.queue;
-  v.record = true;
-  ASSERT_TRUE(f.engine.SetQueueVoice(v).has_value());
+  f.RecordQueue(f.queue, "/rec");
   f.Available(f.alice);
   f.Call(17);
   const core::InteractionId ix = f.Ix(17)->id;
