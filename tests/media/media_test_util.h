@@ -38,29 +38,29 @@ struct Received {
 
 class Peer {
  public:
-  Peer() {
-    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  // A phone on 127.0.0.1, or on ::1 when ipv6 (an IPv6-only socket).
+  explicit Peer(bool ipv6 = false) : ipv6_(ipv6) {
+    fd_ = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+    if (ipv6) {
+      int on = 1;
+      setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    }
+    sockaddr_storage a = Loopback(0);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), Len());
     socklen_t len = sizeof a;
     getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    port_ = PortOf(a);
   }
   ~Peer() { close(fd_); }
   Peer(const Peer&) = delete;
   Peer& operator=(const Peer&) = delete;
 
   std::uint16_t port() const { return port_; }
-  Endpoint endpoint() const { return {"127.0.0.1", port_}; }
+  Endpoint endpoint() const { return {ipv6_ ? "::1" : "127.0.0.1", port_}; }
 
   void SendTo(std::uint16_t port, const std::vector<std::uint8_t>& bytes) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    sockaddr_storage a = Loopback(port);
+    sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), Len());
   }
 
   // The next RTP packet within timeout_ms, if any.
@@ -69,13 +69,13 @@ class Peer {
     if (poll(&p, 1, timeout_ms) <= 0) return std::nullopt;
     Received r;
     r.bytes.resize(2048);
-    sockaddr_in from{};
+    sockaddr_storage from{};
     socklen_t len = sizeof from;
     ssize_t n = recvfrom(fd_, r.bytes.data(), r.bytes.size(), 0,
                          reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) return std::nullopt;
     r.bytes.resize(static_cast<std::size_t>(n));
-    r.from_port = ntohs(from.sin_port);
+    r.from_port = PortOf(from);
     if (!rtp::Parse(r.bytes.data(), r.bytes.size(), &r.rtp)) return std::nullopt;
     return r;
   }
@@ -86,6 +86,28 @@ class Peer {
   }
 
  private:
+  sockaddr_storage Loopback(std::uint16_t port) const {
+    sockaddr_storage s{};
+    if (ipv6_) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&s);
+      a->sin6_family = AF_INET6;
+      a->sin6_addr = in6addr_loopback;
+      a->sin6_port = htons(port);
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&s);
+      a->sin_family = AF_INET;
+      a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a->sin_port = htons(port);
+    }
+    return s;
+  }
+  socklen_t Len() const { return ipv6_ ? sizeof(sockaddr_in6) : sizeof(sockaddr_in); }
+  static std::uint16_t PortOf(const sockaddr_storage& s) {
+    return ntohs(s.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&s)->sin6_port
+                                         : reinterpret_cast<const sockaddr_in*>(&s)->sin_port);
+  }
+
+  bool ipv6_ = false;
   int fd_ = -1;
   std::uint16_t port_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "adapters/media/g711.h"
+#include "adapters/media/prompts.h"
 #include "media_test_util.h"
 
 namespace homeline::media {
@@ -220,6 +221,76 @@ TEST(MediaRelay, LegsOpenedNearEachOtherBridgeAcrossSeveralThreads) {
     usleep(50000);  // retries still in flight
     agent.Drain();
   }
+}
+
+// An IPv6 phone bridged with an IPv4 one: each leg's socket is of its peer's family (no dual
+// stack), latching and the connected fast path work on both, and a remote of the other family
+// is refused rather than sent to.
+TEST(MediaRelay, BridgesAnIpv6LegWithAnIpv4Leg) {
+  Options o = testing::TestOptions();
+  o.bind_address6 = "::1";
+  auto engine = MediaEngine::Start(o);
+  ASSERT_TRUE(engine.has_value()) << engine.error().message;
+  Peer customer(/*ipv6=*/true), agent, v4_stranger;
+  LegInfo a = *(*engine)->OpenLeg(/*ipv6=*/true);
+  LegInfo b = *(*engine)->OpenLegNear(a.id);
+  EXPECT_EQ(a.address, "::1");
+  EXPECT_EQ(b.address, "127.0.0.1");
+  (*engine)->SetRemote(a.id, {"[::1]", customer.port()}, Codec::kPcmu, 101);
+  (*engine)->SetRemote(b.id, agent.endpoint(), Codec::kPcma, 101);
+  (*engine)->Bridge(a.id, b.id);
+  auto to_agent = SendUntilReceived(customer, a.local_port, agent,
+                                    RtpPacket(0, 1, 160, 0x6, Payload(5)));
+  ASSERT_TRUE(to_agent.has_value());
+  std::vector<std::uint8_t> alaw = Payload(5);
+  g711::UlawToAlaw(alaw.data(), alaw.size());
+  EXPECT_EQ(to_agent->payload(), alaw);  // transcoded on the way
+  EXPECT_EQ(to_agent->from_port, b.local_port);
+  auto to_customer = SendUntilReceived(agent, b.local_port, customer,
+                                       RtpPacket(8, 2, 320, 0x4, Payload(6)));
+  ASSERT_TRUE(to_customer.has_value());
+  EXPECT_EQ(to_customer->from_port, a.local_port);
+  EXPECT_EQ(to_customer->rtp.ssrc, 0x4u);
+  // Latched and connected both ways: many packets, none lost.
+  for (std::uint16_t s = 10; s < 40; ++s) {
+    customer.SendTo(a.local_port, RtpPacket(0, s, s * 160u, 1, Payload(1)));
+    agent.SendTo(b.local_port, RtpPacket(8, s, s * 160u, 2, Payload(2)));
+  }
+  int got_agent = 0, got_customer = 0;
+  while (got_agent < 30) {
+    auto r = agent.Receive(1000);
+    if (!r) break;
+    got_agent += r->rtp.seq >= 10;
+  }
+  while (got_customer < 30) {
+    auto r = customer.Receive(1000);
+    if (!r) break;
+    got_customer += r->rtp.seq >= 10;
+  }
+  EXPECT_EQ(got_agent, 30);
+  EXPECT_EQ(got_customer, 30);
+
+  // The IPv6 leg told to send to an IPv4 address (and the IPv4 leg to an IPv6 one) sends
+  // nowhere: a prompt played on them goes out on neither.
+  LegInfo c = *(*engine)->OpenLeg(/*ipv6=*/true);
+  LegInfo d = *(*engine)->OpenLeg();
+  Peer v6_stranger(/*ipv6=*/true);
+  (*engine)->SetRemote(c.id, v4_stranger.endpoint(), Codec::kPcmu, -1);
+  (*engine)->SetRemote(d.id, v6_stranger.endpoint(), Codec::kPcmu, -1);
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteWav(dir.File("tone.wav"), testing::Tone(400, 1600, 8000)).has_value());
+  ASSERT_TRUE((*engine)->Play(c.id, {{dir.File("tone.wav")}}, true).has_value());
+  ASSERT_TRUE((*engine)->Play(d.id, {{dir.File("tone.wav")}}, true).has_value());
+  EXPECT_FALSE(v4_stranger.Receive(200).has_value());
+  EXPECT_FALSE(v6_stranger.Receive(0).has_value());
+  Stats st = (*engine)->stats();
+  EXPECT_EQ(st.send_errors, 0u);
+  EXPECT_GT(st.dropped_no_remote, 0u);
+  // Told where to go in their own family, both play.
+  (*engine)->SetRemote(c.id, v6_stranger.endpoint(), Codec::kPcmu, -1);
+  (*engine)->SetRemote(d.id, {"::ffff:127.0.0.1", v4_stranger.port()}, Codec::kPcmu, -1);
+  EXPECT_TRUE(v6_stranger.Receive(500).has_value());
+  EXPECT_TRUE(v4_stranger.Receive(500).has_value());  // a v4-mapped address is IPv4
 }
 
 }  // namespace

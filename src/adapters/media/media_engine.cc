@@ -48,27 +48,62 @@ TimeMs MonotonicMs() {
   return static_cast<TimeMs>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-// Every socket is AF_INET6: IPv4 legs bind a v4-mapped address (::ffff:127.0.0.1, dual
-// stack) and see their peers as v4-mapped too, so one address type serves both families.
-bool SameAddr(const sockaddr_in6& a, const sockaddr_in6& b) {
-  return a.sin6_port == b.sin6_port && std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) == 0;
+// A socket address of either family. A leg's socket has one family, fixed when it opens: IPv4
+// legs are AF_INET (sockaddr_in), IPv6 legs AF_INET6 with IPV6_V6ONLY; every address a leg
+// stores, receives or sends to is of its own family (decision 51: a dual-stack AF_INET6 socket
+// for IPv4 peers cost a route lookup per packet sent, since the kernel hands a v4-mapped send
+// to the IPv4 code as an unconnected one).
+union SockAddr {
+  sockaddr sa;
+  sockaddr_in v4;
+  sockaddr_in6 v6;
+};
+
+socklen_t AddrLen(const SockAddr& a) {
+  return a.sa.sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
 
-// An IPv4 or IPv6 literal ("[::1]" too) as a socket address; IPv4 v4-mapped.
-bool ToSockaddr(std::string_view text, std::uint16_t port, sockaddr_in6* out) {
+bool SameAddr(const SockAddr& a, const SockAddr& b) {
+  if (a.sa.sa_family == AF_INET) {  // the common case: 6 bytes compared
+    return b.sa.sa_family == AF_INET && a.v4.sin_port == b.v4.sin_port &&
+           a.v4.sin_addr.s_addr == b.v4.sin_addr.s_addr;
+  }
+  return a.sa.sa_family == b.sa.sa_family && a.v6.sin6_port == b.v6.sin6_port &&
+         std::memcmp(&a.v6.sin6_addr, &b.v6.sin6_addr, sizeof a.v6.sin6_addr) == 0;
+}
+
+// An IPv4 or IPv6 literal ("[::1]" too) as a socket address of its own family.
+bool ToSockaddr(std::string_view text, std::uint16_t port, SockAddr* out) {
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
   const std::string s(text);
-  *out = sockaddr_in6{};
-  out->sin6_family = AF_INET6;
-  out->sin6_port = htons(port);
-  in_addr v4{};
-  if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
-    out->sin6_addr.s6_addr[10] = 0xff;
-    out->sin6_addr.s6_addr[11] = 0xff;
-    std::memcpy(&out->sin6_addr.s6_addr[12], &v4, 4);
+  *out = SockAddr{};
+  if (inet_pton(AF_INET, s.c_str(), &out->v4.sin_addr) == 1) {
+    out->v4.sin_family = AF_INET;
+    out->v4.sin_port = htons(port);
     return true;
   }
-  return inet_pton(AF_INET6, s.c_str(), &out->sin6_addr) == 1;
+  if (inet_pton(AF_INET6, s.c_str(), &out->v6.sin6_addr) == 1) {
+    out->v6.sin6_family = AF_INET6;
+    out->v6.sin6_port = htons(port);
+    return true;
+  }
+  return false;
+}
+
+// Converts `a` to `family` when it names the same host (an IPv4-mapped IPv6 address is the
+// IPv4 address); false when it cannot: an IPv4 leg cannot reach an IPv6 address, nor an IPv6
+// leg (IPV6_V6ONLY) an IPv4 one.
+bool FitFamily(SockAddr* a, sa_family_t family) {
+  if (a->sa.sa_family == family) return true;
+  if (family == AF_INET && IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr)) {
+    SockAddr v4{};
+    v4.v4.sin_family = AF_INET;
+    v4.v4.sin_port = a->v6.sin6_port;
+    std::memcpy(&v4.v4.sin_addr, &a->v6.sin6_addr.s6_addr[12], 4);
+    *a = v4;
+    return true;
+  }
+  return false;
 }
 
 // Single-writer counters: the owning thread updates them without a locked instruction and
@@ -134,7 +169,8 @@ struct Leg {
   LegId id = 0;
   int fd = -1;
   std::uint16_t port = 0;
-  sockaddr_in6 dst{};      // where its media goes: latched source, else SDP address
+  sa_family_t family = AF_INET;  // of its socket, and of dst
+  SockAddr dst{};          // where its media goes: latched source, else SDP address
   bool has_dst = false;
   bool latched = false;
   // Latched legs connect their socket to the source: the kernel then drops other sources and
@@ -199,8 +235,8 @@ class MediaEngine::Impl {
   Result<std::shared_ptr<const Prompt>> FindPrompt(const std::string& name);
 
   Options options;
-  sockaddr_in6 bind_addr{};   // Options::bind_address (v4-mapped when IPv4)
-  sockaddr_in6 bind_addr6{};  // Options::bind_address6, when set
+  SockAddr bind_addr{};   // Options::bind_address (IPv4)
+  SockAddr bind_addr6{};  // Options::bind_address6 (IPv6), when set
   bool has_v6 = false;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::thread> threads;
@@ -256,7 +292,6 @@ class Worker {
       rx_msgs_[i].msg_hdr.msg_name = &rx_addr_[i];
       tx_msgs_[i].msg_hdr.msg_iov = &tx_iov_[i];
       tx_msgs_[i].msg_hdr.msg_iovlen = 1;
-      tx_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in6);
     }
     return {};
   }
@@ -325,9 +360,16 @@ class Worker {
     c_.legs.Set(legs_.size());
   }
 
-  void SetRemote(LegId id, sockaddr_in6 addr, bool addr_ok, Codec codec, int dtmf_pt) {
+  void SetRemote(LegId id, SockAddr addr, bool addr_ok, Codec codec, int dtmf_pt) {
     Leg* leg = Find(id);
     if (!leg) return;
+    if (addr_ok && !FitFamily(&addr, leg->family)) {
+      // Nothing can go there from this socket; a packet from the peer would latch (it cannot
+      // come either: the socket is of the other family).
+      spdlog::warn("media: leg={} is {} and its remote is not", id,
+                   leg->family == AF_INET ? "IPv4" : "IPv6");
+      addr_ok = false;
+    }
     if (addr_ok) {
       leg->dst = addr;
       leg->has_dst = true;
@@ -524,7 +566,7 @@ class Worker {
   }
 
   void OnReadable(Leg* leg) {
-    for (int i = 0; i < kRxBatch; ++i) rx_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in6);
+    for (int i = 0; i < kRxBatch; ++i) rx_msgs_[i].msg_hdr.msg_namelen = sizeof(SockAddr);
     // An error here (ECONNREFUSED: the peer's port answered ICMP unreachable) is consumed by
     // the read; the next round reads normally.
     int n = recvmmsg(leg->fd, rx_msgs_.data(), kRxBatch, MSG_DONTWAIT, nullptr);
@@ -537,7 +579,7 @@ class Worker {
     for (int i = 0; i < n; ++i) {
       std::uint8_t* p = rx_buf_[i].data();
       const std::size_t len = rx_msgs_[i].msg_len;
-      const sockaddr_in6& src = rx_addr_[i];
+      const SockAddr& src = rx_addr_[i];
       if (rtp::IsRtcp(p, len)) continue;  // no RTCP relay (we do not terminate it either)
       rtp::Packet pkt;
       if (!rtp::Parse(p, len, &pkt)) {
@@ -587,7 +629,7 @@ class Worker {
       }
       tx_iov_[out] = {p, len};
       tx_msgs_[out].msg_hdr.msg_name = peer->connected ? nullptr : &peer->dst;
-      tx_msgs_[out].msg_hdr.msg_namelen = peer->connected ? 0 : sizeof(sockaddr_in6);
+      tx_msgs_[out].msg_hdr.msg_namelen = peer->connected ? 0 : AddrLen(peer->dst);
       ++out;
     }
     if (out > 0) {
@@ -713,7 +755,7 @@ class Worker {
     ssize_t n = leg->connected
                     ? send(leg->fd, pkt.data(), pkt.size(), MSG_DONTWAIT)
                     : sendto(leg->fd, pkt.data(), pkt.size(), MSG_DONTWAIT,
-                             reinterpret_cast<const sockaddr*>(&leg->dst), sizeof leg->dst);
+                             &leg->dst.sa, AddrLen(leg->dst));
     if (n < 0) {
       c_.send_errors.Add();
     } else {
@@ -722,7 +764,7 @@ class Worker {
   }
 
   void Connect(Leg* leg) {
-    if (connect(leg->fd, reinterpret_cast<const sockaddr*>(&leg->dst), sizeof leg->dst) == 0) {
+    if (connect(leg->fd, &leg->dst.sa, AddrLen(leg->dst)) == 0) {
       leg->connected = true;
     }
   }
@@ -771,7 +813,7 @@ class Worker {
 
   std::array<std::array<std::uint8_t, kRxBufSize>, kRxBatch> rx_buf_{};
   std::array<iovec, kRxBatch> rx_iov_{};
-  std::array<sockaddr_in6, kRxBatch> rx_addr_{};
+  std::array<SockAddr, kRxBatch> rx_addr_{};
   std::array<mmsghdr, kRxBatch> rx_msgs_{};
   std::array<iovec, kRxBatch> tx_iov_{};
   std::array<mmsghdr, kRxBatch> tx_msgs_{};
@@ -799,17 +841,24 @@ Result<LegInfo> MediaEngine::Impl::Open(int worker_index, bool v6) {
     worker_index = next_worker;
     next_worker = (next_worker + 1) % static_cast<int>(workers.size());
   }
-  int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const sa_family_t family = v6 ? AF_INET6 : AF_INET;
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Fail(ErrorCode::kUnavailable, fmt::format("media: socket: {}", std::strerror(errno)));
-  int v6only = v6 ? 1 : 0;  // an IPv4 leg binds a v4-mapped address: dual stack
-  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  if (v6) {
+    int v6only = 1;  // IPv4 peers talk to IPv4 legs
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  }
   std::uint16_t port = 0;
   for (std::size_t tries = free_ports.size(); tries > 0; --tries) {
     std::uint16_t candidate = free_ports.front();
     free_ports.pop_front();
-    sockaddr_in6 addr = v6 ? bind_addr6 : bind_addr;
-    addr.sin6_port = htons(candidate);
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+    SockAddr addr = v6 ? bind_addr6 : bind_addr;
+    if (v6) {
+      addr.v6.sin6_port = htons(candidate);
+    } else {
+      addr.v4.sin_port = htons(candidate);
+    }
+    if (bind(fd, &addr.sa, AddrLen(addr)) == 0) {
       port = candidate;
       break;
     }
@@ -834,6 +883,7 @@ Result<LegInfo> MediaEngine::Impl::Open(int worker_index, bool v6) {
   auto leg = std::make_unique<Leg>();
   leg->id = next_leg++;
   leg->fd = fd;
+  leg->family = family;
   leg->port = port;
   LegInfo info{leg->id, port, v6 ? options.bind_address6 : options.bind_address};
   leg_worker.emplace(leg->id, worker_index);
@@ -874,14 +924,14 @@ Result<std::unique_ptr<MediaEngine>> MediaEngine::Start(Options options) {
     return Fail(ErrorCode::kBadRequest, "media: port range must be within 1024..65535 with 2 ports at least");
   }
   auto impl = std::make_unique<Impl>(options);
-  if (options.bind_address.find(':') != std::string::npos ||
-      !ToSockaddr(options.bind_address, 0, &impl->bind_addr)) {
+  if (!ToSockaddr(options.bind_address, 0, &impl->bind_addr) ||
+      impl->bind_addr.sa.sa_family != AF_INET) {
     return Fail(ErrorCode::kBadRequest,
                 fmt::format("media: bind address \"{}\" is not IPv4", options.bind_address));
   }
   if (!options.bind_address6.empty()) {
-    if (options.bind_address6.find(':') == std::string::npos ||
-        !ToSockaddr(options.bind_address6, 0, &impl->bind_addr6)) {
+    if (!ToSockaddr(options.bind_address6, 0, &impl->bind_addr6) ||
+        impl->bind_addr6.sa.sa_family != AF_INET6) {
       return Fail(ErrorCode::kBadRequest,
                   fmt::format("media: bind address \"{}\" is not IPv6", options.bind_address6));
     }
@@ -944,7 +994,7 @@ Result<LegInfo> MediaEngine::OpenLegNear(LegId near, bool ipv6) {
 void MediaEngine::SetRemote(LegId leg, Endpoint remote, Codec codec, int dtmf_pt) {
   Worker* w = impl_->WorkerOf(leg);
   if (!w) return;
-  sockaddr_in6 addr{};
+  SockAddr addr{};
   bool ok = remote.port != 0 && ToSockaddr(remote.address, remote.port, &addr);
   if (!ok) {
     // Still usable: latching finds the address from the first packet.

@@ -18,7 +18,9 @@
 //   receives (NAT, and softphones whose SDP names another interface); before that, to the SDP
 //   address. A latched leg's socket is connected to its source, so the kernel drops other
 //   senders; once its source has been silent for 2 s (checked every second) the next source
-//   is latched (NAT rebinding). SetRemote resets the latch. IPv4 only.
+//   is latched (NAT rebinding). SetRemote resets the latch.
+// - A leg is IPv4 or IPv6 (OpenLeg(ipv6)), its socket of that family only (no dual stack): it
+//   talks to peers of its own family; a bridge joins legs of either.
 // - Bridged legs forward packets raw (SSRC, sequence and timestamps are the sender's); when the
 //   legs' codecs differ the G.711 payload is transcoded (PCMU <-> PCMA) and the payload type
 //   rewritten; telephone-events are forwarded with the receiving leg's DTMF payload type.
@@ -42,7 +44,8 @@ using LegId = std::uint64_t;
 // G.711 payload types (static RTP payload types, RFC 3551).
 enum class Codec : std::uint8_t { kPcmu = 0, kPcma = 8 };
 
-// An IPv4 address ("192.0.2.7") and port, as found in SDP (c= and m= lines).
+// An IPv4 or IPv6 address ("192.0.2.7", "2001:db8::7", "[::1]") and port, as found in SDP
+// (c= and m= lines).
 struct Endpoint {
   std::string address;
   std::uint16_t port = 0;
