@@ -36,6 +36,9 @@ namespace {
 constexpr int kFrame = 160;                  // samples (and G.711 bytes) per 20 ms
 constexpr DurationMs kRelatchAfter = 2000;   // latched source silent this long: may move
 constexpr int kRxBatch = 16;                 // packets read per recvmmsg
+// Turns of the media loop further apart than this read every socket in batches (recvmmsg);
+// closer together, a latched leg reads one packet per turn (a phone sends one per 20 ms).
+constexpr DurationMs kCatchUpAfter = 8;
 constexpr std::size_t kRxBufSize = 2048;
 constexpr std::size_t kFifoMax = 3 * kFrame;  // captured audio kept at most (60 ms)
 constexpr int kMaxCatchUpFrames = 3;          // ticks missed by a busy thread sent at once
@@ -319,6 +322,9 @@ class Worker {
         return;
       }
       now_ = MonotonicMs();
+      // Turns far apart (a busy machine, a long turn): sockets may hold several packets each.
+      catch_up_ = now_ - last_turn_ >= kCatchUpAfter;
+      last_turn_ = now_;
       bool commands = false, tick = false;
       for (int i = 0; i < n; ++i) {
         void* tag = events[i].data.ptr;
@@ -566,11 +572,27 @@ class Worker {
   }
 
   void OnReadable(Leg* leg) {
-    for (int i = 0; i < kRxBatch; ++i) rx_msgs_[i].msg_hdr.msg_namelen = sizeof(SockAddr);
+    int n;
     // An error here (ECONNREFUSED: the peer's port answered ICMP unreachable) is consumed by
     // the read; the next round reads normally.
-    int n = recvmmsg(leg->fd, rx_msgs_.data(), kRxBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;
+    if (leg->connected && !catch_up_) {
+      // The common case: a latched leg, turns a millisecond or so apart, and a phone sends one
+      // packet per 20 ms, so one packet is waiting. recv() is the cheapest read (no msghdr to
+      // copy in, no source address out: a connected socket only gets its peer's packets), and
+      // recvmmsg would spend a second attempt to find the queue empty. A packet left over is
+      // reported again by the next epoll_wait (level-triggered), a turn later.
+      ssize_t r = recv(leg->fd, rx_buf_[0].data(), kRxBufSize, MSG_DONTWAIT);
+      if (r < 0) return;
+      rx_msgs_[0].msg_len = static_cast<unsigned>(r);
+      rx_addr_[0] = leg->dst;
+      n = 1;
+    } else {
+      // Not latched yet (sources matter), or the thread fell behind (turns far apart: queues
+      // hold several packets, read them in one call).
+      for (int i = 0; i < kRxBatch; ++i) rx_msgs_[i].msg_hdr.msg_namelen = sizeof(SockAddr);
+      n = recvmmsg(leg->fd, rx_msgs_.data(), kRxBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) return;
+    }
     c_.packets_in.Add(static_cast<std::uint64_t>(n));
     Leg* peer = leg->peer;
     // The peer hears this leg unless it hears a prompt or a mix.
@@ -633,9 +655,17 @@ class Worker {
       ++out;
     }
     if (out > 0) {
-      // One system call for the whole batch when the sender bursts; usually one packet.
-      int sent = out == 1 ? (sendmsg(peer->fd, &tx_msgs_[0].msg_hdr, MSG_DONTWAIT) >= 0 ? 1 : -1)
-                          : sendmmsg(peer->fd, tx_msgs_.data(), out, MSG_DONTWAIT);
+      // Usually one packet, to a connected peer: send() (no msghdr); one sendmmsg for a burst.
+      int sent;
+      if (out == 1) {
+        const ssize_t r = peer->connected
+                              ? send(peer->fd, tx_iov_[0].iov_base, tx_iov_[0].iov_len, MSG_DONTWAIT)
+                              : sendto(peer->fd, tx_iov_[0].iov_base, tx_iov_[0].iov_len,
+                                       MSG_DONTWAIT, &peer->dst.sa, AddrLen(peer->dst));
+        sent = r >= 0 ? 1 : 0;
+      } else {
+        sent = sendmmsg(peer->fd, tx_msgs_.data(), out, MSG_DONTWAIT);
+      }
       if (sent < 0) sent = 0;
       c_.packets_out.Add(static_cast<std::uint64_t>(sent));
       c_.packets_relayed.Add(static_cast<std::uint64_t>(sent));
@@ -800,6 +830,8 @@ class Worker {
   int ep_ = -1, evfd_ = -1, tfd_ = -1;
   bool running_ = true;
   TimeMs now_ = MonotonicMs();
+  TimeMs last_turn_ = now_;
+  bool catch_up_ = true;
   std::uint64_t ticks_ = 0;
   std::mt19937 rng_;
   Counters c_;
