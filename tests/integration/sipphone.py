@@ -55,21 +55,27 @@ def _sdp_media(sdp):
 
 
 class Phone:
-    """An agent's phone on 127.0.0.1. mode: 'answer' (after answer_delay s), 'busy' (486),
+    """An agent's phone on 127.0.0.1 (or ::1 with source="::1": it registers and talks over
+    IPv6; the server must listen on ::1 too, sip.ipv6). mode: 'answer' (after answer_delay s), 'busy' (486),
     'ring' (never answers), 'hangup' (answers, then sends BYE after talk_s). payloads: what it
     sends once answered (A-law, one per 20 ms, in turn), instead of its numbered pattern."""
 
     def __init__(self, user, password, server_port, mode="answer", answer_delay=0.2,
-                 talk_s=2.0, sip_port=0, payloads=None, pattern=PATTERN):
-        self.user, self.password, self.server = user, password, ("127.0.0.1", server_port)
+                 talk_s=2.0, sip_port=0, payloads=None, pattern=PATTERN, source="127.0.0.1"):
+        self.v6 = ":" in source
+        family = socket.AF_INET6 if self.v6 else socket.AF_INET
+        self.ip = source                                  # in SDP
+        self.host = f"[{source}]" if self.v6 else source  # in URIs and Via
+        self.user, self.password, self.server = user, password, (source, server_port)
         self.mode, self.answer_delay, self.talk_s = mode, answer_delay, talk_s
-        self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sip.bind(("127.0.0.1", sip_port))
-        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.rtp.bind(("127.0.0.1", 0))
+        self.sip = socket.socket(family, socket.SOCK_DGRAM)
+        self.sip.bind((source, sip_port))
+        self.rtp = socket.socket(family, socket.SOCK_DGRAM)
+        self.rtp.bind((source, 0))
         self.port = self.sip.getsockname()[1]
         self.rtp_port = self.rtp.getsockname()[1]
         self.invites = 0       # INVITEs received (retransmissions not counted)
+        self.offer_sdp = ""    # the body of the last INVITE received
         self.cancels = 0
         self.answered = 0
         self.byes_in = 0
@@ -103,19 +109,19 @@ class Phone:
 
     def register(self, expires=300, timeout=5.0):
         """REGISTER with digest auth; returns the final status code."""
-        call_id = f"reg-{random.getrandbits(48):x}@127.0.0.1"
+        call_id = f"reg-{random.getrandbits(48):x}@{self.host}"
         tag = f"{random.getrandbits(32):x}"
         auth = ""
         for cseq in (1, 2):
             branch = f"z9hG4bK{random.getrandbits(48):x}"
-            uri = f"sip:127.0.0.1:{self.server[1]}"
+            uri = f"sip:{self.host}:{self.server[1]}"
             self._send(
                 f"REGISTER {uri} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch={branch};rport\r\n"
-                f"From: <sip:{self.user}@127.0.0.1>;tag={tag}\r\n"
-                f"To: <sip:{self.user}@127.0.0.1>\r\n"
+                f"Via: SIP/2.0/UDP {self.host}:{self.port};branch={branch};rport\r\n"
+                f"From: <sip:{self.user}@{self.host}>;tag={tag}\r\n"
+                f"To: <sip:{self.user}@{self.host}>\r\n"
                 f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
-                f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>\r\n"
+                f"Contact: <sip:{self.user}@{self.host}:{self.port}>\r\n"
                 f"{auth}Expires: {expires}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
             end = time.time() + timeout
             while True:
@@ -203,12 +209,13 @@ class Phone:
                         continue  # retransmission
                     self._seen.add(key)
                     self.invites += 1
+                    self.offer_sdp = _body(msg)
                     self._call = {"invite": msg, "addr": addr, "tag": tag, "up": False}
                     if self.mode == "busy":
                         self._reply(msg, addr, "486 Busy Here", to_tag=tag)
                         continue
                     self._reply(msg, addr, "180 Ringing",
-                                f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>\r\n", to_tag=tag)
+                                f"Contact: <sip:{self.user}@{self.host}:{self.port}>\r\n", to_tag=tag)
                     if self.mode in ("answer", "hangup"):
                         call = self._call
                         pending.append((now + self.answer_delay, lambda call=call: self._answer(call)))
@@ -259,13 +266,14 @@ class Phone:
     def _answer(self, call):
         if self._call is not call:
             return  # cancelled meanwhile
-        sdp = ("v=0\r\no=agent 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        ip = f"IP6 {self.ip}" if self.v6 else f"IP4 {self.ip}"
+        sdp = (f"v=0\r\no=agent 1 1 IN {ip}\r\ns=-\r\nc=IN {ip}\r\nt=0 0\r\n"
                f"m=audio {self.rtp_port} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
                "a=rtpmap:101 telephone-event/8000\r\n")
         call["answered"] = True
         self.answered += 1
         self._reply(call["invite"], call["addr"], "200 OK",
-                    f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>\r\n"
+                    f"Contact: <sip:{self.user}@{self.host}:{self.port}>\r\n"
                     "Content-Type: application/sdp\r\n", sdp, to_tag=call["tag"])
 
     def _bye(self, call):
@@ -278,7 +286,7 @@ class Phone:
         contact = re.search(r"<([^>]+)>", _hdr(inv, "contact")).group(1)
         frm = _hdr(inv, "to") + f";tag={call['tag']}"
         self._send(f"BYE {contact} SIP/2.0\r\n"
-                   f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{random.getrandbits(48):x};rport\r\n"
+                   f"Via: SIP/2.0/UDP {self.host}:{self.port};branch=z9hG4bK{random.getrandbits(48):x};rport\r\n"
                    f"{route}From: {frm}\r\nTo: {_hdr(inv, 'from')}\r\nCall-ID: {_hdr(inv, 'call-id')}\r\n"
                    "CSeq: 1 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", call["addr"])
         self.byes_out += 1

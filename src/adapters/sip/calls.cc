@@ -47,6 +47,9 @@ struct mbuf* ToMbuf(const std::string& text) {
 
 bool IsIpv6(const std::string& address) { return address.find(':') != std::string::npos; }
 
+// A phone's route (the source it registered from: sip:[2001:db8::5]:5062) names an IPv6 host.
+bool IsIpv6Route(const std::string& route) { return route.find('[') != std::string::npos; }
+
 media::Codec CodecOf(int pt) { return pt == kPtPcma ? media::Codec::kPcma : media::Codec::kPcmu; }
 
 // Releases libre session objects outside libre's own call stack: handlers ask for it while
@@ -792,7 +795,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     leg->agent = agent;
     leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, agent, ++c->agent_serial});
     // The phone's family is the one it registered over (its route: sip:[2001:db8::5]:5062).
-    const bool v6 = b->route.find('[') != std::string::npos && media.has_ipv6();
+    const bool v6 = IsIpv6Route(b->route) && media.has_ipv6();
     auto ml = c->customer_media != 0 ? media.OpenLegNear(c->customer_media, v6) : media.OpenLeg(v6);
     if (!ml) {
       spdlog::warn("sip: call={} no media port for the agent leg: {}", id, ml.error().message);
@@ -813,7 +816,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     struct mbuf* desc = ToMbuf(BuildSdp(lm));
     const std::string from_uri = fmt::format(
         "sip:{}@{}", c->from_user.empty() ? "anonymous" : c->from_user, stack.host());
-    const std::string our_rr = fmt::format("sip:{}:{}", stack.host(), stack.port());
+    const std::string our_rr = OurRecordRoute(b->route);
     const char* routev[] = {b->route.c_str()};
     const std::string from_name = c->from_name.empty() ? c->from_user : c->from_name;
     int err = sipsess_connect(&leg->sess, stack.sessions(), b->contact.c_str(), from_name.c_str(),
@@ -979,7 +982,9 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
 
   // INVITE to target through its trunk, offering lm; null when libre refused to send it.
   struct sipsess* ConnectNumber(const DialOut& t, const LocalMedia& lm, LegRef* ref) {
+    // An IPv6 host goes in brackets in a URI, whether it was configured with them or not.
     auto bracket = [](const std::string& h) {
+      if (h.size() >= 2 && h.front() == '[' && h.back() == ']') return h;
       return h.find(':') != std::string::npos ? "[" + h + "]" : h;
     };
     const std::string to_uri =
@@ -1013,6 +1018,19 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     return sess;
   }
 
+  // Our address in the Record-Route of an INVITE to a registered phone: the phone's in-dialog
+  // requests come back to it, so it is of the family the phone registered over.
+  std::string OurRecordRoute(const std::string& phone_route) const {
+    if (IsIpv6Route(phone_route) && !stack.host6().empty()) {
+      return fmt::format("sip:[{}]:{}", stack.host6(), stack.port());
+    }
+    return fmt::format("sip:{}:{}", stack.host(), stack.port());
+  }
+
+  // A trunk whose outbound host is an IPv6 address gets its media on IPv6 too (SDP c=IN IP6),
+  // when the media engine has an IPv6 address; a host name or an IPv4 address, IPv4.
+  bool NumberIsIpv6(const DialOut& t) const { return IsIpv6(t.host) && media.has_ipv6(); }
+
   void DoDial(CallId id, const DialOut& t) {
     Call* c = Find(id);
     if (c == nullptr) return;
@@ -1023,7 +1041,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
         happenings.NumberFailed(id, 500);
         return;
       }
-      auto ml = media.OpenLegNear(c->agent->media);
+      auto ml = media.OpenLegNear(c->agent->media, NumberIsIpv6(t));
       if (!ml) {
         spdlog::warn("sip: call={} no media port to dial: {}", id, ml.error().message);
         happenings.NumberFailed(id, 503);
@@ -1032,7 +1050,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
       c->customer_media = ml->id;
       by_customer_media[ml->id] = id;
       LocalMedia lm;
-      lm.address = media.address();
+      lm.address = ml->address;
       lm.port = ml->local_port;
       lm.codec_pt = c->codec;
       lm.dtmf_pt = kDtmfPt;
@@ -1069,7 +1087,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     auto leg = std::make_unique<AgentLeg>();
     leg->agent = 0;
     leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, 0, ++c->agent_serial});
-    auto ml = media.OpenLegNear(c->customer_media);
+    auto ml = media.OpenLegNear(c->customer_media, NumberIsIpv6(t));
     if (!ml) {
       spdlog::warn("sip: call={} no media port to dial: {}", id, ml.error().message);
       happenings.NumberFailed(id, 503);
@@ -1077,7 +1095,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     }
     leg->media = ml->id;
     LocalMedia lm;
-    lm.address = media.address();
+    lm.address = ml->address;
     lm.port = ml->local_port;
     lm.codec_pt = c->codec;
     lm.dtmf_pt = kDtmfPt;
@@ -1241,7 +1259,8 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     leg->mode = mode;
     leg->ref = std::make_unique<LegRef>(this, id, false, supervisor, ++c->agent_serial);
     leg->ref->monitor_side = true;
-    auto ml = media.OpenLegNear(c->customer_media);
+    // The supervisor's phone's family is the one it registered over, as for an agent's phone.
+    auto ml = media.OpenLegNear(c->customer_media, IsIpv6Route(b->route) && media.has_ipv6());
     if (!ml) {
       spdlog::warn("sip: call={} no media port for the monitor leg: {}", id, ml.error().message);
       happenings.MonitorEnded(id, supervisor, 503);
@@ -1249,7 +1268,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     }
     leg->media = ml->id;
     LocalMedia lm;
-    lm.address = media.address();
+    lm.address = ml->address;
     lm.port = ml->local_port;
     lm.codec_pt = c->codec;  // the mixer encodes for this leg's codec
     lm.dtmf_pt = std::nullopt;
@@ -1262,7 +1281,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
         "sip:{}@{}", c->from_user.empty() ? "anonymous" : c->from_user, stack.host());
     const std::string from_name =
         "Monitor " + (c->from_name.empty() ? c->from_user : c->from_name);
-    const std::string our_rr = fmt::format("sip:{}:{}", stack.host(), stack.port());
+    const std::string our_rr = OurRecordRoute(b->route);
     const char* routev[] = {b->route.c_str()};
     int err = sipsess_connect(&leg->sess, stack.sessions(), b->contact.c_str(), from_name.c_str(),
                               from_uri.c_str(), "homeline", routev, 1, "application/sdp", desc,

@@ -242,6 +242,7 @@ Result<std::unique_ptr<SipStack>> SipStack::Start(const StackOptions& options) {
     return std::unexpected(st.error());
   }
   stack->host_ = options.host;
+  stack->host6_ = options.host6;
   stack->port_ = impl.bound_port;
   return stack;
 }

@@ -63,6 +63,7 @@ class SipStack {
   [[nodiscard]] bool OnSipThread() const;
 
   const std::string& host() const { return host_; }
+  const std::string& host6() const { return host6_; }  // Options::host6 ("" : no IPv6)
   std::uint16_t port() const { return port_; }  // the bound port (UDP and TCP)
 
   // ---- SIP thread ------------------------------------------------------------------------------
@@ -80,6 +81,7 @@ class SipStack {
   SipStack();
   std::unique_ptr<Impl> impl_;
   std::string host_;
+  std::string host6_;
   std::uint16_t port_ = 0;
 };
 
