@@ -270,7 +270,8 @@ class Engine {
   // stored canonical and deduplicated; inbound_user 1..64 of [A-Za-z0-9._-] and unique among
   // trunks and user logins, with a password 1..128 (a user without a password is refused);
   // outbound_host a host name or address (no spaces, ':' only inside an IPv6 address), port
-  // 1..65535; caller_id E.164 (NormalizeE164) or "".
+  // 1..65535; caller_id E.164 (NormalizeE164) or ""; outbound_priority 0..kMaxTrunkPriority;
+  // dial_timeout whole seconds kMinDialTimeout..kMaxDialTimeout.
   Result<TrunkId> CreateTrunk(Trunk t);
   Status UpdateTrunk(const Trunk& t);
   // kConflict while a number names it.

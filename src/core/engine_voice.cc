@@ -95,6 +95,15 @@ Status Engine::ValidateTrunk(Trunk& t) const {
     return Fail(ErrorCode::kBadRequest, "outbound.username must be 1-64 of A-Z a-z 0-9 . _ -");
   if (t.outbound_password.size() > 128 || HasControl(t.outbound_password))
     return Fail(ErrorCode::kBadRequest, "outbound.password must be at most 128 characters");
+  if (t.outbound_priority < 0 || t.outbound_priority > kMaxTrunkPriority)
+    return Fail(ErrorCode::kBadRequest,
+                "outbound.priority must be 0.." + std::to_string(kMaxTrunkPriority));
+  if (t.dial_timeout < kMinDialTimeout || t.dial_timeout > kMaxDialTimeout ||
+      t.dial_timeout % kSecond != 0)
+    return Fail(ErrorCode::kBadRequest,
+                "outbound.dial_timeout_s must be whole seconds " +
+                    std::to_string(kMinDialTimeout / kSecond) + ".." +
+                    std::to_string(kMaxDialTimeout / kSecond));
   if (!t.caller_id.empty()) {
     auto e = NormalizeE164(t.caller_id);
     if (!e) return Fail(ErrorCode::kBadRequest, "outbound.caller_id must be an E.164 number (+ and 7-15 digits)");
@@ -347,8 +356,15 @@ Result<CdrLegId> Engine::StartCdrLeg(CdrLegStart s) {
   if (auto st = CheckTenant(s.tenant); !st) return std::unexpected(st.error());
   if (s.from.size() > 256 || s.to.size() > 256)
     return Fail(ErrorCode::kBadRequest, "from and to are at most 256 bytes");
-  if (s.call != 0 && FindCdrLeg(s.tenant, s.call) == nullptr)
-    return Fail(ErrorCode::kNotFound, "no such call");
+  if (s.call != 0 && FindCdrLeg(s.tenant, s.call) == nullptr) {
+    // The first leg may have ended while the call goes on (an outbound call's first trunk
+    // failed and the next one is tried): the call lasts while any of its legs does. A scan,
+    // but only on that rare path.
+    const bool live = std::any_of(cdr_legs_.begin(), cdr_legs_.end(), [&](const auto& kv) {
+      return kv.second.start.call == s.call && kv.second.start.tenant == s.tenant;
+    });
+    if (!live) return Fail(ErrorCode::kNotFound, "no such call");
+  }
   if (s.call == 0 && s.role != CdrRole::kCustomer)
     return Fail(ErrorCode::kBadRequest, "a call starts with the customer's leg");
   if (cdr_legs_.size() >= kMaxLiveCdrLegs)

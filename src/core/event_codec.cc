@@ -1053,7 +1053,9 @@ json TrunkStoreJson(const Trunk& t) {
           {"outbound_transport", Name(t.outbound_transport)},
           {"outbound_user", t.outbound_user},
           {"outbound_password", t.outbound_password},
-          {"caller_id", t.caller_id}};
+          {"caller_id", t.caller_id},
+          {"outbound_priority", t.outbound_priority},
+          {"dial_timeout_ms", t.dial_timeout}};
 }
 void ReadTrunkStore(Reader& r, Trunk* t) {
   r.Req("id", &t->id);
@@ -1068,6 +1070,8 @@ void ReadTrunkStore(Reader& r, Trunk* t) {
   r.Get("outbound_user", &t->outbound_user);
   r.Get("outbound_password", &t->outbound_password);
   r.Get("caller_id", &t->caller_id);
+  r.Get("outbound_priority", &t->outbound_priority);  // absent before failover: 0
+  r.Duration("dial_timeout", &t->dial_timeout);
 }
 json TrunkApiJson(const Trunk& t) {
   return {{"id", t.id},
@@ -1083,7 +1087,9 @@ json TrunkApiJson(const Trunk& t) {
             {"transport", Name(t.outbound_transport)},
             {"username", t.outbound_user},
             {"password_set", !t.outbound_password.empty()},
-            {"caller_id", t.caller_id}}}};
+            {"caller_id", t.caller_id},
+            {"priority", t.outbound_priority},
+            {"dial_timeout_s", t.dial_timeout / kSecond}}}};
 }
 void ReadTrunkApi(Reader& r, Trunk* t) {
   ReadIds(r, &t->id, &t->tenant);
@@ -1101,6 +1107,8 @@ void ReadTrunkApi(Reader& r, Trunk* t) {
     out.Get("username", &t->outbound_user);
     out.Get("password", &t->outbound_password);
     out.Get("caller_id", &t->caller_id);
+    out.Get("priority", &t->outbound_priority);
+    out.Duration("dial_timeout", &t->dial_timeout, /*positive=*/true);
     out.Ignore("password_set");
   });
 }

@@ -88,7 +88,14 @@ struct Trunk {
   std::string outbound_user;
   std::string outbound_password;     // never shown by the API
   std::string caller_id;             // E.164, "" none
+  // Outbound trunks are tried lowest priority first (ties: lowest id), the next one when a
+  // trunk fails the call for its own reasons (decisions.md 52).
+  int outbound_priority = 0;                   // kMinTrunkPriority..kMaxTrunkPriority
+  DurationMs dial_timeout = 60 * kSecond;      // a number rings this long before CANCEL
 };
+inline constexpr int kMaxTrunkPriority = 1000;
+inline constexpr DurationMs kMinDialTimeout = 5 * kSecond;
+inline constexpr DurationMs kMaxDialTimeout = 600 * kSecond;
 
 // ---- numbers -------------------------------------------------------------------------------------
 

@@ -37,12 +37,14 @@ describe('voice admin pages', { timeout: 120000 }, () => {
     await admin.getByLabel('Caller ID (E.164)').fill('+15550100');
     await admin.getByLabel('User name', { exact: true }).fill('acme');
     await admin.locator('#f-out-password').fill('s3cret-out');
+    await admin.getByLabel(/^Priority/).fill('2');
+    await admin.getByLabel(/^Number rings at most/).fill('45');
     await admin.getByRole('button', { name: 'Create trunk' }).click();
     const trunkRow = admin.locator('#pane tr', { hasText: 'carrier' });
     await trunkRow.locator('td', { hasText: 'sip.example.net:5080 tcp' }).waitFor();
     let trunk = (await server.ok('GET', T + '/trunks', undefined, ada)).find((t) => t.name === 'carrier');
     assert.deepEqual(trunk.inbound, { sources: ['203.0.113.0/24', '2001:db8::/32'], username: 'acme-carrier', password_set: true });
-    assert.deepEqual(trunk.outbound, { host: 'sip.example.net', port: 5080, transport: 'tcp', username: 'acme', password_set: true, caller_id: '+15550100' });
+    assert.deepEqual(trunk.outbound, { host: 'sip.example.net', port: 5080, transport: 'tcp', username: 'acme', password_set: true, caller_id: '+15550100', priority: 2, dial_timeout_s: 45 });
 
     // Edited: the stored passwords stay unless typed or removed.
     await trunkRow.getByRole('button', { name: 'Edit' }).click();

@@ -151,6 +151,11 @@ TEST(EngineVoice, TrunksAreCheckedCanonicalAndScoped) {
       {"user no password", [](Trunk& x) { x.inbound_user = "u2"; x.inbound_password = ""; }, ErrorCode::kBadRequest},
       {"user taken", [](Trunk& x) { x.inbound_user = "acme-in"; x.inbound_password = "p"; }, ErrorCode::kConflict},
       {"user is a login", [](Trunk& x) { x.inbound_user = "alice"; x.inbound_password = "p"; }, ErrorCode::kConflict},
+      {"priority < 0", [](Trunk& x) { x.outbound_priority = -1; }, ErrorCode::kBadRequest},
+      {"priority > max", [](Trunk& x) { x.outbound_priority = kMaxTrunkPriority + 1; }, ErrorCode::kBadRequest},
+      {"dial timeout short", [](Trunk& x) { x.dial_timeout = kMinDialTimeout - kSecond; }, ErrorCode::kBadRequest},
+      {"dial timeout long", [](Trunk& x) { x.dial_timeout = kMaxDialTimeout + kSecond; }, ErrorCode::kBadRequest},
+      {"dial timeout ms", [](Trunk& x) { x.dial_timeout = 7500; }, ErrorCode::kBadRequest},
   };
   for (const Bad& b : bad) {
     Trunk x = w.MakeTrunk(w.globex, {"198.51.100.7"});
@@ -317,7 +322,10 @@ TEST(EngineVoice, QueueVoiceSettingsHaveDefaultsAndRules) {
 TEST(EngineVoice, ReplayThroughTheCodecGivesTheSameLookups) {
   World w;
   Engine& e = w.e;
-  const TrunkId t1 = *e.CreateTrunk(w.MakeTrunk(w.acme, {"127.0.0.1", "::1"}, "acme-in"));
+  Trunk first = w.MakeTrunk(w.acme, {"127.0.0.1", "::1"}, "acme-in");
+  first.outbound_priority = 7;
+  first.dial_timeout = 25 * kSecond;
+  const TrunkId t1 = *e.CreateTrunk(first);
   const TrunkId t2 = *e.CreateTrunk(w.MakeTrunk(w.globex, {"10.0.0.0/8"}));
   PhoneNumber n;
   n.tenant = w.acme;
@@ -347,6 +355,8 @@ TEST(EngineVoice, ReplayThroughTheCodecGivesTheSameLookups) {
   EXPECT_EQ(fresh.TrunkForSource("10.1.1.1"), nullptr);
   ASSERT_NE(fresh.TrunkByDigestUser("acme-in"), nullptr);
   EXPECT_EQ(fresh.TrunkByDigestUser("acme-in")->inbound_password, "pw");
+  EXPECT_EQ(fresh.FindTrunk(w.acme, t1)->outbound_priority, 7);
+  EXPECT_EQ(fresh.FindTrunk(w.acme, t1)->dial_timeout, 25 * kSecond);
   EXPECT_TRUE(fresh.VoiceOf(w.acme, w.support)->record);
   // New ids continue after the replayed ones.
   EXPECT_GT(*fresh.CreateTrunk(w.MakeTrunk(w.acme, {})), num);

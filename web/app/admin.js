@@ -408,7 +408,7 @@ async function renderTrunks() {
     note: 'A trunk is the connection to a carrier: which addresses (or digest credentials) calls may come from, and where outbound calls go.',
     columns: [['Name', (t) => t.name],
       ['Calls accepted from', (t) => [t.inbound.sources.join(', '), t.inbound.username ? `digest user ${t.inbound.username}` : ''].filter(Boolean).join('; ') || '—'],
-      ['Outbound', (t) => (t.outbound.host ? `${t.outbound.host}:${t.outbound.port} ${t.outbound.transport}` : '—')],
+      ['Outbound', (t) => (t.outbound.host ? `${t.outbound.host}:${t.outbound.port} ${t.outbound.transport}, priority ${t.outbound.priority}, rings ${t.outbound.dial_timeout_s} s` : '—')],
       ['Caller ID', (t) => t.outbound.caller_id || '—']],
     form: (t) => {
       const f = {
@@ -422,6 +422,8 @@ async function renderTrunks() {
         out_user: text(t?.outbound.username, { autocomplete: 'off' }),
         out_pass: secret(t?.outbound.password_set, 'out-password'),
         caller_id: text(t?.outbound.caller_id, { placeholder: '+15550100' }),
+        priority: num(t?.outbound.priority ?? 0, { min: 0, max: 1000 }),
+        dial_timeout: num(t?.outbound.dial_timeout_s ?? 60, { min: 5, max: 600 }),
       };
       f.sources.value = (t?.inbound.sources || []).join(', ');
       f.el = h('div', {},
@@ -431,13 +433,16 @@ async function renderTrunks() {
         h('div.form-grid', {}, field('Digest user name', f.in_user, 'in-user'), f.in_pass.el),
         h('h3', {}, 'Outbound: calls to the carrier'),
         h('div.form-grid', {}, field('Host', f.host, 'out-host'), field('Port', f.port, 'out-port'), field('Transport', f.transport, 'out-transport'),
-          field('Caller ID (E.164)', f.caller_id, 'caller-id'), field('User name', f.out_user, 'out-user'), f.out_pass.el));
+          field('Caller ID (E.164)', f.caller_id, 'caller-id'), field('User name', f.out_user, 'out-user'), f.out_pass.el,
+          field('Priority (lowest tried first; the next trunk when one fails)', f.priority, 'out-priority'),
+          field('Number rings at most (seconds, 5-600)', f.dial_timeout, 'dial-timeout')));
       return f;
     },
     toBody: (f) => {
       const inbound = { sources: lines(f.sources.value), username: f.in_user.value.trim() };
       const outbound = { host: f.host.value.trim(), port: Number(f.port.value || 5060), transport: f.transport.value,
-        username: f.out_user.value.trim(), caller_id: f.caller_id.value.trim() };
+        username: f.out_user.value.trim(), caller_id: f.caller_id.value.trim(),
+        priority: Number(f.priority.value || 0), dial_timeout_s: Number(f.dial_timeout.value || 60) };
       if (f.in_pass.read() !== undefined) inbound.password = f.in_pass.read();
       if (f.out_pass.read() !== undefined) outbound.password = f.out_pass.read();
       return { name: f.name.value.trim(), inbound, outbound };

@@ -50,8 +50,21 @@ struct DialOut {
   std::string caller_id;    // E.164 for From and P-Asserted-Identity; "" : anonymous
   std::string caller_name;  // From display name, may be empty
   core::TrunkId trunk = 0;  // for the logs and the CDR, not used on the wire
-  DurationMs timeout = 60 * kSecond;  // no answer by then: CANCEL and NumberFailed 408
+  DurationMs timeout = 60 * kSecond;  // no answer by then: CANCEL and NumberFailed 487
+  // No response at all (not even 100 Trying or a challenge) by then: the trunk is taken as
+  // down, the INVITE abandoned and NumberFailed 408 (the engine side tries its next trunk).
+  DurationMs response_timeout = 4 * kSecond;
 };
+
+// Whether a failed call to a number is the trunk's fault rather than the called party's
+// answer, so that the next trunk may be tried (docs/decisions.md 52): no response or a timeout
+// (408), could not send (500), the carrier's own trouble (502, 503, 504), its refusal of our
+// credentials (401, 407). A definitive answer about the number (486 busy, 404, 480, 484, 603,
+// 487 after our own no-answer CANCEL...) is not.
+constexpr bool TrunkFailure(int status) {
+  return status == 408 || status == 500 || status == 502 || status == 503 || status == 504 ||
+         status == 401 || status == 407;
+}
 
 // What the customer hears while waiting; empty strings mean the defaults (media's prompts).
 struct WaitPrompts {
@@ -129,8 +142,9 @@ class CallControl {
   // - a call with a customer (inbound, or in an IVR menu): the number's leg takes the agent
   //   leg's place (an agent leg still there ends with BYE/CANCEL); the customer hears music on
   //   hold until the number answers.
-  // Ends with CallHappenings::NumberAnswered, or NumberFailed (486/600 busy, 408 no answer
-  // within target.timeout, 480, 404, 503..., 500 when it could not be sent); the call's other
+  // Ends with CallHappenings::NumberAnswered, or NumberFailed (486/600 busy, 487 no answer
+  // within target.timeout, 408 no response within target.response_timeout or the far end's
+  // 408, 480, 404, 503..., 500 when it could not be sent); the call's other
   // leg stays. Once answered, Bridge connects the two legs like an agent leg (a recording has
   // the customer left: the number for an outbound call). After that the number hanging up ends
   // the call: CustomerHungUp for an outbound call, NumberHungUp otherwise.

@@ -129,6 +129,11 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     std::string auth_user, auth_password;
     bool auth_tried = false;
     bool monitor_side = false;  // a supervisor's monitor leg (CallControl::Monitor)
+    // A number leg: whether the far end has said anything yet (a provisional or final
+    // response, a challenge), and the timer that gives the trunk up when it has not.
+    bool responded = false;
+    struct tmr response_tmr {};
+    ~LegRef() { tmr_cancel(&response_tmr); }
   };
   struct AgentLeg {
     struct sipsess* sess = nullptr;
@@ -875,6 +880,8 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
 
   static int OnNumberAuth(char** user, char** password, const char* realm, void* arg) {
     auto* ref = static_cast<LegRef*>(arg);
+    ref->responded = true;
+    tmr_cancel(&ref->response_tmr);
     if (ref->auth_user.empty() || ref->auth_tried) {
       spdlog::info("sip: call={} the carrier's challenge ({}) {}", ref->call, realm ? realm : "",
                    ref->auth_user.empty() ? "but the trunk has no credentials" : "again: refused");
@@ -887,6 +894,8 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   }
   static int OnNumberAnswer(const struct sip_msg* msg, void* arg) {
     auto* ref = static_cast<LegRef*>(arg);
+    ref->responded = true;
+    tmr_cancel(&ref->response_tmr);
     if (!ref->impl->NumberRemote(ref, msg)) {
       spdlog::info("sip: call={} the number answered with unusable SDP", ref->call);
       return EPROTO;  // libre ends the leg; the close handler reports it
@@ -896,6 +905,8 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
   static void OnNumberProgress(const struct sip_msg* msg, void* arg) {
     auto* ref = static_cast<LegRef*>(arg);
     spdlog::debug("sip: call={} number {}", ref->call, msg->scode);
+    ref->responded = true;
+    tmr_cancel(&ref->response_tmr);
     // Early media (183 with SDP): the relay carries it to the other leg (ringback, announcements).
     if (!Body(msg).empty()) (void)ref->impl->NumberRemote(ref, msg);
   }
@@ -923,7 +934,9 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     const CallId id = ref->call;
     Call* c = self->Find(id);
     if (c == nullptr) return;
-    const int status = msg && msg->scode >= 300 ? msg->scode : (err == ETIMEDOUT ? 408 : 480);
+    // No final response: a transaction timeout (408), or the transport could not send (500);
+    // both are the trunk's failures (TrunkFailure).
+    const int status = msg && msg->scode >= 300 ? msg->scode : (err == ETIMEDOUT ? 408 : 500);
     bool was_up = false;
     if (!ref->agent_side) {
       if (c->customer_ref.get() != ref) return;
@@ -964,6 +977,25 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
       self->ReleaseAgentLeg(*c);  // CANCEL
     }
     spdlog::info("sip: call={} the number did not answer in time", ref->call);
+    self->happenings.NumberFailed(ref->call, 487);  // CANCELled by us: Request Terminated
+  }
+  // The trunk said nothing at all within DialOut::response_timeout: given up (libre abandons
+  // the transaction when the session is released), 408 so that the next trunk is tried.
+  static void OnNoResponse(void* arg) {
+    auto* ref = static_cast<LegRef*>(arg);
+    if (ref->responded) return;
+    Impl* self = ref->impl;
+    Call* c = self->Find(ref->call);
+    if (c == nullptr) return;
+    if (!ref->agent_side) {
+      if (c->customer_ref.get() != ref || c->answered) return;
+      self->ReleaseNumberCustomer(*c);
+    } else {
+      AgentLeg* leg = self->AgentOf(ref);
+      if (leg == nullptr || leg->established) return;
+      self->ReleaseAgentLeg(*c);
+    }
+    spdlog::info("sip: call={} no response from the trunk", ref->call);
     self->happenings.NumberFailed(ref->call, 408);
   }
 
@@ -1015,6 +1047,10 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Count(&CallsStats::dials);
     spdlog::info("sip: call={} dialling {} through trunk {} as {}", ref->call, to_uri, t.trunk,
                  from_user);
+    tmr_init(&ref->response_tmr);
+    tmr_start(&ref->response_tmr,
+              static_cast<std::uint64_t>(std::max<DurationMs>(t.response_timeout, 500)),
+              OnNoResponse, ref);
     return sess;
   }
 

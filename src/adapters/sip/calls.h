@@ -57,7 +57,7 @@ class CallHappenings {
   virtual void IvrDigit(CallId /*call*/, std::uint64_t /*round*/, char /*digit*/) {}
   virtual void IvrTimeout(CallId /*call*/, std::uint64_t /*round*/) {}
   // The leg of CallControl::Dial: answered (200), failed before answering (the final status,
-  // 408 for our own timeout), or hung up after answering (a call whose number leg is not the
+  // 487 for our own no-answer timeout, 408 for no response), or hung up after answering (a call whose number leg is not the
   // customer leg: a transfer to a number). Failed: the call's other leg stays.
   virtual void NumberAnswered(CallId /*call*/) {}
   virtual void NumberFailed(CallId /*call*/, int /*status*/) {}

@@ -147,7 +147,7 @@ void VoiceService::ApplyIvr(CallId call, const core::IvrOutcome& out) {
       // it answers); without one the caller is hung up rather than left in silence.
       const core::TenantId tenant = c.tenant;
       const core::CdrLegId cdr = c.customer_cdr;
-      auto target = TrunkDial(engine_, tenant, out.number);
+      auto target = TrunkDials(engine_, tenant, out.number);
       ivr_.erase(it);
       if (!target) {
         spdlog::warn("voice: call={} IVR transfer to {}: {}", call, out.number, target.error().message);

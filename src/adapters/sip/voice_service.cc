@@ -37,13 +37,25 @@ std::string NumberReason(int status) {
   }
 }
 
-constexpr DurationMs kAgentRing = 30 * kSecond;  // the agent's own phone, outbound calls
+// A phone rung for our own purposes (an outbound call's agent, a supervisor) rings as long as
+// an offer of the call's queue would; this when the queue is gone.
+constexpr DurationMs kAgentRing = 30 * kSecond;
 
 }  // namespace
 
-Result<DialOut> TrunkDial(const core::Engine& e, core::TenantId t, const std::string& number) {
-  for (const core::Trunk* trunk : e.Trunks(t)) {
-    if (trunk->outbound_host.empty()) continue;
+Result<std::vector<DialOut>> TrunkDials(const core::Engine& e, core::TenantId t,
+                                        const std::string& number) {
+  std::vector<const core::Trunk*> trunks;
+  for (const core::Trunk* trunk : e.Trunks(t))
+    if (!trunk->outbound_host.empty()) trunks.push_back(trunk);
+  if (trunks.empty())
+    return Fail(ErrorCode::kConflict, "no trunk of the tenant is set up for outbound calls (outbound.host)");
+  std::stable_sort(trunks.begin(), trunks.end(), [](const core::Trunk* a, const core::Trunk* b) {
+    return a->outbound_priority < b->outbound_priority;  // by id among equals (Trunks' order)
+  });
+  std::vector<DialOut> out;
+  out.reserve(trunks.size());
+  for (const core::Trunk* trunk : trunks) {
     DialOut d;
     d.number = number;
     d.host = trunk->outbound_host;
@@ -53,9 +65,17 @@ Result<DialOut> TrunkDial(const core::Engine& e, core::TenantId t, const std::st
     d.password = trunk->outbound_password;
     d.caller_id = trunk->caller_id;
     d.trunk = trunk->id;
-    return d;
+    d.timeout = trunk->dial_timeout;
+    out.push_back(std::move(d));
   }
-  return Fail(ErrorCode::kConflict, "no trunk of the tenant is set up for outbound calls (outbound.host)");
+  return out;
+}
+
+bool VoiceService::NextTrunk(int status, DialOut* target, std::vector<DialOut>* fallbacks) {
+  if (!TrunkFailure(status) || fallbacks->empty()) return false;
+  *target = std::move(fallbacks->front());
+  fallbacks->erase(fallbacks->begin());
+  return true;
 }
 
 Result<InboundRoute> QueueRoute(const core::Engine& e, core::TenantId tenant, core::QueueId queue,
@@ -370,8 +390,8 @@ Result<core::InteractionId> VoiceService::CallNumber(core::UserId agent, core::T
   auto e164 = core::NormalizeE164(number);
   if (!e164) return Fail(ErrorCode::kBadRequest, "field 'to' must be an E.164 number (+ and 7-15 digits)");
   if (engine_.FindQueue(t, q) == nullptr) return Fail(ErrorCode::kNotFound, "no such queue");
-  auto target = TrunkDial(engine_, t, *e164);
-  if (!target) return std::unexpected(target.error());
+  auto targets = TrunkDials(engine_, t, *e164);
+  if (!targets) return std::unexpected(targets.error());
   const core::Agent* a = engine_.FindAgent(agent);
   if (a == nullptr || !a->phone) return Fail(ErrorCode::kConflict, "your phone is not registered");
   auto id = engine_.StartOutbound(agent, t, q, core::Customer{"", *e164, ""}, "Call to " + *e164);
@@ -385,7 +405,9 @@ Result<core::InteractionId> VoiceService::CallNumber(core::UserId agent, core::T
   c.agent = agent;
   c.outbound = true;
   c.placing = true;
-  c.target = std::move(*target);
+  c.target = std::move(targets->front());
+  c.fallbacks.assign(std::make_move_iterator(targets->begin() + 1),
+                     std::make_move_iterator(targets->end()));
   // CDR: the customer's leg starts the call (the CDR model's rule), then the agent's leg.
   core::CdrLegStart leg;
   leg.tenant = t;
@@ -399,6 +421,7 @@ Result<core::InteractionId> VoiceService::CallNumber(core::UserId agent, core::T
   leg.agent = agent;
   if (auto started = engine_.StartCdrLeg(leg)) {
     c.customer_cdr = *started;
+    c.cdr_call = *started;
     leg.call = *started;
     leg.role = core::CdrRole::kAgent;
     leg.to = sip_user_of_(agent).substr(0, 256);
@@ -410,7 +433,10 @@ Result<core::InteractionId> VoiceService::CallNumber(core::UserId agent, core::T
   ++counters_.rung;
   spdlog::info("voice: call={} agent={} calls {} (interaction={}, trunk {})", call, agent, *e164,
                *id, c.target.trunk);
-  control_.CallAgent(call, agent, sip_user_of_(agent), *e164, kAgentRing);
+  // The agent's own phone rings as long as an offer of the queue would.
+  const core::Queue* queue = engine_.FindQueue(t, q);
+  control_.CallAgent(call, agent, sip_user_of_(agent), *e164,
+                     queue != nullptr ? queue->offer_timeout : kAgentRing);
   return *id;
 }
 
@@ -422,8 +448,8 @@ Status VoiceService::TransferToNumber(core::InteractionId id, const std::string&
   Call& c = calls_.at(call);
   if (c.state != State::kBridged) return Fail(ErrorCode::kConflict, "the call is not connected");
   if (c.outbound) return Fail(ErrorCode::kConflict, "an outbound call cannot be transferred to a number");
-  auto target = TrunkDial(engine_, c.tenant, *e164);
-  if (!target) return std::unexpected(target.error());
+  auto targets = TrunkDials(engine_, c.tenant, *e164);
+  if (!targets) return std::unexpected(targets.error());
   // The agent's part ends here (a supervisor listening to it too); the call itself goes on
   // without an interaction.
   EndMonitor(c, "transferred", "transfer", core::CdrParty::kSystem);
@@ -435,31 +461,39 @@ Status VoiceService::TransferToNumber(core::InteractionId id, const std::string&
   calls_.erase(call);
   (void)engine_.EndContact(id, "transferred");
   spdlog::info("voice: call={} interaction={} transferred to {}", call, id, *e164);
-  PutThrough(call, tenant, id, customer_cdr, std::move(*target));
+  PutThrough(call, tenant, id, customer_cdr, std::move(*targets));
   return {};
 }
 
 void VoiceService::PutThrough(CallId call, core::TenantId t, core::InteractionId ix,
-                              core::CdrLegId customer_cdr, DialOut target) {
+                              core::CdrLegId customer_cdr, std::vector<DialOut> targets) {
   NumberCall n;
   n.tenant = t;
   n.interaction = ix;
   n.customer_cdr = customer_cdr;
-  if (customer_cdr != 0) {
-    core::CdrLegStart leg;
-    leg.tenant = t;
-    leg.call = customer_cdr;
-    leg.interaction = ix;
-    leg.role = core::CdrRole::kTransfer;
-    leg.outbound = true;
-    leg.from = target.caller_id;
-    leg.to = target.number;
-    leg.trunk = target.trunk;
-    if (auto started = engine_.StartCdrLeg(std::move(leg))) n.number_cdr = *started;
-  }
-  numbers_[call] = n;
+  n.target = std::move(targets.front());
+  n.fallbacks.assign(std::make_move_iterator(targets.begin() + 1),
+                     std::make_move_iterator(targets.end()));
+  n.number_cdr = StartNumberCdr(n, n.target);
+  DialOut target = n.target;
+  numbers_[call] = std::move(n);
   ++counters_.dialled;
   control_.Dial(call, std::move(target));
+}
+
+core::CdrLegId VoiceService::StartNumberCdr(const NumberCall& n, const DialOut& target) {
+  if (n.customer_cdr == 0) return 0;
+  core::CdrLegStart leg;
+  leg.tenant = n.tenant;
+  leg.call = n.customer_cdr;
+  leg.interaction = n.interaction;
+  leg.role = core::CdrRole::kTransfer;
+  leg.outbound = true;
+  leg.from = target.caller_id;
+  leg.to = target.number;
+  leg.trunk = target.trunk;
+  auto started = engine_.StartCdrLeg(std::move(leg));
+  return started ? *started : 0;
 }
 
 void VoiceService::EndNumberCall(CallId call, core::CdrResult result, const std::string& cause,
@@ -499,7 +533,19 @@ void VoiceService::OnNumberAnswered(CallId call) {
 }
 
 void VoiceService::OnNumberFailed(CallId call, int status) {
-  if (numbers_.contains(call)) {
+  if (auto it = numbers_.find(call); it != numbers_.end()) {
+    NumberCall& n = it->second;
+    if (NextTrunk(status, &n.target, &n.fallbacks)) {
+      // The trunk failed, not the number: the next trunk (the customer keeps its music).
+      spdlog::info("voice: call={} trunk failed ({}): trying trunk {}", call, status, n.target.trunk);
+      if (n.number_cdr != 0)
+        (void)engine_.EndCdrLeg(n.tenant, n.number_cdr, core::CdrResult::kFailed,
+                                std::to_string(status), core::CdrParty::kTransfer, n.interaction);
+      n.number_cdr = StartNumberCdr(n, n.target);
+      ++counters_.dialled;
+      control_.Dial(call, n.target);
+      return;
+    }
     // The customer cannot be put through: hung up (the interaction, if any, has ended).
     spdlog::info("voice: call={} transfer to a number failed: {}", call, status);
     EndNumberCall(call, NumberResult(status), std::to_string(status), core::CdrParty::kTransfer, true);
@@ -507,6 +553,24 @@ void VoiceService::OnNumberFailed(CallId call, int status) {
   }
   Call* c = Find(call);
   if (c == nullptr || !c->outbound || c->state != State::kDialling) return;
+  if (NextTrunk(status, &c->target, &c->fallbacks)) {
+    // The customer's leg of this trunk failed; a new one through the next (the same call).
+    spdlog::info("voice: call={} trunk failed ({}): trying trunk {}", call, status, c->target.trunk);
+    const core::CdrLeg* old = engine_.FindCdrLeg(c->tenant, c->customer_cdr);
+    if (old != nullptr) {
+      core::CdrLegStart leg = old->start;
+      leg.call = c->cdr_call;
+      leg.trunk = c->target.trunk;
+      leg.from = c->target.caller_id;
+      auto next = engine_.StartCdrLeg(std::move(leg));  // before the old one ends: the call lives
+      (void)engine_.EndCdrLeg(c->tenant, c->customer_cdr, core::CdrResult::kFailed,
+                              std::to_string(status), core::CdrParty::kCustomer, c->interaction);
+      c->customer_cdr = next ? *next : 0;
+    }
+    ++counters_.dialled;
+    control_.Dial(call, c->target);
+    return;
+  }
   spdlog::info("voice: call={} the number answered {}", call, status);
   (void)engine_.EndCdrLeg(c->tenant, c->customer_cdr, NumberResult(status), std::to_string(status),
                           core::CdrParty::kCustomer, c->interaction);
@@ -678,7 +742,12 @@ Status VoiceService::StartMonitor(core::InteractionId id, core::UserId superviso
   }
   spdlog::info("voice: call={} supervisor={} monitor ({}): ringing {}", call, supervisor,
                core::Name(mode), sip_user);
-  control_.Monitor(call, supervisor, sip_user, mode, 30 * kSecond);
+  // The supervisor's phone rings as long as an offer of the call's queue would.
+  DurationMs ring = kAgentRing;
+  if (const core::Interaction* ix = engine_.FindInteraction(c.tenant, c.interaction)) {
+    if (const core::Queue* q = engine_.FindQueue(c.tenant, ix->queue)) ring = q->offer_timeout;
+  }
+  control_.Monitor(call, supervisor, sip_user, mode, ring);
   return {};
 }
 

@@ -53,9 +53,11 @@ InboundRouter NumberRouter(std::string prompt_dir);
 Result<InboundRoute> QueueRoute(const core::Engine& e, core::TenantId tenant, core::QueueId queue,
                                 const std::string& prompt_dir);
 
-// A call to `number` (E.164) through tenant t's trunk for outbound calls: the first of its
-// trunks (by id) with an outbound host. kConflict when it has none.
-Result<DialOut> TrunkDial(const core::Engine& e, core::TenantId t, const std::string& number);
+// A call to `number` (E.164) through tenant t's trunks for outbound calls: one DialOut per
+// trunk with an outbound host, in the order they are tried (outbound priority, then id;
+// docs/decisions.md 52). kConflict when it has none.
+Result<std::vector<DialOut>> TrunkDials(const core::Engine& e, core::TenantId t,
+                                        const std::string& number);
 
 struct VoiceCounters {
   std::uint64_t inbound = 0;    // INVITEs decided on
@@ -216,6 +218,8 @@ class VoiceService {
     bool outbound = false;  // CallNumber: the agent first, the customer is the number
     bool placing = false;   // outbound, the agent's phone not answered yet
     DialOut target;         // outbound: where the customer is called
+    std::vector<DialOut> fallbacks;  // outbound: the next trunks, should target's fail
+    core::CdrLegId cdr_call = 0;     // the call's first CDR leg (new customer legs join it)
   };
   // A customer put through to a number (blind transfer, IVR option): the interaction, if any,
   // has ended; the call lasts until either side hangs up. Only its CDR legs are left to end.
@@ -225,6 +229,8 @@ class VoiceService {
     core::CdrLegId customer_cdr = 0;
     core::CdrLegId number_cdr = 0;
     bool answered = false;
+    DialOut target;                  // the trunk being tried
+    std::vector<DialOut> fallbacks;  // the next ones
   };
   // A caller in the IVR menus: no interaction yet (one is created in the queue it chooses).
   struct IvrCall {
@@ -266,7 +272,11 @@ class VoiceService {
   void OnEvent(const core::Event& e);
   // Puts a customer through to a number: the call becomes a NumberCall (CDR leg "transfer").
   void PutThrough(CallId call, core::TenantId t, core::InteractionId ix, core::CdrLegId customer_cdr,
-                  DialOut target);
+                  std::vector<DialOut> targets);
+  // The number leg's CDR (role transfer, through target's trunk) of a put-through call.
+  core::CdrLegId StartNumberCdr(const NumberCall& n, const DialOut& target);
+  // Pops the next trunk after a trunk failure (TrunkFailure): true when there is one.
+  static bool NextTrunk(int status, DialOut* target, std::vector<DialOut>* fallbacks);
   void EndNumberCall(CallId call, core::CdrResult result, const std::string& cause,
                      core::CdrParty by, bool hang_up);
 
