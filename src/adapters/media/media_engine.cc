@@ -322,8 +322,9 @@ class Worker {
         return;
       }
       now_ = MonotonicMs();
-      // Turns far apart (a busy machine, a long turn): sockets may hold several packets each.
-      catch_up_ = now_ - last_turn_ >= kCatchUpAfter;
+      // Behind: turns far apart (a busy machine, a long turn), or so many sockets ready that
+      // one epoll_wait could not return them all. Sockets may then hold several packets each.
+      catch_up_ = now_ - last_turn_ >= kCatchUpAfter || n == static_cast<int>(events.size());
       last_turn_ = now_;
       bool commands = false, tick = false;
       for (int i = 0; i < n; ++i) {
