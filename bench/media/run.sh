@@ -3,6 +3,9 @@
 # MediaEngine and through rtpengine (Debian rtpengine-daemon, userspace forwarding: --table=-1),
 # alternating so that both see the same machine load; prints each round and the medians.
 # Usage: bench/media/run.sh [calls] [seconds] [rounds]
+# MEDIA_BENCH_RT=1: run rtpengine and bench_media (relay and generator) under SCHED_FIFO
+# (chrt -f 5, needs root), so that on a shared machine both relays wake on time as on a quiet
+# one; the rounds still alternate. Without it, the default scheduling.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 calls=${1:-1000}
@@ -16,20 +19,22 @@ if ! command -v rtpengine >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends rtpengine-daemon >/dev/null
 fi
 ulimit -n "$(ulimit -Hn)"
+rt=""
+if [[ -n ${MEDIA_BENCH_RT:-} ]]; then rt="chrt -f 5"; fi
 ng_port=$(python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 work=$(mktemp -d)
 # One worker thread, like the MediaEngine's one media thread; no kernel forwarding table.
-rtpengine --table=-1 --interface=127.0.0.1 --listen-ng=127.0.0.1:$ng_port \
+$rt rtpengine --table=-1 --interface=127.0.0.1 --listen-ng=127.0.0.1:$ng_port \
   --port-min=30000 --port-max=60000 --delete-delay=0 --num-threads=1 --foreground --log-stderr --log-level=3 \
   --pidfile="$work/rtpengine.pid" 2>"$work/rtpengine.log" &
 rtp_pid=$!
 trap 'kill $rtp_pid 2>/dev/null; wait $rtp_pid 2>/dev/null; rm -rf "$work"' EXIT
 sleep 1
 bench=build/release/bench/media/bench_media
-echo "== RTP relay: $calls calls, ${seconds}s per run, $rounds rounds (load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
+echo "== RTP relay: $calls calls, ${seconds}s per run, $rounds rounds (load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores${rt:+, $rt})"
 for r in $(seq "$rounds"); do
-  $bench --target homeline --calls "$calls" --seconds "$seconds" | tee -a "$work/homeline.txt"
-  $bench --target rtpengine --pid "$rtp_pid" --ng 127.0.0.1:$ng_port --calls "$calls" --seconds "$seconds" | tee -a "$work/rtpengine.txt"
+  $rt $bench --target homeline --calls "$calls" --seconds "$seconds" | tee -a "$work/homeline.txt"
+  $rt $bench --target rtpengine --pid "$rtp_pid" --ng 127.0.0.1:$ng_port --calls "$calls" --seconds "$seconds" | tee -a "$work/rtpengine.txt"
   sleep 2  # rtpengine deletes the calls
 done
 median() { grep -o "$2=[0-9.]*" "$1" | cut -d= -f2 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
