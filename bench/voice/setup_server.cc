@@ -1,6 +1,7 @@
-// The server side of the call-setup rate bench (bench/voice/setup_rate.sh, issue 3: the
-// highest ACD call rate with zero failed calls, >= 1,000 calls/s). The server's voice parts in
-// one process, as bench_voice_offer: core::Engine and sip::VoiceService on this (the engine)
+// The in-process variant of the call-setup rate bench (bench/voice/setup_rate.sh with
+// SYSTEMS=inprocess; by default the script measures the real `homeline serve`, store and HTTP
+// included). Issue 3: the highest ACD call rate with zero failed calls, >= 1,000 calls/s. The
+// server's voice parts in one process, without the event store, HTTP or prompts, as bench_voice_offer: core::Engine and sip::VoiceService on this (the engine)
 // thread, sip::SipStack + sip::Calls on the SIP thread, media::MediaEngine for the legs. SIPp
 // plays the trunk (customers calling +15550100) and the agents' phones (one SIPp UAS answering
 // for every agent).
