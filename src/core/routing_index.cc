@@ -8,12 +8,12 @@ namespace homeline::core {
 
 RoutingIndex::PerQueue* RoutingIndex::Find(QueueId q) {
   auto it = slot_of_.find(q);
-  return it == slot_of_.end() ? nullptr : queues_[it->second].get();
+  return it == slot_of_.end() ? nullptr : queues_[it->second];
 }
 
 const RoutingIndex::PerQueue* RoutingIndex::Find(QueueId q) const {
   auto it = slot_of_.find(q);
-  return it == slot_of_.end() ? nullptr : queues_[it->second].get();
+  return it == slot_of_.end() ? nullptr : queues_[it->second];
 }
 
 std::optional<QueueSlot> RoutingIndex::SlotOf(QueueId q) const {
@@ -32,13 +32,19 @@ QueueSlot RoutingIndex::SetQueue(QueueId q, std::vector<int> thresholds, Strateg
     } else {
       it->second = static_cast<QueueSlot>(queues_.size());
       queues_.emplace_back();
+      if (queue_store_.size() * kQueueChunk < queues_.size())
+        queue_store_.push_back(std::make_unique<PerQueue[]>(kQueueChunk));
     }
-    queues_[it->second] = std::make_unique<PerQueue>();
+    // A free slot's record was emptied when its queue was removed.
+    queues_[it->second] = &queue_store_[it->second / kQueueChunk][it->second % kQueueChunk];
     queues_[it->second]->id = q;
   }
   PerQueue& pq = *queues_[it->second];
   // Waiting contacts keep their step index; the engine re-files them when steps change.
-  pq.thresholds = std::move(thresholds);
+  pq.steps = static_cast<std::uint8_t>(thresholds.size());
+  pq.thresholds.fill(0);
+  for (std::size_t s = 0; s < thresholds.size(); ++s)
+    pq.thresholds[s] = static_cast<std::uint8_t>(thresholds[s]);
   if (Tracks(strategy) && !Tracks(pq.strategy)) {
     // Its agent heaps moved their items without telling pos_ until now.
     for (const auto& heap : pq.available)
@@ -48,7 +54,7 @@ QueueSlot RoutingIndex::SetQueue(QueueId q, std::vector<int> thresholds, Strateg
   for (auto& steps : pq.waiting) steps.resize(kMaxSteps);  // never moves a line afterwards
   for (int level = 0; level <= kMaxLevel; ++level) {
     unsigned admit = 0;
-    for (std::size_t s = 0; s < pq.thresholds.size(); ++s)
+    for (std::size_t s = 0; s < pq.steps; ++s)
       if (level >= 1 && pq.thresholds[s] <= level) admit |= 1u << s;
     pq.admits[level] = static_cast<std::uint16_t>(admit);
   }
@@ -74,7 +80,8 @@ void RoutingIndex::RemoveQueue(QueueId q) {
       for (const WaitItem& w : heap) places_[w.handle].kind = Place::kDetached;
   for (const auto& heap : pq.available)
     for (const AgentItem& a : heap) places_[a.handle].kind = Place::kDetached;
-  queues_[slot].reset();
+  pq = PerQueue{};
+  queues_[slot] = nullptr;
   free_slots_.push_back(slot);
   slot_of_.erase(it);
 }
@@ -108,7 +115,7 @@ void RoutingIndex::RefreshHeads(PerQueue& pq, int channel, int min_level) {
 int RoutingIndex::MinLevel(const PerQueue& pq, int step) {
   // A line past the queue's steps (they were cut; the engine files its contacts again) counts
   // for no level.
-  return step < static_cast<int>(pq.thresholds.size()) ? pq.thresholds[step] : kMaxLevel + 1;
+  return step < pq.steps ? pq.thresholds[step] : kMaxLevel + 1;
 }
 
 IndexHandle RoutingIndex::NewHandle(Place p) {

@@ -169,6 +169,18 @@ class RoutingIndex {
     AgentRef agent;  // so that a look at a head needs no Place
   };
   struct PerQueue {
+    // What every operation on the queue reads first, in the record's first cache line: filing
+    // or taking a contact read three lines of this record and the thresholds' allocation
+    // before (docs/benchmarks.md, routing round 8).
+    QueueId id = 0;
+    std::uint32_t waiting_count = 0;
+    Strategy strategy = Strategy::kBestProficiency;  // of every agent entry filed here
+    std::uint8_t steps = 1;  // thresholds[0, steps) are in use
+    std::array<std::uint8_t, kMaxSteps> thresholds{kMaxLevel};
+    // Bit s of nonempty[c]: line (c, s) has contacts; bit s of admits[level]: an agent of that
+    // level may take contacts at step s. BestWaiting visits only lines in both.
+    std::array<std::uint16_t, kChannelCount> nonempty{};
+    std::array<std::uint16_t, kMaxLevel + 1> admits{};
     // heads[level]: per channel, the first contact an agent of that level may take, over all
     // lines (kept when a line's head changes), so that an agent's lookup costs one comparison
     // per queue and channel instead of a walk over the lines. By level, then channel: the
@@ -181,16 +193,8 @@ class RoutingIndex {
       std::array<WaitKey, kChannelCount> key{};
     };
     std::array<LevelHeads, kMaxLevel + 1> heads{};
-    QueueId id = 0;
-    std::vector<int> thresholds{kMaxLevel};
-    Strategy strategy = Strategy::kBestProficiency;  // of every agent entry filed here
     std::array<std::vector<std::vector<WaitItem>>, kChannelCount> waiting;  // [channel][step]
     std::array<std::vector<AgentItem>, kMaxLevel + 1> available;  // [level], every channel
-    // Bit s of nonempty[c]: line (c, s) has contacts; bit s of admits[level]: an agent of that
-    // level may take contacts at step s. BestWaiting visits only lines in both.
-    std::array<std::uint16_t, kChannelCount> nonempty{};
-    std::array<std::uint16_t, kMaxLevel + 1> admits{};
-    std::size_t waiting_count = 0;
   };
   // Where a handle's entry sits.
   struct Place {
@@ -277,7 +281,12 @@ class RoutingIndex {
   const Item* BestIn(const std::vector<Item>& heap, const decltype(Item::key)* bound, Ok&& ok,
                      Cur&& cur) const;
 
-  std::vector<std::unique_ptr<PerQueue>> queues_;  // by slot; null: free slot
+  std::vector<PerQueue*> queues_;  // by slot; null: free slot
+  // The records, kQueueChunk to an allocation, one after another (29 cache lines apart): one
+  // allocation each, a record took the allocator's 2 kB size class, so the same row of every
+  // queue fell into the same few sets of a cache.
+  static constexpr std::size_t kQueueChunk = 16;
+  std::vector<std::unique_ptr<PerQueue[]>> queue_store_;
   std::vector<QueueSlot> free_slots_;
   std::unordered_map<QueueId, QueueSlot> slot_of_;
   std::vector<Place> places_;  // by handle
@@ -321,8 +330,8 @@ const Item* RoutingIndex::BestIn(const std::vector<Item>& heap, const decltype(I
 
 template <typename Skip>
 std::optional<UserId> RoutingIndex::BestAgent(QueueSlot slot, Channel c, int step, Skip&& skip) {
-  PerQueue* pq = slot < queues_.size() ? queues_[slot].get() : nullptr;
-  if (pq == nullptr || step < 0 || step >= static_cast<int>(pq->thresholds.size())) return {};
+  PerQueue* pq = slot < queues_.size() ? queues_[slot] : nullptr;
+  if (pq == nullptr || step < 0 || step >= pq->steps) return {};
   const int min_level = pq->thresholds[step];
   std::optional<AgentKey> best;  // current key of the best so far
   const int ch = static_cast<int>(c);
@@ -370,7 +379,7 @@ void RoutingIndex::BestWaiting(const std::vector<QueueFit>& fits, unsigned chann
                                std::array<std::optional<WaitKey>, kChannelCount>& best) const {
   auto ok = [&](const WaitItem& it) { return !it.check || !skip(it.key.id); };
   for (const QueueFit& fit : fits) {
-    const PerQueue* pq = fit.slot < queues_.size() ? queues_[fit.slot].get() : nullptr;
+    const PerQueue* pq = fit.slot < queues_.size() ? queues_[fit.slot] : nullptr;
     if (pq == nullptr) continue;
     const PerQueue::LevelHeads& row = pq->heads[fit.level];
     for (unsigned cm = channel_mask & row.any; cm != 0; cm &= cm - 1) {
