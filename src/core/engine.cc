@@ -45,9 +45,9 @@ QueueFit FitOf(const Queue& q, const Membership& m) {
     const int p = it == m.skills.end() ? 0 : it->second;
     if (p <= 0) return QueueFit{q.id, 0, 0};
     prof = std::min(prof, p);
-    if (p < req.min_proficiency) fit.level = std::min(fit.level, p);
+    if (p < req.min_proficiency) fit.level = static_cast<std::int8_t>(std::min<int>(fit.level, p));
   }
-  fit.proficiency = prof;
+  fit.proficiency = static_cast<std::int8_t>(prof);
   return fit;
 }
 

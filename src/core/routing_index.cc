@@ -62,7 +62,7 @@ QueueSlot RoutingIndex::SetQueue(QueueId q, std::vector<int> thresholds, Strateg
   return it->second;
 }
 
-std::uint32_t RoutingIndex::PositionOf(const std::vector<AgentItem>& heap, IndexHandle h) {
+std::uint32_t RoutingIndex::PositionOf(const AgentHeap& heap, IndexHandle h) {
   const auto it = std::find_if(heap.begin(), heap.end(),
                                [h](const AgentItem& a) { return a.handle == h; });
   assert(it != heap.end());
@@ -137,8 +137,9 @@ void RoutingIndex::FreeHandle(IndexHandle h) {
   free_handles_.push_back(h);
 }
 
-template <bool kTrack, typename Item>
-void RoutingIndex::SiftUp(std::vector<Item>& heap, std::uint32_t pos) {
+template <bool kTrack, typename Heap>
+void RoutingIndex::SiftUp(Heap& heap, std::uint32_t pos) {
+  using Item = typename Heap::value_type;
   Item item = std::move(heap[pos]);
   while (pos > 0) {
     const std::uint32_t parent = (pos - 1) / kArity;
@@ -151,8 +152,9 @@ void RoutingIndex::SiftUp(std::vector<Item>& heap, std::uint32_t pos) {
   if constexpr (kTrack) pos_[heap[pos].handle] = pos;
 }
 
-template <bool kTrack, typename Item>
-void RoutingIndex::SiftDown(std::vector<Item>& heap, std::uint32_t pos) {
+template <bool kTrack, typename Heap>
+void RoutingIndex::SiftDown(Heap& heap, std::uint32_t pos) {
+  using Item = typename Heap::value_type;
   const std::uint32_t n = static_cast<std::uint32_t>(heap.size());
   Item item = std::move(heap[pos]);
   for (;;) {
@@ -178,8 +180,9 @@ void RoutingIndex::SiftDown(std::vector<Item>& heap, std::uint32_t pos) {
   if constexpr (kTrack) pos_[heap[pos].handle] = pos;
 }
 
-template <bool kTrack, typename Item>
-void RoutingIndex::EraseAt(std::vector<Item>& heap, std::uint32_t pos) {
+template <bool kTrack, typename Heap>
+void RoutingIndex::EraseAt(Heap& heap, std::uint32_t pos) {
+  using Item = typename Heap::value_type;
   const std::uint32_t last = static_cast<std::uint32_t>(heap.size()) - 1;
   if (pos != last) {
     heap[pos] = std::move(heap[last]);
@@ -345,7 +348,7 @@ void RoutingIndex::Resift(IndexHandle h) {
   }
 }
 
-void RoutingIndex::SettleHead(std::vector<AgentItem>& heap, Strategy strategy) {
+void RoutingIndex::SettleHead(AgentHeap& heap, Strategy strategy) {
   while (!heap.empty()) {
     const AgentItem& top = heap[0];
     assert(places_[top.handle].strategy == strategy);
@@ -370,7 +373,7 @@ void RoutingIndex::SettleHead(std::vector<AgentItem>& heap, Strategy strategy) {
   }
 }
 
-void RoutingIndex::Rekey(std::vector<AgentItem>& heap, std::uint32_t pos, const AgentKey& k,
+void RoutingIndex::Rekey(AgentHeap& heap, std::uint32_t pos, const AgentKey& k,
                          Strategy strategy) {
   heap[pos].key = k;
   if (Tracks(strategy)) {
