@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include "adapters/api/staffing_view.h"
 #include "adapters/store/event_store.h"
+#include "common/heap.h"
 #include "core/wfm/staffing.h"
 #include "exe/forecast_cli.h"
 #include "exe/schedule_cli.h"
@@ -42,7 +44,8 @@ void RaiseFileLimit() {
 
 int Serve(const std::string& config_path, const std::string& http, const std::string& data,
           bool no_demo, const std::string& tls_cert, const std::string& tls_key,
-          const std::string& log_level, const std::string& web, const std::string& sip) {
+          const std::string& log_level, const std::string& web, const std::string& sip,
+          std::int64_t heap_reserve_mb) {
   auto loaded = homeline::server::LoadConfig(config_path);
   if (!loaded) {
     std::fprintf(stderr, "homeline: %s\n", loaded.error().message.c_str());
@@ -71,7 +74,14 @@ int Serve(const std::string& config_path, const std::string& http, const std::st
     std::fprintf(stderr, "homeline: --tls-cert and --tls-key go together\n");
     return 2;
   }
+  if (heap_reserve_mb >= 0) config.heap_reserve_mb = heap_reserve_mb;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // Before the engine allocates: its records then come from the reserve.
+  if (config.heap_reserve_mb > 0) {
+    const homeline::HeapReserve heap =
+        homeline::ReserveHeap(static_cast<std::size_t>(config.heap_reserve_mb) << 20);
+    spdlog::info("{}", homeline::Describe(heap));
+  }
 
   // Signals are taken by one thread with sigwait, so no handler runs inside the engine's locks.
   sigset_t set;
@@ -191,6 +201,7 @@ int main(int argc, char** argv) {
 
   std::string config_path, http, data, tls_cert, tls_key, log_level, web, sip;
   bool no_demo = false;
+  std::int64_t heap_reserve_mb = -1;
   CLI::App* serve = cli.add_subcommand("serve", "Run the server (HTTP API, WebSocket, routing engine)");
   serve->add_option("--config", config_path, "TOML config file (see docs/configuration.md)")->check(CLI::ExistingFile);
   serve->add_option("--http", http, "Listen on HOST:PORT (default 127.0.0.1:8080; [::1]:PORT for IPv6)")->check(host_port);
@@ -200,6 +211,9 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-key", tls_key, "PEM private key for --tls-cert")->check(non_empty);
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
   serve->add_option("--web", web, "Directory of the browser pages (default: the source tree's web/)")->check(CLI::ExistingDirectory);
+  serve->add_option("--heap-reserve", heap_reserve_mb,
+                    "MiB of heap faulted in at start on huge pages, for large centers (default 0: none)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'048'576}));
   serve->add_option("--sip", sip, "SIP (UDP and TCP) on HOST:PORT (default 127.0.0.1:5060), or off")->check(sip_listen);
 
   std::string migrate_data = "var";
@@ -287,7 +301,7 @@ int main(int argc, char** argv) {
     return Staffing(staffing_in, staffing_json);
   }
 
-  if (serve->parsed()) return Serve(config_path, http, data, no_demo, tls_cert, tls_key, log_level, web, sip);
+  if (serve->parsed()) return Serve(config_path, http, data, no_demo, tls_cert, tls_key, log_level, web, sip, heap_reserve_mb);
   if (migrate->parsed()) {
     std::error_code ec;
     std::filesystem::create_directories(migrate_data, ec);

@@ -67,6 +67,7 @@ Result<Config> LoadConfig(const std::string& path) {
     c.body_limit = t["server"]["body_limit"].value_or(static_cast<std::int64_t>(c.body_limit));
     c.fsync = t["server"]["fsync"].value_or(c.fsync);
     c.store_max_queued = t["server"]["store_max_queued"].value_or(c.store_max_queued);
+    c.heap_reserve_mb = t["server"]["heap_reserve"].value_or(c.heap_reserve_mb);
     c.web_dir = t["server"]["web"].value_or(c.web_dir);
     if (auto v = t["server"]["sip"].value<std::string>()) {
       if (auto st = ParseSip(*v, c); !st) return Fail(ErrorCode::kBadRequest, "server.sip: " + st.error().message);
@@ -105,6 +106,8 @@ Result<Config> LoadConfig(const std::string& path) {
     return Fail(ErrorCode::kBadRequest, "chat.visitor_timeout must be 1-86400 seconds");
   if (c.store_max_queued < 1 || c.store_max_queued > 10'000'000)
     return Fail(ErrorCode::kBadRequest, "server.store_max_queued must be 1-10000000 events");
+  if (c.heap_reserve_mb < 0 || c.heap_reserve_mb > 1'048'576)
+    return Fail(ErrorCode::kBadRequest, "server.heap_reserve must be 0-1048576 MiB");
   if (c.tls_cert.empty() != c.tls_key.empty()) return Fail(ErrorCode::kBadRequest, "tls_cert and tls_key go together");
   return c;
 }

@@ -15,6 +15,8 @@
 //   web = "web"               # HOMELINE_WEB: directory of the browser pages (default: the
 //                             # source tree's web/, compiled in)
 //   sip = "127.0.0.1:5060"    # HOMELINE_SIP: SIP over UDP and TCP on HOST:PORT; "off" disables
+//   heap_reserve = 0          # MiB of heap faulted in at start on huge pages (common/heap.h);
+//                             # 0: none. For large centers (bench/routing runs with 1024).
 //   [sip]
 //   qualify = 30              # seconds between OPTIONS to each registered phone; 0: none
 //   ipv6 = "::1"              # HOMELINE_SIP6: SIP also on this IPv6 address (same port), and
@@ -51,6 +53,7 @@ struct Config {
   std::size_t body_limit = 1 << 20;
   bool fsync = true;
   std::int64_t store_max_queued = 100000;  // store::SqliteOptions::max_queued_events
+  std::int64_t heap_reserve_mb = 0;        // homeline::ReserveHeap at start; 0: none
   std::int64_t session_ttl_s = 12 * 3600;
   std::string log_level = "info";
   std::string web_dir = DefaultWebDir();

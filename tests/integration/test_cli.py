@@ -14,7 +14,8 @@ import urllib.error
 import harness
 from harness import Server, free_port
 
-SERVE_FLAGS = ("--config", "--http", "--data", "--no-demo", "--tls-cert", "--tls-key")
+SERVE_FLAGS = ("--config", "--http", "--data", "--no-demo", "--tls-cert", "--tls-key",
+               "--heap-reserve")
 
 
 def run(*args, env=None, timeout=30):
@@ -106,6 +107,28 @@ class Cli(unittest.TestCase):
             self.assertNotEqual(code, 0, f"--http {value!r} exited 0")
             self.assertTrue(err.strip(), f"--http {value!r}: no message")
         self.assertFalse(os.path.exists(self.path("d", "homeline.db")))
+
+    def test_bad_heap_reserve_fails_and_a_good_one_serves(self):
+        for value in ("-1", "lots", "2000000"):
+            code, out, err = run("serve", "--heap-reserve", value, "--data", self.path("d"), timeout=15)
+            self.assertNotEqual(code, 0, f"--heap-reserve {value!r} exited 0")
+            self.assertTrue(err.strip(), f"--heap-reserve {value!r}: no message")
+        bad = self.path("heap.toml")
+        with open(bad, "w") as f:
+            f.write("[server]\nheap_reserve = -5\n")
+        code, _, err = run("serve", "--config", bad, "--data", self.path("d"), timeout=15)
+        self.assertNotEqual(code, 0)
+        self.assertIn("heap_reserve", err)
+        self.assertFalse(os.path.exists(self.path("d", "homeline.db")))
+        # A reserve (64 MiB; builds without mimalloc, as the tests', say so and go on).
+        port = free_port()
+        proc = self.spawn("serve", "--http", f"127.0.0.1:{port}", "--data", self.path("r"),
+                          "--no-demo", "--sip", "off", "--heap-reserve", "64")
+        self.wait_healthy(proc, port)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(proc), 0)
+        with open(self.path(f"server-{len(self.procs) - 1}.log"), encoding="utf-8") as f:
+            self.assertIn("heap reserve: ", f.read())
 
     def test_missing_or_bad_config_file_fails(self):
         code, _, err = run("serve", "--config", self.path("missing.toml"))
