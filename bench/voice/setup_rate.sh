@@ -82,7 +82,7 @@ trap cleanup EXIT
 # miss a process that wakes and sleeps between two ticks (SIPp showed 0.17 s user, 0 s system for
 # 4,000 calls at 2,000/s).
 cpu_ns() {
-  local p; for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{s += $1} END {printf "%d\n", s}'
+  local p; for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 now_ns() { date +%s%N; }
 # in-process bench: its stats file; the real server: its Prometheus metrics
