@@ -393,6 +393,7 @@ class Customer:
         self.provisional = []
         self.to = None          # the To header with Homeline's tag
         self.rx = []            # payloads heard
+        self.rx_t = []          # when each one arrived (time.time())
         self.rx_pt = set()
         self.bye_in = False
         self.bye_answered = 0
@@ -539,6 +540,7 @@ class Customer:
                 if len(data) > 12:
                     self.rx_pt.add(data[1] & 0x7F)
                     self.rx.append(data[12:])
+                    self.rx_t.append(time.time())
             if self.status == 200 and self.payloads and self.media_to and time.time() - last_tx >= 0.02:
                 last_tx = time.time()
                 pl = self.payloads[seq % len(self.payloads)]

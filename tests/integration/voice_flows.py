@@ -17,6 +17,14 @@ SCENARIOS = os.path.join(HERE, "..", "sip", "scenarios")
 PCAP = "/usr/share/sip-tester/g711a.pcap"
 
 
+def udp_port_taken(port):
+    """Whether a process (SIPp) has bound UDP port on IPv4 (Linux /proc: binding the port to
+    find out could take it from under the process that is starting)."""
+    with open("/proc/net/udp") as f:
+        next(f)
+        return any(int(line.split()[1].split(":")[1], 16) == port for line in f)
+
+
 def nonsilent(payloads):
     # A-law silence is 0xD5/0x55; music and speech vary.
     return sum(1 for p in payloads if len(set(p)) > 4)
@@ -63,6 +71,9 @@ class VoiceFlowTest(FlowTest):
         proc = subprocess.Popen(base + ["-sf", os.path.join(SCENARIOS, scenario), "-s", login, *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        # Listening before it is rung: an INVITE to a closed port fails at once (ICMP) and
+        # would count as a phone that does not answer (a slow SIPp start on a loaded machine).
+        self.eventually(lambda: proc.poll() is not None or udp_port_taken(port), what=f"SIPp {login} listening")
         return proc
 
     def finished(self, proc, timeout=40):
