@@ -55,7 +55,17 @@ class VoiceFlowTest(FlowTest):
         p = sipphone.Phone(login, "demo", self.sip_port, mode=mode, **kw)
         self.addCleanup(p.join, 5)
         self.assertEqual(p.register(), 200, f"{login}'s phone registers")
+        # The 200 can leave before the API shows the phone (the engine thread records it): a
+        # route that needs the phone at once (monitor) would see it unregistered on a loaded machine.
+        self.eventually(lambda: self.phone_shown(login), what=f"{login}'s phone in the API")
         return p.start(40)
+
+    def phone_shown(self, login):
+        for a in self.ok("GET", f"{T}/agents", token=self.token("sam")):
+            if a["login"] == login:
+                return a["phone"] == "registered"
+        # Not listed as an agent (an admin): the count of registered phones shows it.
+        return (self.server.metric("homeline_sip_phones_registered") or 0) >= 1
 
     def sipp(self, login, scenario, *args, register=True, timeout=40):
         """SIPp as an agent's phone: registers with digest (its own run; SIPp matches messages
