@@ -76,11 +76,7 @@ class VoiceIpv6(VoiceFlowTest):
         ix = self.eventually(lambda: [i for i in self.voice_calls() if i["state"] == "connected"],
                              what="call connected")[0]["id"]
         # Sam's phone registers over IPv6: the monitor leg is offered on ::1.
-        sam = sipphone.Phone("sam", "demo", self.sip_port, source="::1",
-                             payloads=[sipphone.tone_packet(SUPERVISOR_HZ)])
-        self.addCleanup(sam.join, 5)
-        self.assertEqual(sam.register(), 200, "sam's phone registers over IPv6")
-        sam.start(40)
+        sam = self.phone("sam", source="::1", payloads=[sipphone.tone_packet(SUPERVISOR_HZ)])
         self.ok("POST", f"{T}/interactions/{ix}/monitor", {"mode": "barge"}, self.token("sam"),
                 expect=202)
         self.eventually(lambda: sam.in_call, what="sam's phone answered")
