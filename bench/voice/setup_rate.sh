@@ -221,8 +221,13 @@ cpu_at() { awk -v s="$1" -v r="$2" '$1==s && $2==r && $3==1 {v=$4} END{print v}'
 ceiling() { [ "$1" -ge "$MAX" ] && echo ">= $1 (the maximum asked)" || echo "$1"; }
 
 echo "== call-setup rate: trials of ${DUR} s, hold ${HOLD} ms, start ${START}/s, max ${MAX}/s, step ${STEP}/s, $AGENTS agents, ${GAP} s between trials; systems: $SYSTEMS (load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(git rev-parse --short HEAD))"
-if [ $((MAX * (HOLD + 200) / 1000)) -gt "$AGENTS" ]; then
-  echo "== warning: at ${MAX}/s about $((MAX * (HOLD + 200) / 1000)) agents are busy at once (hold + setup + wrap-up): more than the $AGENTS agents; raise agents"
+# the highest rate the agents can take (below the media ports' limit, which comes first)
+TOP=$MAX; [ "$TOP" -gt $((2500 * 1000 / (HOLD + 100))) ] && TOP=$((2500 * 1000 / (HOLD + 100)))
+if [ $((TOP * (HOLD + 200) / 1000)) -gt "$AGENTS" ]; then
+  echo "== warning: at ${TOP}/s about $((TOP * (HOLD + 200) / 1000)) agents are busy at once (hold + setup + wrap-up): more than the $AGENTS agents; raise agents"
+fi
+if [[ " $SYSTEMS " == *" homeline "* ]] && [ $((MAX * (HOLD + 100) / 1000)) -gt 2500 ]; then
+  echo "== note: above about $((2500 * 1000 / (HOLD + 100)))/s Homeline holds more than 2,500 calls at once, which its media ports (even ports 20000-30000, not configurable) cannot take: a ceiling there is that limit of the shipped server, not CPU"
 fi
 
 SIPP=0; HL=0; INP=0; KAM=0; KAM_BEST=
