@@ -320,5 +320,8 @@ if [ "$KAM" -gt 0 ] && [ "$HL" -gt 0 ]; then
   if [ "$KAM" -ge "$MAX" ]; then echo "== ratio homeline/kamailio: none (both reached the maximum: raise max)"
   else echo "== ratio homeline/kamailio: $(echo "scale=2; $HL / $KAM" | bc)x (rate)$([ "$HL" -ge "$MAX" ] && echo "; at least: homeline reached the maximum")"; fi
   echo "== ratio CPU per call kamailio/homeline: $(echo "scale=2; $(cpu_at "kamailio/$KAM_BEST" "$KAM") / $(cpu_at homeline "$HL")" | bc)x (each at its own ceiling)"
+  # CPU per call falls as the rate rises (fixed costs spread): also at about Kamailio's rate
+  near=$(awk -v k="$KAM" '$1 == "homeline" && $3 == 1 {d = $2 - k; if (d < 0) d = -d; if (r == "" || d < best) {best = d; r = $2; c = $4}} END {if (r != "") print r, c}' "$W/trials.txt")
+  [ -n "$near" ] && echo "== CPU per call at about the same rate: kamailio ${KAM}/s $(cpu_at "kamailio/$KAM_BEST" "$KAM") ms, homeline ${near% *}/s ${near#* } ms"
 fi
 echo "(work files: $W)"
