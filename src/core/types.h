@@ -138,19 +138,22 @@ struct RelaxStep {
 };
 
 struct Queue {
+  // First what every new contact reads (the tenant check, the hours, its place in line, its
+  // step timer, its offer's expiry): one or two cache lines of the record rather than four
+  // (docs/benchmarks.md, routing round 8).
   QueueId id = 0;
   TenantId tenant = 0;
-  std::string name;
-  std::vector<SkillRequirement> skills;  // all required; none: every agent of the tenant
+  HoursId hours = 0;                     // 0: always open
+  DurationMs priority_step = 60 * kSecond;  // each priority point counts as this much waiting
+  DurationMs offer_timeout = 20 * kSecond;
   std::vector<RelaxStep> steps;          // ascending `after`
   Strategy strategy = Strategy::kBestProficiency;
+  std::string name;
+  std::vector<SkillRequirement> skills;  // all required; none: every agent of the tenant
   double sl_target = 0.8;                // service level: this fraction answered...
   DurationMs sl_threshold = 20 * kSecond;  // ...within this time
-  DurationMs offer_timeout = 20 * kSecond;
   DurationMs wrapup = 30 * kSecond;      // 0: no timer, the agent ends wrap-up
   DurationMs wrapup_max_extension = 120 * kSecond;
-  DurationMs priority_step = 60 * kSecond;  // each priority point counts as this much waiting
-  HoursId hours = 0;                     // 0: always open
 };
 
 struct WeeklyRange {
