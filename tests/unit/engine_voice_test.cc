@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/engine.h"
 #include "core/event_codec.h"
+#include "replay_through_codec.h"
 
 namespace homeline::core {
 namespace {
@@ -120,6 +122,16 @@ struct World {
     tr.inbound_user = std::move(user);
     if (!tr.inbound_user.empty()) tr.inbound_password = "pw";
     return tr;
+  }
+  // A new interaction in acme's support queue: a call (what recordings and monitors need), or
+  // of another channel (what they refuse).
+  InteractionId Call() { return Contact(Channel::kVoice); }
+  InteractionId Contact(Channel channel) {
+    Engine::NewInteraction n;
+    n.tenant = acme;
+    n.channel = channel;
+    n.queue = support;
+    return *e.CreateInteraction(std::move(n));
   }
 };
 
@@ -681,13 +693,8 @@ TEST(EngineCdr, LegsAreStampedCheckedAndEndedOnRecover) {
 TEST(EngineRecordings, StartPauseEndAndRecover) {
   World w;
   Engine& e = w.e;
-  Engine::NewInteraction n;
-  n.tenant = w.acme;
-  n.channel = Channel::kVoice;
-  n.queue = w.support;
-  const InteractionId call = *e.CreateInteraction(Engine::NewInteraction(n));
-  n.channel = Channel::kEmail;
-  const InteractionId mail = *e.CreateInteraction(Engine::NewInteraction(n));
+  const InteractionId call = w.Call();
+  const InteractionId mail = w.Contact(Channel::kEmail);
 
   EXPECT_EQ(e.StartRecording(w.acme, mail).error().code, ErrorCode::kNotFound);  // not a call
   EXPECT_EQ(e.StartRecording(w.globex, call).error().code, ErrorCode::kNotFound);
@@ -737,16 +744,11 @@ TEST(EngineRecordings, StartPauseEndAndRecover) {
   ASSERT_TRUE(e.EndRecording(w.acme, again));
 
   // A second call still recording when the process dies: ended at recovery, with a reason.
-  n.channel = Channel::kVoice;
-  const InteractionId call2 = *e.CreateInteraction(Engine::NewInteraction(n));
+  const InteractionId call2 = w.Call();
   const RecordingId rec2 = *e.StartRecording(w.acme, call2);
   for (Event& ev : e.TakeOutbox()) history.push_back(std::move(ev));
-  Engine fresh;
-  for (const Event& ev : history) {
-    auto body = DecodePayload(TypeName(ev.body), EncodePayload(ev.body));
-    ASSERT_TRUE(body) << body.error().message;
-    ASSERT_TRUE(fresh.Replay(Event(ev.seq, ev.ts, ev.tenant, std::move(*body))));
-  }
+  const std::unique_ptr<Engine> replayed = ReplayThroughCodec(history);
+  Engine& fresh = *replayed;
   // Replayed: only the live one is in memory.
   EXPECT_EQ(fresh.FindRecording(w.acme, rec), nullptr);
   EXPECT_EQ(fresh.FindRecording(w.acme, again), nullptr);
@@ -770,14 +772,9 @@ TEST(EngineRecordings, StartPauseEndAndRecover) {
 TEST(EngineMonitors, StartChangeEndAndRecover) {
   World w;
   Engine& e = w.e;
-  Engine::NewInteraction n;
-  n.tenant = w.acme;
-  n.channel = Channel::kVoice;
-  n.queue = w.support;
-  const InteractionId call = *e.CreateInteraction(Engine::NewInteraction(n));
-  const InteractionId call2 = *e.CreateInteraction(Engine::NewInteraction(n));
-  n.channel = Channel::kEmail;
-  const InteractionId chat = *e.CreateInteraction(Engine::NewInteraction(n));
+  const InteractionId call = w.Call();
+  const InteractionId call2 = w.Call();
+  const InteractionId chat = w.Contact(Channel::kEmail);
   constexpr UserId kSup = 4242;  // the adapter checks who may monitor; the engine records it
 
   EXPECT_EQ(e.StartMonitor(w.acme, chat, kSup, MonitorMode::kListen).error().code, ErrorCode::kNotFound);
@@ -800,13 +797,8 @@ TEST(EngineMonitors, StartChangeEndAndRecover) {
 
   // A monitor live when the process dies ends at recovery ("restart"); the ended one stays ended.
   ASSERT_TRUE(e.StartMonitor(w.acme, call2, kSup, MonitorMode::kBarge));
-  Engine fresh;
-  std::vector<Event> replayed;
-  for (const Event& ev : e.TakeOutbox()) {
-    auto body = DecodePayload(TypeName(ev.body), EncodePayload(ev.body));
-    ASSERT_TRUE(body) << body.error().message;
-    ASSERT_TRUE(fresh.Replay(Event(ev.seq, ev.ts, ev.tenant, std::move(*body))));
-  }
+  const std::unique_ptr<Engine> replayed = ReplayThroughCodec(e.TakeOutbox());
+  Engine& fresh = *replayed;
   ASSERT_NE(fresh.MonitorOf(w.acme, call2), nullptr);
   EXPECT_EQ(fresh.MonitorOf(w.acme, call2)->mode, MonitorMode::kBarge);
   EXPECT_EQ(fresh.MonitorOf(w.acme, call), nullptr);
