@@ -374,6 +374,11 @@ struct App::Impl : http::ServerHandler {
         return fn(e.ts, e.type, e.payload);
       });
     });
+    api->SetRecordingScan([this](std::uint64_t tenant, core::RecordingId id, const auto& fn) {
+      return store->ScanRecording(tenant, id, [&fn](const store::StoredEvent& e) {
+        return fn(e.ts, e.type, e.payload);
+      });
+    });
     FlushOutbox();
     workers = std::make_unique<WorkerPool>(2);
 

@@ -71,6 +71,13 @@ class Recordings(unittest.TestCase):
                 {"id": rec, "tenant": tenant, "interaction": ix,
                  "path": f"recordings/{tenant}/{ix}.wav"})
 
+        # Ninety days old, ended long ago: out of memory and of any list range, yet its id
+        # still finds it (the store's index by recording id, decisions.md 54).
+        old = t0 - 90 * 86_400_000
+        cls.old = old
+        started(old, a, 6_000_000, 7_000_000)
+        add(old + 5_000, a, "recording.paused", {"id": 6_000_000, "paused": True})
+        add(old + 9_000, a, "recording.ended", {"id": 6_000_000, "reason": ""})
         started(t0, a, 6_000_001, 7_000_001)
         add(t0 + 10_000, a, "recording.paused", {"id": 6_000_001, "paused": True})
         add(t0 + 25_000, a, "recording.paused", {"id": 6_000_001, "paused": False})
@@ -79,7 +86,7 @@ class Recordings(unittest.TestCase):
         started(t0 + 2000, g, 6_000_011, 7_000_011)
         add(t0 + 9000, g, "recording.ended", {"id": 6_000_011, "reason": ""})
         append_events(data, rows)
-        for tenant, ix in ((a, 7_000_001), (g, 7_000_011)):
+        for tenant, ix in ((a, 7_000_000), (a, 7_000_001), (g, 7_000_011)):
             folder = os.path.join(data, "recordings", str(tenant))
             os.makedirs(folder, exist_ok=True)
             with open(os.path.join(folder, f"{ix}.wav"), "wb") as f:
@@ -115,6 +122,17 @@ class Recordings(unittest.TestCase):
         self.assertEqual([r["id"] for r in by_ix], [6_000_002])
         status, body = self.api(ACME + "/recordings?interaction=abc", self.sam)
         self.assertEqual((status, body["error"]["code"]), (400, "bad_request"))
+
+    def test_an_old_recording_by_id(self):
+        status, one = self.api(f"{ACME}/recordings/6000000", self.sam)
+        self.assertEqual(status, 200, one)
+        self.assertEqual((one["interaction"], one["started"], one["ended"]), (7_000_000, self.old, self.old + 9_000))
+        # Paused when it ended: the span closes with the recording.
+        self.assertEqual(one["paused"], [{"start": self.old + 5_000, "end": self.old + 9_000}])
+        status, ctype, _, data = self.download(f"{ACME}/recordings/6000000/file", self.sam)
+        self.assertEqual((status, ctype, data), (200, "audio/wav", self.wav))
+        status, recs = self.api(ACME + "/recordings", self.sam)
+        self.assertNotIn(6_000_000, [r["id"] for r in recs])  # not in the last 24 hours
 
     def test_download_streams_the_file(self):
         status, ctype, disp, data = self.download(f"{ACME}/recordings/6000001/file", self.sam)

@@ -245,6 +245,84 @@ TEST_F(SqliteStoreTest, ScanTenantFiltersByTenantTypeAndTimeWhileWriting) {
   EXPECT_TRUE(cb.failures().empty());
 }
 
+// A recording by id (GET .../recordings/{id}, docs/decisions.md 48): its own events through
+// the index on the payload's id, not a read of the tenant's log; across a reopen, and for a
+// database written before the index existed (schema version 1, migrated on open).
+TEST_F(SqliteStoreTest, ScanRecordingReadsOneRecordingsEventsThroughItsIndex) {
+  const TimeMs t0 = 1'700'000'000'000;
+  auto rec = [&](std::uint64_t seq, std::uint64_t tenant, const char* type, std::uint64_t id) {
+    return StoredEvent{.seq = seq, .ts = t0 + static_cast<TimeMs>(seq), .tenant = tenant,
+                       .type = type, .payload = R"({"id":)" + std::to_string(id) + "}"};
+  };
+  // A database of schema version 1 (what Homeline wrote before the index), with a recording.
+  RawExec(
+      "PRAGMA application_id = 1212958038;"  // "HLEV"
+      "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+      "CREATE TABLE events(seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+      " tenant INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL);"
+      "CREATE INDEX events_tenant_seq ON events(tenant, seq);"
+      "INSERT INTO meta VALUES('schema_version', '1');"
+      "INSERT INTO events VALUES(1, 1700000000001, 1, 'recording.started', '{\"id\":7}');"
+      "INSERT INTO events VALUES(2, 1700000000002, 1, 'recording.ended', '{\"id\":7}');");
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->LastSeq(), 2u);
+    Callbacks cb;
+    store->Start(cb.OnDurable(), cb.OnFailure());
+    std::vector<StoredEvent> events{
+        rec(3, 1, "recording.started", 9),
+        rec(4, 2, "recording.started", 9),  // another tenant's recording 9
+        rec(5, 1, "recording.paused", 9),
+        // Other types are not in the index: their payloads are never read as JSON.
+        StoredEvent{.seq = 6, .ts = t0 + 6, .tenant = 1, .type = "cdr.leg_started", .payload = R"({"id":9})"},
+        StoredEvent{.seq = 7, .ts = t0 + 7, .tenant = 1, .type = "agent.presence", .payload = "not json"},
+        rec(8, 1, "recording.started", 90),
+        rec(9, 1, "recording.ended", 9),
+    };
+    store->Append(events);
+    ASSERT_TRUE(cb.WaitDurable(9));
+    EXPECT_TRUE(cb.failures().empty());
+  }
+  auto store = Open();  // reopened: the index is in the file
+  ASSERT_NE(store, nullptr);
+  auto seqs = [&](std::uint64_t tenant, std::uint64_t id) {
+    std::vector<std::uint64_t> out;
+    auto st = store->ScanRecording(tenant, id, [&](const StoredEvent& e) -> Status {
+      out.push_back(e.seq);
+      return {};
+    });
+    EXPECT_TRUE(st) << st.error().message;
+    return out;
+  };
+  EXPECT_EQ(seqs(1, 9), (std::vector<std::uint64_t>{3, 5, 9}));
+  EXPECT_EQ(seqs(2, 9), (std::vector<std::uint64_t>{4}));
+  EXPECT_EQ(seqs(1, 7), (std::vector<std::uint64_t>{1, 2}));  // written under version 1
+  EXPECT_EQ(seqs(1, 90), (std::vector<std::uint64_t>{8}));
+  EXPECT_TRUE(seqs(1, 8).empty());
+  EXPECT_TRUE(seqs(3, 9).empty());
+  EXPECT_TRUE(seqs(1, ~0ull).empty());
+  store.reset();
+
+  // SQLite's plan for the lookup uses the index (a search), not the tenant's rows.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* plan = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT seq, ts, tenant, type, payload FROM events"
+                               " WHERE tenant = 1 AND type IN ('recording.started', 'recording.paused',"
+                               " 'recording.ended') AND json_extract(payload, '$.id') = 9 ORDER BY seq",
+                               -1, &plan, nullptr),
+            SQLITE_OK);
+  std::string detail;
+  while (sqlite3_step(plan) == SQLITE_ROW)
+    detail += reinterpret_cast<const char*>(sqlite3_column_text(plan, 3)) + std::string("\n");
+  sqlite3_finalize(plan);
+  sqlite3_close(db);
+  EXPECT_NE(detail.find("USING INDEX events_recording"), std::string::npos) << detail;
+  EXPECT_EQ(detail.find("TEMP B-TREE"), std::string::npos) << detail;  // seq order from the index
+}
+
 TEST_F(SqliteStoreTest, ReplayReturnsExactlyWhatWasCommittedAcrossReopen) {
   {
     auto store = Open();

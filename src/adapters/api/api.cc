@@ -2275,8 +2275,9 @@ struct Api::Impl {
   template <class Render>
   Outcome RecordingJob(core::TenantId tenant, RecordingQuery q, Render render) {
     Outcome out;
-    out.offload = [this, tenant, q, render = std::move(render), scan = api->event_scan_]() {
-      auto recs = ScanRecordings(tenant, q, scan);
+    out.offload = [this, tenant, q, render = std::move(render), scan = api->event_scan_,
+                   by_id = api->recording_scan_]() {
+      auto recs = ScanRecordings(tenant, q, scan, by_id);
       http::Response r = recs ? render(std::move(*recs)) : ErrorResponse(recs.error());
       return std::function<Outcome()>([this, r = std::move(r)]() mutable {
         CountStatus(r.status);

@@ -19,6 +19,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "adapters/api/cdr_view.h"  // RecordingEventScan
 #include "adapters/api/chat_service.h"
 #include "adapters/api/forecast_view.h"
 #include "adapters/api/responses.h"
@@ -98,6 +101,9 @@ class Api {
   void SetExtraMetrics(std::function<std::string()> fn) { extra_metrics_ = std::move(fn); }
   // How the forecast routes read the stored history (on a worker thread). Unset: they are 503.
   void SetEventScan(EventScan scan) { event_scan_ = std::move(scan); }
+  // How GET .../recordings/{id} (and its file) finds one recording's events (the store's
+  // index by recording id). Unset: they scan the tenant's log from the start (event scan).
+  void SetRecordingScan(RecordingEventScan scan) { recording_scan_ = std::move(scan); }
 
   // Voice call control for the call routes (the server's sip::VoiceService): action is "hold",
   // "resume", "pause_recording" or "resume_recording". Unset (SIP off): those routes answer
@@ -143,6 +149,7 @@ class Api {
   std::function<std::string()> extra_metrics_;
   std::shared_ptr<core::wfm::MipSolver> schedule_solver_;
   EventScan event_scan_;
+  RecordingEventScan recording_scan_;
   VoiceAction voice_action_;
   VoiceMonitor voice_monitor_;
   TransferAction transfer_action_;

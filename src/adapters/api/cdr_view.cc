@@ -287,12 +287,14 @@ Result<RecordingQuery> RecordingQueryFrom(const http::Request& req, TimeMs now) 
 }
 
 Result<std::vector<core::Recording>> ScanRecordings(core::TenantId tenant, const RecordingQuery& q,
-                                                    const EventScan& scan) {
-  if (!scan) return Fail(ErrorCode::kUnavailable, "the event store cannot be read");
+                                                    const EventScan& scan,
+                                                    const RecordingEventScan& by_id) {
+  const bool one = q.id != 0 && by_id;
+  if (!scan && !one) return Fail(ErrorCode::kUnavailable, "the event store cannot be read");
   std::map<core::RecordingId, core::Recording> found;
   const std::vector<std::string> types{"recording.started", "recording.paused", "recording.ended"};
   const TimeMs from = q.id != 0 ? 0 : q.from;
-  Status st = scan(tenant, from, types, [&](TimeMs ts, const std::string& type, const std::string& payload) -> Status {
+  auto each = [&](TimeMs ts, const std::string& type, const std::string& payload) -> Status {
     auto body = core::DecodePayload(type, payload);
     if (!body) return {};  // a payload this version cannot read is skipped, not fatal
     if (const auto* s = std::get_if<core::RecordingStarted>(&*body)) {
@@ -321,7 +323,8 @@ Result<std::vector<core::Recording>> ScanRecordings(core::TenantId tenant, const
       if (!it->second.paused.empty() && it->second.paused.back().end == 0) it->second.paused.back().end = ts;
     }
     return {};
-  });
+  };
+  Status st = one ? by_id(tenant, q.id, each) : scan(tenant, from, types, each);
   if (!st) return std::unexpected(st.error());
   std::vector<core::Recording> out;
   out.reserve(found.size());

@@ -54,9 +54,8 @@ http::Response RunCdrJob(const CdrJob& job, const EventScan& scan);
 //   GET /api/v1/tenants/{t}/recordings?from=&to=&interaction=
 // from/to as for CDRs (default the last 24 hours, at most 31 days): recordings that started in
 // [from, to); interaction: only that call's (from any time when no from/to is given). id (not
-// from the query): the one recording of
-// that id, whenever it started (a scan of the tenant's whole log: the engine no longer holds
-// an ended one).
+// from the query): the one recording of that id, whenever it started (the engine no longer
+// holds an ended one: the store's index by recording id finds its events).
 struct RecordingQuery {
   TimeMs from = 0;
   TimeMs to = 0;
@@ -65,12 +64,19 @@ struct RecordingQuery {
 };
 [[nodiscard]] Result<RecordingQuery> RecordingQueryFrom(const http::Request& req, TimeMs now);
 
+// Reads the events of one recording of a tenant, in order (the store's ScanRecording: an
+// index lookup, not a scan of the log). Called on a worker thread.
+using RecordingEventScan = std::function<Status(
+    std::uint64_t tenant, core::RecordingId id,
+    const std::function<Status(TimeMs ts, const std::string& type, const std::string& payload)>&)>;
+
 // The tenant's recordings the query names, rebuilt from its recording.* events, by id (a
-// recording ended by a restart has end_reason "restart", as the engine wrote it). kUnavailable
-// when the store cannot be read.
-[[nodiscard]] Result<std::vector<core::Recording>> ScanRecordings(core::TenantId tenant,
-                                                                  const RecordingQuery& q,
-                                                                  const EventScan& scan);
+// recording ended by a restart has end_reason "restart", as the engine wrote it). One by id
+// (q.id) reads only its own events through by_id when given, else the tenant's log from the
+// start. kUnavailable when the store cannot be read.
+[[nodiscard]] Result<std::vector<core::Recording>> ScanRecordings(
+    core::TenantId tenant, const RecordingQuery& q, const EventScan& scan,
+    const RecordingEventScan& by_id = {});
 
 // One CSV field as RFC 4180 writes it (exposed for the unit test).
 std::string CsvField(const std::string& s);

@@ -77,6 +77,14 @@ class EventStore {
   [[nodiscard]] virtual Status ScanTenant(
       std::uint64_t tenant, TimeMs from, const std::vector<std::string>& types,
       const std::function<Status(const StoredEvent&)>& fn) const = 0;
+
+  // Reads the committed events of one call recording: tenant's recording.started, .paused and
+  // .ended whose payload "id" is `id`, in seq order, like ScanTenant (any thread, own
+  // connection). Cost: an index lookup (schema version 2 indexes those events by tenant and
+  // id) plus the recording's own events, whatever the log's length (docs/decisions.md 48).
+  [[nodiscard]] virtual Status ScanRecording(
+      std::uint64_t tenant, std::uint64_t id,
+      const std::function<Status(const StoredEvent&)>& fn) const = 0;
 };
 
 struct SqliteOptions {

@@ -41,6 +41,11 @@ constexpr std::string_view kMigrations[] = {
     "  type TEXT NOT NULL,"
     "  payload TEXT NOT NULL);"
     "CREATE INDEX events_tenant_seq ON events(tenant, seq);",
+    // 2: call recordings by id (ScanRecording). A partial index on the payload's id, over
+    // the recording events only: a download finds its record without reading the tenant's
+    // log from the start, and the other events' inserts pay only the type test.
+    "CREATE INDEX events_recording ON events(tenant, json_extract(payload, '$.id'))"
+    " WHERE type IN ('recording.started', 'recording.paused', 'recording.ended');",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -317,31 +322,53 @@ class SqliteEventStore final : public EventStore {
 
   Status ScanTenant(std::uint64_t tenant, TimeMs from, const std::vector<std::string>& types,
                     const std::function<Status(const StoredEvent&)>& fn) const override {
+    std::string sql = "SELECT seq, ts, tenant, type, payload FROM events WHERE tenant = ? AND ts >= ?";
+    if (!types.empty()) {
+      sql += " AND type IN (";
+      for (std::size_t i = 0; i < types.size(); ++i) sql += i == 0 ? "?" : ", ?";
+      sql += ")";
+    }
+    sql += " ORDER BY seq";
+    return Scan(sql, [&](sqlite3_stmt* st) {
+      sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(tenant));
+      sqlite3_bind_int64(st, 2, from);
+      for (std::size_t i = 0; i < types.size(); ++i)
+        sqlite3_bind_text(st, static_cast<int>(i) + 3, types[i].data(),
+                          static_cast<int>(types[i].size()), SQLITE_STATIC);
+    }, fn);
+  }
+
+  Status ScanRecording(std::uint64_t tenant, std::uint64_t id,
+                       const std::function<Status(const StoredEvent&)>& fn) const override {
+    // The types are written out as in the index's WHERE (not bound), so that SQLite can tell
+    // the partial index applies; ids above 2^63 are not ids the engine hands out.
+    if (id > static_cast<std::uint64_t>(INT64_MAX)) return {};
+    return Scan(
+        "SELECT seq, ts, tenant, type, payload FROM events WHERE tenant = ?"
+        " AND type IN ('recording.started', 'recording.paused', 'recording.ended')"
+        " AND json_extract(payload, '$.id') = ? ORDER BY seq",
+        [&](sqlite3_stmt* st) {
+          sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(tenant));
+          sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(id));
+        },
+        fn);
+  }
+
+  // One read on a connection of its own: the writer's is used only by its thread, and WAL
+  // lets a reader run beside it without blocking either.
+  Status Scan(const std::string& sql, const std::function<void(sqlite3_stmt*)>& bind,
+              const std::function<Status(const StoredEvent&)>& fn) const {
     try {
-      // A connection per scan: the writer's is used only by its thread, and WAL lets a reader
-      // run beside it without blocking either.
       sqlite3* raw = nullptr;
       const int rc = sqlite3_open_v2(path_.c_str(), &raw,
                                      SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
       DbPtr db(raw);
       if (rc != SQLITE_OK) return std::unexpected(SqliteError(raw, rc, "open for reading"));
       sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
-      std::string sql =
-          "SELECT seq, ts, tenant, type, payload FROM events WHERE tenant = ? AND ts >= ?";
-      if (!types.empty()) {
-        sql += " AND type IN (";
-        for (std::size_t i = 0; i < types.size(); ++i) sql += i == 0 ? "?" : ", ?";
-        sql += ")";
-      }
-      sql += " ORDER BY seq";
       auto stmt = Prepare(db.get(), sql);
       if (!stmt) return std::unexpected(stmt.error());
       sqlite3_stmt* st = stmt->get();
-      sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(tenant));
-      sqlite3_bind_int64(st, 2, from);
-      for (std::size_t i = 0; i < types.size(); ++i)
-        sqlite3_bind_text(st, static_cast<int>(i) + 3, types[i].data(),
-                          static_cast<int>(types[i].size()), SQLITE_STATIC);
+      bind(st);
       StoredEvent event;
       int step;
       while ((step = sqlite3_step(st)) == SQLITE_ROW) {
