@@ -574,7 +574,7 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
                        std::is_same_v<B, CdrLegEnded> || std::is_same_v<B, RecordingStarted> ||
                        std::is_same_v<B, RecordingPaused> || std::is_same_v<B, RecordingEnded> ||
                        std::is_same_v<B, MonitorStarted> || std::is_same_v<B, MonitorChanged> ||
-                       std::is_same_v<B, MonitorEnded>) {
+                       std::is_same_v<B, MonitorEnded> || std::is_same_v<B, CallHold>) {
     ApplyVoice(b, t);
   }
 }

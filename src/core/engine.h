@@ -348,6 +348,15 @@ class Engine {
   Status EndMonitor(TenantId t, InteractionId interaction, std::string reason);
   const Monitor* MonitorOf(TenantId t, InteractionId interaction) const;
 
+  // Hold of a live call, as the voice adapter did it (the media is its business): an event
+  // (call.hold) so that every view of the call (the agent's desktop after a reload, a
+  // supervisor's screen, a replay) shows the same state (docs/decisions.md 55). On: kNotFound
+  // for no such voice interaction, kConflict when it is not connected or held already. Off:
+  // kConflict when not held (whatever the interaction's state: a held call that ends is taken
+  // off). Held calls are taken off at Recover ("restart"), like monitors.
+  Status SetCallHold(TenantId t, InteractionId interaction, bool on);
+  bool OnHold(TenantId t, InteractionId interaction) const;
+
   // Lookups for the SIP adapter (engine thread). Cost: FindNumber and TrunkByDigestUser are
   // one hash lookup; TrunkForSource scans every trunk source prefix (O(prefixes); a few hundred
   // at most per server in practice).
@@ -668,6 +677,8 @@ class Engine {
   void ApplyVoice(const MonitorChanged& b, TimeMs t);
   void ApplyVoice(const MonitorEnded& b, TimeMs t);
   std::unordered_map<InteractionId, Monitor> monitors_;  // live only
+  void ApplyVoice(const CallHold& b, TimeMs t);
+  std::unordered_map<InteractionId, TenantId> held_calls_;  // on hold now
   void EmitVoice(TenantId t, EventBody body);
   Status ValidateTrunk(Trunk& t) const;
   Status ValidateNumber(PhoneNumber& n) const;

@@ -434,6 +434,9 @@ void Engine::RecoverCdrLegs() {
   for (const auto& [ix, m] : monitors_) monitored.emplace_back(ix, m.tenant);
   std::sort(monitored.begin(), monitored.end());
   for (const auto& [ix, t] : monitored) EmitVoice(t, MonitorEnded{ix, "restart"});
+  std::vector<std::pair<InteractionId, TenantId>> held(held_calls_.begin(), held_calls_.end());
+  std::sort(held.begin(), held.end());
+  for (const auto& [ix, t] : held) EmitVoice(t, CallHold{t, ix, false});
 }
 
 // ---- supervisor monitoring ---------------------------------------------------------------------
@@ -483,6 +486,35 @@ void Engine::ApplyVoice(const MonitorChanged& b, TimeMs t) {
 }
 
 void Engine::ApplyVoice(const MonitorEnded& b, TimeMs) { monitors_.erase(b.interaction); }
+
+// ---- hold --------------------------------------------------------------------------------------
+
+Status Engine::SetCallHold(TenantId t, InteractionId interaction, bool on) {
+  if (!on) {
+    if (!OnHold(t, interaction)) return Fail(ErrorCode::kConflict, "the call is not on hold");
+  } else {
+    const Interaction* ix = FindInteraction(t, interaction);
+    if (ix == nullptr || ix->channel != Channel::kVoice) return Fail(ErrorCode::kNotFound, "no such call");
+    if (ix->state != InteractionState::kConnected)
+      return Fail(ErrorCode::kConflict, "the call is not connected");
+    if (OnHold(t, interaction)) return Fail(ErrorCode::kConflict, "the call is already on hold");
+  }
+  EmitVoice(t, CallHold{t, interaction, on});
+  return {};
+}
+
+bool Engine::OnHold(TenantId t, InteractionId interaction) const {
+  auto it = held_calls_.find(interaction);
+  return it != held_calls_.end() && it->second == t;
+}
+
+void Engine::ApplyVoice(const CallHold& b, TimeMs) {
+  if (!b.on) {
+    held_calls_.erase(b.interaction);
+    return;
+  }
+  held_calls_[b.interaction] = b.tenant;
+}
 
 // ---- recordings --------------------------------------------------------------------------------
 

@@ -1373,6 +1373,16 @@ void Read(Reader& r, MonitorEnded* e) {
   r.Req("interaction", &e->interaction);
   r.Get("reason", &e->reason);
 }
+void Write(json& j, const CallHold& e) {
+  j["tenant"] = e.tenant;
+  j["interaction"] = e.interaction;
+  j["on"] = e.on;
+}
+void Read(Reader& r, CallHold* e) {
+  r.Get("tenant", &e->tenant);
+  r.Req("interaction", &e->interaction);
+  r.Get("on", &e->on);
+}
 void Write(json& j, const OutboundStarted& e) {
   j["id"] = e.id;
   j["tenant"] = e.tenant;

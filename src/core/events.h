@@ -169,6 +169,9 @@ struct MonitorStarted {
 };
 struct MonitorChanged { InteractionId interaction = 0; MonitorMode mode = MonitorMode::kListen; };
 struct MonitorEnded { InteractionId interaction = 0; std::string reason; };
+// A connected call put on hold (the customer hears music) or taken off, as the voice adapter
+// did it; also off when a held call ends or moves on, and at Recover ("restart"). ts is the time.
+struct CallHold { TenantId tenant = 0; InteractionId interaction = 0; bool on = true; };
 // An agent's outbound call (Engine::StartOutbound): a voice interaction of `queue`, connected
 // to `agent` from its creation, direction outbound. The customer's number is in the text.
 struct OutboundStarted {
@@ -197,7 +200,7 @@ using EventBody = std::variant<TenantSet, UserSet, UserSipSet, MemberSet, Member
                                CdrLegStarted, CdrLegAnswered, CdrLegEnded,
                                RecordingStarted, RecordingPaused, RecordingEnded,
                                MonitorStarted, MonitorChanged, MonitorEnded,
-                               OutboundStarted>;
+                               OutboundStarted, CallHold>;
 
 struct Event {
   std::uint64_t seq = 0;

@@ -93,6 +93,7 @@ constexpr const char* EventName(const MonitorStarted&) { return "monitor.started
 constexpr const char* EventName(const MonitorChanged&) { return "monitor.changed"; }
 constexpr const char* EventName(const MonitorEnded&) { return "monitor.ended"; }
 constexpr const char* EventName(const OutboundStarted&) { return "interaction.outbound_started"; }
+constexpr const char* EventName(const CallHold&) { return "call.hold"; }
 
 }  // namespace
 

@@ -50,15 +50,27 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     await peer.until((s) => s.customer.heard_agent > 10 && s.phones.alice.heard_customer > 10, 'both hear each other');
     await shot(desk, 'desktop-call');
 
-    // Held meanwhile from another screen (the supervisor, by the API): the page's Hold is
-    // refused by the server and the reason shows on the card.
+    // Held from another screen (the supervisor, through the API): the card shows it by push,
+    // with nothing clicked here; and after a reload during the hold, from the server's view.
     await server.ok('POST', `${T}/interactions/${ixId}/hold`, {}, sam);
-    await card.getByRole('button', { name: 'Hold' }).click();
-    await card.locator('.call [role=alert]', { hasText: 'the call is already on hold' }).waitFor();
-    // The card follows the server: Resume takes it off hold.
+    await card.getByRole('button', { name: 'Resume', exact: true }).waitFor();
+    await card.locator('[role=status]', { hasText: 'On hold' }).waitFor();
+    await desk.reload();
+    await card.locator('.pill', { hasText: 'connected' }).waitFor();
+    await card.getByRole('button', { name: 'Resume', exact: true }).waitFor();
+    await card.locator('[role=status]', { hasText: 'On hold' }).waitFor();
+    assert.equal(await card.getByRole('button', { name: 'Hold' }).count(), 0);
+    // Resume from the card takes it off hold, for the API too.
     await card.getByRole('button', { name: 'Resume', exact: true }).click();
     await card.getByRole('button', { name: 'Hold' }).waitFor();
+    assert.equal(await card.locator('[role=status]', { hasText: 'On hold' }).count(), 0);
     assert.equal((await server.request('POST', `${T}/interactions/${ixId}/resume`, {}, sam)).status, 409);
+    // A recording pause made through the API by another client shows on the card, and goes.
+    await server.ok('POST', `${T}/interactions/${ixId}/recording/pause`, {}, sam);
+    await card.getByRole('button', { name: 'Resume recording' }).waitFor();
+    await card.locator('[role=status]', { hasText: 'Recording paused' }).waitFor();
+    await server.ok('POST', `${T}/interactions/${ixId}/recording/resume`, {}, sam);
+    await card.getByRole('button', { name: 'Pause recording' }).waitFor();
 
     // Hold: the customer hears music, not alice; the server says the call is already held.
     await card.getByRole('button', { name: 'Hold' }).click();
@@ -96,7 +108,7 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     await card.getByRole('button', { name: 'Complete' }).click();
     await card.waitFor({ state: 'detached' });
 
-    // The supervisor's Calls page: the recording (ended, one pause) plays from the download
+    // The supervisor's Calls page: the recording (ended, two pauses) plays from the download
     // route; the CDR row of the call; the CSV link carries the filters.
     const recs = await (async () => {
       for (let i = 0; i < 100; i++) {
@@ -106,7 +118,7 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
       }
       throw new Error('recording not ended');
     })();
-    assert.equal(recs[0].paused.length, 1);
+    assert.equal(recs[0].paused.length, 2);  // the API's, then the card's
     const calls = await signIn(browser, server, 'sam');
     // The wallboard (sam's first page) says whose phone is registered.
     await calls.locator('tr[data-agent="alice"] td.phone[data-phone="registered"]').waitFor();
@@ -117,7 +129,7 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     await recRow.waitFor();
     assert.match(await recRow.textContent(), /support/);
     assert.match(await recRow.textContent(), /Alice/);
-    assert.match(await recRow.textContent(), /1×/);
+    assert.match(await recRow.textContent(), /2×/);
     const audio = recRow.locator('audio');
     // The browser loads and decodes the WAV through the cookie-authenticated route.
     const duration = await audio.evaluate((el) => new Promise((resolve, reject) => {
@@ -225,8 +237,21 @@ describe('voice on the desktop and the Calls page', { timeout: 150000 }, () => {
     await row.getByRole('button', { name: 'Stop' }).click();
     await peer.until((s) => s.phones.sam.byes_in === 1, 'sam\'s phone hung up');
     await page.locator(`#live tr[data-interaction="${ix}"][data-monitor=""]`).waitFor();
-    assert.equal((await server.ok('GET', `${T}/interactions/${ix}`, undefined, sam)).monitor, undefined);
+    assert.equal((await server.ok('GET', `${T}/interactions/${ix}`, undefined, sam)).monitor, null);
     assert.ok(joined.phones.alice.heard_customer > 0);
+
+    // Changes made elsewhere reach the row by push (the page no longer polls): a barge started
+    // through the API rings sam's phone, which answers; the agent holds; the API stops it.
+    await server.ok('POST', `${T}/interactions/${ix}/monitor`, { mode: 'barge' }, sam);
+    await page.locator(`#live tr[data-interaction="${ix}"][data-monitor="barge:joined"]`).waitFor();
+    await server.ok('POST', `${T}/interactions/${ix}/hold`, {}, alice);
+    await page.locator(`#live tr[data-interaction="${ix}"][data-hold="true"]`).waitFor();
+    assert.match(await row.locator('td.call-state').textContent(), /on hold/);
+    await server.ok('POST', `${T}/interactions/${ix}/resume`, {}, alice);
+    await page.locator(`#live tr[data-interaction="${ix}"][data-hold="false"]`).waitFor();
+    await server.ok('DELETE', `${T}/interactions/${ix}/monitor`, undefined, sam);
+    await peer.until((s) => s.phones.sam.byes_in === 2, 'sam\'s phone hung up again');
+    await page.locator(`#live tr[data-interaction="${ix}"][data-monitor=""]`).waitFor();
 
     // The call ends: it leaves the live list (an agent frame tells the page).
     await peer.send({ cmd: 'hangup' });

@@ -84,11 +84,11 @@ class VoiceMonitor(VoiceFlowTest):
         self.assertEqual(out["monitor"]["supervisor"], self.uid("sam"))
         self.assertEqual(out["monitor"]["mode"], "listen")
         self.eventually(lambda: sam.in_call, what="sam's phone answered")
-        view = self.eventually(lambda: (v := self.ix(ix)).get("monitor", {}).get("state") == "joined" and v,
+        view = self.eventually(lambda: ((v := self.ix(ix)).get("monitor") or {}).get("state") == "joined" and v,
                                what="the monitor joined")
         self.assertIsInstance(view["monitor"]["started"], int)
         # Agents are not told who listens.
-        self.assertNotIn("monitor", self.ok("GET", f"{T}/interactions/{ix}", token=self.token("alice")))
+        self.assertIsNone(self.ok("GET", f"{T}/interactions/{ix}", token=self.token("alice"))["monitor"])
 
         # Listen: sam hears both parties; neither hears sam, and the customer gets alice's very
         # packets (relayed as before: nothing changed for the parties).
@@ -121,7 +121,7 @@ class VoiceMonitor(VoiceFlowTest):
         # The API ends it: sam's phone gets BYE, the call goes on.
         self.monitor("DELETE", ix)
         self.eventually(lambda: sam.byes_in == 1, what="sam's phone got BYE")
-        self.assertNotIn("monitor", self.ix(ix))
+        self.assertIsNone(self.ix(ix)["monitor"])
         self.assertEqual(self.ix(ix)["state"], "connected")
         self.expect(alice.rx_payloads, CUSTOMER_HZ, what="alice after the monitor")
 
@@ -137,22 +137,22 @@ class VoiceMonitor(VoiceFlowTest):
 
         # Sam again, barging; sam hangs up: the monitor ends, the call does not.
         self.monitor("POST", ix, {"mode": "barge"}, expect=202)
-        self.eventually(lambda: self.ix(ix).get("monitor", {}).get("state") == "joined", what="joined again")
+        self.eventually(lambda: (self.ix(ix).get("monitor") or {}).get("state") == "joined", what="joined again")
         self.expect(cust.rx, AGENT_HZ, SUPERVISOR_HZ, what="customer while sam barges again")
         sam.hangup()
-        self.eventually(lambda: "monitor" not in self.ix(ix), what="the monitor ended with sam's BYE")
+        self.eventually(lambda: self.ix(ix)["monitor"] is None, what="the monitor ended with sam's BYE")
         self.expect(cust.rx, AGENT_HZ, what="customer after sam hung up")
         self.assertEqual(self.ix(ix)["state"], "connected")
 
         # And once more; the customer hangs up: sam's phone gets BYE with everyone's.
         self.monitor("POST", ix, {}, expect=202)  # listen by default
-        self.eventually(lambda: self.ix(ix).get("monitor", {}).get("state") == "joined", what="joined a third time")
+        self.eventually(lambda: (self.ix(ix).get("monitor") or {}).get("state") == "joined", what="joined a third time")
         cust.hangup()
         self.eventually(lambda: sam.byes_in == 2, what="the call's end BYEs sam")
         self.eventually(lambda: alice.byes_in == 1, what="and alice")
         done = self.ix(ix)
         self.assertEqual(done["state"], "wrap_up")
-        self.assertNotIn("monitor", done)
+        self.assertIsNone(done["monitor"])
         events = self.eventually(lambda: (e := self.monitor_events()) and len(e) == 9 and e,
                                  what="all monitor events")
         reasons = [p.get("reason") for t, p in events if t == "monitor.ended"]
@@ -169,7 +169,7 @@ class VoiceMonitor(VoiceFlowTest):
         alice, cust, ix = self.connected_call()
         sam = self.phone("sam", payloads=[self.packets[SUPERVISOR_HZ]])
         self.monitor("POST", ix, {"mode": "barge"}, expect=202)
-        self.eventually(lambda: self.ix(ix).get("monitor", {}).get("state") == "joined", what="joined")
+        self.eventually(lambda: (self.ix(ix).get("monitor") or {}).get("state") == "joined", what="joined")
         self.expect(cust.rx, AGENT_HZ, SUPERVISOR_HZ, what="customer while sam barges")
         self.act("alice", ix, "hold")
         self.expect(sam.rx_payloads, AGENT_HZ, what="sam during hold")
@@ -185,10 +185,64 @@ class VoiceMonitor(VoiceFlowTest):
         alice.hangup()
         self.eventually(lambda: sam.byes_in == 1, what="the agent's hang-up BYEs sam")
         self.eventually(lambda: cust.bye_in, what="and the customer")
-        self.assertNotIn("monitor", self.ix(ix))
+        self.assertIsNone(self.ix(ix)["monitor"])
         events = self.eventually(lambda: (e := self.monitor_events()) and e[-1][0] == "monitor.ended" and e,
                                  what="monitor ended")
         self.assertEqual(events[-1][1]["reason"], "call_ended")
+
+    def test_live_state_in_the_views_and_pushed_to_the_agent_and_supervisors(self):
+        """Decision 51: hold, the recording and the monitor are in every view of the call, from
+        engine events; their changes are pushed to the call's agent and the tenant's
+        supervisors, a monitor's to supervisors only (agents always see monitor null)."""
+        self.ok("PUT", f"{T}/queues/{self.queue('support')['id']}/voice", {"record": True}, self.token("ada"))
+        alice_desk, sam_desk, bob_desk = self.desk("alice"), self.desk("sam"), self.desk("bob")
+        alice, cust, ix = self.connected_call()
+        sam = self.phone("sam", payloads=[self.packets[SUPERVISOR_HZ]])
+        view = self.ok("GET", f"{T}/interactions/{ix}", token=self.token("alice"))
+        self.assertEqual([view[k] for k in ("on_hold", "recorded", "recording_paused", "monitor")],
+                         [False, True, False, None])
+        mine = lambda d, since, **want: d.wait(
+            lambda m: m.get("type") == "interaction" and m["interaction"]["id"] == ix
+            and all(m["interaction"].get(k) == v for k, v in want.items()), since=since)["interaction"]
+
+        # The supervisor holds the call through the API: both screens are told, bob's is not.
+        a, s, b = alice_desk.mark(), sam_desk.mark(), bob_desk.mark()
+        self.act("sam", ix, "hold")
+        mine(alice_desk, a, on_hold=True)
+        mine(sam_desk, s, on_hold=True)
+        self.assertTrue(self.ok("GET", f"{T}/interactions/{ix}", token=self.token("alice"))["on_hold"])
+        # A recording pause, by the agent this time.
+        a, s = alice_desk.mark(), sam_desk.mark()
+        self.act("alice", ix, "recording/pause")
+        self.assertTrue(mine(alice_desk, a, recording_paused=True)["on_hold"])
+        mine(sam_desk, s, recording_paused=True)
+
+        # A monitor: its supervisor's screen follows it ringing, joined, whisper, stopped...
+        a, s = alice_desk.mark(), sam_desk.mark()
+        self.monitor("POST", ix, {"mode": "listen"}, expect=202)
+        joined = sam_desk.wait(lambda m: m.get("type") == "interaction" and m["interaction"]["id"] == ix
+                               and (m["interaction"]["monitor"] or {}).get("state") == "joined", since=s)["interaction"]
+        self.assertEqual([joined["monitor"]["supervisor"], joined["monitor"]["mode"], joined["on_hold"]],
+                         [self.uid("sam"), "listen", True])
+        s = sam_desk.mark()
+        self.monitor("PUT", ix, {"mode": "whisper"})
+        self.assertEqual(mine(sam_desk, s, on_hold=True)["monitor"]["mode"], "whisper")
+        s = sam_desk.mark()
+        self.monitor("DELETE", ix)
+        mine(sam_desk, s, monitor=None)
+        # ...and the agent's screen gets nothing of it: the next frame alice gets is the resume.
+        self.act("alice", ix, "resume")
+        first = alice_desk.wait(lambda m: m.get("type") == "interaction", since=a)["interaction"]
+        self.assertEqual([first["id"], first["on_hold"], first["monitor"]], [ix, False, None])
+        self.assertEqual([m for m in bob_desk.seen[b:] if m.get("type") == "interaction"], [])
+        # The events are the state: call.hold on and off, stored.
+        db = sqlite3.connect(f"file:{os.path.join(self.server.data_dir, 'homeline.db')}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT payload FROM events WHERE type = 'call.hold' ORDER BY seq").fetchall()
+        finally:
+            db.close()
+        self.assertEqual([(json.loads(p)["interaction"], json.loads(p)["on"]) for (p,) in rows],
+                         [(ix, True), (ix, False)])
 
     def test_bad_requests(self):
         alice, cust, ix = self.connected_call()
@@ -220,14 +274,14 @@ class VoiceMonitor(VoiceFlowTest):
         self.monitor("PUT", ix, {"mode": "whisper"}, login="ada")  # another supervisor may change it
         self.error("PUT", ix, {"mode": "whisper"}, "sam", 409, "conflict")  # already whispering
         self.monitor("DELETE", ix, login="ada")
-        self.assertNotIn("monitor", self.ix(ix))
+        self.assertIsNone(self.ix(ix)["monitor"])
         # A transfer to a queue ends the monitor with the agent's leg: sam's phone gets BYE.
         self.monitor("POST", ix, {"mode": "whisper"}, expect=202)
-        self.eventually(lambda: self.ix(ix).get("monitor", {}).get("state") == "joined", what="joined")
+        self.eventually(lambda: (self.ix(ix).get("monitor") or {}).get("state") == "joined", what="joined")
         byes = sam.byes_in
         self.act("alice", ix, "transfer", {"queue": self.queue("billing")["id"]})
         self.eventually(lambda: sam.byes_in == byes + 1, what="the transfer BYEs sam")
-        self.assertNotIn("monitor", self.ix(ix))
+        self.assertIsNone(self.ix(ix)["monitor"])
         self.eventually(lambda: self.monitor_events()[-1][1].get("reason") == "transferred",
                         what="monitor.ended (transferred) stored")
 

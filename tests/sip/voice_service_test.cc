@@ -178,10 +178,18 @@ TEST(VoiceService, HoldAndResumeOnlyWhileConnected) {
   f.rec.Take();
   ASSERT_TRUE(f.voice->Hold(ix, true));
   EXPECT_TRUE(f.voice->OnHold(ix));
+  EXPECT_TRUE(f.engine.OnHold(f.tenant, ix));  // recorded (call.hold): what the views show
   EXPECT_EQ(f.voice->Hold(ix, true).error().code, ErrorCode::kConflict);
   ASSERT_TRUE(f.voice->Hold(ix, false));
   EXPECT_FALSE(f.voice->OnHold(ix));
+  EXPECT_FALSE(f.engine.OnHold(f.tenant, ix));
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hold 12 true", "hold 12 false"}));
+  // Held when the customer hangs up: taken off in the engine too.
+  ASSERT_TRUE(f.voice->Hold(ix, true));
+  f.voice->OnCustomerHangUp(12);
+  f.Flush();
+  EXPECT_FALSE(f.engine.OnHold(f.tenant, ix));
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, ix)->state, core::InteractionState::kWrapUp);
 }
 
 TEST(VoiceService, RecordedPerQueueSettingWithPauseAndResume) {
@@ -306,6 +314,7 @@ TEST(VoiceService, ConsultationRingsBridgesAndCompletes) {
   ASSERT_TRUE(k.has_value()) << k.error().message;
   f.Flush();
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"hold 15 true", "ring_consult 15 bob 25000"}));
+  EXPECT_TRUE(f.engine.OnHold(f.tenant, first));  // the customer waits with music
   EXPECT_EQ(f.voice->Hold(first, false).error().code, ErrorCode::kConflict);
   EXPECT_EQ(f.voice->CompleteConsult(f.alice, first).error().code, ErrorCode::kConflict);  // ringing
   f.voice->OnConsultAnswered(15, f.bob);
@@ -318,6 +327,8 @@ TEST(VoiceService, ConsultationRingsBridgesAndCompletes) {
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"complete_consult 15"}));
   EXPECT_EQ(f.voice->CallOf(*k), 15u);
   EXPECT_EQ(f.engine.FindInteraction(f.tenant, first)->state, core::InteractionState::kWrapUp);
+  EXPECT_FALSE(f.engine.OnHold(f.tenant, first));  // bridged to the consultee: nobody holds
+  EXPECT_FALSE(f.engine.OnHold(f.tenant, *k));
   // bob hangs up: the call ends, bob wraps up.
   f.voice->OnAgentHangUp(15, f.bob);
   f.Flush();

@@ -868,6 +868,61 @@ TEST(EngineOutbound, ConnectedToTheAgentAtOnceAndOutOfTheQueueFigures) {
   EXPECT_EQ(replayed->customer().phone, "+15550199");
 }
 
+// ---- hold (call.hold, docs/decisions.md 55) ------------------------------------------------
+
+TEST(EngineHold, OnlyConnectedCallsOffWhateverTheStateAndRecoverTakesThemOff) {
+  Outbound w;
+  // On break: the waiting call is not offered to her, and she may still dial.
+  ASSERT_TRUE(w.e.SetPresence(w.alice, w.acme, Presence::kBreak, "lunch").has_value());
+  const InteractionId waiting = w.Call();  // queued, never connected
+  const InteractionId mail = w.Contact(Channel::kEmail);
+  auto call = w.Dial();
+  ASSERT_TRUE(call.has_value()) << call.error().message;
+  w.Drain();
+
+  EXPECT_EQ(w.e.SetCallHold(w.acme, mail, true).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(w.e.SetCallHold(w.globex, *call, true).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(w.e.SetCallHold(w.acme, waiting, true).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(w.e.SetCallHold(w.acme, *call, false).error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(w.e.TakeOutbox().empty());  // refusals write nothing
+
+  ASSERT_TRUE(w.e.SetCallHold(w.acme, *call, true));
+  EXPECT_TRUE(w.e.OnHold(w.acme, *call));
+  EXPECT_FALSE(w.e.OnHold(w.globex, *call));  // another tenant's view
+  EXPECT_EQ(w.e.SetCallHold(w.acme, *call, true).error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(w.e.SetCallHold(w.acme, *call, false));
+  EXPECT_FALSE(w.e.OnHold(w.acme, *call));
+  ASSERT_TRUE(w.e.SetCallHold(w.acme, *call, true));
+  // Ended while held: still held until the adapter takes it off, which it may in any state.
+  ASSERT_TRUE(w.e.EndContact(*call, "customer_hung_up").has_value());
+  EXPECT_TRUE(w.e.OnHold(w.acme, *call));
+  ASSERT_TRUE(w.e.SetCallHold(w.acme, *call, false));
+  w.Drain();
+  std::vector<std::pair<bool, TimeMs>> holds;
+  for (const Event& ev : w.log)
+    if (const auto* x = std::get_if<CallHold>(&ev.body)) holds.emplace_back(x->on, ev.ts);
+  EXPECT_EQ(holds.size(), 4u);
+
+  // A call held when the process dies: held again after the replay, taken off at Recover.
+  ASSERT_TRUE(w.e.WrapUp(w.alice, *call, 0, "").has_value());
+  auto second = w.Dial();
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+  ASSERT_TRUE(w.e.SetCallHold(w.acme, *second, true));
+  w.Drain();
+  const std::unique_ptr<Engine> fresh = ReplayThroughCodec(w.log);
+  EXPECT_FALSE(fresh->OnHold(w.acme, *call));
+  EXPECT_TRUE(fresh->OnHold(w.acme, *second));
+  fresh->SetTime(kT0 + kHour);
+  (void)fresh->TakeOutbox();
+  fresh->Recover();
+  EXPECT_FALSE(fresh->OnHold(w.acme, *second));
+  bool off = false;
+  for (const Event& ev : fresh->TakeOutbox())
+    if (const auto* x = std::get_if<CallHold>(&ev.body); x && x->interaction == *second)
+      off = !x->on && ev.ts == kT0 + kHour;
+  EXPECT_TRUE(off);
+}
+
 TEST(EngineOutbound, RefusedOfflineForAnotherTenantOrQueueAndWithoutPhone) {
   Outbound w;
   EXPECT_EQ(w.Dial().error().code, ErrorCode::kConflict);  // offline

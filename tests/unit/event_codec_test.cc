@@ -379,6 +379,11 @@ void ExpectSame(const MonitorEnded& a, const MonitorEnded& b) {
   EXPECT_EQ(a.interaction, b.interaction);
   EXPECT_EQ(a.reason, b.reason);
 }
+void ExpectSame(const CallHold& a, const CallHold& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.interaction, b.interaction);
+  EXPECT_EQ(a.on, b.on);
+}
 void ExpectSame(const OutboundStarted& a, const OutboundStarted& b) {
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.tenant, b.tenant);
@@ -593,6 +598,7 @@ std::vector<EventBody> SampleEvents() {
       OutboundStarted{big, 3, 41, 77,
                       std::make_shared<const ContactText>(ContactText{
                           Customer{"Ann", "+15550199", ""}, "Call to +15550199", ""})},
+      CallHold{3, big, true},
   };
 }
 
@@ -628,7 +634,8 @@ TEST(Names, EventTypeNamesAreStable) {
       "recording.ended",
       "monitor.started",     "monitor.changed",
       "monitor.ended",
-      "interaction.outbound_started"};
+      "interaction.outbound_started",
+      "call.hold"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);

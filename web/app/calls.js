@@ -4,7 +4,9 @@
 // filters, paging and the CSV export of the same filters (docs/api.md "Call detail records",
 // "Recordings"). Plain REST reads: records change when calls end, "Refresh" and "Show" read
 // them again. The live calls follow the event WebSocket: an agent's state changing (a call
-// starting or ending) reads them again; while a monitor rings, they are read once a second.
+// starting or ending) reads the list again, and a call's own changes (hold, recording pause,
+// a monitor ringing, joining, changing mode or ending, whoever made them) come as
+// "interaction" frames that update its row. No polling.
 import { get, post, put, del } from './lib/api.js';
 import { h, replace, clock } from './lib/dom.js';
 import { EventSocket } from './lib/socket.js';
@@ -12,7 +14,7 @@ import { startPage } from './lib/session.js';
 
 const $ = (id) => document.getElementById(id);
 const LIMIT = 50;
-const state = { ctx: null, live: [], queues: new Map(), agents: new Map(), offset: 0, total: 0, ixQueue: new Map(), recByIx: new Map() };
+const state = { ctx: null, live: [], frames: new Map(), queues: new Map(), agents: new Map(), offset: 0, total: 0, ixQueue: new Map(), recByIx: new Map() };
 
 async function main() {
   state.ctx = await startPage('calls', 'supervisor');
@@ -34,6 +36,10 @@ async function main() {
     url: () => `/api/v1/events?tenant=${encodeURIComponent(state.ctx.tenant.slug)}`,
     onOpen: (hello) => { renderMyPhone(hello.agent); loadLive(); },
     onMessage: (m) => {
+      if (m.type === 'interaction') {
+        state.frames.set(m.interaction.id, (state.frames.get(m.interaction.id) || 0) + 1);
+        return onCall(m.interaction);
+      }
       if (m.type !== 'agent') return;
       if (m.agent.user === state.ctx.me.user.id) renderMyPhone(m.agent);
       loadLiveSoon();
@@ -76,6 +82,17 @@ async function loadLive() {
   liveLoading = null;
 }
 
+// A pushed view of one interaction: a live call's row follows it; one no longer connected
+// leaves the list.
+function onCall(ix) {
+  if (ix.channel !== 'voice') return;
+  const live = (state.live || []).filter((x) => x.id !== ix.id);
+  if (ix.state === 'connected') live.push(ix);
+  live.sort((a, b) => a.id - b.id);
+  state.live = live;
+  renderLive();
+}
+
 function renderLive() {
   const calls = state.live || [];
   $('no-live').hidden = calls.length > 0;
@@ -97,12 +114,14 @@ function renderLive() {
       cell = h('div.row', {}, h('span.muted', {}, `${m.mode} by ${agentName(m.supervisor)}`),
         h('button.danger', { type: 'button', onclick: () => monitor(ix.id, 'DELETE') }, 'Stop'));
     }
-    return h('tr', { dataset: { interaction: ix.id, monitor: m ? `${m.mode}:${m.state}` : '' } },
+    const notes = [ix.on_hold ? 'on hold' : '', ix.recording_paused ? 'recording paused' : ''].filter(Boolean);
+    return h('tr', { dataset: { interaction: ix.id, monitor: m ? `${m.mode}:${m.state}` : '', hold: String(!!ix.on_hold), recordingPaused: String(!!ix.recording_paused) } },
       h('td', {}, `#${ix.id}`),
       h('td', {}, queueName(ix.queue)),
       h('td', {}, agentName(ix.agent)),
       h('td', {}, ix.customer.name || ix.customer.phone || '—'),
       h('td.num.talking', { dataset: { since: ix.answered_at || '' } }, ''),
+      h('td.call-state', {}, notes.length ? notes.join(', ') : (ix.recorded ? 'recorded' : '—')),
       h('td', {}, cell));
   }));
   tickLive();
@@ -112,21 +131,20 @@ function tickLive() {
   for (const td of document.querySelectorAll('td.talking')) {
     if (td.dataset.since) td.textContent = clock((Date.now() - Number(td.dataset.since)) / 1000);
   }
-  // A monitor ringing the supervisor's phone turns "joined" without an agent frame.
-  if ((state.live || []).some((ix) => ix.monitor && ix.monitor.state !== 'joined') && !liveLoading) loadLive();
 }
 
 async function monitor(id, method, body) {
   $('live-error').textContent = '';
   const path = `${state.ctx.T}/interactions/${id}/monitor`;
+  const frames = state.frames.get(id) || 0;
   try {
-    if (method === 'POST') await post(path, body);
-    else if (method === 'PUT') await put(path, body);
-    else await del(path);
+    const ix = await (method === 'POST' ? post(path, body) : method === 'PUT' ? put(path, body) : del(path));
+    // The answer is the call's view when the request was served; a frame pushed since is at
+    // least as new (the phone may have answered meanwhile), so the answer then stays unused.
+    if ((state.frames.get(id) || 0) === frames) onCall(ix);
   } catch (e) {
     $('live-error').textContent = e.message;
   }
-  loadLive();
 }
 
 const queueName = (id) => (id ? state.queues.get(id)?.name || `queue ${id}` : '—');

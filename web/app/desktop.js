@@ -23,6 +23,7 @@ const state = {
   chats: new Map(),      // id → {messages: Map(seq → msg), pending: Map(client_id → text), typingUntil}
   handledToday: [],      // own completed contacts today, for AHT
   stage: new Map(),      // id → furthest STAGE seen
+  frames: new Map(),     // id → interaction frames received, to tell a stale REST answer
 };
 let socket = null;
 let audio = null;
@@ -85,7 +86,10 @@ function onMessage(m) {
   switch (m.type) {
     case 'agent': if (m.agent.user === state.ctx.me.user.id) setAgent(m.agent); break;
     case 'offer': onInteraction(m.interaction, m.expires_in_ms); break;
-    case 'interaction': onInteraction(m.interaction, null); break;
+    case 'interaction':
+      state.frames.set(m.interaction.id, (state.frames.get(m.interaction.id) || 0) + 1);
+      onInteraction(m.interaction, null);
+      break;
     case 'offer_ended': removeOffer(m.interaction, m.result); break;
     case 'chat.message': onChatMessage(m.interaction, m.message); break;
     case 'chat.typing': onTyping(m.interaction, m.typing); break;
@@ -296,6 +300,7 @@ function upsertWork(ix) {
   }
   const wasWrap = w.ix.state === 'wrap_up';
   w.ix = ix;
+  syncCall(w, ix);
   renderCard(w);
   if (ix.state === 'wrap_up' && !wasWrap && w.el.contains(document.activeElement) === false && state.work.size === 1)
     w.parts.disposition.focus();
@@ -369,15 +374,16 @@ function buildCard(ix) {
     body,
     h('div.row', {}, parts.end, h('span.spacer'), parts.timer),
     parts.wrap, parts.history);
-  const w = { ix, el, parts, call: { on_hold: false, recording_paused: false } };
+  const w = { ix, el, parts, call: { on_hold: false, recorded: false, recording_paused: false } };
+  syncCall(w, ix);
   if (ix.channel === 'chat') renderTranscript(w);
   return w;
 }
 
-// A live call's controls (docs/api.md "Calls"). Hold and recording pause are not engine state:
-// the page knows them from the answers to its own requests (the routes answer the interaction
-// with "on_hold" / "recording_paused"); a second screen or a reload starts from "not held",
-// and a refusal ("already on hold") brings the buttons in line with the call.
+// A live call's controls (docs/api.md "Calls"). Hold and recording pause are the server's
+// state: every view of a call carries "on_hold", "recorded" and "recording_paused", and a
+// change made anywhere (this page, another screen, the API) is pushed as an "interaction"
+// frame, so a reload or a second screen shows the call as it is.
 function buildCallControls(ix, parts) {
   parts.hold = h('button', { type: 'button', onclick: () => callAction(ix.id, parts.hold.dataset.next) }, 'Hold');
   parts.recording = h('button', { type: 'button', onclick: () => callAction(ix.id, parts.recording.dataset.next) }, 'Pause recording');
@@ -429,6 +435,11 @@ function targetSelect(id, ix, withNumber) {
   return select;
 }
 
+// The call's state as the server describes it (views of other routes may leave it out).
+function syncCall(w, ix) {
+  for (const k of ['on_hold', 'recorded', 'recording_paused']) if (k in ix) w.call[k] = ix[k];
+}
+
 function renderCall(w) {
   const { parts, call } = w;
   if (!parts.controls) return;
@@ -439,6 +450,7 @@ function renderCall(w) {
   parts.recording.textContent = call.recording_paused ? 'Resume recording' : 'Pause recording';
   parts.recording.dataset.next = call.recording_paused ? 'recording/resume' : 'recording/pause';
   parts.recording.setAttribute('aria-pressed', String(call.recording_paused));
+  parts.recording.hidden = !call.recorded;
   parts.idleRows.hidden = !!call.consult;
   parts.consultRows.hidden = !call.consult;
   if (call.consult) parts.consultNote.textContent = `Consulting ${call.consult.label}; the customer hears music.`;
@@ -452,25 +464,25 @@ async function callAction(id, action) {
   const w = state.work.get(id);
   if (!w) return;
   w.parts.callError.textContent = '';
+  const button = action.startsWith('recording') ? w.parts.recording : w.parts.hold;
+  // One request at a time per button: its answer and the pushed frame then agree.
+  button.disabled = true;
+  const frames = state.frames.get(id) || 0;
   try {
     const ix = await post(`${state.ctx.T}/interactions/${id}/${action}`);
-    if ('on_hold' in ix) w.call.on_hold = ix.on_hold;
-    if ('recording_paused' in ix) w.call.recording_paused = ix.recording_paused;
-    renderCall(w);
+    // A frame pushed since the request is at least as new as this answer.
+    if ((state.frames.get(id) || 0) === frames) syncCall(w, ix);
     announce({ hold: 'Call on hold.', resume: 'Call resumed.', 'recording/pause': 'Recording paused.', 'recording/resume': 'Recording resumed.' }[action]);
   } catch (e) {
     w.parts.callError.textContent = e.message;
-    // Changed meanwhile from another screen (or before a reload): the server's refusal says
-    // which state the call is in, and the buttons follow it.
+    if (e.status === 409 && /consultation is in progress/.test(e.message) && !w.call.consult) w.call.consult = { label: 'a colleague' };
+    // Refused (changed meanwhile elsewhere): the server's view puts the buttons right.
     if (e.status === 409) {
-      const m = e.message;
-      if (/already on hold/.test(m)) w.call.on_hold = true;
-      else if (/not on hold/.test(m)) w.call.on_hold = false;
-      else if (/recording is already paused/.test(m)) w.call.recording_paused = true;
-      else if (/recording is not paused/.test(m)) w.call.recording_paused = false;
-      else if (/consultation is in progress/.test(m) && !w.call.consult) w.call.consult = { label: 'a colleague' };
-      renderCall(w);
+      try { syncCall(w, await get(`${state.ctx.T}/interactions/${id}`)); } catch { /* the next frame will */ }
     }
+  } finally {
+    button.disabled = false;
+    renderCall(w);
   }
 }
 

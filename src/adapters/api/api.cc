@@ -1146,8 +1146,9 @@ struct Api::Impl {
     if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
     return IxResult(c, ix, engine.ForceComplete(c.user->id, ix->id));
   }
-  // Call control changes no engine state (nothing to commit): the call's media only.
-  Outcome CallAction(Ctx& c, const char* action, const char* field, bool value) {
+  // Call control: the voice side acts on the media and records the change in the engine
+  // (call.hold, recording.paused), so the answer is the view, once durable.
+  Outcome CallAction(Ctx& c, const char* action) {
     TRY(OnlyFields(c.body, {}));
     const core::Interaction* ix = InteractionOf(c);
     if (!ix || ix->channel != core::Channel::kVoice) return Err(ErrorCode::kNotFound, "no such call");
@@ -1155,31 +1156,36 @@ struct Api::Impl {
       return Err(ErrorCode::kForbidden, "not your interaction");
     if (!api->voice_action_) return Err(ErrorCode::kNotFound, "no live call for this interaction");
     if (auto st = api->voice_action_(ix->id, action); !st) return Done(ErrorResponse(st.error()));
-    json out = InteractionJson(*ix);
-    out[field] = value;
-    return Done(JsonResponse(out));
+    return Done(JsonResponse(IxView(c, *ix)));
   }
-  // Supervisor monitoring (docs/api.md "Monitor"). The view of a monitored call (supervisors
-  // and admins only: agents are not told who listens) carries "monitor".
-  void AddMonitor(json& j, const core::Interaction& ix) {
-    if (ix.channel != core::Channel::kVoice || !api->voice_monitor_.state) return;
-    auto m = api->voice_monitor_.state(ix.id);
-    if (!m) return;
+  // The call's live state in its view (Api::InteractionView). The monitor: the voice side
+  // knows one still ringing the supervisor's phone; the engine, when it joined.
+  json View(const core::Interaction& ix, bool supervisor) const {
+    json j = InteractionJson(ix);
+    if (ix.channel != core::Channel::kVoice) return j;
+    const core::Recording* rec = engine.RecordingOf(ix.tenant, ix.id);
+    j["on_hold"] = engine.OnHold(ix.tenant, ix.id);
+    j["recorded"] = rec != nullptr;
+    j["recording_paused"] = rec != nullptr && !rec->paused.empty() && rec->paused.back().end == 0;
+    j["monitor"] = nullptr;
+    if (!supervisor) return j;
+    std::optional<Api::MonitorState> m;
+    if (api->voice_monitor_.state) m = api->voice_monitor_.state(ix.id);
+    const core::Monitor* joined = engine.MonitorOf(ix.tenant, ix.id);
+    if (!m && joined != nullptr) m = Api::MonitorState{joined->supervisor, joined->mode, true};
+    if (!m) return j;
     json v{{"supervisor", m->supervisor},
            {"mode", core::Name(m->mode)},
            {"state", m->joined ? "joined" : "ringing"},
            {"started", nullptr}};
-    if (const core::Monitor* joined = engine.MonitorOf(ix.tenant, ix.id)) {
+    if (joined != nullptr) {
       v["started"] = joined->started;
       v["mode_since"] = joined->mode_since;
     }
     j["monitor"] = std::move(v);
-  }
-  json IxView(Ctx& c, const core::Interaction& ix) {
-    json j = InteractionJson(ix);
-    if (c.AtLeast(Role::kSupervisor)) AddMonitor(j, ix);
     return j;
   }
+  json IxView(Ctx& c, const core::Interaction& ix) { return View(ix, c.AtLeast(Role::kSupervisor)); }
   Status ReadMonitorMode(const json& body, core::MonitorMode& mode, bool required) {
     if (auto st = OnlyFields(body, {"mode"}); !st) return st;
     std::string text;
@@ -1225,10 +1231,10 @@ struct Api::Impl {
     return Done(JsonResponse(IxView(c, *ix)));
   }
 
-  Outcome HoldCall(Ctx& c) { return CallAction(c, "hold", "on_hold", true); }
-  Outcome ResumeCall(Ctx& c) { return CallAction(c, "resume", "on_hold", false); }
-  Outcome PauseRecording(Ctx& c) { return CallAction(c, "pause_recording", "recording_paused", true); }
-  Outcome ResumeRecording(Ctx& c) { return CallAction(c, "resume_recording", "recording_paused", false); }
+  Outcome HoldCall(Ctx& c) { return CallAction(c, "hold"); }
+  Outcome ResumeCall(Ctx& c) { return CallAction(c, "resume"); }
+  Outcome PauseRecording(Ctx& c) { return CallAction(c, "pause_recording"); }
+  Outcome ResumeRecording(Ctx& c) { return CallAction(c, "resume_recording"); }
 
   // The body's target of a transfer or consultation: exactly one of "agent" and "queue"
   // (ids; for a queue, its name too), the agent a member of this tenant.
@@ -2387,6 +2393,10 @@ Api::~Api() = default;
 Outcome Api::Handle(const http::Request& request) { return impl_->Handle(request); }
 
 ChatService& Api::chat() { return impl_->chat; }
+
+json Api::InteractionView(const core::Interaction& ix, bool supervisor) const {
+  return impl_->View(ix, supervisor);
+}
 
 std::optional<core::UserId> Api::Authenticate(const http::Request& request) const {
   const std::string token = Impl::TokenOf(request);

@@ -88,6 +88,13 @@ class Api {
   std::optional<std::pair<core::TenantId, core::Role>> ResolveTenant(core::UserId user,
                                                                      const std::string& ref) const;
 
+  // The view of an interaction for a member of its tenant, the same in REST answers and
+  // WebSocket frames. A call's carries its live state (docs/api.md "Calls"): "on_hold",
+  // "recorded", "recording_paused" (engine state: events, so a reload or a replay agrees) and
+  // "monitor": null, or for supervisors and admins {"supervisor", "mode", "state": "ringing"|
+  // "joined", "started", "mode_since"}; agents always get null (docs/decisions.md 55).
+  nlohmann::json InteractionView(const core::Interaction& ix, bool supervisor) const;
+
   // Web chat, shared with the WebSocket hubs.
   ChatService& chat();
 

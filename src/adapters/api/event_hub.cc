@@ -233,10 +233,12 @@ void EventHub::SendInteraction(core::TenantId t, core::InteractionId id, bool of
   if (ix == nullptr || ix->agent == 0) return;
   // An offer is pushed only while it still stands.
   if (offer && ix->state != core::InteractionState::kOffered) offer = false;
-  std::string frame;
+  std::string frames[2];  // as an agent, as a supervisor sees it
   ForUser(t, ix->agent, [&](Sub& s) {
+    std::string& frame = frames[s.supervisor ? 1 : 0];
     if (frame.empty()) {
-      json j{{"type", offer ? "offer" : "interaction"}, {"interaction", InteractionJson(*ix)}};
+      json j{{"type", offer ? "offer" : "interaction"},
+             {"interaction", api_.InteractionView(*ix, s.supervisor)}};
       if (offer) j["expires_in_ms"] = ix->offer_expires - engine_.now();
       frame = Frame(j);
     }
@@ -244,8 +246,32 @@ void EventHub::SendInteraction(core::TenantId t, core::InteractionId id, bool of
   });
 }
 
+void EventHub::SendCall(core::TenantId t, core::InteractionId id, bool to_agent) {
+  const core::Interaction* ix = engine_.FindInteraction(t, id);
+  if (ix == nullptr) return;
+  std::string frames[2];
+  for (auto& [peer, s] : subs_) {
+    if (s.tenant != t || !(s.supervisor || (to_agent && ix->agent != 0 && s.user == ix->agent)))
+      continue;
+    std::string& frame = frames[s.supervisor ? 1 : 0];
+    if (frame.empty())
+      frame = Frame(json{{"type", "interaction"}, {"interaction", api_.InteractionView(*ix, s.supervisor)}});
+    s.peer->Send(frame);
+  }
+}
+
 void EventHub::Publish(const std::vector<core::Event>& events) {
-  if (subs_.empty()) return;
+  if (subs_.empty()) {
+    // Nobody to tell; only the monitor legs are followed, for a screen that connects later.
+    for (const core::Event& e : events) {
+      if (const auto* s = std::get_if<core::CdrLegStarted>(&e.body);
+          s != nullptr && s->start->role == core::CdrRole::kSupervisor && s->start->interaction != 0)
+        monitor_legs_[s->leg] = {e.tenant, s->start->interaction};
+      else if (const auto* x = std::get_if<core::CdrLegEnded>(&e.body))
+        monitor_legs_.erase(x->leg);
+    }
+    return;
+  }
   // First, so that a peer that lost its access gets none of these events.
   for (const core::Event& e : events) {
     if (std::holds_alternative<core::SessionRevoked>(e.body) || std::holds_alternative<core::UserSet>(e.body) ||
@@ -256,6 +282,12 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
   }
   std::set<std::pair<core::TenantId, core::UserId>> agents;
   std::set<std::pair<core::TenantId, core::InteractionId>> chats;
+  // Calls whose live state changed: for the agent too (hold, recording), or supervisors only.
+  std::map<std::pair<core::TenantId, core::InteractionId>, bool> calls;
+  auto call = [&](core::TenantId t, core::InteractionId id, bool to_agent) {
+    bool& agent = calls[{t, id}];
+    agent = agent || to_agent;
+  };
   for (const core::Event& e : events) {
     std::visit(
         [&](const auto& b) {
@@ -272,6 +304,28 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
             });
           } else if constexpr (std::is_same_v<B, core::ChatMessage>) {
             chats.insert({e.tenant, b.id});
+          } else if constexpr (std::is_same_v<B, core::CallHold>) {
+            call(e.tenant, b.interaction, true);
+          } else if constexpr (std::is_same_v<B, core::RecordingStarted>) {
+            call(e.tenant, b.interaction, true);
+          } else if constexpr (std::is_same_v<B, core::RecordingPaused>) {
+            // Its end comes with the call's (its agent leg's) end or transfer, in their frames.
+            if (const core::Recording* r = engine_.FindRecording(e.tenant, b.id))
+              call(e.tenant, r->interaction, true);
+          } else if constexpr (std::is_same_v<B, core::MonitorStarted> ||
+                               std::is_same_v<B, core::MonitorChanged> ||
+                               std::is_same_v<B, core::MonitorEnded>) {
+            call(e.tenant, b.interaction, false);
+          } else if constexpr (std::is_same_v<B, core::CdrLegStarted>) {
+            if (b.start->role == core::CdrRole::kSupervisor && b.start->interaction != 0) {
+              monitor_legs_[b.leg] = {e.tenant, b.start->interaction};
+              call(e.tenant, b.start->interaction, false);
+            }
+          } else if constexpr (std::is_same_v<B, core::CdrLegEnded>) {
+            if (auto it = monitor_legs_.find(b.leg); it != monitor_legs_.end()) {
+              call(it->second.first, it->second.second, false);
+              monitor_legs_.erase(it);
+            }
           } else if constexpr (std::is_same_v<B, core::Accepted> || std::is_same_v<B, core::OutboundStarted> ||
                                std::is_same_v<B, core::ContactEnded> ||
                                std::is_same_v<B, core::WrapUpExtended> || std::is_same_v<B, core::Completed> ||
@@ -290,6 +344,7 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
     if (e.tenant != 0) dirty_tenants_.insert(e.tenant);
   }
   for (const auto& [t, u] : agents) SendAgent(t, u);
+  for (const auto& [key, to_agent] : calls) SendCall(key.first, key.second, to_agent);
   for (const auto& [t, id] : chats) {
     const core::Interaction* ix = engine_.FindInteraction(t, id);
     if (ix == nullptr || ix->agent == 0) continue;

@@ -84,6 +84,10 @@ class EventHub {
   void RecheckAccess();
   void SendAgent(core::TenantId t, core::UserId u);
   void SendInteraction(core::TenantId t, core::InteractionId id, bool offer);
+  // A call's live state changed (hold, recording, monitor): its view goes to the tenant's
+  // supervisors, and with to_agent to the call's agent too (monitors are not shown to agents,
+  // so a monitor's change sends them nothing: docs/decisions.md 55). One frame per socket.
+  void SendCall(core::TenantId t, core::InteractionId id, bool to_agent);
   // The sockets of user u subscribed to tenant t: what goes to one agent costs O(that
   // agent's sockets), not O(all sockets).
   template <typename Fn>
@@ -96,6 +100,9 @@ class EventHub {
   // subs_ by user (a node of subs_ stays put until erased; Forget removes it here first).
   std::unordered_map<core::UserId, std::vector<Sub*>> by_user_;
   std::set<core::TenantId> dirty_tenants_;
+  // Supervisors' monitor legs ringing or joined (cdr.leg_started with role supervisor), so
+  // that their end, whose event names only the leg, reaches the supervisors' screens.
+  std::map<core::CdrLegId, std::pair<core::TenantId, core::InteractionId>> monitor_legs_;
   std::uint64_t durable_ = 0;
 };
 

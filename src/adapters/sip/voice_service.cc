@@ -160,6 +160,7 @@ void VoiceService::End(CallId id, const std::string& cause, core::CdrParty by) {
   if (it == calls_.end()) return;
   Call& c = it->second;
   EndMonitor(c, "call_ended", cause, by);  // HangUp below ends its leg with the others
+  MarkHold(c, false);
   if (c.consult != 0) EndConsult(c, true, cause);
   EndAgentCdr(c, c.agent_answered ? core::CdrResult::kAnswered : core::CdrResult::kNoAnswer,
               c.agent_answered ? cause : "CANCEL", by);
@@ -606,7 +607,7 @@ void VoiceService::OnEvent(const core::Event& e) {
             EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
             c.state = State::kWaiting;
             c.agent = 0;
-            c.on_hold = false;
+            MarkHold(c, false);
             EndRecording(c);  // the agent leg's end ends the recording
             c.last_announce = engine_.now();
             control_.Requeue(id);
@@ -678,7 +679,7 @@ Status VoiceService::Hold(core::InteractionId id, bool on) {
   if (c.consult != 0) return Fail(ErrorCode::kConflict, "a consultation is in progress");
   if (c.on_hold == on)
     return Fail(ErrorCode::kConflict, on ? "the call is already on hold" : "the call is not on hold");
-  c.on_hold = on;
+  MarkHold(c, on);
   control_.Hold(call, on);
   return {};
 }
@@ -700,6 +701,14 @@ Status VoiceService::PauseRecording(core::InteractionId id, bool paused) {
 bool VoiceService::OnHold(core::InteractionId id) const {
   const CallId call = CallOf(id);
   return call != 0 && calls_.at(call).on_hold;
+}
+
+void VoiceService::MarkHold(Call& c, bool on) {
+  if (c.on_hold == on) return;
+  c.on_hold = on;
+  if (auto st = engine_.SetCallHold(c.tenant, c.interaction, on); !st)
+    spdlog::warn("voice: call={} interaction={} hold {} not recorded: {}", c.id, c.interaction,
+                 on ? "on" : "off", st.error().message);
 }
 
 // ---- supervisor monitoring ---------------------------------------------------------------------
@@ -884,12 +893,12 @@ Result<core::InteractionId> VoiceService::TransferToAgent(core::UserId by, core:
   EndMonitor(c, "transferred", "transfer", core::CdrParty::kSystem);
   EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
   EndRecording(c);
+  MarkHold(c, false);
   by_interaction_.erase(id);
   by_interaction_[*next] = c.id;
   c.interaction = *next;
   c.state = State::kWaiting;
   c.agent = 0;
-  c.on_hold = false;
   c.last_announce = engine_.now();
   spdlog::info("voice: call={} interaction={} transferred by agent={} to agent={} as {}", c.id, id,
                by, to, *next);
@@ -908,7 +917,7 @@ Result<core::InteractionId> VoiceService::Consult(core::UserId by, core::Interac
   c.consult = *k;
   by_consult_[*k] = c.id;
   if (!c.on_hold) {
-    c.on_hold = true;
+    MarkHold(c, true);
     control_.Hold(c.id, true);  // before the consultee's ring (Observe, after this command)
   }
   spdlog::info("voice: call={} interaction={} consultation {} by agent={}", c.id, id, *k, by);
@@ -926,6 +935,7 @@ Result<core::InteractionId> VoiceService::CompleteConsult(core::UserId by, core:
   EndMonitor(c, "transferred", "transfer", core::CdrParty::kSystem);  // its agent leg ends
   EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
   EndRecording(c);  // the first agent's leg ends, and with it that recording
+  MarkHold(c, false);  // the first interaction's hold; the consultation's call is not held
   by_consult_.erase(k);
   by_interaction_.erase(id);
   by_interaction_[k] = c.id;
@@ -937,7 +947,6 @@ Result<core::InteractionId> VoiceService::CompleteConsult(core::UserId by, core:
   c.consult_agent = 0;
   c.consult_answered = false;
   c.consult_cdr = 0;
-  c.on_hold = false;
   c.state = State::kBridged;
   ++c.bridges;
   ++counters_.bridged;
@@ -952,7 +961,7 @@ Status VoiceService::CancelConsult(core::UserId by, core::InteractionId id) {
   Call& c = **found;
   if (c.consult == 0) return Fail(ErrorCode::kConflict, "no consultation in progress");
   EndConsult(c, true, "cancelled");
-  c.on_hold = false;
+  MarkHold(c, false);
   control_.Hold(c.id, false);
   return {};
 }
@@ -995,7 +1004,7 @@ void VoiceService::OnConsultHungUp(CallId call, core::UserId agent) {
   if (c == nullptr || c->consult == 0 || c->consult_agent != agent || !c->consult_answered) return;
   EndConsultCdr(*c, core::CdrResult::kAnswered, "BYE", core::CdrParty::kTransfer);
   EndConsult(*c, true, "consultee_hung_up");
-  c->on_hold = false;
+  MarkHold(*c, false);
   control_.Hold(call, false);
 }
 
@@ -1040,7 +1049,7 @@ void VoiceService::OnConsultEvent(CallId call, const core::Event& e) {
     // the agent is back with the customer.
     EndConsult(*c, std::holds_alternative<core::ContactEnded>(e.body), "consult_ended");
     if (c->state == State::kBridged && c->on_hold) {
-      c->on_hold = false;
+      MarkHold(*c, false);
       control_.Hold(call, false);
     }
   }
@@ -1094,6 +1103,7 @@ void VoiceService::HangUpAll(const std::string& cause) {
     c.agent_cdr = 0;
     c.monitor_cdr = 0;
     c.monitor.reset();  // a joined monitor ends at the next start too (Engine::Recover)
+    c.on_hold = false;  // so does a hold
     c.consult = 0;  // closed at the next start, like the call's interaction
     c.consult_cdr = 0;
     End(id, cause, core::CdrParty::kSystem);

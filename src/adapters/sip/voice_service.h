@@ -249,6 +249,10 @@ class VoiceService {
   // Forgets the call's monitor: monitor.ended when it had joined, its CDR leg ended. No order
   // to the SIP side (the caller gives the one it needs).
   void EndMonitor(Call& c, const std::string& reason, const std::string& cause, core::CdrParty by);
+  // Sets the call's hold and the engine's record of it (call.hold, what every view shows);
+  // the media order (CallControl::Hold) stays with the caller, which knows whether the legs
+  // are still there. Before the call's interaction changes: the hold was that interaction's.
+  void MarkHold(Call& c, bool on);
   // Ends the consult leg's CDR, if any.
   void EndConsultCdr(Call& c, core::CdrResult result, const std::string& cause, core::CdrParty by);
   // Forgets the call's consultation (its leg ordered dropped); with close, the engine closes
