@@ -218,7 +218,8 @@ class Worker;
 
 class MediaEngine::Impl {
  public:
-  explicit Impl(Options o) : options(std::move(o)) {}
+  // Defined after Worker: the members' destructors (vector<unique_ptr<Worker>>) need it complete.
+  explicit Impl(Options o);
   ~Impl();
 
   void Emit(const MediaEvent& event) {
@@ -853,6 +854,8 @@ class Worker {
 };
 
 // ---------------------------------------------------------------------------------------------
+
+MediaEngine::Impl::Impl(Options o) : options(std::move(o)) {}
 
 MediaEngine::Impl::~Impl() {
   for (auto& w : workers) w->Post([w = w.get()] { w->Stop(); });
