@@ -414,6 +414,7 @@ struct App::Impl : http::ServerHandler {
       // Phones: the registrar tells the engine (on this loop) and the agents' desktops.
       sip::RegistrarOptions ro;
       ro.qualify_interval_s = config.sip_qualify_s;
+      ro.qualify_timeout_s = config.sip_qualify_timeout_s;
       registrar = std::make_unique<sip::Registrar>(*sip_stack, ro, [this](core::UserId u, bool registered) {
         Post([this, u, registered] {
           engine.SetPhone(u, registered);

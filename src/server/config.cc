@@ -76,6 +76,11 @@ Result<Config> LoadConfig(const std::string& path) {
     const std::int64_t qualify = t["sip"]["qualify"].value_or(static_cast<std::int64_t>(c.sip_qualify_s));
     if (qualify < 0 || qualify > 3600) return Fail(ErrorCode::kBadRequest, "sip.qualify must be 0-3600 seconds");
     c.sip_qualify_s = static_cast<std::uint32_t>(qualify);
+    const std::int64_t qualify_timeout =
+        t["sip"]["qualify_timeout"].value_or(static_cast<std::int64_t>(c.sip_qualify_timeout_s));
+    if (qualify_timeout < 1 || qualify_timeout > 60)
+      return Fail(ErrorCode::kBadRequest, "sip.qualify_timeout must be 1-60 seconds");
+    c.sip_qualify_timeout_s = static_cast<std::uint32_t>(qualify_timeout);
     c.sip_ipv6 = t["sip"]["ipv6"].value_or(c.sip_ipv6);
     c.log_level = t["log"]["level"].value_or(c.log_level);
     c.chat_visitor_burst = t["chat"]["visitor_burst"].value_or(c.chat_visitor_burst);

@@ -19,6 +19,7 @@
 //                             # 0: none. For large centers (bench/routing runs with 1024).
 //   [sip]
 //   qualify = 30              # seconds between OPTIONS to each registered phone; 0: none
+//   qualify_timeout = 8       # seconds a phone has to answer one before it is unregistered
 //   ipv6 = "::1"              # HOMELINE_SIP6: SIP also on this IPv6 address (same port), and
 //                             # IPv6 media for callers and phones that use it; "" none
 //   [auth]
@@ -66,6 +67,7 @@ struct Config {
   std::string sip_host = "127.0.0.1";
   std::uint16_t sip_port = 5060;
   std::uint32_t sip_qualify_s = 30;  // OPTIONS to registered phones; 0: never
+  std::uint32_t sip_qualify_timeout_s = 8;  // unanswered this long: the phone is unregistered
   // An IPv6 address SIP also listens on (same port, UDP and TCP), where the RTP legs of IPv6
   // callers and phones bind; "" : none (a --sip on an IPv6 address serves IPv6 alone).
   std::string sip_ipv6;

@@ -61,7 +61,8 @@ class Phone:
     sends once answered (A-law, one per 20 ms, in turn), instead of its numbered pattern."""
 
     def __init__(self, user, password, server_port, mode="answer", answer_delay=0.2,
-                 talk_s=2.0, sip_port=0, payloads=None, pattern=PATTERN, source="127.0.0.1"):
+                 talk_s=2.0, sip_port=0, payloads=None, pattern=PATTERN, source="127.0.0.1",
+                 contact_port=None):
         self.v6 = ":" in source
         family = socket.AF_INET6 if self.v6 else socket.AF_INET
         self.ip = source                                  # in SDP
@@ -74,6 +75,12 @@ class Phone:
         self.rtp.bind((source, 0))
         self.port = self.sip.getsockname()[1]
         self.rtp_port = self.rtp.getsockname()[1]
+        # The port the phone believes it has, written in Via and Contact: another one than its
+        # socket's plays a phone behind a NAT that rewrites its source port (rport, RFC 3581).
+        self.contact_port = contact_port or self.port
+        self.register_replies = []  # the final replies to our REGISTERs (401, then 200)
+        self.options_in = 0    # OPTIONS received (qualify)
+        self.answer_options = True  # False: a phone gone quiet (its OPTIONS go unanswered)
         self.invites = 0       # INVITEs received (retransmissions not counted)
         self.offer_sdp = ""    # the body of the last INVITE received
         self.cancels = 0
@@ -117,11 +124,11 @@ class Phone:
             uri = f"sip:{self.host}:{self.server[1]}"
             self._send(
                 f"REGISTER {uri} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {self.host}:{self.port};branch={branch};rport\r\n"
+                f"Via: SIP/2.0/UDP {self.host}:{self.contact_port};branch={branch};rport\r\n"
                 f"From: <sip:{self.user}@{self.host}>;tag={tag}\r\n"
                 f"To: <sip:{self.user}@{self.host}>\r\n"
                 f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
-                f"Contact: <sip:{self.user}@{self.host}:{self.port}>\r\n"
+                f"Contact: <sip:{self.user}@{self.host}:{self.contact_port}>\r\n"
                 f"{auth}Expires: {expires}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
             end = time.time() + timeout
             while True:
@@ -133,6 +140,7 @@ class Phone:
                 code = int(msg.split()[1])
                 if code < 200:
                     continue
+                self.register_replies.append(msg)
                 break
             if code != 401 or cseq == 2:
                 return code
@@ -215,7 +223,7 @@ class Phone:
                         self._reply(msg, addr, "486 Busy Here", to_tag=tag)
                         continue
                     self._reply(msg, addr, "180 Ringing",
-                                f"Contact: <sip:{self.user}@{self.host}:{self.port}>\r\n", to_tag=tag)
+                                f"Contact: <sip:{self.user}@{self.host}:{self.contact_port}>\r\n", to_tag=tag)
                     if self.mode in ("answer", "hangup"):
                         call = self._call
                         pending.append((now + self.answer_delay, lambda call=call: self._answer(call)))
@@ -239,7 +247,9 @@ class Phone:
                     self._reply(msg, addr, "200 OK")
                     self._call = None
                 elif first.startswith("OPTIONS"):
-                    self._reply(msg, addr, "200 OK", to_tag="opt")
+                    self.options_in += 1
+                    if self.answer_options:
+                        self._reply(msg, addr, "200 OK", to_tag="opt")
             if self.rtp in r:
                 data, addr = self.rtp.recvfrom(2048)
                 peer = addr  # symmetric RTP: answer where the media comes from
@@ -273,7 +283,7 @@ class Phone:
         call["answered"] = True
         self.answered += 1
         self._reply(call["invite"], call["addr"], "200 OK",
-                    f"Contact: <sip:{self.user}@{self.host}:{self.port}>\r\n"
+                    f"Contact: <sip:{self.user}@{self.host}:{self.contact_port}>\r\n"
                     "Content-Type: application/sdp\r\n", sdp, to_tag=call["tag"])
 
     def _bye(self, call):

@@ -47,6 +47,7 @@ struct Registrar::Impl {
     PhoneBinding phone;
     std::int64_t expires_ms = 0;  // steady clock
     std::int64_t next_qualify_ms = 0;
+    std::int64_t qualify_sent_ms = 0;  // when the outstanding OPTIONS went out
     struct sip_request* qualify = nullptr;  // outstanding OPTIONS (libre nulls it when done)
   };
 
@@ -227,10 +228,14 @@ struct Registrar::Impl {
 
   void Sweep() {
     const std::int64_t now_ms = SteadyMs();
-    std::vector<std::string> expired, due;
+    std::vector<std::string> expired, due, unreachable;
     for (auto& [login, b] : bindings) {
       if (b.expires_ms <= now_ms) {
         expired.push_back(login);
+      } else if (b.qualify != nullptr && options.qualify_timeout_s > 0 &&
+                 now_ms - b.qualify_sent_ms >= std::int64_t{options.qualify_timeout_s} * 1000) {
+        // Not libre's 32 s transaction timeout: a dead phone would be offered calls that long.
+        unreachable.push_back(login);
       } else if (options.qualify_interval_s > 0 && b.qualify == nullptr && b.next_qualify_ms <= now_ms) {
         due.push_back(login);
         b.next_qualify_ms = now_ms + std::int64_t{options.qualify_interval_s} * 1000;
@@ -239,6 +244,10 @@ struct Registrar::Impl {
     for (const std::string& login : expired) {
       ++n_expired;
       Unbind(login, "expired");
+    }
+    for (const std::string& login : unreachable) {
+      ++n_qualify_failed;
+      Unbind(login, "unreachable");  // cancels the OPTIONS: its handler is not called
     }
     // Outside the walk: a request's handler may drop a binding.
     for (const std::string& login : due) {
@@ -265,6 +274,7 @@ struct Registrar::Impl {
                                  static_cast<unsigned long long>(rand_u64()),
                                  static_cast<unsigned long long>(rand_u64()));
     if (err != 0) spdlog::debug("sip: OPTIONS to {}: {}", b.login, std::strerror(err));
+    b.qualify_sent_ms = SteadyMs();
   }
 
   static void OnQualified(int err, const struct sip_msg* msg, void* arg) {

@@ -38,6 +38,9 @@ struct RegistrarOptions {
   std::uint32_t min_expires = 60;
   std::uint32_t max_expires = 600;   // also what a REGISTER without Expires gets
   std::uint32_t qualify_interval_s = 30;  // 0: no OPTIONS
+  // A phone that has not answered an OPTIONS after this long loses its binding (0: only when
+  // libre's transaction gives up, 32 s over UDP).
+  std::uint32_t qualify_timeout_s = 8;
   LimiterOptions per_address{10, 0.1, 100000};  // 10 failures, then one per 10 s
   LimiterOptions per_user{20, 0.1, 100000};
 };
