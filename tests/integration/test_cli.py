@@ -144,6 +144,13 @@ class Cli(unittest.TestCase):
             f.write('[server]\nhttp = "nonsense"\n')
         code, _, err = run("serve", "--config", bad)
         self.assertNotEqual(code, 0)
+        for sip in ("qualify = -1", "qualify = 3601", "qualify_timeout = 0", "qualify_timeout = 61"):
+            with open(bad, "w") as f:
+                f.write(f"[sip]\n{sip}\n")
+            code, _, err = run("serve", "--config", bad, "--data", self.path("d"))
+            self.assertNotEqual(code, 0, sip)
+            self.assertIn("sip.qualify", err, sip)
+        self.assertFalse(os.path.exists(self.path("d", "homeline.db")))
 
     # ---- configuration sources -------------------------------------------------------------
 
