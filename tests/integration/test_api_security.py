@@ -599,5 +599,148 @@ class ApiSecurity(ServerTest):
             self.ok("PUT", acme + "/me/presence", {"state": "offline"}, self.tok["alice"])
 
 
+
+# What bob (an agent of acme) gets on each per-interaction agent route when the interaction is
+# alice's, when not 403: the engine's own "not yours" answers (an offer or a wrap-up that is
+# not in his hands: 409), a contact that is no longer waiting (callback: 409), and chat-only
+# routes on contacts that are not chats (404). A new route is expected to answer 403.
+NOT_YOURS = {
+    "interactions/{id}/accept": 409,
+    "interactions/{id}/reject": 409,
+    "interactions/{id}/wrapup": 409,
+    "interactions/{id}/wrapup/extend": 409,
+    "interactions/{id}/callback": 409,
+    "interactions/{id}/messages:post": 404,
+    "interactions/{id}/typing": 404,
+}
+# Call control on an interaction that is not a call: 404 (no such call), whoever asks.
+CALL_ONLY = {"interactions/{id}/hold", "interactions/{id}/resume", "interactions/{id}/recording/pause",
+             "interactions/{id}/recording/resume"}
+
+
+class OwnInteractions(ServerTest):
+    """Per-object checks inside the agent-level routes: an agent of the tenant acting on
+    another agent's interaction (a connected task, and a call) is refused on every
+    interactions/{id} route, nothing is written and nothing changes; the interaction's own
+    agent and a supervisor are not refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        s = cls.server
+        acme = "/api/v1/tenants/acme"
+        cls.base = acme
+
+        def ok(method, path, body=None, token=None):
+            status, out = s.request(method, path, body, token=token)
+            if status not in (200, 201):
+                raise AssertionError(f"set-up {method} {path}: {status} {out}")
+            return out
+
+        ada = s.login("ada")
+        cls.doc = ok("GET", "/api/v1/openapi.json")
+        users = {u["login"]: u["id"] for u in ok("GET", acme + "/users", token=ada)}
+        queues = {q["name"]: q["id"] for q in ok("GET", acme + "/queues", token=ada)}
+        tenant = ok("GET", acme, token=ada)["id"]
+        cls.alice_id = users["alice"]
+        # A call of alice's: calls come from SIP, so its events go into the log while the
+        # server is stopped (at restart the live call is closed; it stays alice's).
+        s.stop()
+        now = int(time.time() * 1000)
+        call = 7_000_001
+        append_events(s.data_dir, [
+            (now, tenant, "interaction.created",
+             {"channel": "voice", "customer": {"email": "", "name": "Vera", "phone": "+15557654321"},
+              "data": "", "enqueued_at": now, "id": call, "origin": 0, "priority": 0,
+              "queue": queues["support"], "subject": "", "tenant": tenant}),
+            (now + 1, tenant, "interaction.offered", {"agent": users["alice"], "expires": now + 20001, "id": call}),
+            (now + 2, tenant, "interaction.accepted", {"agent": users["alice"], "id": call})])
+        s.start()
+        cls.tok = {who: s.login(who) for who in ("alice", "bob", "sam")}
+        cls.tok["ada"] = s.login("ada")
+        # A task connected to alice (the only agent available).
+        ok("PUT", acme + "/me/presence", {"state": "available"}, cls.tok["alice"])
+        task = ok("POST", acme + "/interactions",
+                  {"channel": "task", "queue": queues["support"], "subject": "alice's",
+                   "customer": {"email": "vera@example.com"}}, cls.tok["ada"])
+        deadline = time.time() + 10
+        while ok("GET", f"{acme}/interactions/{task['id']}", token=ada)["state"] != "offered":
+            if time.time() > deadline:
+                raise AssertionError("the task was not offered to alice")
+            time.sleep(0.05)
+        ok("POST", f"{acme}/interactions/{task['id']}/accept", token=cls.tok["alice"])
+        cls.ixs = {"task": task["id"], "call": call}
+        cls.queue = queues["sales"]
+
+    def interaction_ops(self):
+        for method, path, op in operations(self.doc):
+            tail = tenant_tail(path)
+            if tail and tail.startswith("interactions/{id}"):
+                yield method, tail, op
+
+    def body(self, method, tail):
+        if method not in ("post", "put", "patch"):
+            return None
+        if tail == "interactions/{id}/transfer":
+            return {"queue": self.queue}
+        if tail == "interactions/{id}/consult":
+            return {"queue": self.queue}
+        if tail == "interactions/{id}/messages":
+            return {"text": "hello"}
+        if tail == "interactions/{id}/monitor":
+            return {"mode": "listen"}
+        return BODIES.get((method, tail), {})
+
+    def state(self, ix):
+        return self.ok("GET", f"{self.base}/interactions/{ix}", token=self.tok["sam"])
+
+    def test_another_agents_interaction_is_refused_on_every_route(self):
+        before = self.server.metric("homeline_events_total")
+        states = {k: self.state(v) for k, v in self.ixs.items()}
+        self.assertEqual((states["task"]["state"], states["task"]["agent"]), ("connected", self.alice_id))
+        self.assertEqual(states["call"]["agent"], self.alice_id)
+        checked = set()
+        for method, tail, op in self.interaction_ops():
+            key = tail + (":post" if method == "post" and tail.endswith("/messages") else "")
+            for kind, ix in self.ixs.items():
+                want = 404 if kind == "task" and tail in CALL_ONLY else NOT_YOURS.get(key, 403)
+                path = f"{self.base}/{tail.replace('{id}', str(ix))}"
+                status, body = self.api(method.upper(), path, self.body(method, tail), token=self.tok["bob"])
+                self.assertEqual(status, want, f"bob {method} {path} ({kind}): {body}")
+                self.assertIn("error", body, f"bob {method} {path}")
+                checked.add((method, tail))
+            # The transfer to a number, which the body chooses, is refused too.
+            if tail == "interactions/{id}/transfer":
+                for kind, ix in self.ixs.items():
+                    status, body = self.api("POST", f"{self.base}/interactions/{ix}/transfer",
+                                            {"number": "+15550199"}, token=self.tok["bob"])
+                    self.assertEqual(status, 403 if kind == "call" else 409, f"{kind}: {body}")
+        # The routes the issue names are among those walked.
+        for method, tail in [("get", "interactions/{id}"), ("post", "interactions/{id}/end"),
+                             ("post", "interactions/{id}/hold"), ("post", "interactions/{id}/resume"),
+                             ("post", "interactions/{id}/recording/pause"),
+                             ("post", "interactions/{id}/recording/resume"),
+                             ("get", "interactions/{id}/history"), ("post", "interactions/{id}/abandon"),
+                             ("post", "interactions/{id}/transfer"), ("post", "interactions/{id}/consult")]:
+            self.assertIn((method, tail), checked)
+        self.assertGreaterEqual(len(checked), 20)
+        self.assertEqual(self.server.metric("homeline_events_total"), before, "a refused request wrote events")
+        self.assertEqual({k: self.state(v) for k, v in self.ixs.items()}, states)
+
+    def test_its_agent_and_a_supervisor_are_not_refused(self):
+        task, call = self.ixs["task"], self.ixs["call"]
+        for who in ("alice", "sam"):
+            for ix in (task, call):
+                self.assertEqual(self.api("GET", f"{self.base}/interactions/{ix}", token=self.tok[who])[0], 200, who)
+                self.assertEqual(self.api("GET", f"{self.base}/interactions/{ix}/history",
+                                          token=self.tok[who])[0], 200, who)
+            # Call control gets past the ownership check (no SIP here: no live call, 404).
+            status, body = self.api("POST", f"{self.base}/interactions/{call}/hold", {}, token=self.tok[who])
+            self.assertEqual(status, 404, f"{who}: {body}")
+            self.assertNotEqual(body["error"]["message"], "not your interaction")
+        # alice may abandon and end her own; here end it (the last test of the class).
+        self.assertEqual(self.api("POST", f"{self.base}/interactions/{task}/end", token=self.tok["alice"])[0], 200)
+        self.assertEqual(self.state(task)["state"], "wrap_up")
+
 if __name__ == "__main__":
     unittest.main()

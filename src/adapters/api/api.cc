@@ -1110,6 +1110,10 @@ struct Api::Impl {
   Outcome AbandonInteraction(Ctx& c) {
     const core::Interaction* ix = InteractionOf(c);
     if (!ix) return Err(ErrorCode::kNotFound, "no such interaction");
+    // Any member may withdraw a contact still waiting (anyone may put work in), but one in
+    // another agent's hands ends like /end: its agent or a supervisor.
+    if (ix->agent != 0 && ix->agent != c.user->id && !c.AtLeast(Role::kSupervisor))
+      return Err(ErrorCode::kForbidden, "not your interaction");
     return IxResult(c, ix, engine.Abandon(ix->id));
   }
   Outcome WrapUp(Ctx& c) {
@@ -1325,7 +1329,8 @@ struct Api::Impl {
     if (!core::NormalizeE164(number))
       return Err(ErrorCode::kBadRequest, "field 'number' must be an E.164 number (+ and 7-15 digits)");
     if (ix->channel != core::Channel::kVoice) return Err(ErrorCode::kConflict, "only calls go to numbers");
-    if (ix->agent != c.user->id || ix->state != core::InteractionState::kConnected)
+    if (ix->agent != c.user->id) return Err(ErrorCode::kForbidden, "not your interaction");
+    if (ix->state != core::InteractionState::kConnected)
       return Err(ErrorCode::kConflict, "not a call connected to you");
     if (!api->voice_transfer_) return Err(ErrorCode::kConflict, "calls to numbers need SIP (serve --sip)");
     if (auto st = api->voice_transfer_(ix->id, number); !st) return Done(ErrorResponse(st.error()));
