@@ -149,6 +149,9 @@ Status SeedDemo(Engine& e) {
   Membership admin;
   admin.role = Role::kAdmin;
   TRY_STATUS(e.SetMember(acme_id, ada, admin));
+  // A platform admin sees only the tenants she belongs to (decisions.md 57): without this,
+  // nobody could administer globex in the demo.
+  TRY_STATUS(e.SetMember(globex_id, ada, admin));
   Membership sup;
   sup.role = Role::kSupervisor;
   sup.skills = {{skill["support"], 6}};
