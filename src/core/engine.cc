@@ -107,6 +107,7 @@ void Engine::EvictFinished() {
     interactions_.erase(it);
     chats_.erase(f.id);
     recorded_calls_.erase(f.id);
+    number_consults_.erase(f.id);
   }
 }
 
@@ -574,7 +575,10 @@ void Engine::ApplyBody(const B& b, TimeMs t) {
                        std::is_same_v<B, CdrLegEnded> || std::is_same_v<B, RecordingStarted> ||
                        std::is_same_v<B, RecordingPaused> || std::is_same_v<B, RecordingEnded> ||
                        std::is_same_v<B, MonitorStarted> || std::is_same_v<B, MonitorChanged> ||
-                       std::is_same_v<B, MonitorEnded> || std::is_same_v<B, CallHold>) {
+                       std::is_same_v<B, MonitorEnded> || std::is_same_v<B, CallHold> ||
+                       std::is_same_v<B, NumberConsultStarted> ||
+                       std::is_same_v<B, NumberConsultAnswered> ||
+                       std::is_same_v<B, NumberConsultEnded>) {
     ApplyVoice(b, t);
   }
 }

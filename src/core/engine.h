@@ -357,6 +357,17 @@ class Engine {
   Status SetCallHold(TenantId t, InteractionId interaction, bool on);
   bool OnHold(TenantId t, InteractionId interaction) const;
 
+  // Consultations with a number (core::NumberConsult; the voice service reports them):
+  // Start: kNotFound unless a voice interaction of the tenant, kConflict while one is live on
+  // it (an ended one is replaced). Answer/End: kNotFound, kConflict when not live (or
+  // answered already). Recover() ends live ones with result "restart". The last one of an
+  // interaction stays (its result) until the interaction is evicted.
+  Status StartNumberConsult(TenantId t, InteractionId interaction, TrunkId trunk,
+                            std::string number);
+  Status AnswerNumberConsult(TenantId t, InteractionId interaction, TrunkId trunk);
+  Status EndNumberConsult(TenantId t, InteractionId interaction, std::string result, int status);
+  const NumberConsult* NumberConsultOf(TenantId t, InteractionId interaction) const;
+
   // Lookups for the SIP adapter (engine thread). Cost: FindNumber and TrunkByDigestUser are
   // one hash lookup; TrunkForSource scans every trunk source prefix (O(prefixes); a few hundred
   // at most per server in practice).
@@ -676,6 +687,10 @@ class Engine {
   void ApplyVoice(const MonitorStarted& b, TimeMs t);
   void ApplyVoice(const MonitorChanged& b, TimeMs t);
   void ApplyVoice(const MonitorEnded& b, TimeMs t);
+  void ApplyVoice(const NumberConsultStarted& b, TimeMs t);
+  void ApplyVoice(const NumberConsultAnswered& b, TimeMs t);
+  void ApplyVoice(const NumberConsultEnded& b, TimeMs t);
+  std::unordered_map<InteractionId, NumberConsult> number_consults_;  // live and last ended
   std::unordered_map<InteractionId, Monitor> monitors_;  // live only
   void ApplyVoice(const CallHold& b, TimeMs t);
   std::unordered_map<InteractionId, TenantId> held_calls_;  // on hold now

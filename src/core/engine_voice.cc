@@ -437,6 +437,73 @@ void Engine::RecoverCdrLegs() {
   std::vector<std::pair<InteractionId, TenantId>> held(held_calls_.begin(), held_calls_.end());
   std::sort(held.begin(), held.end());
   for (const auto& [ix, t] : held) EmitVoice(t, CallHold{t, ix, false});
+  std::vector<std::pair<InteractionId, TenantId>> consulting;
+  for (const auto& [ix, k] : number_consults_)
+    if (k.ended == 0) consulting.emplace_back(ix, k.tenant);
+  std::sort(consulting.begin(), consulting.end());
+  for (const auto& [ix, t] : consulting) EmitVoice(t, NumberConsultEnded{ix, "restart", 0});
+}
+
+// ---- consultations with a number ----------------------------------------------------------------
+
+Status Engine::StartNumberConsult(TenantId t, InteractionId interaction, TrunkId trunk,
+                                  std::string number) {
+  const Interaction* ix = FindInteraction(t, interaction);
+  if (ix == nullptr || ix->channel != Channel::kVoice) return Fail(ErrorCode::kNotFound, "no such call");
+  if (const NumberConsult* k = NumberConsultOf(t, interaction); k != nullptr && k->ended == 0)
+    return Fail(ErrorCode::kConflict, "a consultation with a number is in progress");
+  if (number.size() > 32) return Fail(ErrorCode::kBadRequest, "number is at most 32 bytes");
+  EmitVoice(t, NumberConsultStarted{t, interaction, trunk, std::move(number)});
+  return {};
+}
+
+Status Engine::AnswerNumberConsult(TenantId t, InteractionId interaction, TrunkId trunk) {
+  const NumberConsult* k = NumberConsultOf(t, interaction);
+  if (k == nullptr) return Fail(ErrorCode::kNotFound, "no consultation with a number");
+  if (k->ended != 0 || k->answered != 0)
+    return Fail(ErrorCode::kConflict, "the consultation is not ringing");
+  EmitVoice(t, NumberConsultAnswered{interaction, trunk});
+  return {};
+}
+
+Status Engine::EndNumberConsult(TenantId t, InteractionId interaction, std::string result,
+                                int status) {
+  const NumberConsult* k = NumberConsultOf(t, interaction);
+  if (k == nullptr) return Fail(ErrorCode::kNotFound, "no consultation with a number");
+  if (k->ended != 0) return Fail(ErrorCode::kConflict, "the consultation has ended");
+  if (result.empty() || result.size() > 64) return Fail(ErrorCode::kBadRequest, "result is 1-64 bytes");
+  EmitVoice(t, NumberConsultEnded{interaction, std::move(result), status});
+  return {};
+}
+
+const NumberConsult* Engine::NumberConsultOf(TenantId t, InteractionId interaction) const {
+  auto it = number_consults_.find(interaction);
+  return it == number_consults_.end() || it->second.tenant != t ? nullptr : &it->second;
+}
+
+void Engine::ApplyVoice(const NumberConsultStarted& b, TimeMs t) {
+  NumberConsult& k = number_consults_[b.interaction];
+  k = NumberConsult{};
+  k.tenant = b.tenant;
+  k.interaction = b.interaction;
+  k.number = b.number;
+  k.trunk = b.trunk;
+  k.started = t;
+}
+
+void Engine::ApplyVoice(const NumberConsultAnswered& b, TimeMs t) {
+  auto it = number_consults_.find(b.interaction);
+  if (it == number_consults_.end()) return;
+  it->second.answered = t;
+  if (b.trunk != 0) it->second.trunk = b.trunk;
+}
+
+void Engine::ApplyVoice(const NumberConsultEnded& b, TimeMs t) {
+  auto it = number_consults_.find(b.interaction);
+  if (it == number_consults_.end()) return;
+  it->second.ended = t;
+  it->second.result = b.result;
+  it->second.status = b.status;
 }
 
 // ---- supervisor monitoring ---------------------------------------------------------------------

@@ -1401,6 +1401,36 @@ void Read(Reader& r, OutboundStarted* e) {
   r.Get("subject", &text.subject);
   e->text = MakeText(std::move(text));
 }
+void Write(json& j, const NumberConsultStarted& e) {
+  j["tenant"] = e.tenant;
+  j["interaction"] = e.interaction;
+  j["trunk"] = e.trunk;
+  j["number"] = e.number;
+}
+void Read(Reader& r, NumberConsultStarted* e) {
+  r.Get("tenant", &e->tenant);
+  r.Req("interaction", &e->interaction);
+  r.Get("trunk", &e->trunk);
+  r.Req("number", &e->number);
+}
+void Write(json& j, const NumberConsultAnswered& e) {
+  j["interaction"] = e.interaction;
+  j["trunk"] = e.trunk;
+}
+void Read(Reader& r, NumberConsultAnswered* e) {
+  r.Req("interaction", &e->interaction);
+  r.Get("trunk", &e->trunk);
+}
+void Write(json& j, const NumberConsultEnded& e) {
+  j["interaction"] = e.interaction;
+  j["result"] = e.result;
+  j["status"] = e.status;
+}
+void Read(Reader& r, NumberConsultEnded* e) {
+  r.Req("interaction", &e->interaction);
+  r.Get("result", &e->result);
+  r.Get("status", &e->status);
+}
 
 // ---- Dispatch by type name ----
 

@@ -172,6 +172,16 @@ struct MonitorEnded { InteractionId interaction = 0; std::string reason; };
 // A connected call put on hold (the customer hears music) or taken off, as the voice adapter
 // did it; also off when a held call ends or moves on, and at Recover ("restart"). ts is the time.
 struct CallHold { TenantId tenant = 0; InteractionId interaction = 0; bool on = true; };
+// A consultation with a number (core::NumberConsult): dialled, answered (through `trunk`),
+// ended with its result. ts is the time.
+struct NumberConsultStarted {
+  TenantId tenant = 0;
+  InteractionId interaction = 0;
+  TrunkId trunk = 0;
+  std::string number;
+};
+struct NumberConsultAnswered { InteractionId interaction = 0; TrunkId trunk = 0; };
+struct NumberConsultEnded { InteractionId interaction = 0; std::string result; int status = 0; };
 // An agent's outbound call (Engine::StartOutbound): a voice interaction of `queue`, connected
 // to `agent` from its creation, direction outbound. The customer's number is in the text.
 struct OutboundStarted {
@@ -200,7 +210,8 @@ using EventBody = std::variant<TenantSet, UserSet, UserSipSet, MemberSet, Member
                                CdrLegStarted, CdrLegAnswered, CdrLegEnded,
                                RecordingStarted, RecordingPaused, RecordingEnded,
                                MonitorStarted, MonitorChanged, MonitorEnded,
-                               OutboundStarted, CallHold>;
+                               OutboundStarted, CallHold,
+                               NumberConsultStarted, NumberConsultAnswered, NumberConsultEnded>;
 
 struct Event {
   std::uint64_t seq = 0;

@@ -92,6 +92,9 @@ constexpr const char* EventName(const RecordingEnded&) { return "recording.ended
 constexpr const char* EventName(const MonitorStarted&) { return "monitor.started"; }
 constexpr const char* EventName(const MonitorChanged&) { return "monitor.changed"; }
 constexpr const char* EventName(const MonitorEnded&) { return "monitor.ended"; }
+constexpr const char* EventName(const NumberConsultStarted&) { return "consult.number_started"; }
+constexpr const char* EventName(const NumberConsultAnswered&) { return "consult.number_answered"; }
+constexpr const char* EventName(const NumberConsultEnded&) { return "consult.number_ended"; }
 constexpr const char* EventName(const OutboundStarted&) { return "interaction.outbound_started"; }
 constexpr const char* EventName(const CallHold&) { return "call.hold"; }
 

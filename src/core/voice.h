@@ -307,6 +307,24 @@ struct Monitor {
   TimeMs mode_since = 0;  // the last mode change (started at first)
 };
 
+// A consultation with an external number (docs/decisions.md 58): the agent of a connected
+// call dials a number through the tenant's trunks while the customer waits on hold. Kept
+// after it ends, with its result, until the next one on the call or the interaction leaves
+// memory, so that the agent's view says what happened.
+struct NumberConsult {
+  TenantId tenant = 0;
+  InteractionId interaction = 0;
+  std::string number;     // E.164
+  TrunkId trunk = 0;      // the trunk tried first, then the one that answered
+  TimeMs started = 0;
+  TimeMs answered = 0;    // 0: not (yet)
+  TimeMs ended = 0;       // 0: live
+  // "completed", "cancelled", "busy", "no_answer", "rejected", "failed", "hung_up" (by the
+  // number), "customer_hung_up", "agent_hung_up", "call_ended", "restart"; "" while live.
+  std::string result;
+  int status = 0;         // the SIP status of a failure, 0 otherwise
+};
+
 // "recordings/<tenant>/<interaction>.wav"; the n-th recording of a call bridged again after a
 // transfer (part n > 1): "recordings/<tenant>/<interaction>-<n>.wav".
 std::string RecordingPath(TenantId t, InteractionId interaction, int part = 1);

@@ -152,6 +152,7 @@ Result<core::InteractionId> Voice::Transfer(const api::CallTransfer& t) {
   sip::VoiceService& v = *impl_->voice;
   if (t.action == "transfer_agent") return v.TransferToAgent(t.by, t.id, t.agent);
   if (t.action == "consult") return v.Consult(t.by, t.id, t.agent, t.queue);
+  if (t.action == "consult_number") return v.ConsultNumber(t.by, t.id, t.number);
   if (t.action == "consult_complete") return v.CompleteConsult(t.by, t.id);
   if (t.action == "consult_cancel") {
     if (auto st = v.CancelConsult(t.by, t.id); !st) return std::unexpected(st.error());

@@ -1,8 +1,11 @@
 """Calls to numbers through several trunks (docs/decisions.md 52): trunk failover in priority
 order on a trunk's own failure (503, no response at all) and not on the number's answer
 (486); the trunk's dial timeout and the queue's offer timeout for the agent's own phone;
-trunk field validation. SIPp plays the carriers on free loopback ports, a bound UDP socket
-that never answers plays a dead carrier. Real server, SIPp, stdlib phones."""
+trunk field validation. Consultations with an external number (decisions.md 58): complete,
+cancel, busy, no answer, the number hanging up, bad input; media checked per phone (each
+phone and the customer send their own pattern, the carrier echoes what it hears and plays
+SIPp's recording). SIPp plays the carriers on free loopback ports, a bound UDP socket that
+never answers plays a dead carrier. Real server, SIPp, stdlib phones."""
 import os
 import socket
 import subprocess
@@ -11,7 +14,13 @@ import unittest
 
 from flows import T
 import sipphone
-from voice_flows import PCAP, SCENARIOS, VoiceFlowTest
+from voice_flows import PCAP, SCENARIOS, VoiceFlowTest, nonsilent
+
+ALICE, CUST = b"HLAL", b"HLCU"
+
+
+def heard(payloads, tag):
+    return sum(1 for p in payloads if p[:4] == tag)
 
 
 class DialFlowTest(VoiceFlowTest):
@@ -186,6 +195,160 @@ class VoiceDial(DialFlowTest):
         out = self.ok("PATCH", f"{T}/trunks/{trunk}", {"outbound": {"priority": 7, "dial_timeout_s": 600}},
                       self.token("ada"))["outbound"]
         self.assertEqual((out["priority"], out["dial_timeout_s"]), (7, 600))
+
+
+class VoiceConsultNumber(DialFlowTest):
+    def grows(self, fn, by=15, what="media", timeout=10):
+        n = fn()
+        self.eventually(lambda: fn() >= n + by, timeout=timeout, what=what)
+
+    def call_to_alice(self):
+        """alice's phone answers the customer's call; each hears the other's pattern."""
+        alice = self.phone("alice", pattern=ALICE)
+        self.available("alice")
+        c = self.customer(payloads=[CUST + bytes(156)])
+        ix = self.eventually(lambda: [i for i in self.voice_calls() if i["state"] == "connected"],
+                             timeout=15, what="call connected")[0]
+        self.grows(lambda: heard(c.rx, ALICE), what="the customer hears alice")
+        self.grows(lambda: alice.rx_tags.get(CUST, 0), what="alice hears the customer")
+        return alice, c, ix
+
+    def consult(self, ix, expect=201, login="alice", number="+1 555 0199"):
+        return self.act(login, ix["id"], "consult", {"number": number}, expect=expect)
+
+    def consult_state(self, ix, state):
+        return self.eventually(
+            lambda: (k := self.ix(ix["id"]).get("consult_number")) and k["state"] == state and k,
+            timeout=12, what=f"consultation {state}")
+
+    def talking_to_carrier(self, alice, c):
+        """alice talks to the carrier (her pattern comes back, its recording reaches her); the
+        customer hears music only."""
+        self.grows(lambda: alice.rx_pattern, what="alice's audio echoed by the carrier")
+        self.eventually(lambda: sipphone.contiguous_slice(alice.rx_payloads, sipphone.pcap_payloads(PCAP)) >= 50,
+                        what="the carrier's recording at alice's phone")
+        before = len(c.rx)
+        time.sleep(1.0)
+        held = c.rx[before:]
+        self.assertEqual(heard(held, ALICE) + heard(held, CUST), 0, "on hold: neither alice nor the carrier")
+        self.assertGreater(nonsilent(held), 20, "music on hold")
+
+    def back_with_alice(self, alice, c):
+        self.grows(lambda: heard(c.rx, ALICE), what="the customer hears alice again")
+        self.grows(lambda: alice.rx_tags.get(CUST, 0), what="alice hears the customer again")
+
+    def test_consult_number_then_complete(self):
+        carrier, port = self.carrier("carrier_answer.xml")
+        trunk = self.demo_trunk()
+        self.outbound(trunk, port)
+        alice, c, ix = self.call_to_alice()
+        desk = self.desk("alice")
+        out = self.consult(ix)
+        self.assertEqual(out["id"], ix["id"])  # no consultation interaction: the call itself
+        self.assertEqual({k: out["consult_number"][k] for k in ("number", "trunk", "state", "result")},
+                         {"number": "+15550199", "trunk": trunk, "state": "ringing", "result": None})
+        self.consult_state(ix, "answered")
+        desk.wait(lambda m: m.get("type") == "consult_number" and m["interaction"] == ix["id"]
+                  and m["consult_number"]["state"] != "ringing")
+        self.talking_to_carrier(alice, c)
+        self.act("alice", ix["id"], "hold", expect=409)  # no hold games during a consultation
+        self.consult(ix, expect=409)                      # one at a time
+        done = self.act("alice", ix["id"], "consult/complete")
+        self.assertEqual((done["state"], done["reason"]), ("wrap_up", "transferred"))
+        self.assertEqual((done["consult_number"]["state"], done["consult_number"]["result"]), ("ended", "completed"))
+        self.eventually(lambda: alice.byes_in == 1, what="alice's phone hung up")
+        # The customer now talks to the carrier (whose 4.7 s recording has played out to alice
+        # by now): the carrier echoes the customer's own audio back, and no more alice.
+        self.grows(lambda: heard(c.rx, CUST), by=25, what="the customer's audio echoed by the carrier")
+        n = heard(c.rx, ALICE)
+        time.sleep(0.5)
+        self.assertEqual(heard(c.rx, ALICE), n)
+        c.hangup()
+        rc, log = self.finished(carrier)
+        self.assertEqual(rc, 0, f"the carrier gets the customer's BYE\n{log}")
+        call = self.cdr_of(ix["id"])
+        legs = [(l["role"], l["result"], l["cause"], l["trunk"], l["to"]) for l in call["legs"]]
+        self.assertEqual([l[:2] for l in legs], [("customer", "answered"), ("agent", "answered"),
+                                                  ("transfer", "answered")], call)
+        self.assertEqual(legs[1][2], "transfer")
+        self.assertEqual(legs[2][3:], (trunk, "+15550199"))
+        self.act("alice", ix["id"], "wrapup", {"disposition": "sale"})
+
+    def test_consult_number_then_cancel(self):
+        carrier, port = self.carrier("carrier_answer.xml")
+        self.outbound(self.demo_trunk(), port)
+        alice, c, ix = self.call_to_alice()
+        self.consult(ix)
+        self.consult_state(ix, "answered")
+        self.talking_to_carrier(alice, c)
+        out = self.act("alice", ix["id"], "consult/cancel")
+        self.assertEqual(out["state"], "connected")
+        self.assertEqual((out["consult_number"]["state"], out["consult_number"]["result"]), ("ended", "cancelled"))
+        rc, log = self.finished(carrier)
+        self.assertEqual(rc, 0, f"the carrier gets our BYE\n{log}")
+        self.back_with_alice(alice, c)
+        echoed = alice.rx_pattern
+        time.sleep(0.5)
+        self.assertLessEqual(alice.rx_pattern, echoed + 2, "the carrier no longer echoes alice")
+        self.assertFalse(self.ix(ix["id"])["on_hold"] if "on_hold" in self.ix(ix["id"]) else False)
+        self.act("alice", ix["id"], "consult/cancel", expect=409)
+        c.hangup()
+        call = self.cdr_of(ix["id"])
+        self.assertEqual([(l["role"], l["result"]) for l in call["legs"]],
+                         [("customer", "answered"), ("agent", "answered"), ("transfer", "answered")])
+        self.assertEqual(call["legs"][2]["cause"], "cancelled")
+
+    def test_consult_number_busy_no_answer_hang_up_return_to_the_customer(self):
+        trunk = self.demo_trunk()
+        alice, c, ix = self.call_to_alice()
+        desk = self.desk("alice")
+        cases = (("carrier_busy.xml", {}, "busy", 486),
+                 ("carrier_ring.xml", {"dial_timeout_s": 5}, "no_answer", 487),
+                 ("carrier_hangup.xml", {}, "hung_up", 0))
+        for scenario, extra, result, status in cases:
+            with self.subTest(result=result):
+                carrier, port = self.carrier(scenario)
+                self.outbound(trunk, port, **extra)
+                mark = desk.mark()
+                self.consult(ix)
+                if result == "hung_up":
+                    self.consult_state(ix, "answered")
+                k = self.consult_state(ix, "ended")
+                self.assertEqual((k["result"], k["status"]), (result, status))
+                frame = desk.wait(lambda m: m.get("type") == "consult_number"
+                                  and m["consult_number"]["state"] == "ended", since=mark, timeout=12)
+                self.assertEqual(frame["consult_number"]["result"], result)
+                rc, log = self.finished(carrier)
+                self.assertEqual(rc, 0, log)
+                self.assertEqual(self.ix(ix["id"])["state"], "connected")
+                self.back_with_alice(alice, c)
+        c.hangup()
+        call = self.cdr_of(ix["id"])
+        self.assertEqual([(l["role"], l["result"], l["cause"]) for l in call["legs"]][2:],
+                         [("transfer", "busy", "486"), ("transfer", "no_answer", "487"),
+                          ("transfer", "answered", "BYE")], call)
+
+    def test_consult_number_bad_input(self):
+        alice, c, ix = self.call_to_alice()
+        # No trunk with an outbound side yet: 409 (nothing dialled, the customer not on hold).
+        self.consult(ix, expect=409)
+        self.assertEqual(self.ix(ix["id"]).get("consult_number"), None)
+        self.back_with_alice(alice, c)
+        carrier, port = self.carrier("carrier_busy.xml")
+        self.outbound(self.demo_trunk(), port)
+        for body in ({"number": "555-0199"}, {"number": "12"}, {"number": 15550199},
+                     {"number": "+15550199", "agent": self.uid("bob")},
+                     {"number": "+15550199", "queue": self.queue("support")["id"]}, {"number": ""}):
+            self.act("alice", ix["id"], "consult", body, expect=400)
+        # Someone else than the call's agent: 403; another tenant's path: 404.
+        self.presence("bob", "available")
+        self.consult(ix, login="bob", expect=403)
+        self.ok("POST", f"/api/v1/tenants/globex/interactions/{ix['id']}/consult", {"number": "+15550199"},
+                self.token("carol"), expect=404)
+        self.ok("POST", f"{T}/interactions/999999/consult", {"number": "+15550199"},
+                self.token("alice"), expect=404)
+        self.assertIsNone(self.ix(ix["id"]).get("consult_number"))
+        self.assertEqual(carrier.poll(), None, "nothing was dialled")
 
 
 if __name__ == "__main__":

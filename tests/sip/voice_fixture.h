@@ -65,6 +65,10 @@ struct RecordingControl : CallControl {
     orders.push_back(fmt::format("dial {} {} {}:{} {} {}/{} from {}", c, t.number, t.host, t.port,
                                  core::Name(t.transport), t.user, t.password, t.caller_id));
   }
+  void DialConsult(CallId c, DialOut t) override {
+    orders.push_back(fmt::format("dial_consult {} {} {}:{} trunk {} timeout {}", c, t.number, t.host,
+                                 t.port, t.trunk, t.timeout));
+  }
   void PlayMenu(CallId c, std::uint64_t round, std::string text, std::string path,
                 DurationMs timeout) override {
     orders.push_back(fmt::format("menu {} {} [{}] [{}] {}", c, round, text, path, timeout));

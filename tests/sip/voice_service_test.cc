@@ -365,6 +365,115 @@ TEST(VoiceService, CustomerHangingUpDuringAConsultationClosesIt) {
   EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop_consult 16", "hangup 16 BYE"}));
 }
 
+// A consultation with a number (decisions.md 58) through two trunks: the first answers 503, the
+// second is tried (its dial timeout), the number answers, talks with the agent, and the call
+// completes to it; the engine's record says so at each step.
+TEST(VoiceService, ConsultationWithANumberFailsOverAnswersAndCompletes) {
+  Fixture f;
+  core::Trunk first;
+  first.tenant = f.tenant;
+  first.name = "cheap";
+  first.outbound_host = "192.0.2.10";
+  first.outbound_priority = 1;
+  core::Trunk second = first;
+  second.name = "backup";
+  second.outbound_host = "192.0.2.20";
+  second.outbound_priority = 2;
+  second.dial_timeout = 25 * kSecond;
+  const core::TrunkId backup = *f.engine.CreateTrunk(second);  // the lower id, yet tried second
+  const core::TrunkId cheap = *f.engine.CreateTrunk(first);
+  f.Available(f.alice);
+  f.Call(21);
+  f.voice->OnAgentAnswered(21, f.alice);
+  f.Flush();
+  f.rec.Take();
+  const core::InteractionId ix = f.Ix(21)->id;
+  EXPECT_EQ(f.voice->ConsultNumber(f.alice, ix, "555").error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(f.voice->ConsultNumber(f.bob, ix, "+15550199").error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(f.voice->ConsultNumber(f.alice, ix, "+1 555 0199").has_value());
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{
+                              "hold 21 true",
+                              fmt::format("dial_consult 21 +15550199 192.0.2.10:5060 trunk {} timeout 60000", cheap)}));
+  EXPECT_EQ(f.voice->ConsultNumber(f.alice, ix, "+15550199").error().code, ErrorCode::kConflict);
+  EXPECT_EQ(f.voice->Hold(ix, false).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(f.voice->CompleteConsult(f.alice, ix).error().code, ErrorCode::kConflict);  // ringing
+  const core::NumberConsult* k = f.engine.NumberConsultOf(f.tenant, ix);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ((std::pair{k->number, k->trunk}), (std::pair{std::string("+15550199"), cheap}));
+  f.voice->OnConsultFailed(21, 0, 503);  // the cheap carrier is down: the backup
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{
+                              fmt::format("dial_consult 21 +15550199 192.0.2.20:5060 trunk {} timeout 25000", backup)}));
+  f.voice->OnConsultAnswered(21, 0);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"bridge_consult 21"}));
+  EXPECT_EQ(f.engine.NumberConsultOf(f.tenant, ix)->trunk, backup);
+  EXPECT_NE(f.engine.NumberConsultOf(f.tenant, ix)->answered, 0);
+  auto done = f.voice->CompleteConsult(f.alice, ix);
+  ASSERT_TRUE(done.has_value()) << done.error().message;
+  EXPECT_EQ(*done, ix);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"complete_consult 21"}));
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, ix)->state, core::InteractionState::kWrapUp);
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, ix)->reason, "transferred");
+  EXPECT_EQ(f.engine.NumberConsultOf(f.tenant, ix)->result, "completed");
+  EXPECT_EQ(f.voice->CallOf(ix), 0u);
+  // The customer and the number talk until one hangs up: the CDR legs end then.
+  EXPECT_EQ(f.voice->live_calls(), 1u);
+  f.voice->OnNumberHangUp(21);
+  auto cdrs = f.Cdrs();
+  ASSERT_EQ(cdrs.size(), 11u) << fmt::format("{}", fmt::join(cdrs, " | "));
+  // customer, alice, the cheap trunk's leg (failed 503), the backup's (answered, then the
+  // customer's number leg).
+  EXPECT_TRUE(cdrs[5].ends_with(" failed 503 transfer")) << cdrs[5];
+  EXPECT_TRUE(cdrs[8].ends_with(" answered transfer agent")) << cdrs[8];
+  EXPECT_TRUE(cdrs[9].ends_with(" answered BYE transfer")) << cdrs[9];
+  EXPECT_EQ(f.voice->live_calls(), 0u);
+}
+
+// Busy is final (no other trunk); the customer is back with the agent and the record keeps the
+// result until the next consultation replaces it.
+TEST(VoiceService, ConsultationWithABusyNumberReturnsToTheCustomer) {
+  Fixture f;
+  core::Trunk t;
+  t.tenant = f.tenant;
+  t.name = "one";
+  t.outbound_host = "192.0.2.10";
+  ASSERT_TRUE(f.engine.CreateTrunk(t).has_value());
+  t.name = "two";
+  ASSERT_TRUE(f.engine.CreateTrunk(t).has_value());
+  f.Available(f.alice);
+  f.Call(22);
+  f.voice->OnAgentAnswered(22, f.alice);
+  f.Flush();
+  const core::InteractionId ix = f.Ix(22)->id;
+  ASSERT_TRUE(f.voice->ConsultNumber(f.alice, ix, "+15550199").has_value());
+  f.Flush();
+  f.rec.Take();
+  f.voice->OnConsultFailed(22, 0, 486);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop_consult 22", "hold 22 false"}));
+  const core::NumberConsult* k = f.engine.NumberConsultOf(f.tenant, ix);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ((std::pair{k->result, k->status}), (std::pair{std::string("busy"), 486}));
+  EXPECT_NE(k->ended, 0);
+  EXPECT_EQ(f.voice->CancelConsult(f.alice, ix).error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(f.voice->Hold(ix, true).has_value());  // a normal call again
+  EXPECT_TRUE(f.voice->Hold(ix, false).has_value());
+  // Again, answered, then the customer hangs up: everything ends.
+  ASSERT_TRUE(f.voice->ConsultNumber(f.alice, ix, "+15550199").has_value());
+  f.voice->OnConsultAnswered(22, 0);
+  f.Flush();
+  EXPECT_EQ(f.engine.NumberConsultOf(f.tenant, ix)->result, "");
+  f.rec.Take();
+  f.voice->OnCustomerHangUp(22);
+  f.Flush();
+  EXPECT_EQ(f.rec.Take(), (std::vector<std::string>{"drop_consult 22", "hangup 22 BYE"}));
+  EXPECT_EQ(f.engine.NumberConsultOf(f.tenant, ix)->result, "customer_hung_up");
+  EXPECT_EQ(f.engine.FindInteraction(f.tenant, ix)->state, core::InteractionState::kWrapUp);
+}
+
 TEST(VoiceService, CallDetailRecordsPerLeg) {
   Fixture f;
   f.Available(f.alice);

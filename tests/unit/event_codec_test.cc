@@ -284,6 +284,8 @@ void ExpectSame(const TrunkSet& a, const TrunkSet& b) {
   EXPECT_EQ(x.outbound_user, y.outbound_user);
   EXPECT_EQ(x.outbound_password, y.outbound_password);
   EXPECT_EQ(x.caller_id, y.caller_id);
+  EXPECT_EQ(x.outbound_priority, y.outbound_priority);
+  EXPECT_EQ(x.dial_timeout, y.dial_timeout);
 }
 void ExpectSame(const TrunkDeleted& a, const TrunkDeleted& b) {
   EXPECT_EQ(a.tenant, b.tenant);
@@ -393,6 +395,21 @@ void ExpectSame(const OutboundStarted& a, const OutboundStarted& b) {
   EXPECT_EQ(a.customer().name, b.customer().name);
   EXPECT_EQ(a.subject(), b.subject());
 }
+void ExpectSame(const NumberConsultStarted& a, const NumberConsultStarted& b) {
+  EXPECT_EQ(a.tenant, b.tenant);
+  EXPECT_EQ(a.interaction, b.interaction);
+  EXPECT_EQ(a.trunk, b.trunk);
+  EXPECT_EQ(a.number, b.number);
+}
+void ExpectSame(const NumberConsultAnswered& a, const NumberConsultAnswered& b) {
+  EXPECT_EQ(a.interaction, b.interaction);
+  EXPECT_EQ(a.trunk, b.trunk);
+}
+void ExpectSame(const NumberConsultEnded& a, const NumberConsultEnded& b) {
+  EXPECT_EQ(a.interaction, b.interaction);
+  EXPECT_EQ(a.result, b.result);
+  EXPECT_EQ(a.status, b.status);
+}
 
 void ExpectSame(const EventBody& a, const EventBody& b) {
   ASSERT_EQ(a.index(), b.index());
@@ -486,7 +503,9 @@ Trunk SampleTrunk() {
                .outbound_transport = SipTransport::kTcp,
                .outbound_user = "acme",
                .outbound_password = "out secret",
-               .caller_id = "+15550100"};
+               .caller_id = "+15550100",
+               .outbound_priority = 4,
+               .dial_timeout = 45 * kSecond};
 }
 
 IvrMenu SampleIvr() {
@@ -599,6 +618,9 @@ std::vector<EventBody> SampleEvents() {
                       std::make_shared<const ContactText>(ContactText{
                           Customer{"Ann", "+15550199", ""}, "Call to +15550199", ""})},
       CallHold{3, big, true},
+      NumberConsultStarted{3, big, 60, "+15550199"},
+      NumberConsultAnswered{big, 63},
+      NumberConsultEnded{big, "busy", 486},
   };
 }
 
@@ -635,7 +657,9 @@ TEST(Names, EventTypeNamesAreStable) {
       "monitor.started",     "monitor.changed",
       "monitor.ended",
       "interaction.outbound_started",
-      "call.hold"};
+      "call.hold",
+      "consult.number_started", "consult.number_answered",
+      "consult.number_ended"};
   const std::vector<EventBody> events = SampleEvents();
   ASSERT_EQ(events.size(), expected.size());
   for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(TypeName(events[i]), expected[i]);

@@ -272,7 +272,7 @@ struct Api::Impl {
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup/extend", Access::kMember, &Impl::ExtendWrapUp, "Ask for more wrap-up time");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/wrapup/complete", Access::kSupervisor, &Impl::ForceComplete, "Force-complete a wrap-up (supervisor)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/transfer", Access::kMember, &Impl::Transfer, "Blind transfer: to another queue (keeping the place in line) or, for a call, to an agent ({agent}) or an external number ({number})");
-    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult", Access::kMember, &Impl::ConsultStart, "Consult an agent or a queue while the customer waits on hold (the call's agent)");
+    Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult", Access::kMember, &Impl::ConsultStart, "Consult an agent, a queue or an external number ({\"number\": \"+1...\"}, through the tenant's trunks) while the customer waits on hold (the call's agent)");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult/complete", Access::kMember, &Impl::ConsultComplete, "Hand the call to the consultee; the agent goes to wrap-up");
     Add("POST", "/api/v1/tenants/{tenant}/interactions/{id}/consult/cancel", Access::kMember, &Impl::ConsultCancel, "End the consultation; back to the customer");
     Add("POST", "/api/v1/tenants/{tenant}/calls", Access::kMember, &Impl::PlaceCall, "Outbound call: rings the caller's phone, then dials {to} (E.164) through the tenant's trunk; {queue} (id or name) gives wrap-up, dispositions and recording");
@@ -328,7 +328,7 @@ struct Api::Impl {
     Add("GET", "/api/v1/tenants/{tenant}/me/adherence", Access::kMember, &Impl::MyAdherence, "The caller's adherence for a day: ?date=YYYY-MM-DD &grace=MIN &format=csv");
     // Voice (issue 3; docs/api.md "Voice"): trunks, numbers, per-queue voice settings.
     Add("GET", "/api/v1/tenants/{tenant}/trunks", Access::kSupervisor, &Impl::ListTrunks, "SIP trunks (passwords never shown)");
-    Add("POST", "/api/v1/tenants/{tenant}/trunks", Access::kAdmin, &Impl::CreateTrunk, "Create a SIP trunk: name, inbound {sources, username, password}, outbound {host, port, transport, username, password, caller_id}");
+    Add("POST", "/api/v1/tenants/{tenant}/trunks", Access::kAdmin, &Impl::CreateTrunk, "Create a SIP trunk: name, inbound {sources, username, password}, outbound {host, port, transport, username, password, caller_id, priority 0-1000 (lowest tried first), dial_timeout_s 5-600}");
     Add("GET", "/api/v1/tenants/{tenant}/trunks/{id}", Access::kSupervisor, &Impl::GetTrunk, "A SIP trunk");
     Add("PATCH", "/api/v1/tenants/{tenant}/trunks/{id}", Access::kAdmin, &Impl::PatchTrunk, "Change a SIP trunk (absent fields are kept; a password is changed only when given)");
     Add("DELETE", "/api/v1/tenants/{tenant}/trunks/{id}", Access::kAdmin, &Impl::DeleteTrunk, "Delete a SIP trunk no number names");
@@ -1167,6 +1167,8 @@ struct Api::Impl {
   json View(const core::Interaction& ix, bool supervisor) const {
     json j = InteractionJson(ix);
     if (ix.channel != core::Channel::kVoice) return j;
+    if (const core::NumberConsult* k = engine.NumberConsultOf(ix.tenant, ix.id))
+      j["consult_number"] = NumberConsultJson(*k);  // decisions.md 58
     const core::Recording* rec = engine.RecordingOf(ix.tenant, ix.id);
     j["on_hold"] = engine.OnHold(ix.tenant, ix.id);
     j["recorded"] = rec != nullptr;
@@ -1271,7 +1273,7 @@ struct Api::Impl {
 
   // Answers the call's interaction and, under "continued_as", the one the call now is.
   Outcome TransferResult(Ctx& c, core::InteractionId id, core::InteractionId next, int status = 200) {
-    json out = InteractionJson(*engine.FindInteraction(c.tenant, id));
+    json out = IxView(c, *engine.FindInteraction(c.tenant, id));
     if (next != 0 && next != id) {
       if (const core::Interaction* n = engine.FindInteraction(c.tenant, next))
         out["continued_as"] = InteractionJson(*n);
@@ -1290,7 +1292,7 @@ struct Api::Impl {
     if (queue != 0) return IxResult(c, *ix, engine.Transfer(c.user->id, (*ix)->id, queue));
     const core::InteractionId id = (*ix)->id;
     auto next = api->transfer_action_
-                    ? api->transfer_action_(CallTransfer{"transfer_agent", c.user->id, id, agent, 0})
+                    ? api->transfer_action_(CallTransfer{"transfer_agent", c.user->id, id, agent, 0, {}})
                     : engine.TransferToAgent(c.user->id, id, agent);
     if (!next) return Done(ErrorResponse(next.error()));
     return TransferResult(c, id, *next);
@@ -1299,19 +1301,30 @@ struct Api::Impl {
   Outcome ConsultAction(Ctx& c, const char* action) {
     const bool start = std::string_view(action) == "consult";
     if (start) {
-      TRY(OnlyFields(c.body, {"queue", "agent"}));
+      TRY(OnlyFields(c.body, {"queue", "agent", "number"}));
     } else {
       TRY(OnlyFields(c.body, {}));
     }
     auto ix = OwnInteraction(c);
     if (!ix) return Done(ErrorResponse(ix.error()));
     if ((*ix)->channel != core::Channel::kVoice) return Err(ErrorCode::kNotFound, "no such call");
-    CallTransfer t{action, c.user->id, (*ix)->id, 0, 0};
-    if (start) TRY(TransferTarget(c, &t.agent, &t.queue));
+    CallTransfer t{action, c.user->id, (*ix)->id, 0, 0, {}};
+    if (start && c.body.contains("number")) {
+      // A consultation with an external number (decisions.md 58): the call itself answers,
+      // with its "consult_number".
+      if (c.body.contains("queue") || c.body.contains("agent"))
+        return Err(ErrorCode::kBadRequest, "give exactly one of 'agent', 'queue' and 'number'");
+      TRY(Want(c.body, "number", t.number, true, 64));
+      if (!core::NormalizeE164(t.number))
+        return Err(ErrorCode::kBadRequest, "field 'number' must be an E.164 number (+ and 7-15 digits)");
+      t.action = "consult_number";
+    } else if (start) {
+      TRY(TransferTarget(c, &t.agent, &t.queue));
+    }
     if (!api->transfer_action_) return Err(ErrorCode::kNotFound, "no live call for this interaction");
     auto next = api->transfer_action_(t);
     if (!next) return Done(ErrorResponse(next.error()));
-    if (start) return Done(JsonResponse(InteractionJson(*engine.FindInteraction(c.tenant, *next)), 201));
+    if (start) return Done(JsonResponse(IxView(c, *engine.FindInteraction(c.tenant, *next)), 201));
     return TransferResult(c, t.id, *next);
   }
   Outcome ConsultStart(Ctx& c) { return ConsultAction(c, "consult"); }

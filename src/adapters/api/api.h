@@ -66,11 +66,13 @@ struct Caller {
 
 // A transfer of a live call, as the API asks it of the voice side (Api::SetTransferAction).
 struct CallTransfer {
-  std::string action;  // "transfer_agent", "consult", "consult_complete", "consult_cancel"
+  // "transfer_agent", "consult", "consult_number", "consult_complete", "consult_cancel"
+  std::string action;
   core::UserId by = 0;           // the agent the call is connected to
   core::InteractionId id = 0;    // the call's interaction
   core::UserId agent = 0;        // transfer_agent, consult: to this agent
   core::QueueId queue = 0;       // consult: to this queue (agent 0)
+  std::string number;            // consult_number: E.164
 };
 
 class Api {

@@ -326,6 +326,19 @@ void EventHub::Publish(const std::vector<core::Event>& events) {
               call(it->second.first, it->second.second, false);
               monitor_legs_.erase(it);
             }
+          } else if constexpr (std::is_same_v<B, core::NumberConsultStarted> ||
+                               std::is_same_v<B, core::NumberConsultAnswered> ||
+                               std::is_same_v<B, core::NumberConsultEnded>) {
+            // A consultation with a number rang, answered or ended (its result): the call's
+            // agent sees it at once (decisions.md 58).
+            const core::Interaction* ix = engine_.FindInteraction(e.tenant, b.interaction);
+            const core::NumberConsult* k = engine_.NumberConsultOf(e.tenant, b.interaction);
+            if (ix != nullptr && ix->agent != 0 && k != nullptr) {
+              const std::string frame = Frame(json{{"type", "consult_number"},
+                                                   {"interaction", b.interaction},
+                                                   {"consult_number", NumberConsultJson(*k)}});
+              ForUser(e.tenant, ix->agent, [&](Sub& s) { s.peer->Send(frame); });
+            }
           } else if constexpr (std::is_same_v<B, core::Accepted> || std::is_same_v<B, core::OutboundStarted> ||
                                std::is_same_v<B, core::ContactEnded> ||
                                std::is_same_v<B, core::WrapUpExtended> || std::is_same_v<B, core::Completed> ||

@@ -6,6 +6,18 @@ namespace homeline::api {
 
 using nlohmann::json;
 
+nlohmann::json NumberConsultJson(const core::NumberConsult& k) {
+  auto when = [](TimeMs t) { return t == 0 ? nlohmann::json(nullptr) : nlohmann::json(t); };
+  return {{"number", k.number},
+          {"trunk", k.trunk},
+          {"state", k.ended != 0 ? "ended" : k.answered != 0 ? "answered" : "ringing"},
+          {"result", k.ended != 0 ? nlohmann::json(k.result) : nlohmann::json(nullptr)},
+          {"status", k.status},
+          {"started", k.started},
+          {"answered", when(k.answered)},
+          {"ended", when(k.ended)}};
+}
+
 json InteractionJson(const core::Interaction& ix) {
   json data = json::object();
   if (!ix.data().empty()) {

@@ -117,6 +117,14 @@ class CallControl {
   // The consultee takes the call: the first agent's leg ends (BYE), the consult leg becomes the
   // call's agent leg and is bridged with the customer (recorded at record_path when set).
   virtual void CompleteConsult(CallId /*call*/, std::string /*record_path*/) {}
+  // A consultation with a number (docs/decisions.md 58): the consult leg is a call to target
+  // through its trunk (as Dial's, with its credentials, caller id and timeouts) while the
+  // customer is on hold. It ends as an agent consult leg does, with agent 0:
+  // CallHappenings::ConsultAnswered(call, 0), ConsultFailed(call, 0, status: as NumberFailed's)
+  // or ConsultHungUp(call, 0); BridgeConsult, DropConsult and CompleteConsult (the number
+  // becomes the leg the customer is bridged to, as after Dial) work on it unchanged. After
+  // CompleteConsult the number hanging up is CallHappenings::NumberHungUp.
+  virtual void DialConsult(CallId /*call*/, DialOut /*target*/) {}
 
   // IVR (docs/decisions.md "IVR on live calls"): answer the customer if not yet (200, no
   // music), play a menu's prompt (prompt_path: a WAV file; else prompt_text, spoken with

@@ -855,7 +855,7 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Call* c = Find(ref->call);
     if (c == nullptr) return 0;
     if (!ref->agent_side) return c->customer_ref.get() == ref ? c->customer_media : 0;
-    AgentLeg* a = AgentOf(ref);
+    AgentLeg* a = LegOf(ref);  // the agent slot, or the consult slot (DialConsult)
     return a != nullptr ? a->media : 0;
   }
 
@@ -915,6 +915,13 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Impl* self = ref->impl;
     Call* c = self->Find(ref->call);
     if (c == nullptr) return;
+    if (AgentLeg* k = self->ConsultOf(ref)) {  // a consultation with a number
+      k->established = true;
+      tmr_cancel(&k->ring_tmr);
+      spdlog::info("sip: call={} the consulted number answered", ref->call);
+      self->happenings.ConsultAnswered(ref->call, 0);
+      return;
+    }
     if (!ref->agent_side) {
       if (c->customer_ref.get() != ref) return;
       c->answered = true;
@@ -937,6 +944,18 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     // No final response: a transaction timeout (408), or the transport could not send (500);
     // both are the trunk's failures (TrunkFailure).
     const int status = msg && msg->scode >= 300 ? msg->scode : (err == ETIMEDOUT ? 408 : 500);
+    if (AgentLeg* k = self->ConsultOf(ref)) {  // a consultation with a number
+      const bool up = k->established;
+      self->ReleaseConsultLeg(*c);
+      spdlog::info("sip: call={} the consulted number {}", id,
+                   up ? std::string("hung up") : fmt::format("answered {}", status));
+      if (up) {
+        self->happenings.ConsultHungUp(id, 0);
+      } else {
+        self->happenings.ConsultFailed(id, 0, status);
+      }
+      return;
+    }
     bool was_up = false;
     if (!ref->agent_side) {
       if (c->customer_ref.get() != ref) return;
@@ -968,6 +987,13 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Impl* self = ref->impl;
     Call* c = self->Find(ref->call);
     if (c == nullptr) return;
+    if (AgentLeg* k = self->ConsultOf(ref)) {
+      if (k->established) return;
+      self->ReleaseConsultLeg(*c);  // CANCEL
+      spdlog::info("sip: call={} the consulted number did not answer in time", ref->call);
+      self->happenings.ConsultFailed(ref->call, 0, 487);
+      return;
+    }
     if (!ref->agent_side) {
       if (c->customer_ref.get() != ref || c->answered) return;
       self->ReleaseNumberCustomer(*c);  // CANCEL
@@ -987,6 +1013,13 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     Impl* self = ref->impl;
     Call* c = self->Find(ref->call);
     if (c == nullptr) return;
+    if (AgentLeg* k = self->ConsultOf(ref)) {
+      if (k->established) return;
+      self->ReleaseConsultLeg(*c);
+      spdlog::info("sip: call={} no response from the trunk (consultation)", ref->call);
+      self->happenings.ConsultFailed(ref->call, 0, 408);
+      return;
+    }
     if (!ref->agent_side) {
       if (c->customer_ref.get() != ref || c->answered) return;
       self->ReleaseNumberCustomer(*c);
@@ -1147,6 +1180,46 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     tmr_init(&leg->ring_tmr);
     tmr_start(&leg->ring_tmr, static_cast<std::uint64_t>(timeout), OnDialTimeout, leg->ref.get());
     c->agent = std::move(leg);
+  }
+
+  // A consultation with a number: the consult leg calls target while the agent leg stays (the
+  // customer is on hold already).
+  void DoDialConsult(CallId id, const DialOut& t) {
+    Call* c = Find(id);
+    if (c == nullptr) return;
+    if (!c->agent || !c->agent->established || c->customer_media == 0) {
+      happenings.ConsultFailed(id, 0, 500);
+      return;
+    }
+    if (c->consult) ReleaseConsultLeg(*c);
+    auto leg = std::make_unique<AgentLeg>();
+    leg->agent = 0;
+    leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, 0, ++c->agent_serial});
+    auto ml = media.OpenLegNear(c->agent->media, NumberIsIpv6(t));
+    if (!ml) {
+      spdlog::warn("sip: call={} no media port to consult a number: {}", id, ml.error().message);
+      happenings.ConsultFailed(id, 0, 503);
+      return;
+    }
+    leg->media = ml->id;
+    LocalMedia lm;
+    lm.address = ml->address;
+    lm.port = ml->local_port;
+    lm.codec_pt = c->codec;
+    lm.dtmf_pt = kDtmfPt;
+    lm.session_id = id * 2 + 3;
+    lm.version = 1;
+    leg->sdp = lm;
+    leg->sess = ConnectNumber(t, lm, leg->ref.get());
+    if (leg->sess == nullptr) {
+      media.CloseLeg(leg->media);
+      happenings.ConsultFailed(id, 0, 500);
+      return;
+    }
+    tmr_init(&leg->ring_tmr);
+    tmr_start(&leg->ring_tmr, static_cast<std::uint64_t>(std::max<DurationMs>(t.timeout, 1000)),
+              OnDialTimeout, leg->ref.get());
+    c->consult = std::move(leg);
   }
 
   void DoDropAgent(CallId id, core::UserId agent) {
@@ -1476,6 +1549,9 @@ void Calls::CallAgent(CallId call, core::UserId agent, std::string sip_user, std
 }
 void Calls::Dial(CallId call, DialOut target) {
   impl_->stack.Post([s = impl_, call, t = std::move(target)] { s->DoDial(call, t); });
+}
+void Calls::DialConsult(CallId call, DialOut target) {
+  impl_->stack.Post([s = impl_, call, t = std::move(target)] { s->DoDialConsult(call, t); });
 }
 void Calls::RingConsult(CallId call, core::UserId agent, std::string sip_user, DurationMs timeout) {
   impl_->stack.Post([s = impl_, call, agent, u = std::move(sip_user), timeout] {

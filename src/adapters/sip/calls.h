@@ -117,6 +117,7 @@ class Calls final : public CallControl {
   void BridgeConsult(CallId call) override;
   void DropConsult(CallId call) override;
   void CompleteConsult(CallId call, std::string record_path) override;
+  void DialConsult(CallId call, DialOut target) override;
   void PlayMenu(CallId call, std::uint64_t round, std::string prompt_text, std::string prompt_path,
                 DurationMs timeout) override;
   CallId NewCall() override;

@@ -161,7 +161,7 @@ void VoiceService::End(CallId id, const std::string& cause, core::CdrParty by) {
   Call& c = it->second;
   EndMonitor(c, "call_ended", cause, by);  // HangUp below ends its leg with the others
   MarkHold(c, false);
-  if (c.consult != 0) EndConsult(c, true, cause);
+  if (Consulting(c)) EndConsult(c, true, c.consult_number.empty() ? cause : "call_ended");
   EndAgentCdr(c, c.agent_answered ? core::CdrResult::kAnswered : core::CdrResult::kNoAnswer,
               c.agent_answered ? cause : "CANCEL", by);
   if (c.customer_cdr != 0) {
@@ -357,7 +357,7 @@ void VoiceService::OnCustomerHangUp(CallId call) {
   const core::InteractionId ix = c->interaction;
   // The customer's leaving ends the consultation too (decisions.md 49): the consultee was
   // only asked, the call was never theirs.
-  if (c->consult != 0) EndConsult(*c, true, "customer_hung_up");
+  if (Consulting(*c)) EndConsult(*c, true, "customer_hung_up");
   if (c->state == State::kBridged) {
     (void)engine_.EndContact(ix, "customer_hung_up");
   } else {
@@ -379,7 +379,7 @@ void VoiceService::OnAgentHangUp(CallId call, core::UserId agent) {
     return;
   }
   if (c == nullptr || c->state != State::kBridged || c->agent != agent) return;
-  if (c->consult != 0) EndConsult(*c, true, "agent_hung_up");
+  if (Consulting(*c)) EndConsult(*c, true, "agent_hung_up");
   (void)engine_.EndContact(c->interaction, "agent_hung_up");
   End(call, "BYE", core::CdrParty::kAgent);
 }
@@ -449,6 +449,7 @@ Status VoiceService::TransferToNumber(core::InteractionId id, const std::string&
   Call& c = calls_.at(call);
   if (c.state != State::kBridged) return Fail(ErrorCode::kConflict, "the call is not connected");
   if (c.outbound) return Fail(ErrorCode::kConflict, "an outbound call cannot be transferred to a number");
+  if (Consulting(c)) return Fail(ErrorCode::kConflict, "a consultation is in progress");
   auto targets = TrunkDials(engine_, c.tenant, *e164);
   if (!targets) return std::unexpected(targets.error());
   // The agent's part ends here (a supervisor listening to it too); the call itself goes on
@@ -676,7 +677,7 @@ Status VoiceService::Hold(core::InteractionId id, bool on) {
   if (call == 0) return Fail(ErrorCode::kNotFound, "no live call for this interaction");
   Call& c = calls_.at(call);
   if (c.state != State::kBridged) return Fail(ErrorCode::kConflict, "the call is not connected");
-  if (c.consult != 0) return Fail(ErrorCode::kConflict, "a consultation is in progress");
+  if (Consulting(c)) return Fail(ErrorCode::kConflict, "a consultation is in progress");
   if (c.on_hold == on)
     return Fail(ErrorCode::kConflict, on ? "the call is already on hold" : "the call is not on hold");
   MarkHold(c, on);
@@ -866,6 +867,10 @@ void VoiceService::EndConsultCdr(Call& c, core::CdrResult result, const std::str
 }
 
 void VoiceService::EndConsult(Call& c, bool close, const std::string& reason) {
+  if (!c.consult_number.empty()) {
+    EndNumberConsult(c, reason, 0);
+    return;
+  }
   const core::InteractionId k = c.consult;
   if (k == 0) return;
   by_consult_.erase(k);
@@ -884,7 +889,7 @@ Result<core::InteractionId> VoiceService::TransferToAgent(core::UserId by, core:
   auto found = ConnectedCall(by, id);
   if (!found) return std::unexpected(found.error());
   Call& c = **found;
-  if (c.consult != 0) return Fail(ErrorCode::kConflict, "a consultation is in progress");
+  if (Consulting(c)) return Fail(ErrorCode::kConflict, "a consultation is in progress");
   auto next = engine_.TransferToAgent(by, id, to);
   if (!next) return next;
   // The call is the new interaction's from now on: the engine's end of `id` (wrap-up) is not
@@ -911,7 +916,7 @@ Result<core::InteractionId> VoiceService::Consult(core::UserId by, core::Interac
   auto found = ConnectedCall(by, id);
   if (!found) return std::unexpected(found.error());
   Call& c = **found;
-  if (c.consult != 0) return Fail(ErrorCode::kConflict, "a consultation is in progress");
+  if (Consulting(c)) return Fail(ErrorCode::kConflict, "a consultation is in progress");
   auto k = engine_.Consult(by, id, to_agent, to_queue);
   if (!k) return k;
   c.consult = *k;
@@ -928,6 +933,7 @@ Result<core::InteractionId> VoiceService::CompleteConsult(core::UserId by, core:
   auto found = ConnectedCall(by, id);
   if (!found) return std::unexpected(found.error());
   Call& c = **found;
+  if (!c.consult_number.empty()) return CompleteNumberConsult(c);
   if (c.consult == 0) return Fail(ErrorCode::kConflict, "no consultation in progress");
   if (!c.consult_answered) return Fail(ErrorCode::kConflict, "the consultation is not answered yet");
   const core::InteractionId k = c.consult;
@@ -959,7 +965,7 @@ Status VoiceService::CancelConsult(core::UserId by, core::InteractionId id) {
   auto found = ConnectedCall(by, id);
   if (!found) return std::unexpected(found.error());
   Call& c = **found;
-  if (c.consult == 0) return Fail(ErrorCode::kConflict, "no consultation in progress");
+  if (!Consulting(c)) return Fail(ErrorCode::kConflict, "no consultation in progress");
   EndConsult(c, true, "cancelled");
   MarkHold(c, false);
   control_.Hold(c.id, false);
@@ -968,6 +974,16 @@ Status VoiceService::CancelConsult(core::UserId by, core::InteractionId id) {
 
 void VoiceService::OnConsultAnswered(CallId call, core::UserId agent) {
   Call* c = Find(call);
+  if (agent == 0 && c != nullptr && !c->consult_number.empty()) {  // the number answered
+    if (c->consult_answered) return;
+    c->consult_answered = true;
+    ++counters_.dial_answered;
+    if (c->consult_cdr != 0) (void)engine_.AnswerCdrLeg(c->tenant, c->consult_cdr);
+    (void)engine_.AnswerNumberConsult(c->tenant, c->interaction, c->consult_target.trunk);
+    spdlog::info("voice: call={} consulted number {} answered", call, c->consult_number);
+    control_.BridgeConsult(call);
+    return;
+  }
   if (c == nullptr || c->consult == 0 || c->consult_agent != agent || c->consult_answered) {
     control_.DropConsult(call);  // the consultation ended meanwhile: a late answer
     return;
@@ -987,6 +1003,32 @@ void VoiceService::OnConsultAnswered(CallId call, core::UserId agent) {
 
 void VoiceService::OnConsultFailed(CallId call, core::UserId agent, int status) {
   Call* c = Find(call);
+  if (agent == 0) {  // a number
+    if (c == nullptr || c->consult_number.empty() || c->consult_answered) return;
+    if (NextTrunk(status, &c->consult_target, &c->consult_fallbacks)) {
+      spdlog::info("voice: call={} trunk failed ({}): consulting through trunk {}", call, status,
+                   c->consult_target.trunk);
+      EndConsultCdr(*c, core::CdrResult::kFailed, std::to_string(status), core::CdrParty::kTransfer);
+      c->consult_cdr = StartConsultNumberCdr(*c);
+      ++counters_.dialled;
+      control_.DialConsult(call, c->consult_target);
+      return;
+    }
+    spdlog::info("voice: call={} consulted number {} answered {}", call, c->consult_number, status);
+    EndConsultCdr(*c, NumberResult(status), std::to_string(status), core::CdrParty::kTransfer);
+    const core::CdrResult r = NumberResult(status);
+    EndNumberConsult(*c,
+                     r == core::CdrResult::kBusy       ? "busy"
+                     : r == core::CdrResult::kNoAnswer ? "no_answer"
+                     : status == 603                   ? "rejected"
+                                                       : "failed",
+                     status);
+    if (c->state == State::kBridged && c->on_hold) {  // back to the customer
+      MarkHold(*c, false);
+      control_.Hold(call, false);
+    }
+    return;
+  }
   if (c == nullptr || c->consult == 0 || c->consult_agent != agent || c->consult_answered) return;
   EndConsultCdr(*c,
                 status == 486 || status == 600 || status == 603 ? core::CdrResult::kBusy
@@ -1001,6 +1043,16 @@ void VoiceService::OnConsultFailed(CallId call, core::UserId agent, int status) 
 
 void VoiceService::OnConsultHungUp(CallId call, core::UserId agent) {
   Call* c = Find(call);
+  if (agent == 0) {  // the number hung up while consulted
+    if (c == nullptr || c->consult_number.empty() || !c->consult_answered) return;
+    EndConsultCdr(*c, core::CdrResult::kAnswered, "BYE", core::CdrParty::kTransfer);
+    EndNumberConsult(*c, "hung_up", 0);
+    if (c->state == State::kBridged && c->on_hold) {
+      MarkHold(*c, false);
+      control_.Hold(call, false);
+    }
+    return;
+  }
   if (c == nullptr || c->consult == 0 || c->consult_agent != agent || !c->consult_answered) return;
   EndConsultCdr(*c, core::CdrResult::kAnswered, "BYE", core::CdrParty::kTransfer);
   EndConsult(*c, true, "consultee_hung_up");
@@ -1055,6 +1107,92 @@ void VoiceService::OnConsultEvent(CallId call, const core::Event& e) {
   }
 }
 
+// ---- consultations with a number (docs/decisions.md 58) ----------------------------------------
+
+Result<core::InteractionId> VoiceService::ConsultNumber(core::UserId by, core::InteractionId id,
+                                                        const std::string& number) {
+  auto e164 = core::NormalizeE164(number);
+  if (!e164) return Fail(ErrorCode::kBadRequest, "field 'number' must be an E.164 number (+ and 7-15 digits)");
+  auto found = ConnectedCall(by, id);
+  if (!found) return std::unexpected(found.error());
+  Call& c = **found;
+  if (Consulting(c)) return Fail(ErrorCode::kConflict, "a consultation is in progress");
+  if (c.outbound) return Fail(ErrorCode::kConflict, "an outbound call cannot be handed to a number");
+  auto targets = TrunkDials(engine_, c.tenant, *e164);
+  if (!targets) return std::unexpected(targets.error());
+  if (auto st = engine_.StartNumberConsult(c.tenant, id, targets->front().trunk, *e164); !st)
+    return std::unexpected(st.error());
+  c.consult_number = *e164;
+  c.consult_target = std::move(targets->front());
+  c.consult_fallbacks.assign(std::make_move_iterator(targets->begin() + 1),
+                             std::make_move_iterator(targets->end()));
+  c.consult_answered = false;
+  c.consult_cdr = StartConsultNumberCdr(c);
+  if (!c.on_hold) {
+    MarkHold(c, true);
+    control_.Hold(c.id, true);  // music for the customer, before the number's INVITE
+  }
+  ++counters_.dialled;
+  spdlog::info("voice: call={} interaction={} agent={} consults {} (trunk {})", c.id, id, by,
+               c.consult_number, c.consult_target.trunk);
+  control_.DialConsult(c.id, c.consult_target);
+  return id;
+}
+
+core::CdrLegId VoiceService::StartConsultNumberCdr(const Call& c) {
+  if (c.customer_cdr == 0) return 0;
+  core::CdrLegStart leg;
+  leg.tenant = c.tenant;
+  leg.call = c.customer_cdr;
+  leg.interaction = c.interaction;
+  leg.role = core::CdrRole::kTransfer;
+  leg.outbound = true;
+  leg.from = c.consult_target.caller_id;
+  leg.to = c.consult_number;
+  leg.trunk = c.consult_target.trunk;
+  if (const core::Interaction* ix = engine_.FindInteraction(c.tenant, c.interaction)) leg.queue = ix->queue;
+  auto started = engine_.StartCdrLeg(std::move(leg));
+  return started ? *started : 0;
+}
+
+void VoiceService::EndNumberConsult(Call& c, const std::string& result, int status) {
+  if (c.consult_number.empty()) return;
+  EndConsultCdr(c, c.consult_answered ? core::CdrResult::kAnswered : core::CdrResult::kNoAnswer,
+                c.consult_answered ? result : "CANCEL", core::CdrParty::kSystem);
+  (void)engine_.EndNumberConsult(c.tenant, c.interaction, result, status);
+  c.consult_number.clear();
+  c.consult_fallbacks.clear();
+  c.consult_answered = false;
+  control_.DropConsult(c.id);  // a no-op on the SIP side when the leg has ended already
+}
+
+Result<core::InteractionId> VoiceService::CompleteNumberConsult(Call& c) {
+  if (!c.consult_answered) return Fail(ErrorCode::kConflict, "the consultation is not answered yet");
+  const core::InteractionId id = c.interaction;
+  const CallId call = c.id;
+  // As a blind transfer to a number from here: the agent's part ends, the consult leg is the
+  // customer's number leg (its CDR leg goes on), not recorded.
+  (void)engine_.EndNumberConsult(c.tenant, id, "completed", 0);
+  MarkHold(c, false);  // the customer talks to the number now
+  EndMonitor(c, "transferred", "transfer", core::CdrParty::kSystem);
+  EndAgentCdr(c, core::CdrResult::kAnswered, "transfer", core::CdrParty::kAgent);
+  EndRecording(c);
+  NumberCall n;
+  n.tenant = c.tenant;
+  n.interaction = id;
+  n.customer_cdr = c.customer_cdr;
+  n.number_cdr = c.consult_cdr;
+  n.answered = true;
+  n.target = std::move(c.consult_target);
+  by_interaction_.erase(id);
+  calls_.erase(call);  // c is gone
+  numbers_[call] = std::move(n);
+  (void)engine_.EndContact(id, "transferred");
+  spdlog::info("voice: call={} interaction={} completed to the consulted number", call, id);
+  control_.CompleteConsult(call, "");
+  return id;
+}
+
 void VoiceService::Tick() {
   const TimeMs now = engine_.now();
   // Positions per queue, computed once per tick for the queues that have an announcement due.
@@ -1106,6 +1244,7 @@ void VoiceService::HangUpAll(const std::string& cause) {
     c.on_hold = false;  // so does a hold
     c.consult = 0;  // closed at the next start, like the call's interaction
     c.consult_cdr = 0;
+    c.consult_number.clear();  // ended "restart" at the next start
     End(id, cause, core::CdrParty::kSystem);
   }
   for (const auto& [id, c] : ivr_) control_.HangUp(id, cause);  // CDR legs ended at next start

@@ -136,6 +136,16 @@ class VoiceService {
   Status CancelConsult(core::UserId by, core::InteractionId id);
   // The open consultation of the call of interaction id (0: none).
   core::InteractionId ConsultOf(core::InteractionId id) const;
+  // A consultation with a number (docs/decisions.md 58): the customer goes on hold and the
+  // number is called through the tenant's trunks (failover as for any call to a number); when
+  // it answers the agent and the number talk. CompleteConsult then puts the customer through
+  // to the number (the agent wraps up, "transferred"; the rest of the call is CDR only, as a
+  // blind transfer to a number); CancelConsult hangs the number up. Busy, no answer, a failure
+  // or the number hanging up ends it with the result (the engine's NumberConsult) and the
+  // customer is back with the agent. Returns id. kBadRequest: not E.164; kNotFound: no live
+  // call; kConflict: not connected to `by`, a consultation open, an outbound call, no trunk.
+  Result<core::InteractionId> ConsultNumber(core::UserId by, core::InteractionId id,
+                                            const std::string& number);
   // An agent's outbound call (docs/decisions.md "Outbound calls"): the interaction
   // (Engine::StartOutbound, queue q's wrap-up, dispositions and recording), then the agent's
   // phone rings; when it answers, the number is called through the tenant's trunk; when that
@@ -213,6 +223,11 @@ class VoiceService {
     core::UserId consult_agent = 0;
     bool consult_answered = false;
     core::CdrLegId consult_cdr = 0;
+    // A consultation with a number: open while consult_number is set (consult_answered and
+    // consult_cdr as above); the trunk being tried and the next ones.
+    std::string consult_number;
+    DialOut consult_target;
+    std::vector<DialOut> consult_fallbacks;
     DurationMs announce_every = 0;
     TimeMs last_announce = 0;
     bool outbound = false;  // CallNumber: the agent first, the customer is the number
@@ -264,6 +279,13 @@ class VoiceService {
   // The live call of interaction id connected to `by`: kNotFound, kConflict.
   Result<Call*> ConnectedCall(core::UserId by, core::InteractionId id);
   void OnConsultEvent(CallId call, const core::Event& e);
+  static bool Consulting(const Call& c) { return c.consult != 0 || !c.consult_number.empty(); }
+  // The number consultation's CDR leg (role transfer) through consult_target's trunk.
+  core::CdrLegId StartConsultNumberCdr(const Call& c);
+  // Ends the number consultation: the engine's record (result, status), its CDR leg if still
+  // open, the leg on the wire. The caller resumes the customer if it should.
+  void EndNumberConsult(Call& c, const std::string& result, int status);
+  Result<core::InteractionId> CompleteNumberConsult(Call& c);
   // Ends the current agent leg's CDR.
   void EndAgentCdr(Call& c, core::CdrResult result, const std::string& cause, core::CdrParty by);
   // Creates the call's interaction in route's queue and answers with its greeting and music.
