@@ -1153,33 +1153,46 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
     c->waiting_music = true;
     media.StopPlay(c->customer_media);
     PlayMusic(*c);
+    int status = 0;
+    auto leg = CallNumber(*c, id, c->customer_media, t, id * 2 + 1, timeout, &status);
+    if (!leg) {
+      happenings.NumberFailed(id, status);
+      return;
+    }
+    c->agent = std::move(leg);
+  }
+
+  // A leg calling a number through a trunk: its media port near `near_media`, the INVITE sent,
+  // ringing for `timeout`. Null with the status to report (503 no media port, 500 not sent).
+  std::unique_ptr<AgentLeg> CallNumber(Call& c, CallId id, media::LegId near_media, const DialOut& t,
+                                       std::uint64_t session_id, DurationMs timeout, int* status) {
     auto leg = std::make_unique<AgentLeg>();
     leg->agent = 0;
-    leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, 0, ++c->agent_serial});
-    auto ml = media.OpenLegNear(c->customer_media, NumberIsIpv6(t));
+    leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, 0, ++c.agent_serial});
+    auto ml = media.OpenLegNear(near_media, NumberIsIpv6(t));
     if (!ml) {
-      spdlog::warn("sip: call={} no media port to dial: {}", id, ml.error().message);
-      happenings.NumberFailed(id, 503);
-      return;
+      spdlog::warn("sip: call={} no media port to dial a number: {}", id, ml.error().message);
+      *status = 503;
+      return nullptr;
     }
     leg->media = ml->id;
     LocalMedia lm;
     lm.address = ml->address;
     lm.port = ml->local_port;
-    lm.codec_pt = c->codec;
+    lm.codec_pt = c.codec;
     lm.dtmf_pt = kDtmfPt;
-    lm.session_id = id * 2 + 1;
+    lm.session_id = session_id;
     lm.version = 1;
     leg->sdp = lm;
     leg->sess = ConnectNumber(t, lm, leg->ref.get());
     if (leg->sess == nullptr) {
       media.CloseLeg(leg->media);
-      happenings.NumberFailed(id, 500);
-      return;
+      *status = 500;
+      return nullptr;
     }
     tmr_init(&leg->ring_tmr);
     tmr_start(&leg->ring_tmr, static_cast<std::uint64_t>(timeout), OnDialTimeout, leg->ref.get());
-    c->agent = std::move(leg);
+    return leg;
   }
 
   // A consultation with a number: the consult leg calls target while the agent leg stays (the
@@ -1192,33 +1205,13 @@ struct Calls::Impl : std::enable_shared_from_this<Calls::Impl> {
       return;
     }
     if (c->consult) ReleaseConsultLeg(*c);
-    auto leg = std::make_unique<AgentLeg>();
-    leg->agent = 0;
-    leg->ref = std::make_unique<LegRef>(LegRef{this, id, true, 0, ++c->agent_serial});
-    auto ml = media.OpenLegNear(c->agent->media, NumberIsIpv6(t));
-    if (!ml) {
-      spdlog::warn("sip: call={} no media port to consult a number: {}", id, ml.error().message);
-      happenings.ConsultFailed(id, 0, 503);
+    int status = 0;
+    auto leg = CallNumber(*c, id, c->agent->media, t, id * 2 + 3, std::max<DurationMs>(t.timeout, 1000),
+                          &status);
+    if (!leg) {
+      happenings.ConsultFailed(id, 0, status);
       return;
     }
-    leg->media = ml->id;
-    LocalMedia lm;
-    lm.address = ml->address;
-    lm.port = ml->local_port;
-    lm.codec_pt = c->codec;
-    lm.dtmf_pt = kDtmfPt;
-    lm.session_id = id * 2 + 3;
-    lm.version = 1;
-    leg->sdp = lm;
-    leg->sess = ConnectNumber(t, lm, leg->ref.get());
-    if (leg->sess == nullptr) {
-      media.CloseLeg(leg->media);
-      happenings.ConsultFailed(id, 0, 500);
-      return;
-    }
-    tmr_init(&leg->ring_tmr);
-    tmr_start(&leg->ring_tmr, static_cast<std::uint64_t>(std::max<DurationMs>(t.timeout, 1000)),
-              OnDialTimeout, leg->ref.get());
     c->consult = std::move(leg);
   }
 
